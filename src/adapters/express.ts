@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CertgateError, PUBLIC_MESSAGES } from '../errors.js';
+import type { ClientCert, GuardOutcome } from '../guard/guard.js';
+import { tlsSocketOf } from '../sources/tls-socket.js';
+import { adapterSetup, type AdapterOptions } from './options.js';
+import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
+
+export type { ClientCert } from '../guard/guard.js';
+export type RequireClientCertOptions = AdapterOptions;
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Set by certgate's requireClientCert() once the client certificate is verified. */
+      clientCert?: ClientCert;
+    }
+  }
+}
+
+type Next = (err?: unknown) => void;
+type Request = IncomingMessage & { clientCert?: ClientCert };
+
+/**
+ * Express middleware: refuses the request unless the TLS client certificate verifies, maps to a
+ * user, and (with `roles`) holds a required role. Works on Express 4 and 5.
+ */
+export function requireClientCert(options?: RequireClientCertOptions) {
+  const { guard, forwardErrors, onReject } = adapterSetup(options, 'requireClientCert');
+
+  const settle = (outcome: GuardOutcome, req: Request, res: ServerResponse, next: Next): void => {
+    if (outcome.ok) {
+      req.clientCert = outcome.clientCert;
+      next();
+      return;
+    }
+    onReject?.(outcome.error);
+    if (forwardErrors) {
+      next(outcome.error);
+      return;
+    }
+    res.statusCode = outcome.error.status;
+    res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
+    res.end(JSON.stringify(problemBody(outcome.error)));
+  };
+
+  return function certgateRequireClientCert(req: Request, res: ServerResponse, next: Next): void {
+    const socket = tlsSocketOf(req.socket);
+    // Fast path: keep-alive requests on a connection already decided cost a WeakMap lookup.
+    const known = guard.cached(socket);
+    if (known) {
+      settle(known, req, res, next);
+      return;
+    }
+    guard.check(socket).then(
+      (outcome) => settle(outcome, req, res, next),
+      (err: unknown) => next(err instanceof CertgateError ? err : new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail: `identify() failed: ${String(err)}`, cause: err })),
+    );
+  };
+}

@@ -1,0 +1,52 @@
+import { CertgateError, PUBLIC_MESSAGES } from '../errors.js';
+import type { ClientCert, GuardOutcome } from '../guard/guard.js';
+import { tlsSocketOf } from '../sources/tls-socket.js';
+import { adapterSetup, type AdapterOptions } from './options.js';
+import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
+
+export type { ClientCert } from '../guard/guard.js';
+export type RequireClientCertOptions = AdapterOptions;
+
+/** `ctx.state` after the guard: type your context as `ParameterizedContext<ClientCertState>`. */
+export interface ClientCertState {
+  clientCert: ClientCert;
+}
+
+/** The slice of a Koa context the guard uses, so this module needs no Koa types at runtime. */
+interface KoaContextLike {
+  req: { socket: unknown };
+  state: Record<string, unknown>;
+  status: number;
+  body: unknown;
+  type: string;
+}
+
+/**
+ * Koa middleware for `app.use()` or a single router route: the next middleware runs only for a
+ * verified client certificate whose user holds a required role. Works on Koa 2 and 3.
+ */
+export function requireClientCert(options?: RequireClientCertOptions) {
+  const { guard, forwardErrors, onReject } = adapterSetup(options, 'requireClientCert');
+
+  return async function certgateRequireClientCert(ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void> {
+    const socket = tlsSocketOf(ctx.req.socket);
+    let outcome: GuardOutcome;
+    try {
+      outcome = guard.cached(socket) ?? (await guard.check(socket));
+    } catch (err) {
+      throw err instanceof CertgateError ? err : new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail: `identify() failed: ${String(err)}`, cause: err });
+    }
+    if (outcome.ok) {
+      ctx.state.clientCert = outcome.clientCert;
+      await next();
+      return;
+    }
+    onReject?.(outcome.error);
+    if (forwardErrors) {
+      throw outcome.error;
+    }
+    ctx.status = outcome.error.status;
+    ctx.type = PROBLEM_CONTENT_TYPE;
+    ctx.body = problemBody(outcome.error);
+  };
+}

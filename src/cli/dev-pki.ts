@@ -1,0 +1,26 @@
+import { describeDevPki, generateDevPki } from '../devpki/generate.js';
+
+const USAGE = 'usage: certgate dev-pki <dir>';
+
+/**
+ * `certgate dev-pki <dir>`: writes a development PKI into `dir`.
+ * Returns the process exit code; never throws, so callers can exit with it directly.
+ */
+export async function runDevPki(args: string[], out: (line: string) => void): Promise<number> {
+  const [dir, ...rest] = args;
+  if (dir === undefined || dir === '' || dir.startsWith('-') || rest.length > 0) {
+    out(USAGE);
+    return 2;
+  }
+
+  try {
+    const files = await generateDevPki(dir);
+    for (const { path, description } of describeDevPki(files)) {
+      out(`${path}  ${description}`);
+    }
+    return 0;
+  } catch (err) {
+    out(`certgate: ${err instanceof Error ? err.message : String(err)}`);
+    return 2;
+  }
+}

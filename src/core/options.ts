@@ -1,0 +1,126 @@
+import { CertgateError } from '../errors.js';
+import { decodePemOrDer, describeType, expectLabels, PemError, type PemOrDerInput } from '../x509/pem.js';
+import { MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { MalformedCrlError, parseCrl, type ParsedCrl } from '../revocation/crl.js';
+
+export type Purpose = 'clientAuth' | 'serverAuth';
+
+export interface VerifierOptions {
+  /** Trust anchors: PEM text (one or more certificates), a DER Buffer, or an array of these. */
+  ca: PemOrDerInput;
+  /** Untrusted certificates that may help build a path (for clients that send only their leaf). */
+  intermediates?: PemOrDerInput;
+  /** Certificate revocation lists; each must be signed by its issuer and current to be used. */
+  crl?: PemOrDerInput;
+  /** The extended key usage the leaf must allow, or `false` to skip the check. Default `'clientAuth'`. */
+  purpose?: Purpose | false;
+  /** How many intermediates a path may have between the leaf and the anchor. Default 8. */
+  maxChainDepth?: number;
+  /** Seconds of clock skew tolerated on validity periods and CRL thisUpdate. Default 0. */
+  clockTolerance?: number;
+  /** How many verification outcomes and parsed certificates to remember. Default 10,000. */
+  cacheSize?: number;
+}
+
+/** Frozen, validated form of {@link VerifierOptions}: what the verifier actually works with. */
+export interface VerifierConfig {
+  anchors: ParsedCertificate[];
+  intermediates: ParsedCertificate[];
+  crls: ParsedCrl[];
+  purpose: Purpose | false;
+  maxChainDepth: number;
+  clockToleranceMs: number;
+  cacheSize: number;
+}
+
+export const DEFAULT_MAX_CHAIN_DEPTH = 8;
+export const DEFAULT_CACHE_SIZE = 10_000;
+/** A depth beyond this is a configuration mistake, and would let one request cost many signatures. */
+export const MAX_CHAIN_DEPTH_LIMIT = 32;
+
+export const VERIFIER_OPTION_NAMES = ['ca', 'intermediates', 'crl', 'purpose', 'maxChainDepth', 'clockTolerance', 'cacheSize'] as const;
+
+export function configError(where: string, message: string, cause?: unknown): CertgateError {
+  return new CertgateError('CONFIG_INVALID', `${where}: ${message}`, { detail: message, cause });
+}
+
+function parseCertificates(input: PemOrDerInput, where: string, option: string): ParsedCertificate[] {
+  try {
+    const ders = expectLabels(decodePemOrDer(input), ['CERTIFICATE', 'TRUSTED CERTIFICATE'], 'certificate');
+    return ders.map((der, i) => {
+      try {
+        return parseCertificate(der);
+      } catch (err) {
+        throw new PemError(`certificate #${i + 1} is malformed: ${(err as MalformedCertificateError).message}`);
+      }
+    });
+  } catch (err) {
+    if (err instanceof PemError) throw configError(where, `option '${option}' ${err.message.startsWith('certificate #') ? 'has a problem: ' : 'is unusable: '}${err.message}`, err);
+    throw err;
+  }
+}
+
+function parseCrls(input: PemOrDerInput, where: string): ParsedCrl[] {
+  try {
+    const ders = expectLabels(decodePemOrDer(input), ['X509 CRL'], 'CRL');
+    return ders.map((der, i) => {
+      try {
+        return parseCrl(der);
+      } catch (err) {
+        throw new PemError(`CRL #${i + 1} does not parse: ${(err as MalformedCrlError).message}`);
+      }
+    });
+  } catch (err) {
+    if (err instanceof PemError) throw configError(where, `option 'crl' is unusable: ${err.message}`, err);
+    throw err;
+  }
+}
+
+function nonNegativeInteger(value: unknown, where: string, option: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw configError(where, `option '${option}' must be an integer from 0 to ${max}, got ${typeof value === 'number' ? value : describeType(value)}`);
+  }
+  return value;
+}
+
+function isPemOrDerInput(value: unknown): value is PemOrDerInput {
+  const one = (v: unknown) => typeof v === 'string' || v instanceof Uint8Array;
+  return one(value) || (Array.isArray(value) && value.every(one));
+}
+
+/** Validates options once, up front; every problem names the option and what was wrong. */
+export function parseVerifierOptions(options: unknown, where = 'createVerifier', extraKeys: readonly string[] = []): VerifierConfig {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw configError(where, `options must be an object, got ${describeType(options)}`);
+  }
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!(VERIFIER_OPTION_NAMES as readonly string[]).includes(key) && !extraKeys.includes(key)) {
+      throw configError(where, `unknown option '${key}' (known: ${[...VERIFIER_OPTION_NAMES, ...extraKeys].join(', ')})`);
+    }
+  }
+  for (const key of ['ca', 'intermediates', 'crl'] as const) {
+    if (o[key] !== undefined && !isPemOrDerInput(o[key])) {
+      throw configError(where, `option '${key}' must be PEM text, a DER Buffer, or an array of these, got ${describeType(o[key])}`);
+    }
+  }
+  if (o.ca === undefined) throw configError(where, `option 'ca' is required: the certificate authorities whose clients you trust`);
+  const anchors = parseCertificates(o.ca as PemOrDerInput, where, 'ca');
+  const intermediates = o.intermediates === undefined ? [] : parseCertificates(o.intermediates as PemOrDerInput, where, 'intermediates');
+  const crls = o.crl === undefined ? [] : parseCrls(o.crl as PemOrDerInput, where);
+
+  const purpose = o.purpose === undefined ? 'clientAuth' : o.purpose;
+  if (purpose !== 'clientAuth' && purpose !== 'serverAuth' && purpose !== false) {
+    throw configError(where, `option 'purpose' must be 'clientAuth', 'serverAuth' or false, got ${JSON.stringify(purpose) ?? describeType(purpose)}`);
+  }
+  const maxChainDepth = o.maxChainDepth === undefined ? DEFAULT_MAX_CHAIN_DEPTH : nonNegativeInteger(o.maxChainDepth, where, 'maxChainDepth', MAX_CHAIN_DEPTH_LIMIT);
+  let clockToleranceMs = 0;
+  if (o.clockTolerance !== undefined) {
+    if (typeof o.clockTolerance !== 'number' || !Number.isFinite(o.clockTolerance) || o.clockTolerance < 0) {
+      throw configError(where, `option 'clockTolerance' must be a non-negative number of seconds, got ${String(o.clockTolerance)}`);
+    }
+    clockToleranceMs = o.clockTolerance * 1000;
+  }
+  const cacheSize = o.cacheSize === undefined ? DEFAULT_CACHE_SIZE : nonNegativeInteger(o.cacheSize, where, 'cacheSize', 10_000_000);
+  return Object.freeze({ anchors, intermediates, crls, purpose, maxChainDepth, clockToleranceMs, cacheSize });
+}

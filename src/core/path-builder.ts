@@ -1,0 +1,141 @@
+import type { VerifyFailureCode } from '../errors.js';
+import type { ParsedCertificate } from '../x509/certificate.js';
+
+/**
+ * Upper bound on signature checks for one verification (the Go verifier's
+ * maxChainSignatureChecks): path building backtracks over candidate issuers, and a hostile chain
+ * of many same-named certificates must not turn one request into unbounded work.
+ */
+export const MAX_SIGNATURE_CHECKS = 100;
+
+export interface Failure {
+  code: VerifyFailureCode;
+  /** Operator-facing explanation: names the certificate and, where one was tried, the issuer. */
+  detail: string;
+}
+
+export type PathResult = { ok: true; path: ParsedCertificate[] } | { ok: false; failure: Failure };
+
+export interface PathSearch {
+  anchors: CertificatePool;
+  /** Configured and presented intermediates together. */
+  intermediates: CertificatePool;
+  maxChainDepth: number;
+  /** Memoised signature check: does `issuer`'s key verify `child`'s signature? */
+  signedBy(child: ParsedCertificate, issuer: ParsedCertificate): { ok: true } | { ok: false; detail: string };
+  /** Per-path rules (validity, CA constraints, purpose, revocation) on a complete path leaf→anchor. */
+  checkPath(path: ParsedCertificate[]): Failure | undefined;
+}
+
+/** Certificates indexed by canonical subject name, for issuer lookup. */
+export class CertificatePool {
+  private readonly bySubject = new Map<string, ParsedCertificate[]>();
+  private readonly ids = new Set<string>();
+
+  constructor(certs: Iterable<ParsedCertificate> = []) {
+    for (const c of certs) this.add(c);
+  }
+
+  add(cert: ParsedCertificate): void {
+    if (this.ids.has(cert.id)) return;
+    this.ids.add(cert.id);
+    const list = this.bySubject.get(cert.subjectKey);
+    if (list) list.push(cert);
+    else this.bySubject.set(cert.subjectKey, [cert]);
+  }
+
+  has(cert: ParsedCertificate): boolean {
+    return this.ids.has(cert.id);
+  }
+
+  withSubject(subjectKey: string): readonly ParsedCertificate[] {
+    return this.bySubject.get(subjectKey) ?? [];
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+}
+
+/** Ranks how far an attempt got, so the reported failure is the most informative one. */
+const enum Progress {
+  NoIssuer = 0,
+  TooDeep = 1,
+  BadSignature = 2,
+  CompletePath = 3,
+}
+
+function akiRank(child: ParsedCertificate, candidate: ParsedCertificate): number {
+  // RFC 5280 section 4.2.1.1: the AKI keyIdentifier names the issuer key; try matching keys first,
+  // then candidates that cannot be told apart, and known mismatches last.
+  if (!child.authorityKeyId || !candidate.subjectKeyId) return 1;
+  return child.authorityKeyId === candidate.subjectKeyId ? 0 : 2;
+}
+
+export function describe(cert: ParsedCertificate): string {
+  return `certificate "${cert.subjectDN || '(empty subject)'}" (serial ${cert.serialNumber})`;
+}
+
+/**
+ * Depth-first search for a path from `leaf` to an anchor, backtracking over alternative issuers
+ * (cross-signed and re-keyed CAs), within {@link MAX_SIGNATURE_CHECKS}. The first path that passes
+ * `checkPath` wins; otherwise the failure from the attempt that got furthest is reported.
+ */
+export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResult {
+  let budget = MAX_SIGNATURE_CHECKS;
+  let best: { progress: Progress; failure: Failure } = {
+    progress: Progress.NoIssuer,
+    failure: { code: 'CERT_UNTRUSTED', detail: `no trusted issuer found for ${describe(leaf)}: issuer "${leaf.issuerDN}" is not a configured CA` },
+  };
+  const note = (progress: Progress, failure: Failure) => {
+    if (progress > best.progress) best = { progress, failure };
+  };
+
+  // A certificate configured as a trust anchor is trusted as itself (pinning a self-signed client).
+  if (search.anchors.has(leaf)) {
+    const failure = search.checkPath([leaf]);
+    return failure ? { ok: false, failure } : { ok: true, path: [leaf] };
+  }
+
+  const extend = (path: ParsedCertificate[]): ParsedCertificate[] | undefined => {
+    const child = path[path.length - 1] as ParsedCertificate;
+    const anchors = search.anchors.withSubject(child.issuerKey).map((c) => ({ c, anchor: true }));
+    const intermediates = search.intermediates.withSubject(child.issuerKey).map((c) => ({ c, anchor: false }));
+    const candidates = [...anchors, ...intermediates].sort(
+      (a, b) => akiRank(child, a.c) - akiRank(child, b.c) || Number(b.anchor) - Number(a.anchor),
+    );
+    for (const { c: issuer, anchor } of candidates) {
+      // A certificate may appear only once in a path (loops through cross-signatures).
+      if (path.some((p) => p.id === issuer.id || (p.subjectKey === issuer.subjectKey && p.spki.equals(issuer.spki)))) continue;
+      const intermediatesSoFar = path.length - 1;
+      if (!anchor && intermediatesSoFar + 1 > search.maxChainDepth) {
+        note(Progress.TooDeep, { code: 'CERT_UNTRUSTED', detail: `no path within maxChainDepth ${search.maxChainDepth} for ${describe(leaf)}` });
+        continue;
+      }
+      if (budget-- <= 0) return undefined;
+      const sig = search.signedBy(child, issuer);
+      if (!sig.ok) {
+        note(Progress.BadSignature, { code: 'CERT_SIGNATURE_INVALID', detail: `${describe(child)}: ${sig.detail} (tried issuer ${describe(issuer)})` });
+        continue;
+      }
+      const next = [...path, issuer];
+      if (anchor) {
+        const failure = search.checkPath(next);
+        if (!failure) return next;
+        note(Progress.CompletePath, failure);
+        continue;
+      }
+      const found = extend(next);
+      if (found) return found;
+      if (budget <= 0) return undefined;
+    }
+    return undefined;
+  };
+
+  const path = extend([leaf]);
+  if (path) return { ok: true, path };
+  if (budget <= 0 && best.progress < Progress.CompletePath) {
+    return { ok: false, failure: { code: 'CERT_UNTRUSTED', detail: `gave up building a path for ${describe(leaf)} after ${MAX_SIGNATURE_CHECKS} signature checks` } };
+  }
+  return { ok: false, failure: best.failure };
+}

@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { PUBLIC_MESSAGES, type VerifyFailureCode } from '../errors.js';
+import { decodePemOrDer, expectLabels, PemError, type PemOrDerInput } from '../x509/pem.js';
+import { certificateInfo, MalformedCertificateError, parseCertificate, type CertificateInfo, type ParsedCertificate } from '../x509/certificate.js';
+import { UnsupportedAlgorithmError, verifySignature } from '../x509/signature.js';
+import { CrlChecker } from '../revocation/crl-checker.js';
+import type { ParsedCrl } from '../revocation/crl.js';
+import { parseVerifierOptions, type VerifierConfig, type VerifierOptions } from './options.js';
+import { buildPath, CertificatePool, describe, type Failure } from './path-builder.js';
+import { checkPath } from './path-policy.js';
+
+export type VerifyResult = VerifySuccess | VerifyFailure;
+
+export interface VerifySuccess {
+  ok: true;
+  /** The leaf the client presented. */
+  certificate: CertificateInfo;
+  /** The validated path, leaf first, trust anchor last. */
+  chain: readonly CertificateInfo[];
+  /** When this verdict stops being true: the earliest notAfter in the path or nextUpdate of a CRL used. */
+  expiresAt: Date;
+}
+
+export interface VerifyFailure {
+  ok: false;
+  code: VerifyFailureCode;
+  /** Operator-facing: names the certificate, the issuer tried and the rule that failed. */
+  message: string;
+}
+
+export interface VerifyOptions {
+  /** Validate as of this instant instead of now. Results for explicit times are not cached. */
+  at?: Date;
+}
+
+export interface Verifier {
+  verify(chain: PemOrDerInput, options?: VerifyOptions): Promise<VerifyResult>;
+  /** Trust anchors, as the verifier sees them (for diagnostics and `certgate inspect`). */
+  readonly anchors: readonly CertificateInfo[];
+}
+
+/** How long a rejection is remembered: long enough to absorb a retry storm, short enough to heal. */
+export const REJECTION_CACHE_TTL_MS = 30_000;
+/** Rejections that turn into acceptance with time alone, so remembering them would be wrong. */
+const TIME_DEPENDENT: ReadonlySet<VerifyFailureCode> = new Set(['CERT_NOT_YET_VALID', 'REVOCATION_UNKNOWN']);
+
+type Parsed = ParsedCertificate | { malformed: string };
+
+function fail(code: VerifyFailureCode, message: string): VerifyFailure {
+  return Object.freeze({ ok: false as const, code, message });
+}
+
+/** Creates a verifier; throws CertgateError `CONFIG_INVALID` naming the option at fault. */
+export function createVerifier(options: VerifierOptions): Verifier {
+  return verifierFromConfig(parseVerifierOptions(options));
+}
+
+export function verifierFromConfig(config: VerifierConfig): Verifier {
+  const anchors = new CertificatePool(config.anchors);
+  const configuredIntermediates = new CertificatePool(config.intermediates);
+  const crls = new CrlChecker(config.crls);
+  const parsed = new LRUCache<string, Parsed>({ max: Math.max(config.cacheSize, 16) });
+  const signatures = new LRUCache<string, { ok: true } | { ok: false; detail: string }>({ max: Math.max(config.cacheSize, 16) });
+  const outcomes = config.cacheSize > 0 ? new LRUCache<string, VerifyResult>({ max: config.cacheSize }) : undefined;
+  for (const c of [...config.anchors, ...config.intermediates]) parsed.set(c.id, c);
+
+  const parse = (der: Buffer): Parsed => {
+    const id = createHash('sha256').update(der).digest('hex');
+    let p = parsed.get(id);
+    if (!p) {
+      try {
+        p = parseCertificate(der);
+      } catch (err) {
+        p = { malformed: (err as MalformedCertificateError).message };
+      }
+      parsed.set(id, p);
+    }
+    return p;
+  };
+
+  const signedBy = (child: ParsedCertificate, issuer: ParsedCertificate) => {
+    const key = `${child.id}:${issuer.id}`;
+    let result = signatures.get(key);
+    if (!result) {
+      if (!child.signatureAlgorithmsMatch) {
+        result = { ok: false, detail: 'the signature algorithm inside the signed part differs from the outer one' };
+      } else {
+        try {
+          result = verifySignature(child.signatureAlgorithm, child.tbs, child.signature, issuer.publicKey())
+            ? { ok: true }
+            : { ok: false, detail: 'signature does not verify with the issuer key' };
+        } catch (err) {
+          result = { ok: false, detail: err instanceof UnsupportedAlgorithmError ? err.message : `issuer key unusable (${(err as Error).message})` };
+        }
+      }
+      signatures.set(key, result);
+    }
+    return result;
+  };
+
+  const crlSignedBy = (crl: ParsedCrl, issuer: ParsedCertificate): boolean => {
+    const key = `crl:${crl.id}:${issuer.id}`;
+    let result = signatures.get(key);
+    if (!result) {
+      let ok = false;
+      try {
+        ok = verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, issuer.publicKey());
+      } catch {
+        ok = false;
+      }
+      result = ok ? { ok: true } : { ok: false, detail: 'CRL signature does not verify' };
+      signatures.set(key, result);
+    }
+    return result.ok;
+  };
+
+  const verifyNow = (chain: PemOrDerInput, at: number, cacheable: boolean): VerifyResult => {
+    let ders: Buffer[];
+    try {
+      ders = expectLabels(decodePemOrDer(chain), ['CERTIFICATE'], 'certificate');
+    } catch (err) {
+      if (err instanceof PemError) return fail('CERT_MALFORMED', `the presented chain is unusable: ${err.message}`);
+      return fail('CERT_MALFORMED', 'the presented chain is not PEM text, a DER Buffer, or an array of these');
+    }
+    if (ders.length === 0) return fail('CERT_MISSING', 'no certificate was presented');
+    const certs: ParsedCertificate[] = [];
+    for (const [i, der] of ders.entries()) {
+      const p = parse(der);
+      if ('malformed' in p) return fail('CERT_MALFORMED', `${i === 0 ? 'the leaf certificate' : `presented certificate #${i + 1}`} is malformed: ${p.malformed}`);
+      certs.push(p);
+    }
+    const cacheKey = certs.map((c) => c.id).join(':');
+    if (cacheable) {
+      const hit = outcomes?.get(cacheKey);
+      if (hit && (!hit.ok || hit.expiresAt.getTime() > at)) return hit;
+    }
+
+    const leaf = certs[0] as ParsedCertificate;
+    const presented = certs.length > 1 ? new CertificatePool([...config.intermediates, ...certs.slice(1)]) : configuredIntermediates;
+    const usedCrls: ParsedCrl[] = [];
+    const policy = { at, clockToleranceMs: config.clockToleranceMs, purpose: config.purpose, crls, crlSignedBy, usedCrls };
+    const built = buildPath(leaf, {
+      anchors,
+      intermediates: presented,
+      maxChainDepth: config.maxChainDepth,
+      signedBy,
+      checkPath: (path) => checkPath(path, policy),
+    });
+
+    let result: VerifyResult;
+    if (built.ok) {
+      const expiry = Math.min(...built.path.map((c) => c.notAfter.getTime()), ...usedCrls.map((c) => (c.nextUpdate as Date).getTime()));
+      const chainInfo = Object.freeze(built.path.map(certificateInfo));
+      result = Object.freeze({ ok: true as const, certificate: chainInfo[0] as CertificateInfo, chain: chainInfo, expiresAt: new Date(expiry) });
+      if (cacheable && outcomes) outcomes.set(cacheKey, result, { ttl: Math.max(1, expiry - at) });
+    } else {
+      result = failureResult(built.failure);
+      if (cacheable && outcomes && !TIME_DEPENDENT.has(built.failure.code)) outcomes.set(cacheKey, result, { ttl: REJECTION_CACHE_TTL_MS });
+    }
+    return result;
+  };
+
+  return {
+    anchors: Object.freeze(config.anchors.map(certificateInfo)),
+    async verify(chain, options) {
+      const at = options?.at;
+      if (at !== undefined && (!(at instanceof Date) || Number.isNaN(at.getTime()))) {
+        throw new TypeError(`verify: option 'at' must be a valid Date`);
+      }
+      return verifyNow(chain, at?.getTime() ?? Date.now(), at === undefined);
+    },
+  };
+}
+
+function failureResult(failure: Failure): VerifyFailure {
+  return fail(failure.code, failure.detail || PUBLIC_MESSAGES[failure.code]);
+}
+
+export { describe };

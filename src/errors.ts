@@ -1,0 +1,70 @@
+/**
+ * Reason codes are public API: adapters map them to HTTP statuses, operators grep logs for them,
+ * and the README documents each one. Never rename a code; add new ones instead.
+ */
+export const REASON_CODES = {
+  CERT_MISSING: 401,
+  CERT_UNTRUSTED: 401,
+  CERT_SIGNATURE_INVALID: 401,
+  CERT_EXPIRED: 401,
+  CERT_NOT_YET_VALID: 401,
+  CERT_REVOKED: 401,
+  CERT_PURPOSE_INVALID: 401,
+  CERT_ISSUER_NOT_CA: 401,
+  CERT_MALFORMED: 401,
+  CERT_EXTENSION_UNSUPPORTED: 401,
+  REVOCATION_UNKNOWN: 503,
+  IDENTITY_UNKNOWN: 403,
+  ROLE_FORBIDDEN: 403,
+  /** Not a verdict on the client: the guard or verifier is misconfigured. */
+  CONFIG_INVALID: 500,
+} as const;
+
+export type ReasonCode = keyof typeof REASON_CODES;
+
+/** Reason codes a certificate verification can end with (a subset of {@link ReasonCode}). */
+export type VerifyFailureCode = Exclude<ReasonCode, 'IDENTITY_UNKNOWN' | 'ROLE_FORBIDDEN' | 'CONFIG_INVALID'>;
+
+/** The HTTP status the adapters answer with for a reason code. */
+export function statusFor(code: ReasonCode): number {
+  return REASON_CODES[code];
+}
+
+/**
+ * The one error class certgate throws or passes to `next(err)`. `message` is safe to show to a
+ * client; `detail` is for operators (logs, CLI) and may name certificates and issuers.
+ */
+export class CertgateError extends Error {
+  override readonly name = 'CertgateError';
+  readonly code: ReasonCode;
+  readonly status: number;
+  readonly detail: string | undefined;
+  /** Express's and Koa's error handlers show `message` to clients only when this is true. */
+  readonly expose: boolean;
+
+  constructor(code: ReasonCode, message: string, options?: { detail?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = statusFor(code);
+    this.detail = options?.detail;
+    this.expose = this.status < 500;
+  }
+}
+
+/** Client-facing messages: short and stable; the specifics go to `detail`. */
+export const PUBLIC_MESSAGES: Record<ReasonCode, string> = {
+  CERT_MISSING: 'A client certificate is required.',
+  CERT_UNTRUSTED: 'The client certificate is not issued by a trusted certificate authority.',
+  CERT_SIGNATURE_INVALID: 'A signature in the client certificate chain is invalid.',
+  CERT_EXPIRED: 'The client certificate or one of its issuers has expired.',
+  CERT_NOT_YET_VALID: 'The client certificate or one of its issuers is not yet valid.',
+  CERT_REVOKED: 'The client certificate or one of its issuers has been revoked.',
+  CERT_PURPOSE_INVALID: 'The client certificate is not valid for this purpose.',
+  CERT_ISSUER_NOT_CA: 'A certificate in the chain is not allowed to issue certificates.',
+  CERT_MALFORMED: 'The client certificate could not be parsed.',
+  CERT_EXTENSION_UNSUPPORTED: 'The client certificate chain has a critical extension this server does not support.',
+  REVOCATION_UNKNOWN: 'The revocation status of the client certificate cannot be determined.',
+  IDENTITY_UNKNOWN: 'The client certificate does not map to a known user.',
+  ROLE_FORBIDDEN: 'The user of this client certificate lacks the required role.',
+  CONFIG_INVALID: 'Client certificate authentication is misconfigured on this server.',
+};

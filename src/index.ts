@@ -1,0 +1,12 @@
+export { createVerifier } from './core/verifier.js';
+export type { Verifier, VerifyResult, VerifySuccess, VerifyFailure, VerifyOptions } from './core/verifier.js';
+export type { VerifierOptions, Purpose } from './core/options.js';
+export { CertgateError, REASON_CODES, statusFor } from './errors.js';
+export type { ReasonCode, VerifyFailureCode } from './errors.js';
+export type { CertificateInfo, SubjectAltNames } from './x509/certificate.js';
+export type { NameObject } from './x509/name.js';
+export type { PemOrDer, PemOrDerInput } from './x509/pem.js';
+export { byCommonName, bySubjectDN, byEmail, byUri, byFingerprint, defaultIdentify } from './identity/identity.js';
+export type { Identity, IdentifyFunction, IdentityEntry, IdentityTable } from './identity/identity.js';
+export { createGuard } from './guard/guard.js';
+export type { Guard, GuardOptions, ClientCert, GuardOutcome } from './guard/guard.js';

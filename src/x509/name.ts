@@ -1,0 +1,117 @@
+import type { Name } from '@peculiar/asn1-x509';
+import { AsnConvert } from '@peculiar/asn1-schema';
+
+/** `{ CN: 'alice', OU: ['a', 'b'] }`: a string, or an array for a repeated attribute, as Node shapes it. */
+export type NameObject = Record<string, string | string[]>;
+
+interface AttributeName {
+  /** OpenSSL's short name, which Node's getPeerCertificate() uses as the key. */
+  node: string;
+  /** The LDAP name RFC 4514 section 3 prints; absent means "print the dotted OID". */
+  ldap?: string;
+}
+
+const ATTRIBUTE_NAMES: Record<string, AttributeName> = {
+  '2.5.4.3': { node: 'CN', ldap: 'CN' },
+  '2.5.4.4': { node: 'SN', ldap: 'SN' },
+  '2.5.4.5': { node: 'serialNumber', ldap: 'serialNumber' },
+  '2.5.4.6': { node: 'C', ldap: 'C' },
+  '2.5.4.7': { node: 'L', ldap: 'L' },
+  '2.5.4.8': { node: 'ST', ldap: 'ST' },
+  '2.5.4.9': { node: 'street', ldap: 'STREET' },
+  '2.5.4.10': { node: 'O', ldap: 'O' },
+  '2.5.4.11': { node: 'OU', ldap: 'OU' },
+  '2.5.4.12': { node: 'title', ldap: 'title' },
+  '2.5.4.17': { node: 'postalCode', ldap: 'postalCode' },
+  '2.5.4.42': { node: 'GN', ldap: 'GN' },
+  '2.5.4.43': { node: 'initials', ldap: 'initials' },
+  '2.5.4.44': { node: 'generationQualifier', ldap: 'generationQualifier' },
+  '2.5.4.46': { node: 'dnQualifier', ldap: 'dnQualifier' },
+  '2.5.4.65': { node: 'pseudonym', ldap: 'pseudonym' },
+  '2.5.4.97': { node: 'organizationIdentifier', ldap: 'organizationIdentifier' },
+  '0.9.2342.19200300.100.1.1': { node: 'UID', ldap: 'UID' },
+  '0.9.2342.19200300.100.1.25': { node: 'DC', ldap: 'DC' },
+  '1.2.840.113549.1.9.1': { node: 'emailAddress', ldap: 'emailAddress' },
+};
+
+interface Attribute {
+  type: string;
+  /** The decoded text, or undefined when the value is not a string type. */
+  text: string | undefined;
+  /** DER of the value, used when it is not text. */
+  der: Buffer;
+}
+
+function attributesOf(name: Name): Attribute[][] {
+  return name.map((rdn) =>
+    rdn.map((atv) => {
+      const v = atv.value;
+      const text =
+        v.utf8String ?? v.printableString ?? v.ia5String ?? v.bmpString ?? v.universalString ?? v.teletexString;
+      const der = text === undefined && v.anyValue ? Buffer.from(v.anyValue) : Buffer.alloc(0);
+      return { type: atv.type, text, der };
+    }),
+  );
+}
+
+/** RFC 4514 section 2.4 escaping. */
+function escapeValue(value: string): string {
+  let out = value.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/\0/g, '\\00');
+  if (out.startsWith('#') || out.startsWith(' ')) out = `\\${out}`;
+  if (out.endsWith(' ') && out.length > 1) out = `${out.slice(0, -1)}\\ `;
+  return out;
+}
+
+/** RFC 4514 string: RDNs last-to-first, multi-valued RDNs joined with '+'. */
+export function formatDn(name: Name): string {
+  return attributesOf(name)
+    .reverse()
+    .map((rdn) =>
+      rdn
+        .map((a) => {
+          const label = ATTRIBUTE_NAMES[a.type]?.ldap ?? a.type;
+          return a.text === undefined ? `${label}=#${a.der.toString('hex')}` : `${label}=${escapeValue(a.text)}`;
+        })
+        .join('+'),
+    )
+    .join(',');
+}
+
+/** Node's getPeerCertificate() shape; repeated attributes become arrays in certificate order. */
+export function nameObject(name: Name): NameObject {
+  const out: NameObject = {};
+  for (const rdn of attributesOf(name)) {
+    for (const a of rdn) {
+      const key = ATTRIBUTE_NAMES[a.type]?.node ?? a.type;
+      const value = a.text ?? a.der.toString('hex');
+      const prev = out[key];
+      if (prev === undefined) out[key] = value;
+      else if (Array.isArray(prev)) prev.push(value);
+      else out[key] = [prev, value];
+    }
+  }
+  return out;
+}
+
+/**
+ * A key under which names that RFC 5280 section 7.1 treats as equal compare equal: string values
+ * are compared case-insensitively with insignificant whitespace removed (the RFC 4518 essentials),
+ * attributes inside an RDN are unordered, RDN order matters.
+ */
+export function canonicalNameKey(name: Name): string {
+  const rdns = attributesOf(name).map((rdn) =>
+    rdn
+      .map((a) =>
+        a.text === undefined
+          ? `${a.type}#${a.der.toString('hex')}`
+          : `${a.type}:${a.text.normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ')}`,
+      )
+      .sort(),
+  );
+  // JSON keeps values containing separators from colliding with other names.
+  return JSON.stringify(rdns);
+}
+
+export function nameDer(name: Name): Buffer {
+  return Buffer.from(AsnConvert.serialize(name));
+}

@@ -1,0 +1,71 @@
+/** Inputs users hand us for certificates and CRLs: PEM text, a DER buffer, or a list of those. */
+export type PemOrDer = string | Buffer | Uint8Array;
+export type PemOrDerInput = PemOrDer | readonly PemOrDer[];
+
+export interface DerItem {
+  /** The PEM label (`CERTIFICATE`, `X509 CRL`, ...) or `undefined` for a bare DER buffer. */
+  label: string | undefined;
+  der: Buffer;
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
+
+export class PemError extends Error {}
+
+/** A Buffer is PEM when it starts (after whitespace) with a PEM header: DER always starts 0x30. */
+function looksLikePem(bytes: Uint8Array): boolean {
+  let i = 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  return bytes[i] === 0x2d; // '-'
+}
+
+function decodePemText(text: string): DerItem[] {
+  const items: DerItem[] = [];
+  for (const match of text.matchAll(PEM_BLOCK)) {
+    const label = match[1] as string;
+    const body = match[2] as string;
+    // Encapsulated headers (Proc-Type, ...) belong to encrypted keys, never to certificates.
+    if (!BASE64_BODY.test(body)) throw new PemError(`the ${label} PEM block is not valid base64`);
+    const der = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+    if (der.length === 0) throw new PemError(`the ${label} PEM block is empty`);
+    items.push({ label, der });
+  }
+  if (items.length === 0) {
+    throw new PemError(text.trim() === '' ? 'it is empty' : 'it holds no PEM block (-----BEGIN ...-----)');
+  }
+  return items;
+}
+
+/** Splits any accepted input into DER items; throws PemError describing what was wrong. */
+export function decodePemOrDer(input: PemOrDerInput): DerItem[] {
+  if (Array.isArray(input)) return input.flatMap((one) => decodePemOrDer(one as PemOrDer));
+  if (typeof input === 'string') return decodePemText(input);
+  if (input instanceof Uint8Array) {
+    if (input.length === 0) throw new PemError('it is empty');
+    if (looksLikePem(input)) return decodePemText(Buffer.from(input).toString('latin1'));
+    return [{ label: undefined, der: Buffer.from(input.buffer, input.byteOffset, input.byteLength) }];
+  }
+  throw new PemError(`expected PEM text, a DER Buffer, or an array of these, got ${describeType(input)}`);
+}
+
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? `an object (${(value as object).constructor?.name ?? 'Object'})` : `a ${typeof value}`;
+}
+
+/** Keeps items whose label is one of `labels` (bare DER is accepted as any); names the first stranger. */
+export function expectLabels(items: DerItem[], labels: readonly string[], what: string): Buffer[] {
+  return items.map((item) => {
+    if (item.label !== undefined && !labels.includes(item.label)) {
+      throw new PemError(`it holds a ${item.label}, not a ${what}`);
+    }
+    return item.der;
+  });
+}
+
+export function toPem(der: Buffer, label = 'CERTIFICATE'): string {
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}

@@ -1,0 +1,92 @@
+import { constants, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
+import { RsaSaPssParams } from '@peculiar/asn1-rsa';
+
+const HASHES: Record<string, string> = {
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+};
+const MGF1 = '1.2.840.113549.1.1.8';
+
+type KeyType = 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448';
+
+interface SignatureScheme {
+  hash: string | null;
+  keyTypes: readonly KeyType[];
+  pss?: { saltLength: number };
+}
+
+/**
+ * PKCS#1 v1.5 and ECDSA with SHA-2, RSA-PSS, Ed25519 and Ed448. SHA-1 and MD5 are refused:
+ * collisions are practical, so a SHA-1 signature proves nothing about who issued a certificate.
+ */
+const FIXED_SCHEMES: Record<string, SignatureScheme> = {
+  '1.2.840.113549.1.1.11': { hash: 'sha256', keyTypes: ['rsa'] },
+  '1.2.840.113549.1.1.12': { hash: 'sha384', keyTypes: ['rsa'] },
+  '1.2.840.113549.1.1.13': { hash: 'sha512', keyTypes: ['rsa'] },
+  '1.2.840.10045.4.3.2': { hash: 'sha256', keyTypes: ['ec'] },
+  '1.2.840.10045.4.3.3': { hash: 'sha384', keyTypes: ['ec'] },
+  '1.2.840.10045.4.3.4': { hash: 'sha512', keyTypes: ['ec'] },
+  '1.3.101.112': { hash: null, keyTypes: ['ed25519'] },
+  '1.3.101.113': { hash: null, keyTypes: ['ed448'] },
+};
+const RSA_PSS = '1.2.840.113549.1.1.10';
+const RSA_WITH_NULL_PARAMS = new Set(['1.2.840.113549.1.1.11', '1.2.840.113549.1.1.12', '1.2.840.113549.1.1.13']);
+const NULL_DER = Buffer.from([0x05, 0x00]);
+
+export class UnsupportedAlgorithmError extends Error {}
+
+/** Resolves an AlgorithmIdentifier to what Node's crypto.verify needs, or throws why it cannot. */
+export function signatureScheme(alg: AlgorithmIdentifier): SignatureScheme {
+  const fixed = FIXED_SCHEMES[alg.algorithm];
+  const params = alg.parameters ? Buffer.from(alg.parameters) : undefined;
+  if (fixed) {
+    // RFC 4055 section 5: PKCS#1 v1.5 parameters are NULL (absent is tolerated in the wild).
+    // RFC 5758 section 3.2 / RFC 8410 section 3: ECDSA and EdDSA parameters are absent.
+    const paramsOk = RSA_WITH_NULL_PARAMS.has(alg.algorithm)
+      ? params === undefined || params.equals(NULL_DER)
+      : params === undefined;
+    if (!paramsOk) throw new UnsupportedAlgorithmError(`unexpected parameters for signature algorithm ${alg.algorithm}`);
+    return fixed;
+  }
+  if (alg.algorithm === RSA_PSS) {
+    if (!params) throw new UnsupportedAlgorithmError('RSA-PSS signature without parameters');
+    const pss = AsnConvert.parse(params, RsaSaPssParams);
+    const hash = HASHES[pss.hashAlgorithm.algorithm];
+    if (!hash) throw new UnsupportedAlgorithmError(`RSA-PSS with unsupported hash ${pss.hashAlgorithm.algorithm}`);
+    if (pss.maskGenAlgorithm.algorithm !== MGF1) throw new UnsupportedAlgorithmError('RSA-PSS with a mask generation function other than MGF1');
+    const mgfHash = pss.maskGenAlgorithm.parameters
+      ? AsnConvert.parse(pss.maskGenAlgorithm.parameters, AlgorithmIdentifier)
+      : undefined;
+    // Node's verify uses the signature hash for MGF1 too, so a different MGF1 hash cannot be checked.
+    if (!mgfHash || mgfHash.algorithm !== pss.hashAlgorithm.algorithm) {
+      throw new UnsupportedAlgorithmError('RSA-PSS whose MGF1 hash differs from the signature hash');
+    }
+    if (pss.trailerField !== 1) throw new UnsupportedAlgorithmError('RSA-PSS with a trailer field other than 1');
+    return { hash, keyTypes: ['rsa', 'rsa-pss'], pss: { saltLength: pss.saltLength } };
+  }
+  if (alg.algorithm === '1.2.840.113549.1.1.5' || alg.algorithm === '1.2.840.10045.4.1' || alg.algorithm === '1.2.840.113549.1.1.4') {
+    throw new UnsupportedAlgorithmError(`signature algorithm ${alg.algorithm} uses SHA-1 or MD5, which certgate does not accept`);
+  }
+  throw new UnsupportedAlgorithmError(`unsupported signature algorithm ${alg.algorithm}`);
+}
+
+/** True when `signature` over `data` verifies with `key` under `alg`; throws UnsupportedAlgorithmError. */
+export function verifySignature(alg: AlgorithmIdentifier, data: Buffer, signature: Buffer, key: KeyObject): boolean {
+  const scheme = signatureScheme(alg);
+  const keyType = key.asymmetricKeyType as KeyType | undefined;
+  if (!keyType || !scheme.keyTypes.includes(keyType)) {
+    throw new UnsupportedAlgorithmError(`signature algorithm ${alg.algorithm} does not fit the issuer's ${keyType ?? 'unknown'} key`);
+  }
+  try {
+    if (scheme.pss) {
+      return cryptoVerify(scheme.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.pss.saltLength }, signature);
+    }
+    return cryptoVerify(scheme.hash, data, key, signature);
+  } catch {
+    // OpenSSL throws on structurally bad signatures (wrong length, bad DER for ECDSA): that is "invalid".
+    return false;
+  }
+}
