@@ -89,7 +89,7 @@ export async function generateDevPki(dir: string, options: GenerateDevPkiOptions
   for (const name of CLIENT_NAMES) {
     const expired = name === 'eve';
     clients[name] = await issueLeaf(intermediate, {
-      subject: `CN=${name}, O=Example Bank, OU=Retail`,
+      subject: `O=Example Bank, OU=Retail, CN=${name}`,
       notBefore: expired ? at(-30 * DAY) : at(-DAY),
       notAfter: expired ? at(-DAY) : at(YEAR),
       usage: x509.ExtendedKeyUsage.clientAuth,
@@ -213,7 +213,7 @@ async function createRoot(notBefore: Date, notAfter: Date): Promise<Issuer> {
   const ski = await x509.SubjectKeyIdentifierExtension.create(keys.publicKey);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
-    name: 'CN=certgate Dev Root CA, O=certgate dev',
+    name: 'O=certgate dev, CN=certgate Dev Root CA',
     notBefore,
     notAfter,
     keys,
@@ -232,7 +232,7 @@ async function createIntermediate(root: Issuer, notBefore: Date, notAfter: Date)
   const ski = await x509.SubjectKeyIdentifierExtension.create(keys.publicKey);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
-    subject: 'CN=certgate Dev Intermediate CA, O=certgate dev',
+    subject: 'O=certgate dev, CN=certgate Dev Intermediate CA',
     // Reuse the issuer's encoded Name so chain building matches byte for byte.
     issuer: root.cert.subjectName,
     notBefore,

@@ -1,0 +1,62 @@
+import { parseArgs } from 'node:util';
+import { CertgateError } from '../errors.js';
+import { createVerifier } from '../core/verifier.js';
+import { readInputFile, readCertificateFile, UsageError, type CliIo } from './io.js';
+
+export const VERIFY_USAGE =
+  'usage: certgate verify <chain.pem> --ca F [--ca F ...] [--intermediate F ...] [--crl F ...] [--at ISO8601] [--purpose clientAuth|serverAuth|any] [--json]';
+
+/** `certgate verify`: exit 0 accepted, 1 rejected, 2 usage or input error. */
+export async function runVerify(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ca: { type: 'string', multiple: true },
+      intermediate: { type: 'string', multiple: true },
+      crl: { type: 'string', multiple: true },
+      at: { type: 'string' },
+      purpose: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'verify needs one certificate chain file' : 'verify takes one certificate chain file');
+  if (!values.ca?.length) throw new UsageError('verify needs at least one --ca file');
+  let at: Date | undefined;
+  if (values.at !== undefined) {
+    at = new Date(values.at);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(values.at) || Number.isNaN(at.getTime())) throw new UsageError(`--at must be an ISO 8601 date, got "${values.at}"`);
+  }
+  const purpose = values.purpose ?? 'clientAuth';
+  if (purpose !== 'clientAuth' && purpose !== 'serverAuth' && purpose !== 'any') {
+    throw new UsageError(`--purpose must be clientAuth, serverAuth or any, got "${purpose}"`);
+  }
+
+  const chain = readCertificateFile(positionals[0] as string, 'certificate chain');
+  let verifier;
+  try {
+    verifier = createVerifier({
+      ca: values.ca.map((f) => readInputFile(f, '--ca')),
+      ...(values.intermediate ? { intermediates: values.intermediate.map((f) => readInputFile(f, '--intermediate')) } : {}),
+      ...(values.crl ? { crl: values.crl.map((f) => readInputFile(f, '--crl')) } : {}),
+      purpose: purpose === 'any' ? false : purpose,
+    });
+  } catch (err) {
+    if (err instanceof CertgateError) throw new UsageError(err.message.replace(/^createVerifier: option '(\w+)'/, (_m, o: string) => `--${optionFlag(o)}`));
+    throw err;
+  }
+  const result = await verifier.verify(chain, at ? { at } : undefined);
+  if (values.json) {
+    io.out(JSON.stringify(result.ok ? { ok: true, subject: result.certificate.subjectDN, chain: result.chain.map((c) => c.subjectDN), expiresAt: result.expiresAt } : { ok: false, code: result.code, message: result.message }));
+  } else if (result.ok) {
+    io.out(`OK: ${result.certificate.subjectDN}`);
+    io.out(`chain: ${result.chain.map((c) => c.subjectDN).join(' <- ')}`);
+  } else {
+    io.out(`REJECTED ${result.code}: ${result.message}`);
+  }
+  return result.ok ? 0 : 1;
+}
+
+function optionFlag(option: string): string {
+  return option === 'intermediates' ? 'intermediate' : option;
+}
