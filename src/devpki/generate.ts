@@ -71,8 +71,9 @@ export async function generateDevPki(dir: string, options: GenerateDevPkiOptions
   const out = resolve(dir);
   const at = (offsetMs: number): Date => new Date(now.getTime() + offsetMs);
 
-  const root = await createRoot(at(-DAY), at(10 * YEAR));
-  const intermediate = await createIntermediate(root, at(-DAY), at(5 * YEAR));
+  // The CAs predate the expired client, so it fails for its own dates alone, never its issuers'.
+  const root = await createRoot(at(-90 * DAY), at(10 * YEAR));
+  const intermediate = await createIntermediate(root, at(-90 * DAY), at(5 * YEAR));
 
   const server = await issueLeaf(intermediate, {
     subject: 'CN=localhost',

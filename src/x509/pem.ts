@@ -44,6 +44,8 @@ export function decodePemOrDer(input: PemOrDerInput): DerItem[] {
   if (input instanceof Uint8Array) {
     if (input.length === 0) throw new PemError('it is empty');
     if (looksLikePem(input)) return decodePemText(Buffer.from(input).toString('latin1'));
+    // Certificates and CRLs are DER SEQUENCEs; anything else is neither form.
+    if (input[0] !== 0x30) throw new PemError('it holds no PEM block (-----BEGIN ...-----) and is not DER either');
     return [{ label: undefined, der: Buffer.from(input.buffer, input.byteOffset, input.byteLength) }];
   }
   throw new PemError(`expected PEM text, a DER Buffer, or an array of these, got ${describeType(input)}`);

@@ -1,0 +1,112 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { generateDevPki, type DevPkiFiles } from '../src/devpki/generate.js';
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+let pki: DevPkiFiles;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'certgate-cli-'));
+  pki = await generateDevPki(join(dir, 'pki'));
+  writeFileSync(join(dir, 'garbage.pem'), 'this is not a certificate\n');
+  writeFileSync(join(dir, 'empty.pem'), '');
+});
+
+describe('certgate verify', () => {
+  it('accepts a good chain: exit 0', async () => {
+    const r = await run('verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--crl', pki.crl);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^OK: CN=alice,OU=Retail,O=Example Bank/);
+  });
+
+  it('rejects a revoked certificate: exit 1 and --json names the code', async () => {
+    const r = await run('verify', pki.clients.mallory.cert, '--ca', pki.caBundle, '--crl', pki.crl, '--json');
+    expect(r.code).toBe(1);
+    const json = JSON.parse(r.out);
+    expect(json).toMatchObject({ ok: false, code: 'CERT_REVOKED' });
+    expect(typeof json.message).toBe('string');
+  });
+
+  it('--json on success has ok true', async () => {
+    const r = await run('verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ ok: true });
+  });
+
+  it('rejects an expired certificate, and --at moves the clock', async () => {
+    expect((await run('verify', pki.clients.eve.cert, '--ca', pki.caBundle)).code).toBe(1);
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    const r = await run('verify', pki.clients.eve.cert, '--ca', pki.caBundle, '--at', twoDaysAgo, '--json');
+    expect(JSON.parse(r.out)).toMatchObject({ ok: true });
+  });
+
+  it('--purpose serverAuth accepts the server certificate that clientAuth refuses', async () => {
+    const refused = await run('verify', pki.serverCert, '--ca', pki.caBundle, '--json');
+    expect(JSON.parse(refused.out).code).toBe('CERT_PURPOSE_INVALID');
+    expect((await run('verify', pki.serverCert, '--ca', pki.caBundle, '--purpose', 'serverAuth')).code).toBe(0);
+    expect((await run('verify', pki.serverCert, '--ca', pki.caBundle, '--purpose', 'any')).code).toBe(0);
+  });
+
+  it.each([
+    ['a missing file', () => ['verify', join(dir, 'nope.pem'), '--ca', pki.caBundle], /no such file/],
+    ['garbage', () => ['verify', join(dir, 'garbage.pem'), '--ca', pki.caBundle], /no PEM block/],,
+    ['an empty file', () => ['verify', join(dir, 'empty.pem'), '--ca', pki.caBundle], /empty/],
+    ['a key instead of a certificate', () => ['verify', pki.clients.alice.key, '--ca', pki.caBundle], /PRIVATE KEY/],
+    ['a key as --ca', () => ['verify', pki.clients.alice.cert, '--ca', pki.clients.alice.key], /--ca .*PRIVATE KEY/],
+    ['a missing --ca', () => ['verify', pki.clients.alice.cert], /--ca/],
+    ['a bad --at', () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--at', 'yesterday'], /--at/],
+    ['a bad --purpose', () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--purpose', 'email'], /--purpose/],
+    ['an unknown flag', () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--frobnicate'], /frobnicate/],
+    ['a CRL file that is a certificate', () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--crl', pki.caBundle], /--crl .*CERTIFICATE/],
+    ['an unknown command', () => ['frobnicate'], /unknown command/],
+  ])('%s: one line on stderr, exit 2, no stack trace', async (_label, argv, pattern) => {
+    const r = await run(...argv());
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(pattern);
+    expect(r.err.split('\n')).toHaveLength(1);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(r.out).toBe('');
+  });
+});
+
+describe('certgate inspect', () => {
+  it('prints the certificate as identify() sees it', async () => {
+    const r = await run('inspect', pki.clients.alice.cert);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.out.split('\n(')[0] as string);
+    expect(json.subject).toEqual({ O: 'Example Bank', OU: 'Retail', CN: 'alice' });
+    expect(json.subjectDN).toBe('CN=alice,OU=Retail,O=Example Bank');
+    expect(json.san.email).toEqual(['alice@bank.example']);
+    expect(json.fingerprint256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  });
+
+  it('refuses garbage with exit 2', async () => {
+    const r = await run('inspect', join(dir, 'garbage.pem'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^certgate: /);
+  });
+});
+
+describe('certgate dev-pki', () => {
+  it('writes a PKI that verify accepts, and refuses a missing directory argument', async () => {
+    const target = join(dir, 'fresh');
+    const r = await run('dev-pki', target);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(join(target, 'alice.pem'));
+    expect((await run('verify', join(target, 'alice.pem'), '--ca', join(target, 'ca.pem'), '--crl', join(target, 'crl.pem'))).code).toBe(0);
+    expect((await run('verify', join(target, 'mallory.pem'), '--ca', join(target, 'ca.pem'), '--crl', join(target, 'crl.pem'))).code).toBe(1);
+    const usage = await run('dev-pki');
+    expect(usage.code).toBe(2);
+    expect(usage.err).toMatch(/usage: certgate dev-pki <dir>/);
+  });
+});

@@ -1,0 +1,189 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { generateDevPki, type GenerateDevPkiOptions } from '../../src/devpki/generate.js';
+import type { Pem, TestPki } from './tls.js';
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** A {@link TestPki} plus the intermediate CA certificate on its own. */
+export interface FullTestPki extends TestPki {
+  intermediate: Buffer;
+}
+
+/** Like makeTestPki, but with generateDevPki options (e.g. `now` in the past for a stale CRL). */
+export async function makePki(options: GenerateDevPkiOptions = {}): Promise<FullTestPki> {
+  const files = await generateDevPki(mkdtempSync(join(tmpdir(), 'certgate-test-')), options);
+  const pem = (p: { cert: string; key: string }): Pem => ({ cert: readFileSync(p.cert), key: readFileSync(p.key) });
+  return {
+    files,
+    ca: readFileSync(files.caBundle),
+    chain: readFileSync(files.chain),
+    crl: readFileSync(files.crl),
+    intermediate: readFileSync(files.intermediateCert),
+    server: pem({ cert: files.serverCert, key: files.serverKey }),
+    alice: pem(files.clients.alice),
+    bob: pem(files.clients.bob),
+    mallory: pem(files.clients.mallory),
+    eve: pem(files.clients.eve),
+  };
+}
+
+/** The first certificate of a PEM bundle: a client that sends only its leaf, no intermediate. */
+export function leafOnly(pem: Buffer | string): Buffer {
+  const text = pem.toString();
+  const m = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(text);
+  if (!m) throw new Error('no certificate in PEM');
+  return Buffer.from(m[0]);
+}
+
+export function pemCount(pem: Buffer | string): number {
+  return pem.toString().split('-----BEGIN CERTIFICATE-----').length - 1;
+}
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  body: any;
+  /** The client-side TLS socket (closed by the time the reply resolves, unless on a keep-alive agent). */
+  socket: TLSSocket;
+  /** Client-side view of session resumption. */
+  clientReused: boolean;
+  /** The last TLS session the server handed out on this connection (for resumption). */
+  session: Buffer | undefined;
+  localPort: number | undefined;
+}
+
+export interface GetOptions {
+  /** Trust anchors for the server certificate. */
+  ca: Buffer;
+  client?: { cert: Buffer; key: Buffer };
+  /** A keep-alive agent; without one, each request gets its own TCP + TLS connection. */
+  agent?: https.Agent;
+  /** A TLS session to resume (from a previous Reply's `session`). */
+  session?: Buffer;
+  tls?: https.RequestOptions;
+  headers?: Record<string, string>;
+  method?: string;
+  /**
+   * Give up (reject) when the socket is idle this long: only for requests that might never be
+   * answered, so that a hang fails the test instead of the whole file timing out.
+   */
+  giveUpAfterMs?: number;
+}
+
+/**
+ * One HTTPS request with Node's https module over a real TLS connection to 127.0.0.1 (SNI and
+ * certificate name: localhost). Without an agent it waits for the connection to close so that
+ * TLS 1.3 session tickets, which arrive after the handshake, are captured.
+ */
+export function get(port: number, path: string, opts: GetOptions): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    let session: Buffer | undefined;
+    let socket: TLSSocket | undefined;
+    let reply: Omit<Reply, 'session'> | undefined;
+    let closed = false;
+    const finish = () => {
+      if (reply && (opts.agent || closed)) resolve({ ...reply, session });
+    };
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        servername: 'localhost',
+        ca: opts.ca,
+        headers: opts.headers,
+        ...(opts.client ? { cert: opts.client.cert, key: opts.client.key } : {}),
+        ...(opts.session ? { session: opts.session } : {}),
+        agent: opts.agent ?? false,
+        ...opts.tls,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          const s = res.socket as TLSSocket;
+          reply = { status: res.statusCode ?? 0, headers: res.headers, text, body, socket: s, clientReused: s.isSessionReused(), localPort: s.localPort };
+          finish();
+        });
+      },
+    );
+    req.on('socket', (s) => {
+      socket = s as TLSSocket;
+      socket.on('session', (sess: Buffer) => (session = sess));
+      socket.once('close', () => {
+        closed = true;
+        finish();
+      });
+    });
+    if (opts.giveUpAfterMs !== undefined) {
+      req.setTimeout(opts.giveUpAfterMs, () => req.destroy(new Error(`no response to ${path} within ${opts.giveUpAfterMs} ms`)));
+    }
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export interface CurlReply {
+  status: number;
+  text: string;
+  body: any;
+  contentType: string;
+}
+
+/**
+ * Runs the real curl binary against a server in this process (asynchronously: a synchronous
+ * child would block the event loop the server needs).
+ */
+export function curl(url: string, args: string[]): Promise<CurlReply> {
+  const marker = '\n__CURL_META__';
+  return new Promise((resolve, reject) => {
+    execFile(
+      '/usr/bin/curl',
+      ['--silent', '--show-error', '--max-time', '20', ...args, '--write-out', `${marker}%{http_code} %{content_type}`, url],
+      { encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(new Error(`curl failed: ${err.message}\n${stderr}`));
+          return;
+        }
+        const at = stdout.lastIndexOf(marker);
+        const text = stdout.slice(0, at);
+        const [code, contentType = ''] = stdout.slice(at + marker.length).split(' ');
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          /* not JSON */
+        }
+        resolve({ status: Number(code), text, body, contentType });
+      },
+    );
+  });
+}
+
+/** The problem+json keys the adapters answer with: nothing more (no stack, no certificate data). */
+export const PROBLEM_KEYS = ['code', 'detail', 'message', 'status', 'title', 'type'];
+
+/** The `X509 CRL` PEM blocks of a bundle, in order (dev PKI crl.pem: intermediate's, then root's). */
+export function crlBlocks(pem: Buffer | string): Buffer[] {
+  return [...pem.toString().matchAll(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----\n?/g)].map((m) => Buffer.from(m[0]));
+}
+
+/** Fragments that must never reach a client in a problem body: stack frames and certificate data. */
+export const LEAKY = [/\n\s+at /, /Error:/, /stack/i, /BEGIN CERTIFICATE/, /Example Bank/, /certgate Dev/, /serial/i, /CN=/, /@bank\.example/, /\b(alice|bob|mallory|eve)\b/];
