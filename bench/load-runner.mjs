@@ -12,6 +12,8 @@ process.on('message', async (msg) => {
   }
   const { id, url, duration, connections, pipelining, tls } = msg;
   try {
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
     const r = await autocannon({
       url,
       duration,
@@ -20,10 +22,14 @@ process.on('message', async (msg) => {
       // A client certificate on every (keep-alive) connection; autocannon forces rejectUnauthorized: false.
       tlsOptions: tls,
     });
+    const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     process.send({
       id,
       ok: true,
       result: {
+        // Load generator CPU time / wall time (1.0 = one core saturated: then it, not the server, is the limit).
+        loadGenCpu: (cpu.user + cpu.system) / wallUs,
         requestsTotal: r.requests.total,
         requestsAverage: r.requests.average,
         requestsStddev: r.requests.stddev,

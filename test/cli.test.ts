@@ -57,9 +57,9 @@ describe('certgate verify', () => {
     expect((await run('verify', pki.serverCert, '--ca', pki.caBundle, '--purpose', 'any')).code).toBe(0);
   });
 
-  it.each([
+  it.each<[string, () => string[], RegExp]>([
     ['a missing file', () => ['verify', join(dir, 'nope.pem'), '--ca', pki.caBundle], /no such file/],
-    ['garbage', () => ['verify', join(dir, 'garbage.pem'), '--ca', pki.caBundle], /no PEM block/],,
+    ['garbage', () => ['verify', join(dir, 'garbage.pem'), '--ca', pki.caBundle], /no PEM block/],
     ['an empty file', () => ['verify', join(dir, 'empty.pem'), '--ca', pki.caBundle], /empty/],
     ['a key instead of a certificate', () => ['verify', pki.clients.alice.key, '--ca', pki.caBundle], /PRIVATE KEY/],
     ['a key as --ca', () => ['verify', pki.clients.alice.cert, '--ca', pki.clients.alice.key], /--ca .*PRIVATE KEY/],

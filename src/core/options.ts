@@ -89,7 +89,12 @@ function isPemOrDerInput(value: unknown): value is PemOrDerInput {
 }
 
 /** Validates options once, up front; every problem names the option and what was wrong. */
-export function parseVerifierOptions(options: unknown, where = 'createVerifier', extraKeys: readonly string[] = []): VerifierConfig {
+export function parseVerifierOptions(
+  options: unknown,
+  where = 'createVerifier',
+  extraKeys: readonly string[] = [],
+  { requireAnchors = true }: { requireAnchors?: boolean } = {},
+): VerifierConfig {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw configError(where, `options must be an object, got ${describeType(options)}`);
   }
@@ -106,6 +111,8 @@ export function parseVerifierOptions(options: unknown, where = 'createVerifier',
   }
   if (o.ca === undefined) throw configError(where, `option 'ca' is required: the certificate authorities whose clients you trust`);
   const anchors = parseCertificates(o.ca as PemOrDerInput, where, 'ca');
+  // An empty trust store would refuse every client: a configuration mistake, not a policy.
+  if (requireAnchors && anchors.length === 0) throw configError(where, `option 'ca' holds no certificate`);
   const intermediates = o.intermediates === undefined ? [] : parseCertificates(o.intermediates as PemOrDerInput, where, 'intermediates');
   const crls = o.crl === undefined ? [] : parseCrls(o.crl as PemOrDerInput, where);
 

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import { CertgateError, PUBLIC_MESSAGES, type ReasonCode } from '../errors.js';
-import { configError, parseVerifierOptions, VERIFIER_OPTION_NAMES, type VerifierOptions } from '../core/options.js';
+import { configError, parseVerifierOptions, type VerifierOptions } from '../core/options.js';
 import { verifierFromConfig, type Verifier, type VerifyResult } from '../core/verifier.js';
 import { defaultIdentify, type IdentifyFunction } from '../identity/identity.js';
 import type { CertificateInfo } from '../x509/certificate.js';
@@ -49,6 +49,7 @@ interface SocketEntry {
 const SOCKET_REJECTION_TTL_MS = 10_000;
 
 /** Verifiers built from a server's own `ca`/`crl`, one per server and option set. */
+let guardCount = 0;
 const serverVerifiers = new WeakMap<object, Map<string, Verifier | CertgateError>>();
 
 function reject(code: ReasonCode, detail?: string): GuardOutcome {
@@ -78,12 +79,13 @@ export function createGuard(options: GuardOptions = {}, where = 'requireClientCe
   let own: Verifier | undefined;
   if (!shared && verifierOptions.ca !== undefined) own = verifierFromConfig(parseVerifierOptions(verifierOptions, where, GUARD_OPTION_NAMES));
   else if (!shared) {
-    parseVerifierOptions({ ...verifierOptions, ca: [] as Buffer[] }, where, GUARD_OPTION_NAMES);
+    parseVerifierOptions({ ...verifierOptions, ca: [] as Buffer[] }, where, GUARD_OPTION_NAMES, { requireAnchors: false });
   }
   const identify = identifyOption ?? defaultIdentify;
   const roles = rolesOption ? [...rolesOption] : undefined;
   const perSocket = new WeakMap<TLSSocket, SocketEntry>();
-  const optionsKey = JSON.stringify(verifierOptions, (k, v) => (k === '' || VERIFIER_OPTION_NAMES.includes(k as never) ? v : undefined));
+  // Guards without options of their own share one verifier per server; others get their own.
+  const optionsKey = verifierKeys.length === 0 ? 'server-defaults' : `guard-${++guardCount}`;
 
   const verifierFor = (socket: TLSSocket): Verifier | CertgateError => {
     if (shared) return shared;

@@ -46,7 +46,8 @@ export function decodePemOrDer(input: PemOrDerInput): DerItem[] {
     if (looksLikePem(input)) return decodePemText(Buffer.from(input).toString('latin1'));
     // Certificates and CRLs are DER SEQUENCEs; anything else is neither form.
     if (input[0] !== 0x30) throw new PemError('it holds no PEM block (-----BEGIN ...-----) and is not DER either');
-    return [{ label: undefined, der: Buffer.from(input.buffer, input.byteOffset, input.byteLength) }];
+    // A copy: parsed certificates are cached, and callers may reuse their buffers.
+    return [{ label: undefined, der: Buffer.from(input) }];
   }
   throw new PemError(`expected PEM text, a DER Buffer, or an array of these, got ${describeType(input)}`);
 }

@@ -1,10 +1,16 @@
+// Before @peculiar/x509 (its DI container needs the reflect polyfill at import time).
+import 'reflect-metadata';
 import { execFile } from 'node:child_process';
+import { webcrypto } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import * as x509 from '@peculiar/x509';
+import { expect } from 'vitest';
+import type { ReasonCode } from '../../src/errors.js';
 import { generateDevPki, type GenerateDevPkiOptions } from '../../src/devpki/generate.js';
 import type { Pem, TestPki } from './tls.js';
 
@@ -106,6 +112,9 @@ export function get(port: number, path: string, opts: GetOptions): Promise<Reply
         ...opts.tls,
       },
       (res) => {
+        // With a keep-alive agent the socket is detached from `res` once the body is read.
+        const s = res.socket as TLSSocket;
+        const clientReused = s.isSessionReused();
         const chunks: Buffer[] = [];
         res.on('data', (d: Buffer) => chunks.push(d));
         res.on('error', reject);
@@ -117,8 +126,7 @@ export function get(port: number, path: string, opts: GetOptions): Promise<Reply
           } catch {
             /* not JSON */
           }
-          const s = res.socket as TLSSocket;
-          reply = { status: res.statusCode ?? 0, headers: res.headers, text, body, socket: s, clientReused: s.isSessionReused(), localPort: s.localPort };
+          reply = { status: res.statusCode ?? 0, headers: res.headers, text, body, socket: s, clientReused, localPort: s.localPort };
           finish();
         });
       },
@@ -187,3 +195,63 @@ export function crlBlocks(pem: Buffer | string): Buffer[] {
 
 /** Fragments that must never reach a client in a problem body: stack frames and certificate data. */
 export const LEAKY = [/\n\s+at /, /Error:/, /stack/i, /BEGIN CERTIFICATE/, /Example Bank/, /certgate Dev/, /serial/i, /CN=/, /@bank\.example/, /\b(alice|bob|mallory|eve)\b/];
+
+/**
+ * A small CA unrelated to the dev PKI, with different names ("Other Bank Root CA"), and a client
+ * certificate for CN=alice it issued: the client sends leaf + root.
+ */
+export async function makeOtherCa(): Promise<{ ca: Buffer; alice: Pem }> {
+  const crypto = webcrypto as unknown as Crypto;
+  x509.cryptoProvider.set(crypto);
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const now = Date.now();
+  const rootKeys = await crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+  const root = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: 'CN=Other Bank Root CA, O=Other Bank',
+    notBefore: new Date(now - DAY_MS),
+    notAfter: new Date(now + 365 * DAY_MS),
+    keys: rootKeys,
+    signingAlgorithm: alg,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
+  });
+  const leafKeys = await crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+  const leaf = await x509.X509CertificateGenerator.create({
+    serialNumber: '02',
+    subject: 'CN=alice, O=Other Bank',
+    issuer: root.subjectName,
+    notBefore: new Date(now - DAY_MS),
+    notAfter: new Date(now + 365 * DAY_MS),
+    publicKey: leafKeys.publicKey,
+    signingKey: rootKeys.privateKey,
+    signingAlgorithm: alg,
+    extensions: [
+      new x509.BasicConstraintsExtension(false),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+    ],
+  });
+  const pkcs8 = await crypto.subtle.exportKey('pkcs8', leafKeys.privateKey);
+  const rootPem = `${root.toString('pem')}\n`;
+  return {
+    ca: Buffer.from(rootPem),
+    alice: { cert: Buffer.from(`${leaf.toString('pem')}\n${rootPem}`), key: Buffer.from(`${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n`) },
+  };
+}
+
+/**
+ * Asserts a certgate refusal: status, `code`, problem+json content type, exactly the problem
+ * keys, the public message only, and nothing from {@link LEAKY} anywhere in the raw body.
+ */
+export function expectProblem(reply: { status: number; headers: Record<string, unknown>; body: any; text: string }, status: number, code: ReasonCode): void {
+  expect({ status: reply.status, code: reply.body?.code }).toEqual({ status, code });
+  expect(String(reply.headers['content-type'])).toMatch(/^application\/problem\+json/);
+  expect(Object.keys(reply.body).sort()).toEqual(PROBLEM_KEYS);
+  expect(reply.body).toMatchObject({ type: `urn:certgate:error:${code}`, title: code, status });
+  expect(typeof reply.body.message).toBe('string');
+  expect(reply.body.detail).toBe(reply.body.message);
+  for (const leak of LEAKY) expect(reply.text).not.toMatch(leak);
+}

@@ -33,15 +33,15 @@ export interface CommandResult {
 }
 
 /** Runs the OpenSSL CLI; a non-zero exit is a result, not an exception. */
-export function openssl(args: readonly string[], cwd?: string): CommandResult {
-  const res = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
+export function openssl(args: readonly string[], cwd?: string, input?: string): CommandResult {
+  const res = spawnSync('openssl', args, { cwd, encoding: 'utf8', input });
   if (res.error) throw res.error;
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
 /** Runs the OpenSSL CLI and throws with its output when it fails (for fixture building). */
-export function opensslOk(args: readonly string[], cwd?: string): string {
-  const res = openssl(args, cwd);
+export function opensslOk(args: readonly string[], cwd?: string, input?: string): string {
+  const res = openssl(args, cwd, input);
   if (res.status !== 0) throw new Error(`openssl ${args.join(' ')} failed (${res.status}):\n${res.stdout}${res.stderr}`);
   return res.stdout;
 }
@@ -69,12 +69,14 @@ export function opensslSubjectRfc2253(certPath: string): string {
   return opensslOk(['x509', '-in', certPath, '-noout', '-subject', '-nameopt', 'RFC2253']).trim().replace(/^subject=/, '');
 }
 
-/** nextUpdate of a (single) CRL file, as OpenSSL reads it. */
-export function opensslCrlNextUpdate(crlPath: string): Date {
-  const out = opensslOk(['crl', '-in', crlPath, '-noout', '-nextupdate']).trim().replace(/^nextUpdate=/, '');
-  const d = new Date(out);
-  if (Number.isNaN(d.getTime())) throw new Error(`cannot parse OpenSSL date ${out}`);
-  return d;
+/** nextUpdate of every CRL in `pem` (one or more X509 CRL blocks), as OpenSSL reads them. */
+export function opensslCrlNextUpdates(pem: string): Date[] {
+  return pemBlocks(pem, 'X509 CRL').map((block) => {
+    const out = opensslOk(['crl', '-noout', '-nextupdate'], undefined, block).trim().replace(/^nextUpdate=/, '');
+    const d = new Date(out);
+    if (Number.isNaN(d.getTime())) throw new Error(`cannot parse OpenSSL date ${out}`);
+    return d;
+  });
 }
 
 export interface OpensslVerdict {

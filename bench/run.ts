@@ -1,0 +1,238 @@
+/**
+ * certgate benchmark: `npm run bench` (tsx bench/run.ts). Prints a report and writes bench/results.json.
+ *
+ *   1. keep-alive mTLS throughput: /plain vs /noop vs /guarded on one Express 5 HTTPS server,
+ *      autocannon in a separate process, routes interleaved over several rounds;
+ *   2. per-request cost of the guard on an already-verified connection (in-process, real TLSSocket);
+ *   3. cost of verifying unseen certificates (new leaf; fully cold; RSA; cache hit).
+ *
+ * Only the sanity checks fail the run (non-2xx responses, a cert-less request not refused, a
+ * verification that should succeed failing); timings are reported, never asserted.
+ *
+ * Environment knobs: BENCH_ROUNDS (5), BENCH_DURATION (5 s), BENCH_WARMUP (2 s), BENCH_CONNECTIONS (10),
+ * BENCH_QUICK=1 (1 round of 1 s, fewer certificates: checks the harness, figures meaningless).
+ */
+import https from 'node:https';
+import os from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import { byCommonName, createVerifier } from 'certgate';
+import { requireClientCert } from 'certgate/express';
+import { generateDevPki } from '../src/devpki/generate.js';
+import { measureThroughput, type ThroughputResult } from './throughput.js';
+import { measureGuardCost, type GuardCostResult } from './guard-cost.js';
+import { measureVerifyCost, type VerifyCostResult } from './verify-cost.js';
+import { round } from './stats.js';
+
+const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
+const QUICK = process.env.BENCH_QUICK === '1';
+const CONFIG = {
+  rounds: env('BENCH_ROUNDS', QUICK ? 1 : 5),
+  durationSeconds: env('BENCH_DURATION', QUICK ? 1 : 5),
+  warmupSeconds: env('BENCH_WARMUP', QUICK ? 1 : 2),
+  connections: env('BENCH_CONNECTIONS', 10),
+  pipelining: 1,
+};
+const VERIFY = QUICK
+  ? { leaves: 20, coldIterations: 10, crlEntries: 1000, warmup: 10 }
+  : { leaves: 200, coldIterations: 100, crlEntries: 1000, warmup: 20 };
+
+const log = (line = '') => process.stdout.write(`${line}\n`);
+const benchDir = fileURLToPath(new URL('.', import.meta.url));
+
+interface Response {
+  status: number;
+  body: string;
+  contentType: string | undefined;
+}
+
+function get(port: number, path: string, tls: { ca: string; cert?: string; key?: string; agent?: https.Agent }): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path, method: 'GET', ca: tls.ca, cert: tls.cert, key: tls.key, agent: tls.agent ?? false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, contentType: res.headers['content-type'] }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    v8: process.versions.v8,
+    openssl: process.versions.openssl,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    cpuCount: os.cpus().length,
+    loadAverageAtStart: os.loadavg().map((x) => round(x, 2)),
+    loadAverageAtEnd: [] as number[],
+    quick: QUICK,
+  };
+  log(`certgate benchmark  ${meta.date}  node ${meta.node}  ${meta.cpuModel} x${meta.cpuCount}  load avg ${meta.loadAverageAtStart.join(' ')}`);
+  if (QUICK) log('BENCH_QUICK=1: harness check only, the figures are not meaningful');
+
+  // ---- Dev PKI and the server under test --------------------------------------------------------
+  const pkiDir = await mkdtemp(join(os.tmpdir(), 'certgate-bench-'));
+  const sanity: Record<string, string> = {};
+  let server: https.Server | undefined;
+  let agent: https.Agent | undefined;
+  try {
+    const files = await generateDevPki(pkiDir);
+    const pem = async (path: string) => readFile(path, 'utf8');
+    const ca = await pem(files.caBundle);
+    const crl = await pem(files.crl);
+    const alice = { cert: await pem(files.clients.alice.cert), key: await pem(files.clients.alice.key) };
+
+    const verifier = createVerifier({ ca, crl });
+    const identify = byCommonName({ alice: { roles: ['customer'] } });
+    const roles = ['customer'];
+    const guard = requireClientCert({ verifier, identify, roles });
+
+    const body = { ok: true, message: 'hello' };
+    let captured: TLSSocket | undefined;
+    const app = express();
+    app.get('/plain', (_req, res) => {
+      res.json(body);
+    });
+    app.get('/noop', (_req, _res, next) => next(), (_req, res) => {
+      res.json(body);
+    });
+    app.get('/guarded', guard, (_req, res) => {
+      res.json(body);
+    });
+    // Same guard instance; the handler keeps the connection's socket for part 2.
+    app.get('/capture', guard, (req, res) => {
+      captured = req.socket as TLSSocket;
+      res.json(body);
+    });
+
+    server = https.createServer(
+      { cert: await pem(files.serverCert), key: await pem(files.serverKey), ca, requestCert: true, rejectUnauthorized: false },
+      app,
+    );
+    // Long enough that the connection captured for part 2 stays open while we measure on it.
+    server.keepAliveTimeout = 120_000;
+    await new Promise<void>((resolve) => (server as https.Server).listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const baseUrl = `https://127.0.0.1:${port}`;
+
+    // ---- Sanity checks (the only pass/fail) -------------------------------------------------------
+    const withCert = await get(port, '/guarded', { ca, ...alice });
+    if (withCert.status !== 200 || withCert.body !== JSON.stringify(body)) {
+      throw new Error(`SANITY FAILURE: GET /guarded with alice's certificate gave ${withCert.status} ${withCert.body}`);
+    }
+    const noCert = await get(port, '/guarded', { ca });
+    if (noCert.status !== 401) throw new Error(`SANITY FAILURE: GET /guarded without a client certificate gave ${noCert.status}, expected 401: ${noCert.body}`);
+    const plainNoCert = await get(port, '/plain', { ca });
+    if (plainNoCert.status !== 200) throw new Error(`SANITY FAILURE: GET /plain without a client certificate gave ${plainNoCert.status}`);
+    sanity.guardedWithAlice = `${withCert.status}`;
+    sanity.guardedWithoutCert = `${noCert.status} ${noCert.contentType ?? ''} ${noCert.body}`;
+    sanity.plainWithoutCert = `${plainNoCert.status}`;
+    log(`sanity: /guarded with alice -> ${withCert.status}; without a certificate -> ${noCert.status} (${noCert.body}); /plain without -> ${plainNoCert.status}`);
+
+    // ---- 1. Throughput ----------------------------------------------------------------------------
+    log();
+    log(`1. keep-alive mTLS throughput: ${CONFIG.rounds} rounds x 3 routes x ${CONFIG.durationSeconds} s, ${CONFIG.connections} connections, pipelining ${CONFIG.pipelining} (autocannon in a child process)`);
+    const throughput = await measureThroughput(baseUrl, { ca, ...alice }, CONFIG, log);
+    sanity.throughputNon2xx = 'all runs 0 non-2xx, 0 errors';
+
+    // ---- 2. Guard cost on an already-verified connection -----------------------------------------
+    log();
+    log('2. per-request guard cost on an already-verified connection (in-process, real TLSSocket)');
+    agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    const cap = await get(port, '/capture', { ca, ...alice, agent });
+    if (cap.status !== 200 || !captured) throw new Error(`SANITY FAILURE: GET /capture gave ${cap.status}`);
+    const guardCost: GuardCostResult = await measureGuardCost({ socket: captured, guardMiddleware: guard as never, verifier, identify, roles, expectedUser: 'alice' });
+    log(`  guard middleware ${guardCost.guardMiddlewareNs} ns/call, no-op ${guardCost.noopMiddlewareNs} ns/call, getPeerX509Certificate() ${guardCost.getPeerX509CertificateNs} ns, getPeerCertificate(true) ${guardCost.getPeerCertificateDetailedNs} ns`);
+    agent.destroy();
+    agent = undefined;
+    await new Promise<void>((resolve) => {
+      server?.closeAllConnections();
+      server?.close(() => resolve());
+    });
+    server = undefined;
+
+    // ---- 3. Verification cost ---------------------------------------------------------------------
+    log();
+    log(`3. verification cost: ${VERIFY.leaves} distinct leaves, CRL with ~${VERIFY.crlEntries} revoked serials, ${VERIFY.coldIterations} cold iterations`);
+    const verifyCost: VerifyCostResult[] = [];
+    for (const kind of ['ecdsa-p256', 'rsa-2048'] as const) {
+      const r = await measureVerifyCost(kind, VERIFY);
+      verifyCost.push(r);
+      log(`  ${kind}: unseen leaf ${r.unseenLeaf.medianUs} us (p95 ${r.unseenLeaf.p95Us}), cold ${r.cold.medianUs} us (p95 ${r.cold.p95Us}), cache hit ${r.cacheHitPem.medianUs} us (PEM) / ${r.cacheHitDer.medianUs} us (DER); createVerifier ${r.createVerifierMs.median} ms`);
+    }
+    sanity.verify = 'every timed verification returned ok; the revoked leaf returned CERT_REVOKED';
+
+    meta.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
+    const totalSeconds = round((Date.now() - started) / 1000, 1);
+    const results = { meta, totalSeconds, sanity, throughput, guardCost, verifyCost };
+    await writeFile(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    log();
+    log(renderTable(meta, throughput, guardCost, verifyCost, totalSeconds));
+    log(`results written to ${join(benchDir, 'results.json')}`);
+  } finally {
+    agent?.destroy();
+    if (server) {
+      server.closeAllConnections();
+      server.close();
+    }
+    await rm(pkiDir, { recursive: true, force: true });
+  }
+}
+
+function renderTable(
+  meta: { date: string; node: string; cpuModel: string; cpuCount: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[] },
+  t: ThroughputResult,
+  g: GuardCostResult,
+  v: VerifyCostResult[],
+  totalSeconds: number,
+): string {
+  const rows: Array<[string, string]> = [];
+  const section = (title: string) => rows.push([`-- ${title}`, '']);
+  const c = t.config;
+  section(`1. keep-alive mTLS throughput (median of ${c.rounds} interleaved ${c.durationSeconds} s runs, ${c.connections} conns)`);
+  for (const route of ['plain', 'noop', 'guarded'] as const) {
+    const p = t.perRoute[route];
+    rows.push([`/${route} req/s`, `${p.medianRps}  (min ${p.minRps}, max ${p.maxRps}; CPU server ${Math.round(p.medianServerCpu * 100)}% / autocannon ${Math.round(p.medianLoadGenCpu * 100)}%; p99 ${p.medianLatencyP99Ms} ms)`]);
+  }
+  rows.push(['guarded / plain', `${t.ratios.guardedOverPlain.toFixed(3)}  (goal >= 0.90; per-round median ${t.pairedRatios.guardedOverPlain.toFixed(3)})`]);
+  rows.push(['noop / plain', `${t.ratios.noopOverPlain.toFixed(3)}  (per-round median ${t.pairedRatios.noopOverPlain.toFixed(3)})`]);
+  rows.push(['guarded / noop', t.ratios.guardedOverNoop.toFixed(3)]);
+  rows.push(['non-2xx responses', '0 in every run (checked); /guarded without a cert -> 401']);
+  section('2. per request on an already-verified connection (in-process)');
+  rows.push(['guard middleware (fast path)', `${g.guardMiddlewareNs} ns/call`]);
+  rows.push(['no-op middleware', `${g.noopMiddlewareNs} ns/call`]);
+  rows.push(['socket.getPeerX509Certificate()', `${g.getPeerX509CertificateNs} ns/call`]);
+  rows.push(['socket.getPeerCertificate(true)', `${g.getPeerCertificateDetailedNs} ns/call`]);
+  rows.push(['socket.getPeerCertificate()', `${g.getPeerCertificateNs} ns/call`]);
+  rows.push(['guard.check, new connection*', `${g.guardCheckNewConnectionUs.median} us  (*verifier cache hit, chain already read)`]);
+  for (const r of v) {
+    section(`3${r.kind === 'rsa-2048' ? 'c' : ''}. verify() cost, ${r.kind} chain (CRL ${r.crlEntries} serials)`);
+    rows.push(['(a) unseen leaf, known intermediate', `median ${r.unseenLeaf.medianUs} us, p95 ${r.unseenLeaf.p95Us} us  (n=${r.unseenLeaf.n})`]);
+    rows.push(['(b) fully cold (new verifier)', `median ${r.cold.medianUs} us, p95 ${r.cold.p95Us} us  (n=${r.cold.n})`]);
+    rows.push(['(d) cache hit, PEM / DER input', `median ${r.cacheHitPem.medianUs} us / ${r.cacheHitDer.medianUs} us`]);
+    rows.push(['createVerifier({ ca, crl })', `median ${r.createVerifierMs.median} ms, p95 ${r.createVerifierMs.p95} ms`]);
+  }
+  section('environment');
+  rows.push(['node', meta.node]);
+  rows.push(['cpu', `${meta.cpuModel} x${meta.cpuCount}`]);
+  rows.push(['date', meta.date]);
+  rows.push(['load average start / end', `${meta.loadAverageAtStart.join(' ')} / ${meta.loadAverageAtEnd.join(' ')}`]);
+  rows.push(['total bench time', `${totalSeconds} s`]);
+  const width = Math.max(...rows.filter(([, val]) => val !== '').map(([k]) => k.length));
+  return rows.map(([k, val]) => (val === '' ? k : `  ${k.padEnd(width)}  ${val}`)).join('\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`\nBENCH FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
