@@ -34,6 +34,8 @@ export interface RunRecord {
   serverCpu: number;
   /** The same for the autocannon process. */
   loadGenCpu: number;
+  /** Server CPU time (user + system) per completed request, in microseconds: robust to CPU stolen by other processes. */
+  serverCpuUsPerRequest: number;
   load: LoadResult;
 }
 
@@ -47,11 +49,19 @@ export interface ThroughputConfig {
 
 export interface ThroughputResult {
   config: ThroughputConfig;
-  perRoute: Record<Route, { medianRps: number; minRps: number; maxRps: number; medianServerCpu: number; medianLoadGenCpu: number; medianLatencyP50Ms: number; medianLatencyP99Ms: number; runs: number[] }>;
+  perRoute: Record<Route, { medianRps: number; minRps: number; maxRps: number; medianServerCpu: number; medianLoadGenCpu: number; medianServerCpuUsPerRequest: number; medianLatencyP50Ms: number; medianLatencyP99Ms: number; runs: number[] }>;
   /** Ratios of the per-route medians (the headline figures). */
   ratios: { guardedOverPlain: number; noopOverPlain: number; guardedOverNoop: number };
   /** Median of the per-round ratios (each round's routes ran back to back): a robustness check. */
   pairedRatios: { guardedOverPlain: number; noopOverPlain: number };
+  /**
+   * Throughput ratios normalised by server CPU: (server CPU us per request on /plain) / (the same on
+   * /guarded). Equals the throughput ratio when the server has a core to itself; unlike raw req/s it
+   * is not skewed by other processes taking CPU from the server during some runs.
+   */
+  cpuNormalisedRatios: { guardedOverPlain: number; noopOverPlain: number };
+  /** Timed runs in which the server got less than 90% of a core: the machine was busy with something else. */
+  starvedRuns: number;
   order: Route[][];
   runs: RunRecord[];
   warmup: RunRecord[];
@@ -129,15 +139,15 @@ export async function measureThroughput(
       const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
       const rps = load.durationSeconds > 0 ? load.requestsTotal / load.durationSeconds : 0;
-      const record: RunRecord = { round: roundNo, route, rps: round2(rps), serverCpu: round((cpu.user + cpu.system) / wallUs, 2), loadGenCpu: round(load.loadGenCpu, 2), load };
+      const record: RunRecord = { round: roundNo, route, rps: round2(rps), serverCpu: round((cpu.user + cpu.system) / wallUs, 2), loadGenCpu: round(load.loadGenCpu, 2), serverCpuUsPerRequest: round((cpu.user + cpu.system) / Math.max(1, load.requestsTotal), 1), load };
       // Sanity (not timing): every response must be a 2xx, in particular on /guarded.
       if (load.non2xx !== 0 || load.status2xx === 0 || load.errors !== 0 || load.timeouts !== 0 || load.mismatches !== 0) {
         throw new Error(
-          `SANITY FAILURE on /${route} (round ${roundNo + 1}): 2xx=${load.status2xx} non2xx=${load.non2xx} errors=${load.errors} timeouts=${load.timeouts} ` +
+          `SANITY FAILURE on /${route} (${roundNo < 0 ? "warm-up" : `round ${roundNo + 1}`}): 2xx=${load.status2xx} non2xx=${load.non2xx} errors=${load.errors} timeouts=${load.timeouts} ` +
             `status codes ${JSON.stringify(load.statusCodeStats)}`,
         );
       }
-      log(`  ${roundNo < 0 ? 'warm-up' : `round ${roundNo + 1}`}  /${route.padEnd(8)} ${rps.toFixed(0).padStart(7)} req/s  server CPU ${(record.serverCpu * 100).toFixed(0)}%  autocannon CPU ${(record.loadGenCpu * 100).toFixed(0)}%  p50 ${load.latencyP50Ms} ms  p99 ${load.latencyP99Ms} ms`);
+      log(`  ${roundNo < 0 ? 'warm-up' : `round ${roundNo + 1}`}  /${route.padEnd(8)} ${rps.toFixed(0).padStart(7)} req/s  server CPU ${(record.serverCpu * 100).toFixed(0)}%  autocannon CPU ${(record.loadGenCpu * 100).toFixed(0)}%  ${record.serverCpuUsPerRequest} us CPU/req  p50 ${load.latencyP50Ms} ms  p99 ${load.latencyP99Ms} ms`);
       return record;
     };
 
@@ -165,6 +175,7 @@ export async function measureThroughput(
             maxRps: round(Math.max(...rps), 0),
             medianServerCpu: round(median(mine.map((x) => x.serverCpu)), 2),
             medianLoadGenCpu: round(median(mine.map((x) => x.loadGenCpu)), 2),
+            medianServerCpuUsPerRequest: round(median(mine.map((x) => x.serverCpuUsPerRequest)), 1),
             medianLatencyP50Ms: median(mine.map((x) => x.load.latencyP50Ms)),
             medianLatencyP99Ms: median(mine.map((x) => x.load.latencyP99Ms)),
             runs: rps,
@@ -183,6 +194,11 @@ export async function measureThroughput(
         noopOverPlain: round(perRoute.noop.medianRps / perRoute.plain.medianRps, 3),
         guardedOverNoop: round(perRoute.guarded.medianRps / perRoute.noop.medianRps, 3),
       },
+      cpuNormalisedRatios: {
+        guardedOverPlain: round(perRoute.plain.medianServerCpuUsPerRequest / perRoute.guarded.medianServerCpuUsPerRequest, 3),
+        noopOverPlain: round(perRoute.plain.medianServerCpuUsPerRequest / perRoute.noop.medianServerCpuUsPerRequest, 3),
+      },
+      starvedRuns: runs.filter((x) => x.serverCpu < 0.9).length,
       pairedRatios: {
         guardedOverPlain: round(median(rounds.map((r) => rpsOf('guarded', r) / rpsOf('plain', r))), 3),
         noopOverPlain: round(median(rounds.map((r) => rpsOf('noop', r) / rpsOf('plain', r))), 3),

@@ -104,7 +104,7 @@ describe('generateDevPki', () => {
       cwd: dir,
       encoding: 'utf8',
     });
-    expect(text).toContain('CN = alice, O = Example Bank, OU = Retail');
+    expect(text).toContain('O = Example Bank, OU = Retail, CN = alice');
     expect(text).toContain('email:alice@bank.example');
   });
 

@@ -12,6 +12,8 @@ type Version = (typeof VERSIONS)[number];
 let pki: TestPki;
 /** Its alice is only ever sent as a bare leaf, so no full chain of hers is ever seen in this file. */
 let leafPki: FullTestPki;
+/** Its clients go to /peeked only. */
+let peekedPki: FullTestPki;
 /** One per TLS version; its clients first connect to an unguarded route. */
 const unguardedFirst = {} as Record<Version, FullTestPki>;
 const servers = {} as Record<Version | 'default', RunningServer>;
@@ -21,11 +23,14 @@ function makeApp() {
   const app = express();
   app.use((req, res, next) => {
     const socket = req.socket as TLSSocket;
-    const leaf = socket.getPeerX509Certificate();
     res.setHeader('x-tls-version', String(socket.getProtocol()));
     res.setHeader('x-tls-resumed', String(socket.isSessionReused()));
     // What Node hands over on this connection: a leaf alone, or a leaf linked to its issuer.
-    res.setHeader('x-peer', !leaf ? 'none' : leaf.issuerCertificate ? 'chain' : 'leaf-only');
+    // (getPeerCertificate(true), not getPeerX509Certificate(): in Node 20 the latter hands the
+    // peer's chain out only once per connection, and certgate needs that first call.)
+    const peer = socket.getPeerCertificate(true);
+    const hasIssuer = Boolean(peer.issuerCertificate && peer.issuerCertificate.fingerprint256 !== peer.fingerprint256);
+    res.setHeader('x-peer', !peer.raw ? 'none' : hasIssuer ? 'chain' : 'leaf-only');
     const trace = req.get('x-trace');
     if (trace) {
       if (!socketsByTrace.has(trace)) socketsByTrace.set(trace, new Set());
@@ -43,6 +48,15 @@ function makeApp() {
   app.get('/leaf/with-intermediates', show);
   app.use('/leaf/without-intermediates', requireClientCert({ ca: leafPki.ca }));
   app.get('/leaf/without-intermediates', show);
+  // Another middleware on the route reads the peer certificate with Node's X509Certificate API
+  // before the guard runs (e.g. for an access log).
+  app.use('/peeked', (req, res, next) => {
+    const leaf = (req.socket as TLSSocket).getPeerX509Certificate();
+    res.setHeader('x-logged-subject', leaf ? leaf.subject.replace(/\n/g, ',') : '-');
+    next();
+  });
+  app.use('/peeked', requireClientCert({ ca: peekedPki.ca }));
+  app.get('/peeked', show);
   // Trust for the per-version PKIs whose clients visit /public first.
   for (const v of VERSIONS) {
     app.use(`/unguarded-first-${v}`, requireClientCert({ ca: unguardedFirst[v].ca }));
@@ -52,7 +66,7 @@ function makeApp() {
 }
 
 beforeAll(async () => {
-  [pki, leafPki, unguardedFirst['TLSv1.2'], unguardedFirst['TLSv1.3']] = await Promise.all([makeTestPki(), makePki(), makePki(), makePki()]);
+  [pki, leafPki, peekedPki, unguardedFirst['TLSv1.2'], unguardedFirst['TLSv1.3']] = await Promise.all([makeTestPki(), makePki(), makePki(), makePki(), makePki()]);
   const app = makeApp();
   for (const v of VERSIONS) servers[v] = await startHttps(pki, app, { minVersion: v, maxVersion: v });
   servers.default = await startHttps(pki, app);
@@ -113,14 +127,9 @@ describe.each(VERSIONS)('%s session resumption', (v) => {
     const resumed = await get(servers[v].port, `/unguarded-first-${v}`, { ...opts, session: full.session });
     expect(resumed.headers['x-tls-resumed']).toBe('true');
     expect(resumed.headers['x-peer']).toBe('leaf-only');
-    // BUG: src/sources/tls-socket.ts — the intermediates a leaf presented are remembered only when
-    // a guard reads the chain on that connection (peerChainOf). If the full handshake's requests
-    // all went to unguarded routes (the README's "mutual TLS only on /banking" setup: /public
-    // first, then /banking on a new connection that resumes the session), Node hands the guard only
-    // the leaf, nothing was remembered, and a valid client is refused.
-    // Input: alice (leaf + intermediate) GET /public (full handshake), then GET on a route guarded
-    // by requireClientCert({ ca }) over a new TCP connection resuming that TLS session.
-    // Expected: 200 (as when the first request hit a guarded route). Actual: 401 CERT_UNTRUSTED.
+    // Regression: the intermediates a leaf presented were once remembered only when a guard read
+    // the chain; now every full handshake on a guarded server is recorded, so a session first
+    // used on unguarded routes resumes into a guarded one.
     expect({ status: resumed.status, code: resumed.body?.code, user: resumed.body?.user }).toEqual({ status: 200, code: undefined, user: 'alice' });
   });
 });
@@ -145,6 +154,17 @@ describe('client that sends only its leaf', () => {
   it('and the guard without intermediates still refuses it afterwards', async () => {
     const client = { cert: leafOnly(leafPki.alice.cert), key: leafPki.alice.key };
     expectProblem(await get(servers.default.port, '/leaf/without-intermediates', { ca: pki.ca, client }), 401, 'CERT_UNTRUSTED');
+  });
+});
+
+describe('peer chain read by other code first', () => {
+  it('a middleware that calls getPeerX509Certificate() before the guard does not break it', async () => {
+    const reply = await get(servers.default.port, '/peeked', { ca: pki.ca, client: peekedPki.alice });
+    expect(reply.headers['x-logged-subject']).toMatch(/CN=alice/);
+    expect(reply.headers['x-peer']).toBe('chain');
+    // Regression: on Node 20 getPeerX509Certificate() links the issuer chain only on its first
+    // call per connection; the guard reads getPeerCertificate(true) so an earlier caller is harmless.
+    expect({ status: reply.status, code: reply.body?.code, user: reply.body?.user }).toEqual({ status: 200, code: undefined, user: 'alice' });
   });
 });
 

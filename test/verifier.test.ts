@@ -180,10 +180,8 @@ describe('dev PKI (generateDevPki)', () => {
       accepted(await v.verify([mine, pemToDer(dev.intermediate)]));
       mine.fill(0); // the caller recycles its buffer after verification
       const again = accepted(await v.verify([Buffer.from(der), pemToDer(dev.intermediate)], { at: new Date() }));
-      // BUG: src/x509/pem.ts:49 (decodePemOrDer) wraps a DER Buffer with Buffer.from(input.buffer, ...)
-      // without copying, src/x509/certificate.ts:180 keeps that view as `der`, and src/core/verifier.ts:73-77
-      // caches the ParsedCertificate by content hash. A later, unrelated verification of the same
-      // certificate therefore reports the first caller's recycled bytes (all zeros here) as `raw`.
+      // Regression: DER inputs are copied, so a caller recycling its buffer cannot change the
+      // cached certificate's `raw`.
       expect(again.certificate.raw.equals(der)).toBe(true);
     });
   });
@@ -559,9 +557,7 @@ describe('createVerifier option validation', () => {
   });
 
   it('rejects an empty `ca` array (no trust anchors at all)', () => {
-    // BUG: src/core/options.ts:107-108 (parseVerifierOptions) accepts `ca: []`: decodePemOrDer([])
-    // returns no items and nothing checks for zero anchors, so the verifier is built with no trust
-    // anchors (every client then gets CERT_UNTRUSTED) instead of CONFIG_INVALID as for `ca: ''`.
+    // An empty trust store is a configuration mistake, as for `ca: ''`.
     expectConfigInvalid({ ca: [] }, 'ca');
   });
 

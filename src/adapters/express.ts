@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CertgateError, PUBLIC_MESSAGES } from '../errors.js';
 import type { ClientCert, GuardOutcome } from '../guard/guard.js';
 import { tlsSocketOf } from '../sources/tls-socket.js';
-import { adapterSetup, type AdapterOptions } from './options.js';
+import { adapterSetup, notifyReject, type AdapterOptions } from './options.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
 
 export type { ClientCert } from '../guard/guard.js';
@@ -34,7 +33,7 @@ export function requireClientCert(options?: RequireClientCertOptions) {
       next();
       return;
     }
-    onReject?.(outcome.error);
+    notifyReject(onReject, outcome.error);
     if (forwardErrors) {
       next(outcome.error);
       return;
@@ -52,9 +51,6 @@ export function requireClientCert(options?: RequireClientCertOptions) {
       settle(known, req, res, next);
       return;
     }
-    guard.check(socket).then(
-      (outcome) => settle(outcome, req, res, next),
-      (err: unknown) => next(err instanceof CertgateError ? err : new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail: `identify() failed: ${String(err)}`, cause: err })),
-    );
+    guard.check(socket).then((outcome) => settle(outcome, req, res, next), next);
   };
 }

@@ -1,7 +1,6 @@
-import { CertgateError, PUBLIC_MESSAGES } from '../errors.js';
 import type { ClientCert, GuardOutcome } from '../guard/guard.js';
 import { tlsSocketOf } from '../sources/tls-socket.js';
-import { adapterSetup, type AdapterOptions } from './options.js';
+import { adapterSetup, notifyReject, type AdapterOptions } from './options.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
 
 export type { ClientCert } from '../guard/guard.js';
@@ -30,23 +29,19 @@ export function requireClientCert(options?: RequireClientCertOptions) {
 
   return async function certgateRequireClientCert(ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void> {
     const socket = tlsSocketOf(ctx.req.socket);
-    let outcome: GuardOutcome;
-    try {
-      outcome = guard.cached(socket) ?? (await guard.check(socket));
-    } catch (err) {
-      throw err instanceof CertgateError ? err : new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail: `identify() failed: ${String(err)}`, cause: err });
-    }
+    const outcome: GuardOutcome = guard.cached(socket) ?? (await guard.check(socket));
     if (outcome.ok) {
       ctx.state.clientCert = outcome.clientCert;
       await next();
       return;
     }
-    onReject?.(outcome.error);
+    notifyReject(onReject, outcome.error);
     if (forwardErrors) {
       throw outcome.error;
     }
     ctx.status = outcome.error.status;
-    ctx.type = PROBLEM_CONTENT_TYPE;
+    // Body first: Koa 2's body setter resets the type to JSON for objects.
     ctx.body = problemBody(outcome.error);
+    ctx.type = PROBLEM_CONTENT_TYPE;
   };
 }

@@ -28,3 +28,13 @@ export function adapterSetup(options: AdapterOptions | undefined, where: string)
   }
   return { guard: createGuard(guardOptions, where), forwardErrors: forwardErrors ?? false, onReject };
 }
+
+/** A logging hook that throws must not turn a refusal into a hung request or a crash. */
+export function notifyReject(onReject: ((error: CertgateError) => void) | undefined, error: CertgateError): void {
+  if (!onReject) return;
+  try {
+    onReject(error);
+  } catch (err) {
+    process.emitWarning(`certgate: onReject threw: ${(err as Error)?.message ?? String(err)}`, 'CertgateWarning');
+  }
+}

@@ -60,9 +60,10 @@ export class CertificatePool {
 /** Ranks how far an attempt got, so the reported failure is the most informative one. */
 const enum Progress {
   NoIssuer = 0,
-  TooDeep = 1,
-  BadSignature = 2,
-  CompletePath = 3,
+  KeyMismatch = 1,
+  TooDeep = 2,
+  BadSignature = 3,
+  CompletePath = 4,
 }
 
 function akiRank(child: ParsedCertificate, candidate: ParsedCertificate): number {
@@ -115,7 +116,13 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
       if (budget-- <= 0) return undefined;
       const sig = search.signedBy(child, issuer);
       if (!sig.ok) {
-        note(Progress.BadSignature, { code: 'CERT_SIGNATURE_INVALID', detail: `${describe(child)}: ${sig.detail} (tried issuer ${describe(issuer)})` });
+        // A candidate whose key identifier differs from the AKI is only a name match: failing its
+        // signature means "not this issuer" (as Go reports it), not a forged certificate.
+        if (akiRank(child, issuer) === 2) {
+          note(Progress.KeyMismatch, { code: 'CERT_UNTRUSTED', detail: `no trusted issuer found for ${describe(child)}: ${describe(issuer)} has the issuer's name but another key (AKI ${child.authorityKeyId}, SKI ${issuer.subjectKeyId})` });
+        } else {
+          note(Progress.BadSignature, { code: 'CERT_SIGNATURE_INVALID', detail: `${describe(child)}: ${sig.detail} (tried issuer ${describe(issuer)})` });
+        }
         continue;
       }
       const next = [...path, issuer];

@@ -1,10 +1,11 @@
 import type { TLSSocket } from 'node:tls';
+import type { EventEmitter } from 'node:events';
 import { CertgateError, PUBLIC_MESSAGES, type ReasonCode } from '../errors.js';
 import { configError, parseVerifierOptions, type VerifierOptions } from '../core/options.js';
 import { verifierFromConfig, type Verifier, type VerifyResult } from '../core/verifier.js';
-import { defaultIdentify, type IdentifyFunction } from '../identity/identity.js';
+import { defaultIdentify, type Identity, type IdentifyFunction } from '../identity/identity.js';
 import type { CertificateInfo } from '../x509/certificate.js';
-import { peerChainOf } from '../sources/tls-socket.js';
+import { peerChainOf, watchHandshakes } from '../sources/tls-socket.js';
 import { describeType } from '../x509/pem.js';
 
 export interface GuardOptions extends Partial<VerifierOptions> {
@@ -111,14 +112,24 @@ export function createGuard(options: GuardOptions = {}, where = 'requireClientCe
   };
 
   const decide = async (socket: TLSSocket): Promise<SocketEntry> => {
+    watchHandshakes((socket as TLSSocket & { server?: EventEmitter }).server);
     const chain = peerChainOf(socket);
     if (!chain) return { outcome: reject('CERT_MISSING', 'the client sent no certificate'), expiresAt: Infinity };
     const verifier = verifierFor(socket);
     if (verifier instanceof CertgateError) return { outcome: { ok: false, error: configErrorForRequest(verifier) }, expiresAt: Infinity };
     const result: VerifyResult = await verifier.verify(chain.ders as Buffer[]);
-    if (!result.ok) return { outcome: reject(result.code, result.message), expiresAt: Date.now() + SOCKET_REJECTION_TTL_MS };
-    const identity = await identify(result.certificate);
+    if (!result.ok) {
+      const hint = result.code === 'CERT_UNTRUSTED' && chain.resumedWithoutChain ? ' (resumed TLS session: the intermediates the client sent earlier are unknown to this process; configure them with the `intermediates` option)' : '';
+      return { outcome: reject(result.code, result.message + hint), expiresAt: Date.now() + SOCKET_REJECTION_TTL_MS };
+    }
     const expiresAt = result.expiresAt.getTime();
+    let identity: Identity | null | undefined;
+    try {
+      identity = await identify(result.certificate);
+    } catch (err) {
+      // The application's identify() failed: refuse (500, nothing let through) and tell the operator why.
+      return { outcome: reject('CONFIG_INVALID', `identify() threw for ${result.certificate.subjectDN}: ${(err as Error)?.message ?? String(err)}`), expiresAt: Date.now() + SOCKET_REJECTION_TTL_MS };
+    }
     if (!identity) return { outcome: reject('IDENTITY_UNKNOWN', `no identity for ${result.certificate.subjectDN}`), expiresAt };
     if (typeof identity.user !== 'string' || !Array.isArray(identity.roles)) {
       return { outcome: reject('CONFIG_INVALID', `identify() must return { user: string, roles: string[] } or null`), expiresAt: Infinity };

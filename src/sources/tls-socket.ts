@@ -1,11 +1,12 @@
-import type { TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
 
 /** The certificates a client presented on one TLS connection, leaf first. */
 export interface PeerChain {
   ders: readonly Buffer[];
-  /** SHA-256 fingerprint of the leaf (Node's colon form): stable per certificate. */
-  leafFingerprint: string;
+  /** A resumed session brought only the leaf, and no earlier handshake told us its intermediates. */
+  resumedWithoutChain: boolean;
 }
 
 const perSocket = new WeakMap<TLSSocket, PeerChain | null>();
@@ -15,7 +16,7 @@ const perSocket = new WeakMap<TLSSocket, PeerChain | null>();
  * in the full handshake, so we remember them per leaf. They stay untrusted helpers for path
  * building (every signature is still checked), so sharing them across connections is safe.
  */
-const INTERMEDIATES_MEMORY = 10_000;
+export const INTERMEDIATES_MEMORY = 10_000;
 const intermediatesByLeaf = new LRUCache<string, readonly Buffer[]>({ max: INTERMEDIATES_MEMORY });
 
 /**
@@ -32,25 +33,40 @@ export function peerChainOf(socket: TLSSocket): PeerChain | null {
 }
 
 function readPeerChain(socket: TLSSocket): PeerChain | null {
-  if (typeof socket.getPeerX509Certificate !== 'function') return null;
-  const leaf = socket.getPeerX509Certificate();
-  if (!leaf) return null;
+  // getPeerCertificate(true), not getPeerX509Certificate(): on Node 20 the latter links the
+  // issuer chain only on its first call per connection, and another middleware may have made it.
+  const leaf = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+  if (!leaf?.raw) return null;
   const ders: Buffer[] = [leaf.raw];
   const seen = new Set([leaf.fingerprint256]);
-  // Node links each certificate to the next one the peer sent (or OpenSSL found) via issuerCertificate.
-  for (let c = leaf.issuerCertificate; c && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+  for (let c = leaf.issuerCertificate; c?.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
     seen.add(c.fingerprint256);
     ders.push(c.raw);
   }
-  if (ders.length > 1) intermediatesByLeaf.set(leaf.fingerprint256, ders.slice(1));
-  else {
-    const remembered = intermediatesByLeaf.get(leaf.fingerprint256);
-    if (remembered) ders.push(...remembered);
+  if (ders.length > 1) {
+    intermediatesByLeaf.set(leaf.fingerprint256, ders.slice(1));
+    return { ders, resumedWithoutChain: false };
   }
-  return { ders, leafFingerprint: leaf.fingerprint256 };
+  const remembered = intermediatesByLeaf.get(leaf.fingerprint256);
+  if (remembered) return { ders: [...ders, ...remembered], resumedWithoutChain: false };
+  return { ders, resumedWithoutChain: socket.isSessionReused() };
+}
+
+const watched = new WeakSet<object>();
+
+/**
+ * Records the chain of every full handshake on `server` from now on, so that a later resumed
+ * session whose first connection only visited unguarded routes can still be verified.
+ */
+export function watchHandshakes(server: EventEmitter | undefined): void {
+  if (!server || watched.has(server) || typeof server.on !== 'function') return;
+  watched.add(server);
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (!socket.isSessionReused()) peerChainOf(socket);
+  });
 }
 
 /** The connection's TLS socket, or undefined on plain HTTP. */
 export function tlsSocketOf(socket: unknown): TLSSocket | undefined {
-  return socket && typeof (socket as TLSSocket).getPeerX509Certificate === 'function' ? (socket as TLSSocket) : undefined;
+  return socket && typeof (socket as TLSSocket).getPeerCertificate === 'function' && (socket as TLSSocket).encrypted ? (socket as TLSSocket) : undefined;
 }
