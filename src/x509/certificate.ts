@@ -13,6 +13,7 @@ import {
   type Name,
 } from '@peculiar/asn1-x509';
 import { canonicalNameKey, formatDn, nameObject, type NameObject } from './name.js';
+import { childBytes, decodeDer, type DerNode } from './der.js';
 
 export const OID = {
   basicConstraints: '2.5.29.19',
@@ -164,28 +165,28 @@ function colonHex(digest: Buffer): string {
 /** Decodes one DER certificate; throws MalformedCertificateError (never anything else) on bad input. */
 export function parseCertificate(der: Buffer): ParsedCertificate {
   let asn: Certificate;
+  let tree: DerNode;
   try {
-    asn = AsnConvert.parse(der, Certificate);
+    ({ value: asn, tree } = decodeDer(der, Certificate));
   } catch (err) {
     throw new MalformedCertificateError(`not a DER X.509 certificate (${(err as Error).message})`);
   }
   try {
-    // Bytes after the certificate would be ignored by the decoder but may be shown to other tools.
-    if (outerLength(der) !== der.length) throw new MalformedCertificateError('trailing bytes after the certificate');
     const tbs = asn.tbsCertificate;
+    // TBSCertificate children: [0] version (explicit, optional), serial, signature, issuer,
+    // validity, subject, subjectPublicKeyInfo, ...
+    const offset = tbs.version === 0 && childBytes(tree, 0, 0)[0] !== 0xa0 ? 0 : 1;
+    const spki = childBytes(tree, 0, 5 + offset);
     const digest = createHash('sha256').update(der).digest();
-    const spki = Buffer.from(AsnConvert.serialize(tbs.subjectPublicKeyInfo));
     let key: KeyObject | undefined;
     const cert: Partial<ParsedCertificate> = {
       der,
       id: digest.toString('hex'),
       fingerprint256: colonHex(digest),
-      tbs: Buffer.from(asn.tbsCertificateRaw ?? AsnConvert.serialize(tbs)),
+      tbs: childBytes(tree, 0),
       signatureAlgorithm: asn.signatureAlgorithm,
       signature: Buffer.from(asn.signatureValue),
-      signatureAlgorithmsMatch: Buffer.from(AsnConvert.serialize(asn.signatureAlgorithm)).equals(
-        Buffer.from(AsnConvert.serialize(tbs.signature)),
-      ),
+      signatureAlgorithmsMatch: childBytes(tree, 1).equals(childBytes(tree, 0, 1 + offset)),
       version: tbs.version + 1,
       serialNumber: serialHex(tbs.serialNumber),
       subjectName: tbs.subject,
