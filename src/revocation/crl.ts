@@ -1,15 +1,22 @@
 import { createHash } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
 import {
-  AuthorityKeyIdentifier,
-  CertificateList,
-  CRLNumber,
-  IssuingDistributionPoint,
-  type AlgorithmIdentifier,
-  type Name,
-} from '@peculiar/asn1-x509';
-import { canonicalNameKey, formatDn } from '../x509/name.js';
-import { outerLength, serialHex } from '../x509/certificate.js';
+  contentOf,
+  cursor,
+  DerError,
+  encodedOf,
+  integerBytes,
+  readBitString,
+  readBoolean,
+  readElement,
+  readOid,
+  readRoot,
+  readTime,
+  smallInteger,
+  TAG,
+  type Element,
+} from '../x509/der.js';
+import { readAlgorithm, serialHex, type AlgorithmIdentifier } from '../x509/certificate.js';
+import { canonicalNameKey, formatDn, readName, type Name } from '../x509/name.js';
 
 const CRL_OID = {
   authorityKeyIdentifier: '2.5.29.35',
@@ -51,79 +58,149 @@ export interface ParsedCrl {
 
 export class MalformedCrlError extends Error {}
 
-/** Decodes one DER CRL and indexes its revoked serials; throws MalformedCrlError on bad input. */
-export function parseCrl(der: Buffer): ParsedCrl {
-  let asn: CertificateList;
-  try {
-    asn = AsnConvert.parse(der, CertificateList);
-  } catch (err) {
-    throw new MalformedCrlError(`not a DER X.509 CRL (${(err as Error).message})`);
+interface Extension {
+  oid: string;
+  critical: boolean;
+  value: Element;
+}
+
+/** Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension, each once (RFC 5280 section 5.2). */
+function readExtensions(bytes: Uint8Array, el: Element): Extension[] {
+  const list = cursor(bytes, el, TAG.SEQUENCE);
+  const out: Extension[] = [];
+  while (!list.done) {
+    const ext = cursor(bytes, list.next(TAG.SEQUENCE));
+    const oid = readOid(bytes, ext.next(TAG.OID));
+    const criticalEl = ext.optional(TAG.BOOLEAN);
+    const value = ext.next(TAG.OCTET_STRING);
+    ext.end();
+    if (out.some((e) => e.oid === oid)) throw new DerError(`duplicate extension ${oid}`);
+    out.push({ oid, critical: criticalEl ? readBoolean(bytes, criticalEl) : false, value });
   }
+  return out;
+}
+
+/** The one element inside an extension's OCTET STRING. */
+function inner(bytes: Uint8Array, octets: Element): Element {
+  const el = readElement(bytes, octets.contentStart, octets.end);
+  if (el.end !== octets.end) throw new DerError('trailing bytes in extension value');
+  return el;
+}
+
+function implicitBoolean(bytes: Uint8Array, el: Element): boolean {
+  return readBoolean(bytes, { ...el, tag: TAG.BOOLEAN });
+}
+
+/**
+ * Decodes one DER CRL and indexes its revoked serials in one linear pass; throws
+ * MalformedCrlError on bad input. Nothing here is trusted until the signature over `tbs` has
+ * been verified against the issuer (see CrlChecker).
+ */
+export function parseCrl(der: Buffer): ParsedCrl {
   try {
-    if (outerLength(der) !== der.length) throw new MalformedCrlError('trailing bytes after the CRL');
-    const tbs = asn.tbsCertList;
+    const top = cursor(der, readRoot(der, TAG.SEQUENCE));
+    const tbsEl = top.next(TAG.SEQUENCE);
+    const outerAlgEl = top.next(TAG.SEQUENCE);
+    const sig = readBitString(der, top.next(TAG.BIT_STRING));
+    top.end();
+    if (sig.unused !== 0) throw new DerError('signature BIT STRING has unused bits');
+
+    const tbs = cursor(der, tbsEl);
+    const versionEl = tbs.optional(TAG.INTEGER);
+    // RFC 5280 section 5.1.2.1: version, if present, is v2 (1).
+    if (versionEl && smallInteger(der, versionEl) !== 1) throw new DerError('CRL version must be v2');
+    const innerAlgEl = tbs.next(TAG.SEQUENCE);
+    const issuerName = readName(der, tbs.next(TAG.SEQUENCE));
+    const thisUpdate = readTime(der, tbs.next());
+    const nextTag = tbs.peekTag();
+    const nextUpdate = nextTag === TAG.UTC_TIME || nextTag === TAG.GENERALIZED_TIME ? readTime(der, tbs.next()) : undefined;
+    const revokedEl = tbs.optional(TAG.SEQUENCE);
+    const extensionsEl = tbs.optional(0xa0);
+    tbs.end();
+
     const unusable: string[] = [];
+    const revoked = new Set<string>();
+    if (revokedEl) {
+      const entries = cursor(der, revokedEl);
+      while (!entries.done) {
+        // RevokedCertificate ::= SEQUENCE { userCertificate, revocationDate, crlEntryExtensions OPTIONAL }
+        const entry = cursor(der, entries.next(TAG.SEQUENCE));
+        const serial = integerBytes(der, entry.next(TAG.INTEGER));
+        const dateEl = entry.next();
+        if (dateEl.tag !== TAG.UTC_TIME && dateEl.tag !== TAG.GENERALIZED_TIME) throw new DerError('revocationDate must be a time');
+        const entryExtensions = entry.optional(TAG.SEQUENCE);
+        entry.end();
+        if (entryExtensions) {
+          for (const ext of readExtensions(der, entryExtensions)) {
+            if (ext.oid === CRL_OID.certificateIssuer) unusable.push('an entry names another certificate issuer (indirect CRL)');
+            else if (ext.critical && ext.oid !== CRL_OID.reasonCode && ext.oid !== CRL_OID.invalidityDate) {
+              unusable.push(`an entry has an unsupported critical extension ${ext.oid}`);
+            }
+          }
+        }
+        revoked.add(serialHex(serial));
+      }
+    }
+
     let crlNumber: bigint | undefined;
     let authorityKeyId: string | undefined;
     const scope: CrlScope = { onlyUserCerts: false, onlyCaCerts: false };
-    for (const ext of tbs.crlExtensions ?? []) {
-      const value = ext.extnValue.buffer;
-      switch (ext.extnID) {
-        case CRL_OID.crlNumber:
-          // The schema decodes CRLNumber as a JS number: exact up to 2^53, enough to order CRLs.
-          crlNumber = BigInt(AsnConvert.parse(value, CRLNumber).value);
-          break;
-        case CRL_OID.authorityKeyIdentifier: {
-          const aki = AsnConvert.parse(value, AuthorityKeyIdentifier);
-          if (aki.keyIdentifier) authorityKeyId = Buffer.from(aki.keyIdentifier.buffer).toString('hex');
-          break;
+    if (extensionsEl) {
+      const wrapper = cursor(der, extensionsEl);
+      const extensions = readExtensions(der, wrapper.next(TAG.SEQUENCE));
+      wrapper.end();
+      for (const ext of extensions) {
+        const value = inner(der, ext.value);
+        switch (ext.oid) {
+          case CRL_OID.crlNumber: {
+            const n = integerBytes(der, value);
+            crlNumber = BigInt(`0x${n.toString('hex')}`);
+            break;
+          }
+          case CRL_OID.authorityKeyIdentifier: {
+            const keyId = cursor(der, value, TAG.SEQUENCE).optional(0x80);
+            if (keyId) authorityKeyId = contentOf(der, keyId).toString('hex');
+            break;
+          }
+          case CRL_OID.issuingDistributionPoint: {
+            // RFC 5280 section 5.2.5: only the user/CA scope flags are supported; a CRL partitioned
+            // by distribution point or reason, or an indirect CRL, needs processing certgate lacks.
+            const idp = cursor(der, value, TAG.SEQUENCE);
+            if (idp.optional(0xa0)) unusable.push('it is partitioned by distribution point');
+            const user = idp.optional(0x81);
+            const ca = idp.optional(0x82);
+            if (user) scope.onlyUserCerts = implicitBoolean(der, user);
+            if (ca) scope.onlyCaCerts = implicitBoolean(der, ca);
+            if (idp.optional(0x83)) unusable.push('it covers only some revocation reasons');
+            const indirect = idp.optional(0x84);
+            if (indirect && implicitBoolean(der, indirect)) unusable.push('it is an indirect CRL');
+            const attr = idp.optional(0x85);
+            if (attr && implicitBoolean(der, attr)) unusable.push('it covers attribute certificates only');
+            idp.end();
+            break;
+          }
+          case CRL_OID.deltaCrlIndicator:
+            // RFC 5280 section 5.2.4: a delta CRL lists only changes; it is never complete alone.
+            unusable.push('it is a delta CRL');
+            break;
+          default:
+            if (ext.critical) unusable.push(`it has an unsupported critical extension ${ext.oid}`);
         }
-        case CRL_OID.issuingDistributionPoint: {
-          // RFC 5280 section 5.2.5: only the user/CA scope flags are supported; a CRL partitioned by
-          // distribution point or reason, or an indirect CRL, would need processing certgate lacks.
-          const idp = AsnConvert.parse(value, IssuingDistributionPoint);
-          scope.onlyUserCerts = idp.onlyContainsUserCerts;
-          scope.onlyCaCerts = idp.onlyContainsCACerts;
-          if (idp.distributionPoint) unusable.push('it is partitioned by distribution point');
-          if (idp.onlySomeReasons) unusable.push('it covers only some revocation reasons');
-          if (idp.indirectCRL) unusable.push('it is an indirect CRL');
-          if (idp.onlyContainsAttributeCerts) unusable.push('it covers attribute certificates only');
-          break;
-        }
-        case CRL_OID.deltaCrlIndicator:
-          // RFC 5280 section 5.2.4: a delta CRL lists only changes; it is never complete on its own.
-          unusable.push('it is a delta CRL');
-          break;
-        case CRL_OID.freshestCrl:
-          break;
-        default:
-          if (ext.critical) unusable.push(`it has an unsupported critical extension ${ext.extnID}`);
       }
     }
-    const revoked = new Set<string>();
-    for (const entry of tbs.revokedCertificates ?? []) {
-      for (const ext of entry.crlEntryExtensions ?? []) {
-        if (ext.extnID === CRL_OID.certificateIssuer) unusable.push('an entry names another certificate issuer (indirect CRL)');
-        else if (ext.critical && ext.extnID !== CRL_OID.reasonCode && ext.extnID !== CRL_OID.invalidityDate) {
-          unusable.push(`an entry has an unsupported critical extension ${ext.extnID}`);
-        }
-      }
-      revoked.add(serialHex(entry.userCertificate));
-    }
+
     return {
       der,
       id: createHash('sha256').update(der).digest('hex'),
-      tbs: Buffer.from(asn.tbsCertListRaw ?? AsnConvert.serialize(tbs)),
-      signatureAlgorithm: asn.signatureAlgorithm,
-      signature: Buffer.from(asn.signature),
-      signatureAlgorithmsMatch: Buffer.from(AsnConvert.serialize(asn.signatureAlgorithm)).equals(
-        Buffer.from(AsnConvert.serialize(tbs.signature)),
-      ),
-      issuerName: tbs.issuer,
-      issuerKey: canonicalNameKey(tbs.issuer),
-      issuerDN: formatDn(tbs.issuer),
-      thisUpdate: tbs.thisUpdate.getTime(),
-      nextUpdate: tbs.nextUpdate?.getTime(),
+      tbs: encodedOf(der, tbsEl),
+      signatureAlgorithm: readAlgorithm(der, outerAlgEl),
+      signature: sig.data,
+      signatureAlgorithmsMatch: encodedOf(der, outerAlgEl).equals(encodedOf(der, innerAlgEl)),
+      issuerName,
+      issuerKey: canonicalNameKey(issuerName),
+      issuerDN: formatDn(issuerName),
+      thisUpdate,
+      nextUpdate,
       crlNumber,
       authorityKeyId,
       scope,
@@ -132,6 +209,6 @@ export function parseCrl(der: Buffer): ParsedCrl {
     };
   } catch (err) {
     if (err instanceof MalformedCrlError) throw err;
-    throw new MalformedCrlError(`undecodable CRL content (${(err as Error).message})`);
+    throw new MalformedCrlError(err instanceof DerError ? err.message : `undecodable CRL (${(err as Error).message})`);
   }
 }

@@ -1,19 +1,27 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
 import {
-  AuthorityKeyIdentifier,
-  BasicConstraints,
-  Certificate,
-  ExtendedKeyUsage,
-  KeyUsage,
-  SubjectAlternativeName,
-  SubjectKeyIdentifier,
-  type AlgorithmIdentifier,
-  type Extension,
-  type Name,
-} from '@peculiar/asn1-x509';
-import { canonicalNameKey, formatDn, nameObject, type NameObject } from './name.js';
-import { childBytes, decodeDer, type DerNode } from './der.js';
+  contentOf,
+  cursor,
+  DerError,
+  encodedOf,
+  integerBytes,
+  readBitString,
+  readBoolean,
+  readOid,
+  readRoot,
+  readTime,
+  smallInteger,
+  TAG,
+  type Element,
+} from './der.js';
+import { canonicalNameKey, formatDn, nameObject, readName, type Name, type NameObject } from './name.js';
+
+/** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }. */
+export interface AlgorithmIdentifier {
+  algorithm: string;
+  /** The parameters' full DER encoding, if present. */
+  parameters: Buffer | undefined;
+}
 
 export const OID = {
   basicConstraints: '2.5.29.19',
@@ -88,74 +96,131 @@ export interface ParsedCertificate {
 
 export class MalformedCertificateError extends Error {}
 
-function hex(bytes: ArrayBuffer | Uint8Array): string {
-  return Buffer.from(bytes as ArrayBuffer).toString('hex');
-}
-
 /** Serial numbers as Node prints them: uppercase hex, no leading zero bytes. */
-export function serialHex(bytes: ArrayBuffer | Uint8Array): string {
-  const b = Buffer.from(bytes as ArrayBuffer);
+export function serialHex(bytes: Uint8Array): string {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let i = 0;
   while (i < b.length - 1 && b[i] === 0) i++;
   return b.subarray(i).toString('hex').toUpperCase();
 }
 
-function parseExtensions(extensions: Extension[] | undefined, cert: Partial<ParsedCertificate>): void {
-  const seen = new Set<string>();
-  cert.unsupportedCriticalExtensions = [];
-  cert.san = { dns: [], email: [], uri: [], ip: [] };
-  for (const ext of extensions ?? []) {
-    // RFC 5280 section 4.2: a certificate MUST NOT include more than one instance of an extension.
-    if (seen.has(ext.extnID)) throw new MalformedCertificateError(`duplicate extension ${ext.extnID}`);
-    seen.add(ext.extnID);
-    const value = ext.extnValue.buffer;
-    switch (ext.extnID) {
-      case OID.basicConstraints: {
-        const bc = AsnConvert.parse(value, BasicConstraints);
-        cert.basicConstraints = bc.pathLenConstraint === undefined ? { ca: bc.cA } : { ca: bc.cA, pathLen: bc.pathLenConstraint };
-        break;
-      }
-      case OID.keyUsage:
-        cert.keyUsage = AsnConvert.parse(value, KeyUsage).toNumber();
-        break;
-      case OID.extKeyUsage:
-        cert.extKeyUsage = AsnConvert.parse(value, ExtendedKeyUsage).map(String);
-        break;
-      case OID.subjectAltName:
-        for (const gn of AsnConvert.parse(value, SubjectAlternativeName)) {
-          if (gn.dNSName !== undefined) cert.san.dns.push(gn.dNSName);
-          else if (gn.rfc822Name !== undefined) cert.san.email.push(gn.rfc822Name);
-          else if (gn.uniformResourceIdentifier !== undefined) cert.san.uri.push(gn.uniformResourceIdentifier);
-          else if (gn.iPAddress !== undefined) cert.san.ip.push(gn.iPAddress);
-        }
-        break;
-      case OID.authorityKeyIdentifier: {
-        const aki = AsnConvert.parse(value, AuthorityKeyIdentifier);
-        if (aki.keyIdentifier) cert.authorityKeyId = hex(aki.keyIdentifier.buffer);
-        break;
-      }
-      case OID.subjectKeyIdentifier:
-        cert.subjectKeyId = hex(AsnConvert.parse(value, SubjectKeyIdentifier).buffer);
-        break;
-      default:
-        if (ext.critical) cert.unsupportedCriticalExtensions.push(ext.extnID);
+export function readAlgorithm(bytes: Uint8Array, el: Element): AlgorithmIdentifier {
+  const c = cursor(bytes, el, TAG.SEQUENCE);
+  const algorithm = readOid(bytes, c.next(TAG.OID));
+  const parameters = c.done ? undefined : Buffer.from(encodedOf(bytes, c.next()));
+  c.end();
+  return { algorithm, parameters };
+}
+
+/** IPv6 text via the WHATWG URL parser, which compresses zero runs the standard way. */
+function ipText(octets: Buffer): string {
+  if (octets.length === 4) return Array.from(octets).join('.');
+  if (octets.length === 16) {
+    const groups: string[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push(octets.readUInt16BE(i).toString(16));
+    return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
+  }
+  throw new DerError('iPAddress must be 4 or 16 octets');
+}
+
+function ia5(bytes: Uint8Array, el: Element): string {
+  const c = contentOf(bytes, el);
+  for (const b of c) if (b > 0x7f) throw new DerError('non-ASCII octet in IA5String');
+  return c.toString('latin1');
+}
+
+/** KeyUsage bits as flags: bit 0 (digitalSignature, the first octet's high bit) is 1. */
+function keyUsageFlags(bytes: Uint8Array, el: Element): number {
+  const { data } = readBitString(bytes, el);
+  let flags = 0;
+  for (let bit = 0; bit < Math.min(data.length * 8, 9); bit++) {
+    if (((data[bit >> 3] as number) >> (7 - (bit & 7))) & 1) flags |= 1 << bit;
+  }
+  return flags;
+}
+
+function parseExtension(oid: string, bytes: Uint8Array, value: Element, cert: Partial<ParsedCertificate>): boolean {
+  // Only extensions certgate reads are decoded; others may hold anything (even nothing).
+  if (!UNDERSTOOD_EXTENSIONS.has(oid)) return false;
+  const root = readElement1(bytes, value);
+  switch (oid) {
+    case OID.basicConstraints: {
+      // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
+      const c = cursor(bytes, root, TAG.SEQUENCE);
+      const caEl = c.optional(TAG.BOOLEAN);
+      const ca = caEl ? readBoolean(bytes, caEl) : false;
+      const lenEl = c.optional(TAG.INTEGER);
+      c.end();
+      cert.basicConstraints = lenEl ? { ca, pathLen: smallInteger(bytes, lenEl) } : { ca };
+      return true;
     }
-    if (ext.critical && !UNDERSTOOD_EXTENSIONS.has(ext.extnID) && !cert.unsupportedCriticalExtensions.includes(ext.extnID)) {
-      cert.unsupportedCriticalExtensions.push(ext.extnID);
+    case OID.keyUsage:
+      cert.keyUsage = keyUsageFlags(bytes, root);
+      return true;
+    case OID.extKeyUsage: {
+      const c = cursor(bytes, root, TAG.SEQUENCE);
+      const usages: string[] = [];
+      while (!c.done) usages.push(readOid(bytes, c.next(TAG.OID)));
+      cert.extKeyUsage = usages;
+      return true;
     }
+    case OID.subjectAltName: {
+      const c = cursor(bytes, root, TAG.SEQUENCE);
+      const san = cert.san as SubjectAltNames;
+      while (!c.done) {
+        const gn = c.next();
+        // GeneralName context tags (IMPLICIT): [1] rfc822Name, [2] dNSName, [6] URI, [7] iPAddress.
+        if (gn.tag === 0x81) san.email.push(ia5(bytes, gn));
+        else if (gn.tag === 0x82) san.dns.push(ia5(bytes, gn));
+        else if (gn.tag === 0x86) san.uri.push(ia5(bytes, gn));
+        else if (gn.tag === 0x87) san.ip.push(ipText(contentOf(bytes, gn)));
+      }
+      return true;
+    }
+    case OID.authorityKeyIdentifier: {
+      const c = cursor(bytes, root, TAG.SEQUENCE);
+      const keyId = c.optional(0x80);
+      if (keyId) cert.authorityKeyId = contentOf(bytes, keyId).toString('hex');
+      return true;
+    }
+    case OID.subjectKeyIdentifier:
+      if (root.tag !== TAG.OCTET_STRING) throw new DerError('SubjectKeyIdentifier must be an OCTET STRING');
+      cert.subjectKeyId = contentOf(bytes, root).toString('hex');
+      return true;
+    default:
+      return false;
   }
 }
 
-/** Total length of the outermost DER element (tag + length + content), or -1 if the header is bad. */
-export function outerLength(der: Buffer): number {
-  if (der.length < 2) return -1;
-  const first = der[1] as number;
-  if (first < 0x80) return 2 + first;
-  const n = first & 0x7f;
-  if (n === 0 || n > 4 || der.length < 2 + n) return -1;
-  let len = 0;
-  for (let i = 0; i < n; i++) len = len * 256 + (der[2 + i] as number);
-  return 2 + n + len;
+/** The single element an extension's OCTET STRING wraps, which must fill it exactly. */
+function readElement1(bytes: Uint8Array, octets: Element): Element {
+  const c = cursor(bytes, { ...octets, tag: octets.tag | 0x20 });
+  const el = c.next();
+  c.end();
+  return el;
+}
+
+function parseExtensions(bytes: Uint8Array, el: Element, cert: Partial<ParsedCertificate>): void {
+  // [3] EXPLICIT Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension
+  const outer = cursor(bytes, el);
+  const list = cursor(bytes, outer.next(TAG.SEQUENCE));
+  outer.end();
+  if (list.done) throw new DerError('empty extensions list');
+  const seen = new Set<string>();
+  while (!list.done) {
+    // Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
+    const ext = cursor(bytes, list.next(TAG.SEQUENCE));
+    const oid = readOid(bytes, ext.next(TAG.OID));
+    const criticalEl = ext.optional(TAG.BOOLEAN);
+    const critical = criticalEl ? readBoolean(bytes, criticalEl) : false;
+    const value = ext.next(TAG.OCTET_STRING);
+    ext.end();
+    // RFC 5280 section 4.2: a certificate MUST NOT include more than one instance of an extension.
+    if (seen.has(oid)) throw new MalformedCertificateError(`duplicate extension ${oid}`);
+    seen.add(oid);
+    const understood = parseExtension(oid, bytes, value, cert);
+    if (critical && !understood) cert.unsupportedCriticalExtensions?.push(oid);
+  }
 }
 
 function colonHex(digest: Buffer): string {
@@ -164,50 +229,77 @@ function colonHex(digest: Buffer): string {
 
 /** Decodes one DER certificate; throws MalformedCertificateError (never anything else) on bad input. */
 export function parseCertificate(der: Buffer): ParsedCertificate {
-  let asn: Certificate;
-  let tree: DerNode;
   try {
-    ({ value: asn, tree } = decodeDer(der, Certificate));
-  } catch (err) {
-    throw new MalformedCertificateError(`not a DER X.509 certificate (${(err as Error).message})`);
-  }
-  try {
-    const tbs = asn.tbsCertificate;
-    // TBSCertificate children: [0] version (explicit, optional), serial, signature, issuer,
-    // validity, subject, subjectPublicKeyInfo, ...
-    const offset = tbs.version === 0 && childBytes(tree, 0, 0)[0] !== 0xa0 ? 0 : 1;
-    const spki = childBytes(tree, 0, 5 + offset);
+    // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+    const top = cursor(der, readRoot(der, TAG.SEQUENCE));
+    const tbsEl = top.next(TAG.SEQUENCE);
+    const outerAlgEl = top.next(TAG.SEQUENCE);
+    const sig = readBitString(der, top.next(TAG.BIT_STRING));
+    top.end();
+    if (sig.unused !== 0) throw new DerError('signature BIT STRING has unused bits');
+
+    const tbs = cursor(der, tbsEl);
+    const versionEl = tbs.optional(0xa0);
+    let version = 1;
+    if (versionEl) {
+      const v = cursor(der, versionEl);
+      version = smallInteger(der, v.next(TAG.INTEGER)) + 1;
+      v.end();
+      // DER: DEFAULT v1 must be omitted; X.509 defines v1 to v3 only.
+      if (version === 1 || version > 3) throw new DerError(`invalid certificate version field (${version - 1})`);
+    }
+    const serial = integerBytes(der, tbs.next(TAG.INTEGER));
+    const innerAlgEl = tbs.next(TAG.SEQUENCE);
+    const issuerName = readName(der, tbs.next(TAG.SEQUENCE));
+    const validity = cursor(der, tbs.next(TAG.SEQUENCE));
+    const notBefore = readTime(der, validity.next());
+    const notAfter = readTime(der, validity.next());
+    validity.end();
+    const subjectName = readName(der, tbs.next(TAG.SEQUENCE));
+    const spkiEl = tbs.next(TAG.SEQUENCE);
+    // issuerUniqueID [1] and subjectUniqueID [2] (IMPLICIT BIT STRING, primitive or constructed).
+    for (const tag of [0x81, 0xa1, 0x82, 0xa2]) tbs.optional(tag);
+    const extensionsEl = tbs.optional(0xa3);
+    tbs.end();
+
     const digest = createHash('sha256').update(der).digest();
+    const spki = Buffer.from(encodedOf(der, spkiEl));
     let key: KeyObject | undefined;
+    const subjectKey = canonicalNameKey(subjectName);
+    const issuerKey = canonicalNameKey(issuerName);
     const cert: Partial<ParsedCertificate> = {
       der,
       id: digest.toString('hex'),
       fingerprint256: colonHex(digest),
-      tbs: childBytes(tree, 0),
-      signatureAlgorithm: asn.signatureAlgorithm,
-      signature: Buffer.from(asn.signatureValue),
-      signatureAlgorithmsMatch: childBytes(tree, 1).equals(childBytes(tree, 0, 1 + offset)),
-      version: tbs.version + 1,
-      serialNumber: serialHex(tbs.serialNumber),
-      subjectName: tbs.subject,
-      issuerName: tbs.issuer,
-      subjectKey: canonicalNameKey(tbs.subject),
-      issuerKey: canonicalNameKey(tbs.issuer),
-      subjectDN: formatDn(tbs.subject),
-      issuerDN: formatDn(tbs.issuer),
-      notBefore: tbs.validity.notBefore.getTime(),
-      notAfter: tbs.validity.notAfter.getTime(),
+      tbs: encodedOf(der, tbsEl),
+      signatureAlgorithm: readAlgorithm(der, outerAlgEl),
+      signature: sig.data,
+      signatureAlgorithmsMatch: encodedOf(der, outerAlgEl).equals(encodedOf(der, innerAlgEl)),
+      version,
+      serialNumber: serialHex(serial),
+      subjectName,
+      issuerName,
+      subjectKey,
+      issuerKey,
+      subjectDN: formatDn(subjectName),
+      issuerDN: formatDn(issuerName),
+      selfIssued: subjectKey === issuerKey,
+      notBefore,
+      notAfter,
       spki,
+      san: { dns: [], email: [], uri: [], ip: [] },
+      unsupportedCriticalExtensions: [],
       publicKey: () => (key ??= createPublicKey({ key: spki, format: 'der', type: 'spki' })),
     };
-    cert.selfIssued = cert.subjectKey === cert.issuerKey;
-    // RFC 5280 section 4.1.2.9: extensions appear only in v3 certificates.
-    if (tbs.extensions && tbs.version !== 2) throw new MalformedCertificateError(`a v${tbs.version + 1} certificate carries extensions`);
-    parseExtensions(tbs.extensions, cert);
+    if (extensionsEl) {
+      // RFC 5280 section 4.1.2.9: extensions appear only in v3 certificates.
+      if (version !== 3) throw new DerError(`a v${version} certificate carries extensions`);
+      parseExtensions(der, extensionsEl, cert);
+    }
     return cert as ParsedCertificate;
   } catch (err) {
     if (err instanceof MalformedCertificateError) throw err;
-    throw new MalformedCertificateError(`undecodable certificate content (${(err as Error).message})`);
+    throw new MalformedCertificateError(err instanceof DerError ? err.message : `undecodable certificate (${(err as Error).message})`);
   }
 }
 

@@ -1,5 +1,4 @@
-import type { Name } from '@peculiar/asn1-x509';
-import { AsnConvert } from '@peculiar/asn1-schema';
+import { cursor, DerError, encodedOf, readOid, readString, TAG, type Element } from './der.js';
 
 /** `{ CN: 'alice', OU: ['a', 'b'] }`: a string, or an array for a repeated attribute, as Node shapes it. */
 export type NameObject = Record<string, string | string[]>;
@@ -34,24 +33,36 @@ const ATTRIBUTE_NAMES: Record<string, AttributeName> = {
   '1.2.840.113549.1.9.1': { node: 'emailAddress', ldap: 'emailAddress' },
 };
 
-interface Attribute {
+/** One attribute of a distinguished name: its type OID and its value. */
+export interface NameAttribute {
   type: string;
-  /** The decoded text, or undefined when the value is not a string type. */
+  /** The decoded text, or undefined when the value is not a directory string type. */
   text: string | undefined;
-  /** DER of the value, used when it is not text. */
+  /** The value's full DER encoding (printed as `#hex` when it is not text). */
   der: Buffer;
 }
 
-function attributesOf(name: Name): Attribute[][] {
-  return name.map((rdn) =>
-    rdn.map((atv) => {
-      const v = atv.value;
-      const text =
-        v.utf8String ?? v.printableString ?? v.ia5String ?? v.bmpString ?? v.universalString ?? v.teletexString;
-      const der = text === undefined && v.anyValue ? Buffer.from(v.anyValue) : Buffer.alloc(0);
-      return { type: atv.type, text, der };
-    }),
-  );
+/** A Name as RDNs in certificate order, each RDN a set of attributes. */
+export type Name = readonly (readonly NameAttribute[])[];
+
+/** Name ::= SEQUENCE OF RelativeDistinguishedName; RDN ::= SET SIZE (1..MAX) OF AttributeTypeAndValue. */
+export function readName(bytes: Uint8Array, el: Element): Name {
+  const rdns: NameAttribute[][] = [];
+  const seq = cursor(bytes, el, TAG.SEQUENCE);
+  while (!seq.done) {
+    const set = cursor(bytes, seq.next(TAG.SET));
+    const rdn: NameAttribute[] = [];
+    while (!set.done) {
+      const atv = cursor(bytes, set.next(TAG.SEQUENCE));
+      const type = readOid(bytes, atv.next(TAG.OID));
+      const value = atv.next();
+      atv.end();
+      rdn.push({ type, text: readString(bytes, value), der: Buffer.from(encodedOf(bytes, value)) });
+    }
+    if (rdn.length === 0) throw new DerError('empty RDN');
+    rdns.push(rdn);
+  }
+  return rdns;
 }
 
 /** RFC 4514 section 2.4 escaping. */
@@ -64,7 +75,7 @@ function escapeValue(value: string): string {
 
 /** RFC 4514 string: RDNs last-to-first, multi-valued RDNs joined with '+'. */
 export function formatDn(name: Name): string {
-  return attributesOf(name)
+  return [...name]
     .reverse()
     .map((rdn) =>
       rdn
@@ -80,7 +91,7 @@ export function formatDn(name: Name): string {
 /** Node's getPeerCertificate() shape; repeated attributes become arrays in certificate order. */
 export function nameObject(name: Name): NameObject {
   const out: NameObject = {};
-  for (const rdn of attributesOf(name)) {
+  for (const rdn of name) {
     for (const a of rdn) {
       const key = ATTRIBUTE_NAMES[a.type]?.node ?? a.type;
       const value = a.text ?? a.der.toString('hex');
@@ -99,7 +110,7 @@ export function nameObject(name: Name): NameObject {
  * attributes inside an RDN are unordered, RDN order matters.
  */
 export function canonicalNameKey(name: Name): string {
-  const rdns = attributesOf(name).map((rdn) =>
+  const rdns = name.map((rdn) =>
     rdn
       .map((a) =>
         a.text === undefined
@@ -112,6 +123,3 @@ export function canonicalNameKey(name: Name): string {
   return JSON.stringify(rdns);
 }
 
-export function nameDer(name: Name): Buffer {
-  return Buffer.from(AsnConvert.serialize(name));
-}

@@ -1,6 +1,7 @@
 import { constants, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier as AlgorithmIdentifierSchema } from '@peculiar/asn1-x509';
+import type { AlgorithmIdentifier } from './certificate.js';
 import { RsaSaPssParams } from '@peculiar/asn1-rsa';
 
 const HASHES: Record<string, string> = {
@@ -41,7 +42,7 @@ export class UnsupportedAlgorithmError extends Error {}
 /** Resolves an AlgorithmIdentifier to what Node's crypto.verify needs, or throws why it cannot. */
 export function signatureScheme(alg: AlgorithmIdentifier): SignatureScheme {
   const fixed = FIXED_SCHEMES[alg.algorithm];
-  const params = alg.parameters ? Buffer.from(alg.parameters) : undefined;
+  const params = alg.parameters;
   if (fixed) {
     // RFC 4055 section 5: PKCS#1 v1.5 parameters are NULL (absent is tolerated in the wild).
     // RFC 5758 section 3.2 / RFC 8410 section 3: ECDSA and EdDSA parameters are absent.
@@ -58,7 +59,7 @@ export function signatureScheme(alg: AlgorithmIdentifier): SignatureScheme {
     if (!hash) throw new UnsupportedAlgorithmError(`RSA-PSS with unsupported hash ${pss.hashAlgorithm.algorithm}`);
     if (pss.maskGenAlgorithm.algorithm !== MGF1) throw new UnsupportedAlgorithmError('RSA-PSS with a mask generation function other than MGF1');
     const mgfHash = pss.maskGenAlgorithm.parameters
-      ? AsnConvert.parse(pss.maskGenAlgorithm.parameters, AlgorithmIdentifier)
+      ? AsnConvert.parse(pss.maskGenAlgorithm.parameters, AlgorithmIdentifierSchema)
       : undefined;
     // Node's verify uses the signature hash for MGF1 too, so a different MGF1 hash cannot be checked.
     if (!mgfHash || mgfHash.algorithm !== pss.hashAlgorithm.algorithm) {
