@@ -20,6 +20,13 @@ export interface VerifierOptions {
   clockTolerance?: number;
   /** How many verification outcomes and parsed certificates to remember. Default 10,000. */
   cacheSize?: number;
+  /**
+   * Require a usable CRL for every certificate in the path but the anchor: an issuer with no
+   * CRL configured is then `REVOCATION_UNKNOWN` instead of "not checked". Default false.
+   */
+  requireCrl?: boolean;
+  /** Also accept SHA-1 signatures and DSA keys, for closed legacy PKIs only. Default false. */
+  legacyAlgorithms?: boolean;
 }
 
 /** Frozen, validated form of {@link VerifierOptions}: what the verifier actually works with. */
@@ -31,6 +38,8 @@ export interface VerifierConfig {
   maxChainDepth: number;
   clockToleranceMs: number;
   cacheSize: number;
+  requireCrl: boolean;
+  legacyAlgorithms: boolean;
 }
 
 export const DEFAULT_MAX_CHAIN_DEPTH = 8;
@@ -38,7 +47,7 @@ export const DEFAULT_CACHE_SIZE = 10_000;
 /** A depth beyond this is a configuration mistake, and would let one request cost many signatures. */
 export const MAX_CHAIN_DEPTH_LIMIT = 32;
 
-export const VERIFIER_OPTION_NAMES = ['ca', 'intermediates', 'crl', 'purpose', 'maxChainDepth', 'clockTolerance', 'cacheSize'] as const;
+export const VERIFIER_OPTION_NAMES = ['ca', 'intermediates', 'crl', 'purpose', 'maxChainDepth', 'clockTolerance', 'cacheSize', 'requireCrl', 'legacyAlgorithms'] as const;
 
 export function configError(where: string, message: string, cause?: unknown): CertgateError {
   return new CertgateError('CONFIG_INVALID', `${where}: ${message}`, { detail: message, cause });
@@ -80,6 +89,13 @@ function nonNegativeInteger(value: unknown, where: string, option: string, max =
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
     throw configError(where, `option '${option}' must be an integer from 0 to ${max}, got ${typeof value === 'number' ? value : describeType(value)}`);
   }
+  return value;
+}
+
+function booleanOption(value: unknown, where: string, option: string): boolean {
+  if (value === undefined) return false;
+  // Strings like 'false' are refused rather than read as true.
+  if (typeof value !== 'boolean') throw configError(where, `option '${option}' must be true or false, got ${describeType(value)}`);
   return value;
 }
 
@@ -129,5 +145,7 @@ export function parseVerifierOptions(
     clockToleranceMs = o.clockTolerance * 1000;
   }
   const cacheSize = o.cacheSize === undefined ? DEFAULT_CACHE_SIZE : nonNegativeInteger(o.cacheSize, where, 'cacheSize', 10_000_000);
-  return Object.freeze({ anchors, intermediates, crls, purpose, maxChainDepth, clockToleranceMs, cacheSize });
+  const requireCrl = booleanOption(o.requireCrl, where, 'requireCrl');
+  const legacyAlgorithms = booleanOption(o.legacyAlgorithms, where, 'legacyAlgorithms');
+  return Object.freeze({ anchors, intermediates, crls, purpose, maxChainDepth, clockToleranceMs, cacheSize, requireCrl, legacyAlgorithms });
 }

@@ -14,6 +14,8 @@ export interface Failure {
   detail: string;
 }
 
+export type SignatureCheck = { ok: true } | { ok: false; code: 'CERT_SIGNATURE_INVALID' | 'CERT_ALGORITHM_UNSUPPORTED'; detail: string };
+
 export type PathResult = { ok: true; path: ParsedCertificate[] } | { ok: false; failure: Failure };
 
 export interface PathSearch {
@@ -22,7 +24,7 @@ export interface PathSearch {
   intermediates: CertificatePool;
   maxChainDepth: number;
   /** Memoised signature check: does `issuer`'s key verify `child`'s signature? */
-  signedBy(child: ParsedCertificate, issuer: ParsedCertificate): { ok: true } | { ok: false; detail: string };
+  signedBy(child: ParsedCertificate, issuer: ParsedCertificate): SignatureCheck;
   /** Per-path rules (validity, CA constraints, purpose, revocation) on a complete path leaf→anchor. */
   checkPath(path: ParsedCertificate[]): Failure | undefined;
 }
@@ -108,8 +110,10 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
     for (const { c: issuer, anchor } of candidates) {
       // A certificate may appear only once in a path (loops through cross-signatures).
       if (path.some((p) => p.id === issuer.id || (p.subjectKey === issuer.subjectKey && p.spki.equals(issuer.spki)))) continue;
-      const intermediatesSoFar = path.length - 1;
-      if (!anchor && intermediatesSoFar + 1 > search.maxChainDepth) {
+      // Self-issued certificates (key rollover) do not count towards the depth, as they do not
+      // count towards pathLenConstraint (RFC 5280 section 6.1.4 (l)).
+      const depth = path.slice(1).filter((c) => !c.selfIssued).length + (issuer.selfIssued ? 0 : 1);
+      if (!anchor && depth > search.maxChainDepth) {
         note(Progress.TooDeep, { code: 'CERT_UNTRUSTED', detail: `no path within maxChainDepth ${search.maxChainDepth} for ${describe(leaf)}` });
         continue;
       }
@@ -121,7 +125,7 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
         if (akiRank(child, issuer) === 2) {
           note(Progress.KeyMismatch, { code: 'CERT_UNTRUSTED', detail: `no trusted issuer found for ${describe(child)}: ${describe(issuer)} has the issuer's name but another key (AKI ${child.authorityKeyId}, SKI ${issuer.subjectKeyId})` });
         } else {
-          note(Progress.BadSignature, { code: 'CERT_SIGNATURE_INVALID', detail: `${describe(child)}: ${sig.detail} (tried issuer ${describe(issuer)})` });
+          note(Progress.BadSignature, { code: sig.code, detail: `${describe(child)}: ${sig.detail} (tried issuer ${describe(issuer)})` });
         }
         continue;
       }

@@ -3,53 +3,117 @@ import type { CrlChecker, CrlCheckContext } from '../revocation/crl-checker.js';
 import type { ParsedCrl } from '../revocation/crl.js';
 import { describe, type Failure } from './path-builder.js';
 import type { Purpose } from './options.js';
+import { keyPolicyViolation } from './key-policy.js';
 
 const PURPOSE_OID: Record<Purpose, string> = { clientAuth: OID.clientAuth, serverAuth: OID.serverAuth };
+
+/** RFC 5280 section 4.1.2.2: serial numbers are positive and at most 20 octets long. */
+const MAX_SERIAL_OCTETS = 20;
+const SECOND_MS = 1000;
 
 export interface PolicyInput extends CrlCheckContext {
   purpose: Purpose | false;
   crls: CrlChecker;
+  /** Every certificate but the anchor must be covered by a usable CRL from its issuer. */
+  requireCrl: boolean;
+  legacyAlgorithms: boolean;
   /** Filled with the CRLs the decision relied on, so the outcome can expire with them. */
   usedCrls: ParsedCrl[];
 }
 
+/** Rules each certificate must meet on its own, wherever it sits in the path. */
+function checkCertificate(cert: ParsedCertificate, isAnchor: boolean, isLeaf: boolean, input: PolicyInput): Failure | undefined {
+  const { at, clockToleranceMs: tol } = input;
+  // RFC 5280 section 4.1.2.5: the validity period is inclusive at both ends, and its times have
+  // one-second granularity, so notAfter covers the whole of its last second.
+  if (at + tol < cert.notBefore.getTime()) {
+    return { code: 'CERT_NOT_YET_VALID', detail: `${describe(cert)} is not valid before ${cert.notBefore.toISOString()}` };
+  }
+  if (at - tol >= cert.notAfter.getTime() + SECOND_MS) {
+    return { code: 'CERT_EXPIRED', detail: `${describe(cert)} expired at ${cert.notAfter.toISOString()}` };
+  }
+  // RFC 5280 section 4.2: an unrecognised critical extension means the certificate must be rejected.
+  if (cert.unsupportedCriticalExtensions.length > 0) {
+    return { code: 'CERT_EXTENSION_UNSUPPORTED', detail: `${describe(cert)} has unsupported critical extension(s) ${cert.unsupportedCriticalExtensions.join(', ')}` };
+  }
+  const profile = profileViolation(cert, isAnchor, isLeaf);
+  if (profile) return { code: 'CERT_MALFORMED', detail: `${describe(cert)} violates RFC 5280: ${profile}` };
+  const key = keyPolicyViolation(cert.key, input.legacyAlgorithms);
+  if (key) return { code: 'CERT_ALGORITHM_UNSUPPORTED', detail: `${describe(cert)} has a ${key}` };
+  return undefined;
+}
+
+/** MUSTs of the RFC 5280 certificate profile that every certificate in a path must meet. */
+function profileViolation(cert: ParsedCertificate, isAnchor: boolean, isLeaf: boolean): string | undefined {
+  // RFC 5280 section 4.1.2.2: a positive INTEGER of at most 20 octets. Negative serials are
+  // tolerated (NIST PKITS 4.4.14 expects them to validate); zero is not.
+  // Trust anchors are exempt from the serial and AKI rules: they are configured, not presented,
+  // and long-lived roots predate them (x509-limbo online::fastly.com has a serial-0 root,
+  // cve::cve-2024-0567 a cross-signed anchor without AKI).
+  if (!isAnchor && cert.serialLength > MAX_SERIAL_OCTETS) return `its serial number is ${cert.serialLength} octets long (at most ${MAX_SERIAL_OCTETS})`;
+  if (!isAnchor && /^0+$/.test(cert.serialKey)) return 'its serial number is zero';
+  // RFC 5280 sections 4.2.1.1 and 4.2.1.2: AKI and SKI MUST be non-critical.
+  if (cert.wronglyCritical.length > 0) return `${cert.wronglyCritical.join(' and ')} must not be critical`;
+  // RFC 5280 section 4.2.1.1: the AKI keyIdentifier MUST be present except in self-signed certificates.
+  if (!isAnchor && !cert.selfIssued && !cert.authorityKeyId) return 'it lacks an authorityKeyIdentifier keyIdentifier';
+  // RFC 5280 section 4.2.1.3: keyCertSign may be asserted only with basicConstraints cA. (A
+  // certificate in an issuer position is held to the stricter CA rules in checkIssuer.)
+  if (isLeaf && cert.keyUsage !== undefined && (cert.keyUsage & KEY_USAGE.keyCertSign) !== 0 && cert.basicConstraints?.ca !== true) {
+    return 'it asserts keyCertSign without basicConstraints cA';
+  }
+  return undefined;
+}
+
+/** Rules for a certificate that issued the one below it (an intermediate or the anchor). */
+function checkIssuer(ca: ParsedCertificate, issued: ParsedCertificate, isAnchor: boolean, input: PolicyInput): Failure | undefined {
+  const notCa = (why: string): Failure => ({ code: 'CERT_ISSUER_NOT_CA', detail: `${describe(ca)} ${why} but issued ${describe(issued)}` });
+  // RFC 5280 section 6.1.4 (k) and 4.2.1.9: a CA certificate carries basicConstraints, critical,
+  // with cA set. Applied to the anchor too, as a certificate that is not a CA is no trust anchor.
+  if (!ca.basicConstraints) return notCa('has no basicConstraints');
+  if (!ca.basicConstraints.ca) return notCa('is not a CA (basicConstraints cA is false)');
+  // RFC 5280 section 4.2.1.9 makes basicConstraints critical in CA certificates, but path
+  // processing (6.1.4 (k)) reads only cA, and NIST PKITS 4.6.4 expects a non-critical one in an
+  // intermediate to validate. certgate enforces criticality on trust anchors, where it is a
+  // configuration check (x509-limbo rfc5280::root-non-critical-basic-constraints).
+  if (isAnchor && !ca.basicConstraints.critical) return { code: 'CERT_MALFORMED', detail: `${describe(ca)} violates RFC 5280: a trust anchor's basicConstraints must be critical` };
+  // RFC 5280 section 6.1.4 (n): where keyUsage is present, keyCertSign must be set.
+  if (ca.keyUsage !== undefined && (ca.keyUsage & KEY_USAGE.keyCertSign) === 0) return notCa('lacks the keyCertSign key usage');
+  // RFC 5280 section 4.2.1.2: the SKI MUST appear in all conforming CA certificates.
+  if (!ca.subjectKeyId) return { code: 'CERT_MALFORMED', detail: `${describe(ca)} violates RFC 5280: a CA certificate must have a subjectKeyIdentifier` };
+  // RFC 5280 section 4.1.2.6: a CA's subject is non-empty (it is the issuer name of what it signs).
+  if (ca.subjectName.length === 0) return { code: 'CERT_MALFORMED', detail: `${describe(ca)} violates RFC 5280: a CA certificate must have a non-empty subject` };
+  // RFC 5280 section 4.2.1.12 leaves EKU in CA certificates to applications; like OpenSSL and Go,
+  // certgate reads it as a constraint on the certificates the CA issues.
+  if (input.purpose && ca.extKeyUsage) {
+    const wanted = PURPOSE_OID[input.purpose];
+    if (!ca.extKeyUsage.includes(wanted) && !ca.extKeyUsage.includes(OID.anyExtendedKeyUsage)) {
+      return { code: 'CERT_PURPOSE_INVALID', detail: `${describe(ca)} restricts its certificates to extendedKeyUsage ${ca.extKeyUsage.join(', ')}, not ${input.purpose}` };
+    }
+  }
+  return undefined;
+}
+
 /**
- * RFC 5280 section 6.1 rules on a complete path `[leaf, ...intermediates, anchor]`, checked from
- * the anchor down. Returns the first failure, or undefined when the path is valid.
+ * RFC 5280 section 6.1 rules on a complete path `[leaf, ...intermediates, anchor]`. Returns the
+ * first failure, or undefined when the path is valid. A one-element path is a certificate
+ * configured as a trust anchor and presented as itself (pinning).
  */
 export function checkPath(path: readonly ParsedCertificate[], input: PolicyInput): Failure | undefined {
   const n = path.length;
-  const { at, clockToleranceMs: tol } = input;
-  for (const cert of path) {
-    // RFC 5280 section 4.1.2.5: the validity period is inclusive at both ends.
-    if (at + tol < cert.notBefore.getTime()) {
-      return { code: 'CERT_NOT_YET_VALID', detail: `${describe(cert)} is not valid before ${cert.notBefore.toISOString()}` };
-    }
-    if (at - tol > cert.notAfter.getTime()) {
-      return { code: 'CERT_EXPIRED', detail: `${describe(cert)} expired at ${cert.notAfter.toISOString()}` };
-    }
-    // RFC 5280 section 4.2: an unrecognised critical extension means the certificate must be rejected.
-    if (cert.unsupportedCriticalExtensions.length > 0) {
-      return { code: 'CERT_EXTENSION_UNSUPPORTED', detail: `${describe(cert)} has unsupported critical extension(s) ${cert.unsupportedCriticalExtensions.join(', ')}` };
-    }
+  for (const [i, cert] of path.entries()) {
+    const failure = checkCertificate(cert, i === n - 1 && n > 1, i === 0, input);
+    if (failure) return failure;
   }
 
-  // Anchor constraints are honoured too (as OpenSSL does): a root that says it is not a CA, or
-  // limits path length, is taken at its word.
+  // The anchor's own constraints are honoured too (as OpenSSL does): a root that limits path
+  // length is taken at its word.
   const anchor = path[n - 1] as ParsedCertificate;
   let maxPathLength = n > 1 && anchor.basicConstraints?.pathLen !== undefined ? anchor.basicConstraints.pathLen : Infinity;
   for (let i = n - 1; i >= 1; i--) {
     const ca = path[i] as ParsedCertificate;
     const isAnchor = i === n - 1;
-    // RFC 5280 section 6.1.4 (k): an intermediate must be a v3 CA (basicConstraints cA true);
-    // a v1 anchor without extensions is accepted as a trust anchor.
-    if (isAnchor ? ca.basicConstraints?.ca === false : ca.basicConstraints?.ca !== true) {
-      return { code: 'CERT_ISSUER_NOT_CA', detail: `${describe(ca)} is not a CA (basicConstraints cA is ${ca.basicConstraints ? 'false' : 'absent'}) but issued ${describe(path[i - 1] as ParsedCertificate)}` };
-    }
-    // RFC 5280 section 6.1.4 (n): where keyUsage is present, keyCertSign must be set.
-    if (ca.keyUsage !== undefined && (ca.keyUsage & KEY_USAGE.keyCertSign) === 0) {
-      return { code: 'CERT_ISSUER_NOT_CA', detail: `${describe(ca)} lacks the keyCertSign key usage` };
-    }
+    const failure = checkIssuer(ca, path[i - 1] as ParsedCertificate, isAnchor, input);
+    if (failure) return failure;
     if (!isAnchor) {
       // RFC 5280 section 6.1.4 (l), (m): self-issued certificates do not count against pathLen.
       if (!ca.selfIssued) {
@@ -72,12 +136,17 @@ export function checkPath(path: readonly ParsedCertificate[], input: PolicyInput
     }
   }
 
-  // RFC 5280 section 6.3: every certificate but the anchor against its issuer's CRL, where configured.
+  // RFC 5280 section 6.3: every certificate but the anchor against its issuer's CRL.
   input.usedCrls.length = 0;
   for (let i = 0; i < n - 1; i++) {
-    const status = input.crls.check(path[i] as ParsedCertificate, path[i + 1] as ParsedCertificate, i > 0, input);
-    if (status.status === 'good') input.usedCrls.push(status.crl);
-    else if (status.status !== 'unchecked') return status.failure;
+    const cert = path[i] as ParsedCertificate;
+    const status = input.crls.check(cert, path[i + 1] as ParsedCertificate, i > 0, input);
+    if (status.status === 'good') input.usedCrls.push(...status.crls);
+    else if (status.status === 'unchecked') {
+      if (input.requireCrl) {
+        return { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: no CRL from "${cert.issuerDN}" is configured and requireCrl is set` };
+      }
+    } else return status.failure;
   }
   return undefined;
 }

@@ -7,8 +7,8 @@ import { UnsupportedAlgorithmError, verifySignature } from '../x509/signature.js
 import { CrlChecker } from '../revocation/crl-checker.js';
 import type { ParsedCrl } from '../revocation/crl.js';
 import { parseVerifierOptions, type VerifierConfig, type VerifierOptions } from './options.js';
-import { buildPath, CertificatePool, describe, type Failure } from './path-builder.js';
-import { checkPath } from './path-policy.js';
+import { buildPath, CertificatePool, describe, type Failure, type SignatureCheck } from './path-builder.js';
+import { checkPath, type PolicyInput } from './path-policy.js';
 
 export type VerifyResult = VerifySuccess | VerifyFailure;
 
@@ -40,6 +40,9 @@ export interface Verifier {
   readonly anchors: readonly CertificateInfo[];
 }
 
+/** Separate CRL-signing certificates validated within one verification, at most this deep. */
+export const MAX_CRL_SIGNER_DEPTH = 2;
+
 /** How long a rejection is remembered: long enough to absorb a retry storm, short enough to heal. */
 export const REJECTION_CACHE_TTL_MS = 30_000;
 /** Rejections that turn into acceptance with time alone, so remembering them would be wrong. */
@@ -61,7 +64,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
   const configuredIntermediates = new CertificatePool(config.intermediates);
   const crls = new CrlChecker(config.crls);
   const parsed = new LRUCache<string, Parsed>({ max: Math.max(config.cacheSize, 16) });
-  const signatures = new LRUCache<string, { ok: true } | { ok: false; detail: string }>({ max: Math.max(config.cacheSize, 16) });
+  const signatures = new LRUCache<string, SignatureCheck>({ max: Math.max(config.cacheSize, 16) });
   const outcomes = config.cacheSize > 0 ? new LRUCache<string, VerifyResult>({ max: config.cacheSize }) : undefined;
   for (const c of [...config.anchors, ...config.intermediates]) parsed.set(c.id, c);
 
@@ -79,19 +82,22 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     return p;
   };
 
-  const signedBy = (child: ParsedCertificate, issuer: ParsedCertificate) => {
+  const signedBy = (child: ParsedCertificate, issuer: ParsedCertificate): SignatureCheck => {
     const key = `${child.id}:${issuer.id}`;
     let result = signatures.get(key);
     if (!result) {
       if (!child.signatureAlgorithmsMatch) {
-        result = { ok: false, detail: 'the signature algorithm inside the signed part differs from the outer one' };
+        result = { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'the signature algorithm inside the signed part differs from the outer one' };
       } else {
         try {
-          result = verifySignature(child.signatureAlgorithm, child.tbs, child.signature, issuer.publicKey())
+          result = verifySignature(child.signatureAlgorithm, child.tbs, child.signature, issuer.publicKey(), config.legacyAlgorithms)
             ? { ok: true }
-            : { ok: false, detail: 'signature does not verify with the issuer key' };
+            : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'signature does not verify with the issuer key' };
         } catch (err) {
-          result = { ok: false, detail: err instanceof UnsupportedAlgorithmError ? err.message : `issuer key unusable (${(err as Error).message})` };
+          result =
+            err instanceof UnsupportedAlgorithmError
+              ? { ok: false, code: 'CERT_ALGORITHM_UNSUPPORTED', detail: err.message }
+              : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: `issuer key unusable (${(err as Error).message})` };
         }
       }
       signatures.set(key, result);
@@ -99,20 +105,51 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     return result;
   };
 
-  const crlSignedBy = (crl: ParsedCrl, issuer: ParsedCertificate): boolean => {
-    const key = `crl:${crl.id}:${issuer.id}`;
+  const crlSignedBy = (crl: ParsedCrl, signer: ParsedCertificate): boolean => {
+    const key = `crl:${crl.id}:${signer.id}`;
     let result = signatures.get(key);
     if (!result) {
       let ok = false;
       try {
-        ok = verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, issuer.publicKey());
+        ok = verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, signer.publicKey(), config.legacyAlgorithms);
       } catch {
         ok = false;
       }
-      result = ok ? { ok: true } : { ok: false, detail: 'CRL signature does not verify' };
+      result = ok ? { ok: true } : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'CRL signature does not verify' };
       signatures.set(key, result);
     }
     return result.ok;
+  };
+
+  /** Path building plus policy for one certificate; also used for separate CRL signers. */
+  const validate = (leaf: ParsedCertificate, intermediates: CertificatePool, at: number, purpose: VerifierConfig['purpose'], signerDepth: number) => {
+    const usedCrls: ParsedCrl[] = [];
+    const policy: PolicyInput = {
+      at,
+      clockToleranceMs: config.clockToleranceMs,
+      purpose,
+      crls,
+      requireCrl: config.requireCrl,
+      legacyAlgorithms: config.legacyAlgorithms,
+      usedCrls,
+      crlSignedBy,
+      signerCandidates: (crl) => [...anchors.withSubject(crl.issuerKey), ...intermediates.withSubject(crl.issuerKey)],
+      validateSigner: (signer) => {
+        // A CRL signer's path needs its own revocation check, which may need another signer:
+        // bounded so that a hostile set of CRLs cannot recurse.
+        if (signerDepth >= MAX_CRL_SIGNER_DEPTH) return { code: 'REVOCATION_UNKNOWN', detail: 'CRL signer paths nest too deeply' };
+        const r = validate(signer, intermediates, at, false, signerDepth + 1);
+        return r.built.ok ? undefined : r.built.failure;
+      },
+    };
+    const built = buildPath(leaf, {
+      anchors,
+      intermediates,
+      maxChainDepth: config.maxChainDepth,
+      signedBy,
+      checkPath: (path) => checkPath(path, policy),
+    });
+    return { built, usedCrls };
   };
 
   const verifyNow = (chain: PemOrDerInput, at: number, cacheable: boolean): VerifyResult => {
@@ -136,17 +173,8 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       if (hit && (!hit.ok || hit.expiresAt.getTime() > at)) return hit;
     }
 
-    const leaf = certs[0] as ParsedCertificate;
-    const presented = certs.length > 1 ? new CertificatePool([...config.intermediates, ...certs.slice(1)]) : configuredIntermediates;
-    const usedCrls: ParsedCrl[] = [];
-    const policy = { at, clockToleranceMs: config.clockToleranceMs, purpose: config.purpose, crls, crlSignedBy, usedCrls };
-    const built = buildPath(leaf, {
-      anchors,
-      intermediates: presented,
-      maxChainDepth: config.maxChainDepth,
-      signedBy,
-      checkPath: (path) => checkPath(path, policy),
-    });
+    const pool = certs.length > 1 ? new CertificatePool([...config.intermediates, ...certs.slice(1)]) : configuredIntermediates;
+    const { built, usedCrls } = validate(certs[0] as ParsedCertificate, pool, at, config.purpose, 0);
 
     let result: VerifyResult;
     if (built.ok) {

@@ -4,15 +4,22 @@ import { KEY_USAGE, type ParsedCertificate } from '../x509/certificate.js';
 import type { ParsedCrl } from './crl.js';
 
 export type RevocationStatus =
-  | { status: 'good'; crl: ParsedCrl }
+  | { status: 'good'; crls: ParsedCrl[] }
   | { status: 'unchecked' }
   | { status: 'revoked' | 'unknown'; failure: Failure };
 
 export interface CrlCheckContext {
   at: number;
   clockToleranceMs: number;
-  /** Memoised: does `issuer`'s key verify this CRL's signature? */
-  crlSignedBy(crl: ParsedCrl, issuer: ParsedCertificate): boolean;
+  /** Memoised: does `signer`'s key verify this CRL's signature? */
+  crlSignedBy(crl: ParsedCrl, signer: ParsedCertificate): boolean;
+  /** Certificates other than the path's issuer that carry the CRL issuer's name. */
+  signerCandidates(crl: ParsedCrl): readonly ParsedCertificate[];
+  /**
+   * RFC 5280 section 6.3.3 (f): a CRL signed with another key of the same CA is usable only if
+   * that key's certificate has a valid path of its own (revocation included). Undefined = valid.
+   */
+  validateSigner(signer: ParsedCertificate): Failure | undefined;
 }
 
 function newer(a: ParsedCrl, b: ParsedCrl): boolean {
@@ -32,23 +39,49 @@ export class CrlChecker {
     }
   }
 
-  /** Why `crl` cannot vouch for `cert` issued by `issuer`, or undefined when it can. */
-  private unusable(crl: ParsedCrl, cert: ParsedCertificate, issuer: ParsedCertificate, isCa: boolean, ctx: CrlCheckContext): string | undefined {
-    // RFC 5280 section 5.2.1: a CRL whose AKI names another key was signed by another key of this CA.
-    if (crl.authorityKeyId && issuer.subjectKeyId && crl.authorityKeyId !== issuer.subjectKeyId) return 'it was issued under a different key of this CA';
+  get size(): number {
+    return this.byIssuer.size;
+  }
+
+  /** Why `crl` says nothing about `cert`, whoever signed it; undefined when it applies. */
+  private outOfScope(crl: ParsedCrl, cert: ParsedCertificate, isCa: boolean, ctx: CrlCheckContext): string | undefined {
     if (crl.unusableBecause) return crl.unusableBecause;
+    // RFC 5280 section 6.3.3 (b)(2)(i): a CRL partitioned to a distribution point covers only
+    // certificates whose CRL distribution points name it.
+    const dp = crl.scope.distributionPoint;
+    if (dp && !cert.crlDistributionPoints?.some((name) => dp.includes(name))) return 'it covers another distribution point';
     // RFC 5280 section 5.2.5: a CRL scoped to user (CA) certificates says nothing about CA (user) ones.
     if (crl.scope.onlyUserCerts && isCa) return 'it covers end-entity certificates only';
     if (crl.scope.onlyCaCerts && !isCa) return 'it covers CA certificates only';
-    // RFC 5280 section 6.3.3 (f): the CRL issuer needs cRLSign where keyUsage is present.
-    if (issuer.keyUsage !== undefined && (issuer.keyUsage & KEY_USAGE.cRLSign) === 0) return 'its issuer lacks the cRLSign key usage';
     if (!crl.signatureAlgorithmsMatch) return 'its two signature algorithm fields differ';
-    if (!ctx.crlSignedBy(crl, issuer)) return `its signature does not verify with the key of ${describe(issuer)}`;
     if (crl.thisUpdate.getTime() > ctx.at + ctx.clockToleranceMs) return `it is not yet valid (thisUpdate ${crl.thisUpdate.toISOString()})`;
     // RFC 5280 section 6.3.3 (a)(2): a CRL past nextUpdate is stale; one without nextUpdate never current.
     if (!crl.nextUpdate) return 'it has no nextUpdate';
     if (ctx.at >= crl.nextUpdate.getTime()) return `it is stale (nextUpdate ${crl.nextUpdate.toISOString()})`;
-    void cert;
+    return undefined;
+  }
+
+  /** Why `signer` cannot vouch for `crl`; undefined when its key signed it and may sign CRLs. */
+  private signerProblem(crl: ParsedCrl, signer: ParsedCertificate, ctx: CrlCheckContext): string | undefined {
+    // RFC 5280 section 5.2.1: a CRL whose AKI names another key was signed by another key.
+    if (crl.authorityKeyId && signer.subjectKeyId && crl.authorityKeyId !== signer.subjectKeyId) return `it names another key than that of ${describe(signer)}`;
+    // RFC 5280 section 6.3.3 (f): the CRL signer needs cRLSign where keyUsage is present.
+    if (signer.keyUsage !== undefined && (signer.keyUsage & KEY_USAGE.cRLSign) === 0) return `${describe(signer)} lacks the cRLSign key usage`;
+    if (!ctx.crlSignedBy(crl, signer)) return `its signature does not verify with the key of ${describe(signer)}`;
+    return undefined;
+  }
+
+  /** The path's issuer if it signed the CRL, else another validated certificate of the same CA. */
+  private findSigner(crl: ParsedCrl, issuer: ParsedCertificate, ctx: CrlCheckContext, reasons: string[]): ParsedCertificate | undefined {
+    const direct = this.signerProblem(crl, issuer, ctx);
+    if (!direct) return issuer;
+    for (const other of ctx.signerCandidates(crl)) {
+      if (other.id === issuer.id || this.signerProblem(crl, other, ctx)) continue;
+      const failure = ctx.validateSigner(other);
+      if (!failure) return other;
+      reasons.push(`its signer ${describe(other)} is not valid (${failure.code}: ${failure.detail})`);
+    }
+    reasons.push(direct);
     return undefined;
   }
 
@@ -58,9 +91,13 @@ export class CrlChecker {
     let chosen: ParsedCrl | undefined;
     const reasons: string[] = [];
     for (const crl of candidates) {
-      const why = this.unusable(crl, cert, issuer, isCa, ctx);
-      if (why) reasons.push(why);
-      else if (!chosen || newer(crl, chosen)) chosen = crl;
+      const why = this.outOfScope(crl, cert, isCa, ctx);
+      if (why) {
+        reasons.push(why);
+        continue;
+      }
+      if (chosen && !newer(crl, chosen)) continue;
+      if (this.findSigner(crl, issuer, ctx, reasons)) chosen = crl;
     }
     if (!chosen) {
       // Fail closed: a CRL is configured for this issuer, so "no usable CRL" is not "not revoked".
@@ -69,9 +106,9 @@ export class CrlChecker {
         failure: { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: no usable CRL from "${cert.issuerDN}" (${[...new Set(reasons)].join('; ')})` },
       };
     }
-    if (chosen.revoked.has(cert.serialNumber)) {
+    if (chosen.revoked.has(cert.serialKey)) {
       return { status: 'revoked', failure: { code: 'CERT_REVOKED', detail: `${describe(cert)} is revoked by the CRL of "${chosen.issuerDN}"` } };
     }
-    return { status: 'good', crl: chosen };
+    return { status: 'good', crls: [chosen] };
   }
 }

@@ -15,8 +15,8 @@ import {
   TAG,
   type Element,
 } from '../x509/der.js';
-import { readAlgorithm, serialHex, type AlgorithmIdentifier } from '../x509/certificate.js';
-import { canonicalNameKey, formatDn, readName, type Name } from '../x509/name.js';
+import { readAlgorithm, type AlgorithmIdentifier } from '../x509/certificate.js';
+import { canonicalNameKey, distributionPointNames, formatDn, readName, type Name } from '../x509/name.js';
 
 const CRL_OID = {
   authorityKeyIdentifier: '2.5.29.35',
@@ -33,6 +33,8 @@ const CRL_OID = {
 export interface CrlScope {
   onlyUserCerts: boolean;
   onlyCaCerts: boolean;
+  /** The distribution point this CRL is partitioned to, if any (generalNameKey form). */
+  distributionPoint?: string[];
 }
 
 export interface ParsedCrl {
@@ -52,7 +54,7 @@ export interface ParsedCrl {
   scope: CrlScope;
   /** Why this CRL cannot be used to decide anything, if it cannot (unsupported critical parts). */
   unusableBecause: string | undefined;
-  /** Revoked serial numbers (as {@link serialHex} prints them): one hash lookup per check. */
+  /** Revoked serials as exact DER content octets in hex (ParsedCertificate.serialKey): one hash lookup per check. */
   revoked: ReadonlySet<string>;
 }
 
@@ -138,7 +140,7 @@ export function parseCrl(der: Buffer): ParsedCrl {
             }
           }
         }
-        revoked.add(serialHex(serial));
+        revoked.add(serial.toString('hex'));
       }
     }
 
@@ -153,6 +155,8 @@ export function parseCrl(der: Buffer): ParsedCrl {
         const value = inner(der, ext.value);
         switch (ext.oid) {
           case CRL_OID.crlNumber: {
+            // RFC 5280 section 5.2.3: CRLNumber is non-critical.
+            if (ext.critical) unusable.push('its CRL number extension is marked critical');
             const n = integerBytes(der, value);
             crlNumber = BigInt(`0x${n.toString('hex')}`);
             break;
@@ -163,10 +167,11 @@ export function parseCrl(der: Buffer): ParsedCrl {
             break;
           }
           case CRL_OID.issuingDistributionPoint: {
-            // RFC 5280 section 5.2.5: only the user/CA scope flags are supported; a CRL partitioned
-            // by distribution point or reason, or an indirect CRL, needs processing certgate lacks.
+            // RFC 5280 section 5.2.5: the distribution point and the user/CA scope flags are
+            // supported; a CRL partitioned by reason, or an indirect CRL, is not.
             const idp = cursor(der, value, TAG.SEQUENCE);
-            if (idp.optional(0xa0)) unusable.push('it is partitioned by distribution point');
+            const dp = idp.optional(0xa0);
+            if (dp) scope.distributionPoint = distributionPointNames(der, dp);
             const user = idp.optional(0x81);
             const ca = idp.optional(0x82);
             if (user) scope.onlyUserCerts = implicitBoolean(der, user);
@@ -188,6 +193,10 @@ export function parseCrl(der: Buffer): ParsedCrl {
         }
       }
     }
+
+    // RFC 5280 section 5.2.3: conforming CRL issuers MUST include the CRL number, and certgate
+    // needs it to tell a newer CRL from an older one.
+    if (crlNumber === undefined) unusable.push('it has no CRL number');
 
     return {
       der,

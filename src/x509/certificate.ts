@@ -14,7 +14,7 @@ import {
   TAG,
   type Element,
 } from './der.js';
-import { canonicalNameKey, formatDn, nameObject, readName, type Name, type NameObject } from './name.js';
+import { canonicalNameKey, distributionPointNames, formatDn, nameObject, readName, type Name, type NameObject } from './name.js';
 
 /** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }. */
 export interface AlgorithmIdentifier {
@@ -30,6 +30,8 @@ export const OID = {
   subjectAltName: '2.5.29.17',
   authorityKeyIdentifier: '2.5.29.35',
   subjectKeyIdentifier: '2.5.29.14',
+  authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
+  crlDistributionPoints: '2.5.29.31',
   anyExtendedKeyUsage: '2.5.29.37.0',
   clientAuth: '1.3.6.1.5.5.7.3.2',
   serverAuth: '1.3.6.1.5.5.7.3.1',
@@ -51,6 +53,8 @@ const UNDERSTOOD_EXTENSIONS = new Set<string>([
   OID.subjectAltName,
   OID.authorityKeyIdentifier,
   OID.subjectKeyIdentifier,
+  OID.authorityInfoAccess,
+  OID.crlDistributionPoints,
 ]);
 
 export interface SubjectAltNames {
@@ -73,6 +77,10 @@ export interface ParsedCertificate {
   signatureAlgorithmsMatch: boolean;
   version: number;
   serialNumber: string;
+  /** The serial's exact DER content octets (sign included): what CRL entries are matched on. */
+  serialKey: string;
+  /** Length of the serial's content octets (RFC 5280 section 4.1.2.2 allows at most 20). */
+  serialLength: number;
   subjectName: Name;
   issuerName: Name;
   subjectKey: string;
@@ -83,18 +91,67 @@ export interface ParsedCertificate {
   notBefore: Date;
   notAfter: Date;
   spki: Buffer;
-  basicConstraints?: { ca: boolean; pathLen?: number };
+  key: PublicKeyInfo;
+  basicConstraints?: { ca: boolean; pathLen?: number; critical: boolean };
   keyUsage?: number;
   extKeyUsage?: string[];
   san: SubjectAltNames;
   authorityKeyId?: string;
   subjectKeyId?: string;
+  /** Names (generalNameKey form) of the CRL distribution points this certificate lists. */
+  crlDistributionPoints?: string[];
+  /** Extensions RFC 5280 requires to be non-critical (AKI, SKI) that were marked critical. */
+  wronglyCritical: string[];
   unsupportedCriticalExtensions: string[];
   /** Lazily created: most intermediates are parsed once and their key reused for every leaf. */
   publicKey(): KeyObject;
 }
 
 export class MalformedCertificateError extends Error {}
+
+/** What the subjectPublicKeyInfo says about the key, for the key-strength policy. */
+export interface PublicKeyInfo {
+  type: 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448' | 'dsa' | 'other';
+  algorithm: string;
+  /** RSA modulus length in bits. */
+  bits?: number;
+  /** EC named curve OID; undefined with `explicitCurve` when the parameters spell the curve out. */
+  curve?: string;
+  explicitCurve?: boolean;
+}
+
+const KEY_TYPES: Record<string, PublicKeyInfo['type']> = {
+  '1.2.840.113549.1.1.1': 'rsa',
+  '1.2.840.113549.1.1.10': 'rsa-pss',
+  '1.2.840.10045.2.1': 'ec',
+  '1.3.101.112': 'ed25519',
+  '1.3.101.113': 'ed448',
+  '1.2.840.10040.4.1': 'dsa',
+};
+
+/** SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING } */
+function readKeyInfo(bytes: Uint8Array, spki: Element): PublicKeyInfo {
+  const c = cursor(bytes, spki, TAG.SEQUENCE);
+  const algEl = c.next(TAG.SEQUENCE);
+  const { algorithm, parameters } = readAlgorithm(bytes, algEl);
+  const keyBits = readBitString(bytes, c.next(TAG.BIT_STRING));
+  c.end();
+  const type = KEY_TYPES[algorithm] ?? 'other';
+  const info: PublicKeyInfo = { type, algorithm };
+  if (type === 'ec') {
+    // RFC 5480 section 2.1.1: namedCurve is the only form PKIX allows (explicit curves are refused).
+    if (parameters?.[0] === TAG.OID) info.curve = readOid(parameters, readRoot(parameters, TAG.OID));
+    else info.explicitCurve = true;
+  } else if ((type === 'rsa' || type === 'rsa-pss') && keyBits.unused === 0) {
+    // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
+    const key = cursor(keyBits.data, readRoot(keyBits.data, TAG.SEQUENCE));
+    const modulus = integerBytes(keyBits.data, key.next(TAG.INTEGER));
+    let i = 0;
+    while (i < modulus.length - 1 && modulus[i] === 0) i++;
+    info.bits = (modulus.length - i) * 8 - Math.clz32(modulus[i] as number) + 24;
+  }
+  return info;
+}
 
 /** Serial numbers as Node prints them: uppercase hex, no leading zero bytes. */
 export function serialHex(bytes: Uint8Array): string {
@@ -139,7 +196,7 @@ function keyUsageFlags(bytes: Uint8Array, el: Element): number {
   return flags;
 }
 
-function parseExtension(oid: string, bytes: Uint8Array, value: Element, cert: Partial<ParsedCertificate>): boolean {
+function parseExtension(oid: string, critical: boolean, bytes: Uint8Array, value: Element, cert: Partial<ParsedCertificate>): boolean {
   // Only extensions certgate reads are decoded; others may hold anything (even nothing).
   if (!UNDERSTOOD_EXTENSIONS.has(oid)) return false;
   const root = readElement1(bytes, value);
@@ -151,7 +208,7 @@ function parseExtension(oid: string, bytes: Uint8Array, value: Element, cert: Pa
       const ca = caEl ? readBoolean(bytes, caEl) : false;
       const lenEl = c.optional(TAG.INTEGER);
       c.end();
-      cert.basicConstraints = lenEl ? { ca, pathLen: smallInteger(bytes, lenEl) } : { ca };
+      cert.basicConstraints = lenEl ? { ca, pathLen: smallInteger(bytes, lenEl), critical } : { ca, critical };
       return true;
     }
     case OID.keyUsage:
@@ -178,15 +235,46 @@ function parseExtension(oid: string, bytes: Uint8Array, value: Element, cert: Pa
       return true;
     }
     case OID.authorityKeyIdentifier: {
+      // RFC 5280 section 4.2.1.1: conforming CAs MUST mark this extension as non-critical.
+      if (critical) cert.wronglyCritical?.push('authorityKeyIdentifier');
       const c = cursor(bytes, root, TAG.SEQUENCE);
       const keyId = c.optional(0x80);
       if (keyId) cert.authorityKeyId = contentOf(bytes, keyId).toString('hex');
       return true;
     }
     case OID.subjectKeyIdentifier:
+      // RFC 5280 section 4.2.1.2: conforming CAs MUST mark this extension as non-critical.
+      if (critical) cert.wronglyCritical?.push('subjectKeyIdentifier');
       if (root.tag !== TAG.OCTET_STRING) throw new DerError('SubjectKeyIdentifier must be an OCTET STRING');
       cert.subjectKeyId = contentOf(bytes, root).toString('hex');
       return true;
+    case OID.authorityInfoAccess: {
+      // RFC 5280 section 4.2.2.1: SEQUENCE SIZE (1..MAX) OF AccessDescription; decoded for
+      // well-formedness only (certgate fetches nothing from it).
+      const c = cursor(bytes, root, TAG.SEQUENCE);
+      if (c.done) throw new DerError('empty authorityInfoAccess');
+      while (!c.done) {
+        const ad = cursor(bytes, c.next(TAG.SEQUENCE));
+        readOid(bytes, ad.next(TAG.OID));
+        ad.next();
+        ad.end();
+      }
+      // Non-critical by the RFC; a critical one stays in the unsupported list and rejects.
+      return !critical;
+    }
+    case OID.crlDistributionPoints: {
+      // CRLDistributionPoints ::= SEQUENCE SIZE (1..MAX) OF DistributionPoint
+      const c = cursor(bytes, root, TAG.SEQUENCE);
+      const names: string[] = [];
+      while (!c.done) {
+        // DistributionPoint ::= SEQUENCE { distributionPoint [0], reasons [1], cRLIssuer [2] }
+        const dp = cursor(bytes, c.next(TAG.SEQUENCE));
+        const name = dp.optional(0xa0);
+        if (name) names.push(...distributionPointNames(bytes, name));
+      }
+      cert.crlDistributionPoints = names;
+      return true;
+    }
     default:
       return false;
   }
@@ -218,7 +306,7 @@ function parseExtensions(bytes: Uint8Array, el: Element, cert: Partial<ParsedCer
     // RFC 5280 section 4.2: a certificate MUST NOT include more than one instance of an extension.
     if (seen.has(oid)) throw new MalformedCertificateError(`duplicate extension ${oid}`);
     seen.add(oid);
-    const understood = parseExtension(oid, bytes, value, cert);
+    const understood = parseExtension(oid, critical, bytes, value, cert);
     if (critical && !understood) cert.unsupportedCriticalExtensions?.push(oid);
   }
 }
@@ -277,6 +365,8 @@ export function parseCertificate(der: Buffer): ParsedCertificate {
       signatureAlgorithmsMatch: encodedOf(der, outerAlgEl).equals(encodedOf(der, innerAlgEl)),
       version,
       serialNumber: serialHex(serial),
+      serialKey: serial.toString('hex'),
+      serialLength: serial.length,
       subjectName,
       issuerName,
       subjectKey,
@@ -287,7 +377,9 @@ export function parseCertificate(der: Buffer): ParsedCertificate {
       notBefore,
       notAfter,
       spki,
+      key: readKeyInfo(der, spkiEl),
       san: { dns: [], email: [], uri: [], ip: [] },
+      wronglyCritical: [],
       unsupportedCriticalExtensions: [],
       publicKey: () => (key ??= createPublicKey({ key: spki, format: 'der', type: 'spki' })),
     };

@@ -11,7 +11,7 @@ const HASHES: Record<string, string> = {
 };
 const MGF1 = '1.2.840.113549.1.1.8';
 
-type KeyType = 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448';
+type KeyType = 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448' | 'dsa';
 
 interface SignatureScheme {
   hash: string | null;
@@ -34,13 +34,24 @@ const FIXED_SCHEMES: Record<string, SignatureScheme> = {
   '1.3.101.113': { hash: null, keyTypes: ['ed448'] },
 };
 const RSA_PSS = '1.2.840.113549.1.1.10';
+
+/**
+ * SHA-1 and DSA: collisions in SHA-1 are practical, and DSA is withdrawn (FIPS 186-5), so these
+ * verify only when a closed legacy PKI opts in with `legacyAlgorithms: true`.
+ */
+const LEGACY_SCHEMES: Record<string, SignatureScheme & { name: string }> = {
+  '1.2.840.113549.1.1.5': { hash: 'sha1', keyTypes: ['rsa'], name: 'sha1WithRSAEncryption' },
+  '1.2.840.10045.4.1': { hash: 'sha1', keyTypes: ['ec'], name: 'ecdsa-with-SHA1' },
+  '1.2.840.10040.4.3': { hash: 'sha1', keyTypes: ['dsa'], name: 'dsa-with-sha1' },
+  '2.16.840.1.101.3.4.3.2': { hash: 'sha256', keyTypes: ['dsa'], name: 'dsa-with-sha256' },
+};
 const RSA_WITH_NULL_PARAMS = new Set(['1.2.840.113549.1.1.11', '1.2.840.113549.1.1.12', '1.2.840.113549.1.1.13']);
 const NULL_DER = Buffer.from([0x05, 0x00]);
 
 export class UnsupportedAlgorithmError extends Error {}
 
 /** Resolves an AlgorithmIdentifier to what Node's crypto.verify needs, or throws why it cannot. */
-export function signatureScheme(alg: AlgorithmIdentifier): SignatureScheme {
+export function signatureScheme(alg: AlgorithmIdentifier, legacyAlgorithms = false): SignatureScheme {
   const fixed = FIXED_SCHEMES[alg.algorithm];
   const params = alg.parameters;
   if (fixed) {
@@ -68,15 +79,21 @@ export function signatureScheme(alg: AlgorithmIdentifier): SignatureScheme {
     if (pss.trailerField !== 1) throw new UnsupportedAlgorithmError('RSA-PSS with a trailer field other than 1');
     return { hash, keyTypes: ['rsa', 'rsa-pss'], pss: { saltLength: pss.saltLength } };
   }
-  if (alg.algorithm === '1.2.840.113549.1.1.5' || alg.algorithm === '1.2.840.10045.4.1' || alg.algorithm === '1.2.840.113549.1.1.4') {
-    throw new UnsupportedAlgorithmError(`signature algorithm ${alg.algorithm} uses SHA-1 or MD5, which certgate does not accept`);
+  const legacy = LEGACY_SCHEMES[alg.algorithm];
+  if (legacy) {
+    if (!legacyAlgorithms) throw new UnsupportedAlgorithmError(`signature algorithm ${alg.algorithm} (${legacy.name}) is accepted only with legacyAlgorithms: true`);
+    if (params !== undefined && !params.equals(NULL_DER)) throw new UnsupportedAlgorithmError(`unexpected parameters for signature algorithm ${alg.algorithm}`);
+    return legacy;
+  }
+  if (alg.algorithm === '1.2.840.113549.1.1.4' || alg.algorithm === '1.2.840.113549.1.1.2') {
+    throw new UnsupportedAlgorithmError(`signature algorithm ${alg.algorithm} uses MD5 or MD2, which certgate never accepts`);
   }
   throw new UnsupportedAlgorithmError(`unsupported signature algorithm ${alg.algorithm}`);
 }
 
 /** True when `signature` over `data` verifies with `key` under `alg`; throws UnsupportedAlgorithmError. */
-export function verifySignature(alg: AlgorithmIdentifier, data: Buffer, signature: Buffer, key: KeyObject): boolean {
-  const scheme = signatureScheme(alg);
+export function verifySignature(alg: AlgorithmIdentifier, data: Buffer, signature: Buffer, key: KeyObject, legacyAlgorithms = false): boolean {
+  const scheme = signatureScheme(alg, legacyAlgorithms);
   const keyType = key.asymmetricKeyType as KeyType | undefined;
   if (!keyType || !scheme.keyTypes.includes(keyType)) {
     throw new UnsupportedAlgorithmError(`signature algorithm ${alg.algorithm} does not fit the issuer's ${keyType ?? 'unknown'} key`);

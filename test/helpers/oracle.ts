@@ -294,8 +294,8 @@ export interface SameNameIntermediates {
 
 /**
  * Two intermediates under the OpenSSL PKI's root with the SAME subject name and different keys.
- * The leaf was signed by `right`; `wrong` is crafted so a path builder that ranks candidates by
- * the leaf's authorityKeyIdentifier tries it first, and must backtrack to `right`.
+ * The leaf was signed by `right`; `wrong` carries the same subjectKeyIdentifier, so a path
+ * builder that meets it first (presented first) must backtrack to `right`.
  */
 export function makeSameNameIntermediates(pki: OpensslPki): SameNameIntermediates {
   const dir = workDir('certgate-samename-');
@@ -303,10 +303,11 @@ export function makeSameNameIntermediates(pki: OpensslPki): SameNameIntermediate
   const root = { caCert: pki.path('ca.pem'), caKey: pki.path('root-key.pem') };
   const rightKey = newEcKey(dir, 'right');
   const wrongKey = newEcKey(dir, 'wrong');
-  // `right-signer` is right's key with a real SKI: used only to sign the leaf, so its AKI is set.
-  const signer = issue(dir, 'right-signer', { ...root, keyFile: rightKey, subject, extensions: 'int_real_ski', serial: '0x7001' });
-  const rightFile = issue(dir, 'right', { ...root, keyFile: rightKey, subject, extensions: 'int_no_ski', serial: '0x7002' });
-  const ski = subjectKeyId(signer);
+  // RFC 5280 requires an SKI in every CA certificate, so `wrong` carries a copy of right's: the
+  // two rank equally, and only the signature check can tell them apart.
+  const rightFile = issue(dir, 'right', { ...root, keyFile: rightKey, subject, extensions: 'int_real_ski', serial: '0x7002' });
+  const signer = rightFile;
+  const ski = subjectKeyId(rightFile);
   const wrongFile = issue(dir, 'wrong', {
     ...root,
     keyFile: wrongKey,
