@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
+import { dsaKeyWithInheritedParameters } from '../x509/dsa-inheritance.js';
 import { LRUCache } from 'lru-cache';
 import { PUBLIC_MESSAGES, type VerifyFailureCode } from '../errors.js';
 import { decodePemOrDer, expectLabels, PemError, type PemOrDerInput } from '../x509/pem.js';
@@ -82,15 +83,24 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     return p;
   };
 
-  const signedBy = (child: ParsedCertificate, issuer: ParsedCertificate): SignatureCheck => {
+  /** The issuer's key, completed with inherited DSA parameters where a legacy PKI needs them. */
+  const issuerKeys = (issuer: ParsedCertificate, pool: CertificatePool): KeyObject[] => {
+    if (!(config.legacyAlgorithms && issuer.key.type === 'dsa' && !issuer.key.hasParameters)) return [issuer.publicKey()];
+    return [...anchors.withSubject(issuer.issuerKey), ...pool.withSubject(issuer.issuerKey)]
+      .map((source) => dsaKeyWithInheritedParameters(issuer, source))
+      .filter((k): k is KeyObject => k !== undefined);
+  };
+
+  const signedBy = (child: ParsedCertificate, issuer: ParsedCertificate, pool: CertificatePool): SignatureCheck => {
+    const inherited = config.legacyAlgorithms && issuer.key.type === 'dsa' && !issuer.key.hasParameters;
     const key = `${child.id}:${issuer.id}`;
-    let result = signatures.get(key);
+    let result = inherited ? undefined : signatures.get(key);
     if (!result) {
       if (!child.signatureAlgorithmsMatch) {
         result = { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'the signature algorithm inside the signed part differs from the outer one' };
       } else {
         try {
-          result = verifySignature(child.signatureAlgorithm, child.tbs, child.signature, issuer.publicKey(), config.legacyAlgorithms)
+          result = issuerKeys(issuer, pool).some((k) => verifySignature(child.signatureAlgorithm, child.tbs, child.signature, k, config.legacyAlgorithms))
             ? { ok: true }
             : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'signature does not verify with the issuer key' };
         } catch (err) {
@@ -105,13 +115,13 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     return result;
   };
 
-  const crlSignedBy = (crl: ParsedCrl, signer: ParsedCertificate): boolean => {
+  const crlSignedBy = (crl: ParsedCrl, signer: ParsedCertificate, pool: CertificatePool): boolean => {
     const key = `crl:${crl.id}:${signer.id}`;
     let result = signatures.get(key);
     if (!result) {
       let ok = false;
       try {
-        ok = verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, signer.publicKey(), config.legacyAlgorithms);
+        ok = issuerKeys(signer, pool).some((k) => verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, k, config.legacyAlgorithms));
       } catch {
         ok = false;
       }
@@ -132,7 +142,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       requireCrl: config.requireCrl,
       legacyAlgorithms: config.legacyAlgorithms,
       usedCrls,
-      crlSignedBy,
+      crlSignedBy: (crl, signer) => crlSignedBy(crl, signer, intermediates),
       signerCandidates: (crl) => [...anchors.withSubject(crl.issuerKey), ...intermediates.withSubject(crl.issuerKey)],
       validateSigner: (signer) => {
         // A CRL signer's path needs its own revocation check, which may need another signer:
@@ -146,7 +156,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       anchors,
       intermediates,
       maxChainDepth: config.maxChainDepth,
-      signedBy,
+      signedBy: (child, issuer) => signedBy(child, issuer, intermediates),
       checkPath: (path) => checkPath(path, policy),
     });
     return { built, usedCrls };

@@ -118,6 +118,8 @@ export interface PublicKeyInfo {
   /** EC named curve OID; undefined with `explicitCurve` when the parameters spell the curve out. */
   curve?: string;
   explicitCurve?: boolean;
+  /** DSA: whether the key carries its domain parameters (RFC 3279 section 2.3.2 lets them be inherited). */
+  hasParameters?: boolean;
 }
 
 const KEY_TYPES: Record<string, PublicKeyInfo['type']> = {
@@ -142,6 +144,8 @@ function readKeyInfo(bytes: Uint8Array, spki: Element): PublicKeyInfo {
     // RFC 5480 section 2.1.1: namedCurve is the only form PKIX allows (explicit curves are refused).
     if (parameters?.[0] === TAG.OID) info.curve = readOid(parameters, readRoot(parameters, TAG.OID));
     else info.explicitCurve = true;
+  } else if (type === 'dsa') {
+    info.hasParameters = parameters !== undefined && parameters[0] !== TAG.NULL;
   } else if ((type === 'rsa' || type === 'rsa-pss') && keyBits.unused === 0) {
     // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
     const key = cursor(keyBits.data, readRoot(keyBits.data, TAG.SEQUENCE));

@@ -266,3 +266,16 @@ export function readString(bytes: Uint8Array, el: Element): string | undefined {
       return undefined;
   }
 }
+
+/** Encodes one DER element (for the few structures certgate must assemble, such as an SPKI). */
+export function encodeElement(tag: number, content: Buffer): Buffer {
+  const n = content.length;
+  let header: number[];
+  if (n < 0x80) header = [tag, n];
+  else {
+    const octets: number[] = [];
+    for (let v = n; v > 0; v = Math.floor(v / 256)) octets.unshift(v % 256);
+    header = [tag, 0x80 | octets.length, ...octets];
+  }
+  return Buffer.concat([Buffer.from(header), content]);
+}
