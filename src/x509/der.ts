@@ -223,8 +223,10 @@ export function readTime(bytes: Uint8Array, el: Element): Date {
   const hour = digits(s, rest + 4, 2);
   const minute = digits(s, rest + 6, 2);
   const second = digits(s, rest + 8, 2);
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  const d = new Date(ms);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999.
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day);
+  d.setUTCHours(hour, minute, second, 0);
   // Rejects 2023-02-30 and 24:00:00, which Date.UTC would silently roll over.
   if (d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day || d.getUTCHours() !== hour || d.getUTCMinutes() !== minute || d.getUTCSeconds() !== second) {
     throw new DerError('time out of range');
