@@ -789,3 +789,52 @@ describe('DER fuzz: differential on accepted mutants', () => {
     expect(diffs.slice(0, 20)).toEqual([]);
   });
 });
+
+describe('DER fuzz: work is linear in the input', () => {
+  /** An OID under 1.2 with one more arc, `n`: distinct, short extension identifiers. */
+  function oidUnder12(n: number): Buffer {
+    const groups = [n & 0x7f];
+    for (let v = n >>> 7; v > 0; v >>>= 7) groups.unshift(0x80 | (v & 0x7f));
+    return tlv(0x06, Buffer.from([0x2a, ...groups]));
+  }
+  /** Extensions ::= SEQUENCE OF `count` distinct, non-critical, empty-valued extensions. */
+  const manyExtensions = (count: number) => tlv(0x30, Buffer.concat(Array.from({ length: count }, (_v, i) => tlv(0x30, Buffer.concat([oidUnder12(i), tlv(0x04, Buffer.alloc(0))])))));
+  const COUNT = 40_000; // ~375 KiB of extensions
+
+  const timed = (f: () => unknown) => {
+    const t = performance.now();
+    try {
+      f();
+    } catch {
+      // Accept or reject, either is fine: only the time is under test here.
+    }
+    return performance.now() - t;
+  };
+
+  it('a certificate with 40,000 extensions decodes in well under a second', () => {
+    const roots = parseNodes(pkits('certs', 'ValidCertificatePathTest1EE.crt')) as Node[];
+    const tbs = roots[0]?.kids?.[0] as Node;
+    const ext = tbs.kids?.find((k) => k.tag === 0xa3) as Node;
+    ext.kids = parseNodes(manyExtensions(COUNT));
+    const der = Buffer.concat(roots.map(encode));
+    expect(der.length).toBeGreaterThan(300_000);
+    expect(timed(() => parseCertificate(der))).toBeLessThan(1_000);
+  });
+
+  // BUG: src/revocation/crl.ts readExtensions() checks for duplicates with
+  // `out.some((e) => e.oid === oid)` for each extension, so an extension list of n entries costs
+  // O(n^2): one CRL entry carrying 40,000 distinct extensions (a 375 KiB CRL) takes ~3.4 s to
+  // parse on the dev box, 20,000 take ~0.8 s, and a 4 MiB CRL built this way would take minutes.
+  // der.ts promises "linear time per CRL", and parseCertificate's own extension loop uses a Set.
+  // The CRL is decoded before its signature is checked, so whoever can put bytes in a configured
+  // CRL file (or, later, a fetched one) can stall createVerifier(). Fix: track seen OIDs in a Set.
+  it('a CRL entry with 40,000 extensions decodes in well under a second (BUG: quadratic)', () => {
+    const utc = tlv(0x17, Buffer.from('100101083000Z', 'latin1'));
+    const sigAlg = Buffer.from('300a06082a8648ce3d040302', 'hex');
+    const entry = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), utc, manyExtensions(COUNT)]));
+    const tbs = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), sigAlg, Buffer.from('3000', 'hex'), utc, tlv(0x30, entry)]));
+    const der = tlv(0x30, Buffer.concat([tbs, sigAlg, Buffer.from('030100', 'hex')]));
+    expect(parseCrl(der).revoked.size).toBe(1);
+    expect(timed(() => parseCrl(der))).toBeLessThan(1_000);
+  });
+});

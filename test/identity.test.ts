@@ -118,9 +118,10 @@ describe('byCommonName', () => {
     expect(Object.isFrozen((id as { roles: unknown }).roles)).toBe(true);
   });
 
-  it('throws a TypeError for a table that is not an object', () => {
-    expect(() => byCommonName(null as never)).toThrow(TypeError);
-    expect(() => byCommonName('alice' as never)).toThrow(TypeError);
+  it('throws CONFIG_INVALID for a table that is not an object', () => {
+    expect(() => byCommonName(null as never)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    expect(() => byCommonName('alice' as never)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    expect(() => byCommonName(['alice'] as never)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 });
 

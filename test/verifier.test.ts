@@ -244,8 +244,8 @@ describe('dev PKI (generateDevPki)', () => {
       accepted(await createVerifier({ ca: dev.ca, clockTolerance: 60 }).verify(dev.chain.alice, { at }));
     });
 
-    it('throws a TypeError for an invalid `at` (a programming error, not certificate input)', async () => {
-      await expect(devVerifier().verify(dev.chain.alice, { at: new Date('nope') })).rejects.toThrow(TypeError);
+    it('throws CONFIG_INVALID for an invalid `at` (a programming error, not certificate input)', async () => {
+      await expect(devVerifier().verify(dev.chain.alice, { at: new Date('nope') })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
     });
   });
 

@@ -1,14 +1,14 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { dsaKeyWithInheritedParameters } from '../x509/dsa-inheritance.js';
 import { LRUCache } from 'lru-cache';
-import { PUBLIC_MESSAGES, type VerifyFailureCode } from '../errors.js';
+import { CertgateError, PUBLIC_MESSAGES, type VerifyFailureCode } from '../errors.js';
 import { decodePemOrDer, expectLabels, PemError, type PemOrDerInput } from '../x509/pem.js';
 import { certificateInfo, MalformedCertificateError, parseCertificate, type CertificateInfo, type ParsedCertificate } from '../x509/certificate.js';
 import { UnsupportedAlgorithmError, verifySignature } from '../x509/signature.js';
 import { CrlChecker } from '../revocation/crl-checker.js';
 import type { ParsedCrl } from '../revocation/crl.js';
 import { parseVerifierOptions, type VerifierConfig, type VerifierOptions } from './options.js';
-import { buildPath, CertificatePool, describe, type Failure, type SignatureCheck } from './path-builder.js';
+import { buildPath, CertificatePool, type Failure, type SignatureCheck } from './path-builder.js';
 import { checkPath, type PolicyInput } from './path-policy.js';
 
 export type VerifyResult = VerifySuccess | VerifyFailure;
@@ -37,7 +37,7 @@ export interface VerifyOptions {
 
 export interface Verifier {
   verify(chain: PemOrDerInput, options?: VerifyOptions): Promise<VerifyResult>;
-  /** Trust anchors, as the verifier sees them (for diagnostics and `certgate inspect`). */
+  /** The trust anchors, as the verifier decoded them (for diagnostics). */
   readonly anchors: readonly CertificateInfo[];
 }
 
@@ -204,7 +204,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     async verify(chain, options) {
       const at = options?.at;
       if (at !== undefined && (!(at instanceof Date) || Number.isNaN(at.getTime()))) {
-        throw new TypeError(`verify: option 'at' must be a valid Date`);
+        throw new CertgateError('CONFIG_INVALID', `verify: option 'at' must be a valid Date`);
       }
       return verifyNow(chain, at?.getTime() ?? Date.now(), at === undefined);
     },
@@ -215,4 +215,3 @@ function failureResult(failure: Failure): VerifyFailure {
   return fail(failure.code, failure.detail || PUBLIC_MESSAGES[failure.code]);
 }
 
-export { describe };

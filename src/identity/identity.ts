@@ -1,4 +1,5 @@
 import type { CertificateInfo } from '../x509/certificate.js';
+import { CertgateError } from '../errors.js';
 
 /** Who a verified certificate belongs to, as the application sees it. */
 export interface Identity {
@@ -26,7 +27,9 @@ function entryToIdentity(key: string, entry: IdentityEntry): Identity {
 }
 
 function tableLookup(table: IdentityTable, normalise: (key: string) => string, what: string) {
-  if (typeof table !== 'object' || table === null) throw new TypeError(`${what}: expected a table object`);
+  if (typeof table !== 'object' || table === null || Array.isArray(table)) {
+    throw new CertgateError('CONFIG_INVALID', `${what}: expected a table object keyed by ${what.replace(/^by/, '')}`);
+  }
   const index = new Map<string, Identity>();
   for (const [key, entry] of Object.entries(table)) index.set(normalise(key), entryToIdentity(key, entry));
   return (keys: readonly string[]): Identity | undefined => {
