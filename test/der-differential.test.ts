@@ -33,7 +33,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDevPki } from '../src/devpki/generate.js';
 import { parseCrl, type ParsedCrl } from '../src/revocation/crl.js';
-import { certificateInfo, parseCertificate, type ParsedCertificate } from '../src/x509/certificate.js';
+import { certificateInfo, MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../src/x509/certificate.js';
 import type { Name } from '../src/x509/name.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -707,11 +707,6 @@ function syntheticCerts(template: Buffer): Sample[] {
         ],
       }),
     },
-    {
-      id: 'synthetic/key-usage-padding-bit-set',
-      // 07 = seven unused bits, 81 = digitalSignature plus a padding bit set (not DER).
-      der: synthesize(template, { extensions: [extension('2.5.29.15', tlv(0x03, Buffer.from([0x07, 0x81])), true)] }),
-    },
   ];
 }
 
@@ -722,11 +717,6 @@ const KNOWN_SYNTHETIC_ASN1_DIFFS: string[] = [
   // prints "08:30:00.5"). Effect: notBefore up to 1 s early, notAfter up to 1 s early.
   'synthetic/generalized-time-fractions notBefore: certgate=1262334600000 other=1262334600500',
   'synthetic/generalized-time-fractions notAfter: certgate=1924991999000 other=1924991999999',
-  // certgate decodes every KeyUsage bit position 0..8 without looking at the unused-bit count, so
-  // a set padding bit reads as encipherOnly (128); asn1-schema masks padding bits. Non-DER input
-  // that certgate's strict reader neither rejects nor ignores; harmless (encipherOnly is never
-  // consulted) but inconsistent with "strict DER". Reported, pinned.
-  'synthetic/key-usage-padding-bit-set keyUsage: certgate=129 other=1',
   // asn1-schema (asn1js) bug, certgate right: UniversalString U+1D518 ('𝔘') comes back from
   // asn1js as U+D518 ('픘'), the code point truncated to 16 bits. Node prints 𝔘 as certgate does.
   'synthetic/name-string-types subject: certgate=[["2.5.4.6=DE"],["2.5.4.10=Ünïcödé BMP"],["2.5.4.11=Universal 𝔘"]',
@@ -765,6 +755,14 @@ describe('DER differential: synthetic edge-case certificates', () => {
     expectPinned(vsNode.onlyOtherRejects, SYNTHETIC_ONLY_NODE_REJECTS);
     expect(vsNode.bothAccept).toBe(samples.length - Object.keys(SYNTHETIC_ONLY_NODE_REJECTS).length);
     expect(vsNode.fieldDiffs).toEqual([]);
+  });
+
+  it('refuses a BIT STRING whose padding bits are set (not DER), which asn1-schema would mask', () => {
+    // 07 = seven unused bits, 81 = digitalSignature plus a padding bit set.
+    const der = synthesize(template(), { extensions: [extension('2.5.29.15', tlv(0x03, Buffer.from([0x07, 0x81])), true)] });
+    expect(AsnConvert.parse(der, Certificate)).toBeDefined();
+    expect(() => parseCertificate(der)).toThrow(MalformedCertificateError);
+    expect(() => parseCertificate(der)).toThrow(/padding bits/);
   });
 
   it('decodes the name string types to the expected text', () => {

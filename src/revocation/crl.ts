@@ -70,13 +70,15 @@ interface Extension {
 function readExtensions(bytes: Uint8Array, el: Element): Extension[] {
   const list = cursor(bytes, el, TAG.SEQUENCE);
   const out: Extension[] = [];
+  const seen = new Set<string>();
   while (!list.done) {
     const ext = cursor(bytes, list.next(TAG.SEQUENCE));
     const oid = readOid(bytes, ext.next(TAG.OID));
     const criticalEl = ext.optional(TAG.BOOLEAN);
     const value = ext.next(TAG.OCTET_STRING);
     ext.end();
-    if (out.some((e) => e.oid === oid)) throw new DerError(`duplicate extension ${oid}`);
+    if (seen.has(oid)) throw new DerError(`duplicate extension ${oid}`);
+    seen.add(oid);
     out.push({ oid, critical: criticalEl ? readBoolean(bytes, criticalEl) : false, value });
   }
   return out;

