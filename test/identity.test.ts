@@ -215,3 +215,15 @@ describe('byFingerprint', () => {
     expect(byFingerprint({ [alice.fingerprint256.slice(0, -3)]: 'alice' })(alice)).toBeUndefined();
   });
 });
+
+describe('identity table validation', () => {
+  it.each([
+    ['roles as a string (would become one-letter roles)', { alice: { roles: 'admin' } }],
+    ['a null entry', { alice: null }],
+    ['a number entry', { alice: 42 }],
+    ['a non-string user', { alice: { user: 7 } }],
+    ['roles with a non-string', { alice: { roles: ['ok', 3] } }],
+  ])('refuses %s with CONFIG_INVALID naming the entry', (_label, table) => {
+    expect(() => byCommonName(table as never)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('"alice"') }));
+  });
+});

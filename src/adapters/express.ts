@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientCert, GuardOutcome } from '../guard/guard.js';
 import { tlsSocketOf } from '../sources/tls-socket.js';
 import { adapterSetup, notifyReject, type AdapterOptions } from './options.js';
-import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, problemJson } from './problem.js';
 
 export type { ClientCert } from '../guard/guard.js';
 export type RequireClientCertOptions = AdapterOptions;
@@ -40,7 +40,7 @@ export function requireClientCert(options?: RequireClientCertOptions) {
     }
     res.statusCode = outcome.error.status;
     res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
-    res.end(JSON.stringify(problemBody(outcome.error)));
+    res.end(problemJson(outcome.error));
   };
 
   return function certgateRequireClientCert(req: Request, res: ServerResponse, next: Next): void {

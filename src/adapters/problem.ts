@@ -23,3 +23,12 @@ export function problemBody(error: CertgateError): ProblemBody {
     message: error.message,
   };
 }
+
+const serialised = new WeakMap<CertgateError, string>();
+
+/** The body as JSON text, built once per error: a refused keep-alive connection reuses its error. */
+export function problemJson(error: CertgateError): string {
+  let json = serialised.get(error);
+  if (json === undefined) serialised.set(error, (json = JSON.stringify(problemBody(error))));
+  return json;
+}

@@ -3,6 +3,9 @@ import type { PublicKeyInfo } from '../x509/certificate.js';
 /** RSA keys shorter than this are refused (NIST SP 800-131A; CA/Browser Forum BR 6.1.5). */
 export const MIN_RSA_BITS = 2048;
 
+/** Even legacy PKIs get no DSA below this (FIPS 186-2's largest size, what old PKIs used). */
+export const MIN_LEGACY_DSA_BITS = 1024;
+
 /** The NIST curves certgate accepts for ECDSA keys, by OID. */
 export const ACCEPTED_CURVES: Record<string, string> = {
   '1.2.840.10045.3.1.7': 'P-256',
@@ -30,7 +33,9 @@ export function keyPolicyViolation(key: PublicKeyInfo, legacyAlgorithms: boolean
     case 'ed448':
       return undefined;
     case 'dsa':
-      return legacyAlgorithms ? undefined : 'DSA key (accepted only with legacyAlgorithms: true)';
+      if (!legacyAlgorithms) return 'DSA key (accepted only with legacyAlgorithms: true)';
+      // A key without parameters inherits them from its issuer, whose own key is checked here too.
+      return key.bits !== undefined && key.bits < MIN_LEGACY_DSA_BITS ? `${key.bits}-bit DSA key (at least ${MIN_LEGACY_DSA_BITS} bits even with legacyAlgorithms)` : undefined;
     default:
       return `key of unsupported type ${key.algorithm}`;
   }

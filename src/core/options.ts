@@ -55,7 +55,7 @@ export function configError(where: string, message: string, cause?: unknown): Ce
 
 function parseCertificates(input: PemOrDerInput, where: string, option: string): ParsedCertificate[] {
   try {
-    const ders = expectLabels(decodePemOrDer(input), ['CERTIFICATE', 'TRUSTED CERTIFICATE'], 'certificate');
+    const ders = expectLabels(decodePemOrDer(input), ['CERTIFICATE'], 'certificate');
     return ders.map((der, i) => {
       try {
         return parseCertificate(der);

@@ -1,5 +1,6 @@
 import type { VerifyFailureCode } from '../errors.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
+import type { ParsedCrl } from '../revocation/crl.js';
 
 /**
  * Upper bound on signature checks for one verification (the Go verifier's
@@ -16,7 +17,21 @@ export interface Failure {
 
 export type SignatureCheck = { ok: true } | { ok: false; code: 'CERT_SIGNATURE_INVALID' | 'CERT_ALGORITHM_UNSUPPORTED'; detail: string };
 
-export type PathResult = { ok: true; path: ParsedCertificate[] } | { ok: false; failure: Failure };
+/** What an accepted path's verdict rests on besides the path itself, so it can expire with them. */
+export interface Reliance {
+  crls: ParsedCrl[];
+  /** Certificates outside the path that were needed, such as a separate CRL signer's path. */
+  certificates: ParsedCertificate[];
+}
+
+export type PathVerdict = { ok: true; relied: Reliance } | { ok: false; failure: Failure };
+
+export type PathResult = { ok: true; path: ParsedCertificate[]; relied: Reliance } | { ok: false; failure: Failure };
+
+/** Signature checks left for one verification, shared with the nested validation of CRL signers. */
+export interface SignatureBudget {
+  remaining: number;
+}
 
 export interface PathSearch {
   anchors: CertificatePool;
@@ -26,7 +41,8 @@ export interface PathSearch {
   /** Memoised signature check: does `issuer`'s key verify `child`'s signature? */
   signedBy(child: ParsedCertificate, issuer: ParsedCertificate): SignatureCheck;
   /** Per-path rules (validity, CA constraints, purpose, revocation) on a complete path leaf→anchor. */
-  checkPath(path: ParsedCertificate[]): Failure | undefined;
+  checkPath(path: ParsedCertificate[]): PathVerdict;
+  budget: SignatureBudget;
 }
 
 /** Certificates indexed by canonical subject name, for issuer lookup. */
@@ -52,10 +68,6 @@ export class CertificatePool {
 
   withSubject(subjectKey: string): readonly ParsedCertificate[] {
     return this.bySubject.get(subjectKey) ?? [];
-  }
-
-  get size(): number {
-    return this.ids.size;
   }
 }
 
@@ -85,7 +97,7 @@ export function describe(cert: ParsedCertificate): string {
  * `checkPath` wins; otherwise the failure from the attempt that got furthest is reported.
  */
 export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResult {
-  let budget = MAX_SIGNATURE_CHECKS;
+  const { budget } = search;
   let best: { progress: Progress; failure: Failure } = {
     progress: Progress.NoIssuer,
     failure: { code: 'CERT_UNTRUSTED', detail: `no trusted issuer found for ${describe(leaf)}: issuer "${leaf.issuerDN}" is not a configured CA` },
@@ -96,11 +108,11 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
 
   // A certificate configured as a trust anchor is trusted as itself (pinning a self-signed client).
   if (search.anchors.has(leaf)) {
-    const failure = search.checkPath([leaf]);
-    return failure ? { ok: false, failure } : { ok: true, path: [leaf] };
+    const verdict = search.checkPath([leaf]);
+    return verdict.ok ? { ok: true, path: [leaf], relied: verdict.relied } : verdict;
   }
 
-  const extend = (path: ParsedCertificate[]): ParsedCertificate[] | undefined => {
+  const extend = (path: ParsedCertificate[]): { path: ParsedCertificate[]; relied: Reliance } | undefined => {
     const child = path[path.length - 1] as ParsedCertificate;
     const anchors = search.anchors.withSubject(child.issuerKey).map((c) => ({ c, anchor: true }));
     const intermediates = search.intermediates.withSubject(child.issuerKey).map((c) => ({ c, anchor: false }));
@@ -117,7 +129,7 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
         note(Progress.TooDeep, { code: 'CERT_UNTRUSTED', detail: `no path within maxChainDepth ${search.maxChainDepth} for ${describe(leaf)}` });
         continue;
       }
-      if (budget-- <= 0) return undefined;
+      if (budget.remaining-- <= 0) return undefined;
       const sig = search.signedBy(child, issuer);
       if (!sig.ok) {
         // A candidate whose key identifier differs from the AKI is only a name match: failing its
@@ -131,21 +143,21 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
       }
       const next = [...path, issuer];
       if (anchor) {
-        const failure = search.checkPath(next);
-        if (!failure) return next;
-        note(Progress.CompletePath, failure);
+        const verdict = search.checkPath(next);
+        if (verdict.ok) return { path: next, relied: verdict.relied };
+        note(Progress.CompletePath, verdict.failure);
         continue;
       }
       const found = extend(next);
       if (found) return found;
-      if (budget <= 0) return undefined;
+      if (budget.remaining <= 0) return undefined;
     }
     return undefined;
   };
 
-  const path = extend([leaf]);
-  if (path) return { ok: true, path };
-  if (budget <= 0 && best.progress < Progress.CompletePath) {
+  const found = extend([leaf]);
+  if (found) return { ok: true, ...found };
+  if (budget.remaining <= 0 && best.progress < Progress.CompletePath) {
     return { ok: false, failure: { code: 'CERT_UNTRUSTED', detail: `gave up building a path for ${describe(leaf)} after ${MAX_SIGNATURE_CHECKS} signature checks` } };
   }
   return { ok: false, failure: best.failure };

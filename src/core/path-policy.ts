@@ -1,7 +1,6 @@
 import { KEY_USAGE, OID, type ParsedCertificate } from '../x509/certificate.js';
 import type { CrlChecker, CrlCheckContext } from '../revocation/crl-checker.js';
-import type { ParsedCrl } from '../revocation/crl.js';
-import { describe, type Failure } from './path-builder.js';
+import { describe, type Failure, type PathVerdict, type Reliance } from './path-builder.js';
 import type { Purpose } from './options.js';
 import { keyPolicyViolation } from './key-policy.js';
 
@@ -17,8 +16,12 @@ export interface PolicyInput extends CrlCheckContext {
   /** Every certificate but the anchor must be covered by a usable CRL from its issuer. */
   requireCrl: boolean;
   legacyAlgorithms: boolean;
-  /** Filled with the CRLs the decision relied on, so the outcome can expire with them. */
-  usedCrls: ParsedCrl[];
+}
+
+/** No EKU extension, or one that lists the purpose or anyExtendedKeyUsage (RFC 5280 section 4.2.1.12). */
+function allowsPurpose(cert: ParsedCertificate, purpose: Purpose | false): boolean {
+  if (!purpose || !cert.extKeyUsage) return true;
+  return cert.extKeyUsage.includes(PURPOSE_OID[purpose]) || cert.extKeyUsage.includes(OID.anyExtendedKeyUsage);
 }
 
 /** Rules each certificate must meet on its own, wherever it sits in the path. */
@@ -84,11 +87,8 @@ function checkIssuer(ca: ParsedCertificate, issued: ParsedCertificate, isAnchor:
   if (ca.subjectName.length === 0) return { code: 'CERT_MALFORMED', detail: `${describe(ca)} violates RFC 5280: a CA certificate must have a non-empty subject` };
   // RFC 5280 section 4.2.1.12 leaves EKU in CA certificates to applications; like OpenSSL and Go,
   // certgate reads it as a constraint on the certificates the CA issues.
-  if (input.purpose && ca.extKeyUsage) {
-    const wanted = PURPOSE_OID[input.purpose];
-    if (!ca.extKeyUsage.includes(wanted) && !ca.extKeyUsage.includes(OID.anyExtendedKeyUsage)) {
-      return { code: 'CERT_PURPOSE_INVALID', detail: `${describe(ca)} restricts its certificates to extendedKeyUsage ${ca.extKeyUsage.join(', ')}, not ${input.purpose}` };
-    }
+  if (!allowsPurpose(ca, input.purpose)) {
+    return { code: 'CERT_PURPOSE_INVALID', detail: `${describe(ca)} restricts its certificates to extendedKeyUsage ${ca.extKeyUsage?.join(', ')}, not ${input.purpose}` };
   }
   return undefined;
 }
@@ -98,7 +98,13 @@ function checkIssuer(ca: ParsedCertificate, issued: ParsedCertificate, isAnchor:
  * first failure, or undefined when the path is valid. A one-element path is a certificate
  * configured as a trust anchor and presented as itself (pinning).
  */
-export function checkPath(path: readonly ParsedCertificate[], input: PolicyInput): Failure | undefined {
+export function checkPath(path: readonly ParsedCertificate[], input: PolicyInput): PathVerdict {
+  const failure = checkRules(path, input);
+  if (failure) return { ok: false, failure };
+  return checkRevocation(path, input);
+}
+
+function checkRules(path: readonly ParsedCertificate[], input: PolicyInput): Failure | undefined {
   const n = path.length;
   for (const [i, cert] of path.entries()) {
     const failure = checkCertificate(cert, i === n - 1 && n > 1, i === 0, input);
@@ -129,24 +135,28 @@ export function checkPath(path: readonly ParsedCertificate[], input: PolicyInput
 
   // RFC 5280 section 4.2.1.12: a leaf with an EKU extension may be used only for the listed purposes.
   const leaf = path[0] as ParsedCertificate;
-  if (input.purpose && leaf.extKeyUsage) {
-    const wanted = PURPOSE_OID[input.purpose];
-    if (!leaf.extKeyUsage.includes(wanted) && !leaf.extKeyUsage.includes(OID.anyExtendedKeyUsage)) {
-      return { code: 'CERT_PURPOSE_INVALID', detail: `${describe(leaf)} does not allow ${input.purpose} (extendedKeyUsage ${leaf.extKeyUsage.join(', ')})` };
-    }
+  if (!allowsPurpose(leaf, input.purpose)) {
+    return { code: 'CERT_PURPOSE_INVALID', detail: `${describe(leaf)} does not allow ${input.purpose} (extendedKeyUsage ${leaf.extKeyUsage?.join(', ')})` };
   }
 
-  // RFC 5280 section 6.3: every certificate but the anchor against its issuer's CRL.
-  input.usedCrls.length = 0;
-  for (let i = 0; i < n - 1; i++) {
-    const cert = path[i] as ParsedCertificate;
-    const status = input.crls.check(cert, path[i + 1] as ParsedCertificate, i > 0, input);
-    if (status.status === 'good') input.usedCrls.push(...status.crls);
-    else if (status.status === 'unchecked') {
-      if (input.requireCrl) {
-        return { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: no CRL from "${cert.issuerDN}" is configured and requireCrl is set` };
-      }
-    } else return status.failure;
-  }
   return undefined;
+}
+
+/** RFC 5280 section 6.3: every certificate but the anchor against its issuer's CRL. */
+function checkRevocation(path: readonly ParsedCertificate[], input: PolicyInput): PathVerdict {
+  const relied: Reliance = { crls: [], certificates: [] };
+  for (let i = 0; i < path.length - 1; i++) {
+    const cert = path[i] as ParsedCertificate;
+    // RFC 5280 section 6.3.3 (b)(2)(ii)/(iii): CRL scope follows the certificate's own cA flag, not its position.
+    const status = input.crls.check(cert, path[i + 1] as ParsedCertificate, cert.basicConstraints?.ca === true, input);
+    if (status.status === 'good') {
+      relied.crls.push(...status.relied.crls);
+      relied.certificates.push(...status.relied.certificates);
+    } else if (status.status === 'unchecked') {
+      if (input.requireCrl) {
+        return { ok: false, failure: { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: no CRL from "${cert.issuerDN}" is configured and requireCrl is set` } };
+      }
+    } else return { ok: false, failure: status.failure };
+  }
+  return { ok: true, relied };
 }

@@ -8,7 +8,7 @@ import { UnsupportedAlgorithmError, verifySignature } from '../x509/signature.js
 import { CrlChecker } from '../revocation/crl-checker.js';
 import type { ParsedCrl } from '../revocation/crl.js';
 import { parseVerifierOptions, type VerifierConfig, type VerifierOptions } from './options.js';
-import { buildPath, CertificatePool, type Failure, type SignatureCheck } from './path-builder.js';
+import { buildPath, CertificatePool, MAX_SIGNATURE_CHECKS, type Failure, type PathResult, type SignatureBudget, type SignatureCheck } from './path-builder.js';
 import { checkPath, type PolicyInput } from './path-policy.js';
 
 export type VerifyResult = VerifySuccess | VerifyFailure;
@@ -83,24 +83,31 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     return p;
   };
 
-  /** The issuer's key, completed with inherited DSA parameters where a legacy PKI needs them. */
-  const issuerKeys = (issuer: ParsedCertificate, pool: CertificatePool): KeyObject[] => {
-    if (!(config.legacyAlgorithms && issuer.key.type === 'dsa' && !issuer.key.hasParameters)) return [issuer.publicKey()];
-    return [...anchors.withSubject(issuer.issuerKey), ...pool.withSubject(issuer.issuerKey)]
+  const inheritsDsaParameters = (issuer: ParsedCertificate) => config.legacyAlgorithms && issuer.key.type === 'dsa' && !issuer.key.hasParameters;
+
+  /**
+   * The issuer's key, completed with inherited DSA parameters where a legacy PKI needs them. The
+   * parameters come only from a configured certificate whose own key verifies the issuer's
+   * signature (its issuer on the path), never from what a client sent: borrowed parameters
+   * decide what a signature proves.
+   */
+  const issuerKeys = (issuer: ParsedCertificate): KeyObject[] => {
+    if (!inheritsDsaParameters(issuer)) return [issuer.publicKey()];
+    return [...anchors.withSubject(issuer.issuerKey), ...configuredIntermediates.withSubject(issuer.issuerKey)]
+      .filter((source) => source.key.type === 'dsa' && source.key.hasParameters && signedBy(issuer, source).ok)
       .map((source) => dsaKeyWithInheritedParameters(issuer, source))
       .filter((k): k is KeyObject => k !== undefined);
   };
 
-  const signedBy = (child: ParsedCertificate, issuer: ParsedCertificate, pool: CertificatePool): SignatureCheck => {
-    const inherited = config.legacyAlgorithms && issuer.key.type === 'dsa' && !issuer.key.hasParameters;
+  const signedBy = (child: ParsedCertificate, issuer: ParsedCertificate): SignatureCheck => {
     const key = `${child.id}:${issuer.id}`;
-    let result = inherited ? undefined : signatures.get(key);
+    let result = signatures.get(key);
     if (!result) {
       if (!child.signatureAlgorithmsMatch) {
         result = { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'the signature algorithm inside the signed part differs from the outer one' };
       } else {
         try {
-          result = issuerKeys(issuer, pool).some((k) => verifySignature(child.signatureAlgorithm, child.tbs, child.signature, k, config.legacyAlgorithms))
+          result = issuerKeys(issuer).some((k) => verifySignature(child.signatureAlgorithm, child.tbs, child.signature, k, config.legacyAlgorithms))
             ? { ok: true }
             : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'signature does not verify with the issuer key' };
         } catch (err) {
@@ -115,13 +122,13 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     return result;
   };
 
-  const crlSignedBy = (crl: ParsedCrl, signer: ParsedCertificate, pool: CertificatePool): boolean => {
+  const crlSignedBy = (crl: ParsedCrl, signer: ParsedCertificate): boolean => {
     const key = `crl:${crl.id}:${signer.id}`;
     let result = signatures.get(key);
     if (!result) {
       let ok = false;
       try {
-        ok = issuerKeys(signer, pool).some((k) => verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, k, config.legacyAlgorithms));
+        ok = issuerKeys(signer).some((k) => verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, k, config.legacyAlgorithms));
       } catch {
         ok = false;
       }
@@ -131,9 +138,12 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     return result.ok;
   };
 
-  /** Path building plus policy for one certificate; also used for separate CRL signers. */
-  const validate = (leaf: ParsedCertificate, intermediates: CertificatePool, at: number, purpose: VerifierConfig['purpose'], signerDepth: number) => {
-    const usedCrls: ParsedCrl[] = [];
+  /**
+   * Path building plus policy for one certificate; also used for separate CRL signers, which
+   * share the caller's signature budget. Signer candidates are configured certificates only: a
+   * client cannot make the verifier validate certificates it sent just to sign a CRL.
+   */
+  const validate = (leaf: ParsedCertificate, intermediates: CertificatePool, at: number, purpose: VerifierConfig['purpose'], budget: SignatureBudget, signerDepth: number): PathResult => {
     const policy: PolicyInput = {
       at,
       clockToleranceMs: config.clockToleranceMs,
@@ -141,25 +151,16 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       crls,
       requireCrl: config.requireCrl,
       legacyAlgorithms: config.legacyAlgorithms,
-      usedCrls,
-      crlSignedBy: (crl, signer) => crlSignedBy(crl, signer, intermediates),
-      signerCandidates: (crl) => [...anchors.withSubject(crl.issuerKey), ...intermediates.withSubject(crl.issuerKey)],
+      crlSignedBy,
+      signerCandidates: (crl) => [...anchors.withSubject(crl.issuerKey), ...configuredIntermediates.withSubject(crl.issuerKey)],
       validateSigner: (signer) => {
         // A CRL signer's path needs its own revocation check, which may need another signer:
         // bounded so that a hostile set of CRLs cannot recurse.
-        if (signerDepth >= MAX_CRL_SIGNER_DEPTH) return { code: 'REVOCATION_UNKNOWN', detail: 'CRL signer paths nest too deeply' };
-        const r = validate(signer, intermediates, at, false, signerDepth + 1);
-        return r.built.ok ? undefined : r.built.failure;
+        if (signerDepth >= MAX_CRL_SIGNER_DEPTH) return { ok: false, failure: { code: 'REVOCATION_UNKNOWN', detail: 'CRL signer paths nest too deeply' } };
+        return validate(signer, configuredIntermediates, at, false, budget, signerDepth + 1);
       },
     };
-    const built = buildPath(leaf, {
-      anchors,
-      intermediates,
-      maxChainDepth: config.maxChainDepth,
-      signedBy: (child, issuer) => signedBy(child, issuer, intermediates),
-      checkPath: (path) => checkPath(path, policy),
-    });
-    return { built, usedCrls };
+    return buildPath(leaf, { anchors, intermediates, maxChainDepth: config.maxChainDepth, signedBy, checkPath: (path) => checkPath(path, policy), budget });
   };
 
   const verifyNow = (chain: PemOrDerInput, at: number, cacheable: boolean): VerifyResult => {
@@ -184,11 +185,15 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     }
 
     const pool = certs.length > 1 ? new CertificatePool([...config.intermediates, ...certs.slice(1)]) : configuredIntermediates;
-    const { built, usedCrls } = validate(certs[0] as ParsedCertificate, pool, at, config.purpose, 0);
+    const built = validate(certs[0] as ParsedCertificate, pool, at, config.purpose, { remaining: MAX_SIGNATURE_CHECKS }, 0);
 
     let result: VerifyResult;
     if (built.ok) {
-      const expiry = Math.min(...built.path.map((c) => c.notAfter.getTime()), ...usedCrls.map((c) => (c.nextUpdate as Date).getTime()));
+      // The verdict holds until the first certificate or CRL it rests on expires.
+      const expiry = Math.min(
+        ...[...built.path, ...built.relied.certificates].map((c) => c.notAfter.getTime()),
+        ...built.relied.crls.map((c) => (c.nextUpdate as Date).getTime()),
+      );
       const chainInfo = Object.freeze(built.path.map(certificateInfo));
       result = Object.freeze({ ok: true as const, certificate: chainInfo[0] as CertificateInfo, chain: chainInfo, expiresAt: new Date(expiry) });
       if (cacheable && outcomes) outcomes.set(cacheKey, result, { ttl: Math.max(1, expiry - at) });

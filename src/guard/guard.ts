@@ -49,8 +49,8 @@ interface SocketEntry {
 /** A rejection remembered on a connection is re-examined after this long. */
 const SOCKET_REJECTION_TTL_MS = 10_000;
 
-/** Verifiers built from a server's own `ca`/`crl`, one per server and option set. */
 let guardCount = 0;
+/** Verifiers built from a server's own `ca`/`crl`, one per server and option set. */
 const serverVerifiers = new WeakMap<object, Map<string, Verifier | CertgateError>>();
 
 function reject(code: ReasonCode, detail?: string): GuardOutcome {
@@ -99,7 +99,7 @@ export function createGuard(options: GuardOptions = {}, where = 'requireClientCe
     if (!v) {
       try {
         if (server.ca === undefined) {
-          throw configError(where, `no 'ca' option was given and the HTTPS server has no 'ca' either: pass the CAs that issue client certificates (see README, "Server setup")`);
+          throw configError(where, `no 'ca' option was given and the HTTPS server has no 'ca' either: pass the CAs that issue client certificates (see README, "Use it")`);
         }
         const crl = verifierOptions.crl ?? server.crl;
         v = verifierFromConfig(parseVerifierOptions({ ...verifierOptions, ca: server.ca, ...(crl === undefined ? {} : { crl }) }, `${where} (from the HTTPS server's options)`));
@@ -113,10 +113,11 @@ export function createGuard(options: GuardOptions = {}, where = 'requireClientCe
 
   const decide = async (socket: TLSSocket): Promise<SocketEntry> => {
     watchHandshakes((socket as TLSSocket & { server?: EventEmitter }).server);
-    const chain = peerChainOf(socket);
-    if (!chain) return { outcome: reject('CERT_MISSING', 'the client sent no certificate'), expiresAt: Infinity };
+    // Configuration first: a guard with nothing to trust refuses everyone with the same 500.
     const verifier = verifierFor(socket);
     if (verifier instanceof CertgateError) return { outcome: { ok: false, error: configErrorForRequest(verifier) }, expiresAt: Infinity };
+    const chain = peerChainOf(socket);
+    if (!chain) return { outcome: reject('CERT_MISSING', 'the client sent no certificate'), expiresAt: Infinity };
     const result: VerifyResult = await verifier.verify(chain.ders as Buffer[]);
     if (!result.ok) {
       const hint = result.code === 'CERT_UNTRUSTED' && chain.resumedWithoutChain ? ' (resumed TLS session: the intermediates the client sent earlier are unknown to this process; configure them with the `intermediates` option)' : '';
@@ -130,12 +131,14 @@ export function createGuard(options: GuardOptions = {}, where = 'requireClientCe
       // The application's identify() failed: refuse (500, nothing let through) and tell the operator why.
       return { outcome: reject('CONFIG_INVALID', `identify() threw for ${result.certificate.subjectDN}: ${(err as Error)?.message ?? String(err)}`), expiresAt: Date.now() + SOCKET_REJECTION_TTL_MS };
     }
-    if (!identity) return { outcome: reject('IDENTITY_UNKNOWN', `no identity for ${result.certificate.subjectDN}`), expiresAt };
+    // Identity and role refusals are re-examined like other refusals: the user store may change.
+    const refusalExpiry = Math.min(expiresAt, Date.now() + SOCKET_REJECTION_TTL_MS);
+    if (!identity) return { outcome: reject('IDENTITY_UNKNOWN', `no identity for ${result.certificate.subjectDN}`), expiresAt: refusalExpiry };
     if (typeof identity.user !== 'string' || !Array.isArray(identity.roles)) {
       return { outcome: reject('CONFIG_INVALID', `identify() must return { user: string, roles: string[] } or null`), expiresAt: Infinity };
     }
     if (roles && !roles.some((r) => identity.roles.includes(r))) {
-      return { outcome: reject('ROLE_FORBIDDEN', `user "${identity.user}" holds [${identity.roles.join(', ')}], needs one of [${roles.join(', ')}]`), expiresAt };
+      return { outcome: reject('ROLE_FORBIDDEN', `user "${identity.user}" holds [${identity.roles.join(', ')}], needs one of [${roles.join(', ')}]`), expiresAt: refusalExpiry };
     }
     const clientCert: ClientCert = Object.freeze({ user: identity.user, roles: Object.freeze([...identity.roles]), certificate: result.certificate, chain: result.chain });
     return { outcome: { ok: true, clientCert }, expiresAt };
@@ -149,7 +152,13 @@ export function createGuard(options: GuardOptions = {}, where = 'requireClientCe
     },
     async check(socket) {
       if (!socket) return reject('CERT_MISSING', 'the request did not arrive over TLS');
-      const entry = await decide(socket);
+      let entry: SocketEntry;
+      try {
+        entry = await decide(socket);
+      } catch (err) {
+        // Only a broken shared verifier gets here; the client still gets a clean refusal.
+        entry = { outcome: reject('CONFIG_INVALID', `verification failed unexpectedly: ${(err as Error)?.message ?? String(err)}`), expiresAt: Date.now() + SOCKET_REJECTION_TTL_MS };
+      }
       perSocket.set(socket, entry);
       return entry.outcome;
     },

@@ -21,8 +21,13 @@ export function defaultIdentify(certificate: CertificateInfo): Identity | undefi
   return user ? { user, roles: [] } : undefined;
 }
 
-function entryToIdentity(key: string, entry: IdentityEntry): Identity {
+function entryToIdentity(what: string, key: string, entry: IdentityEntry): Identity {
   if (typeof entry === 'string') return Object.freeze({ user: entry, roles: Object.freeze([]) });
+  const bad = (why: string) => new CertgateError('CONFIG_INVALID', `${what}: entry "${key}" ${why}`);
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw bad('must be a user name or { user?, roles? }');
+  if (entry.user !== undefined && typeof entry.user !== 'string') throw bad("has a 'user' that is not a string");
+  // A string here would be spread into one-letter roles, so it is refused, not coerced.
+  if (entry.roles !== undefined && (!Array.isArray(entry.roles) || !entry.roles.every((r) => typeof r === 'string'))) throw bad("has 'roles' that are not an array of strings");
   return Object.freeze({ user: entry.user ?? key, roles: Object.freeze([...(entry.roles ?? [])]) });
 }
 
@@ -31,7 +36,7 @@ function tableLookup(table: IdentityTable, normalise: (key: string) => string, w
     throw new CertgateError('CONFIG_INVALID', `${what}: expected a table object keyed by ${what.replace(/^by/, '')}`);
   }
   const index = new Map<string, Identity>();
-  for (const [key, entry] of Object.entries(table)) index.set(normalise(key), entryToIdentity(key, entry));
+  for (const [key, entry] of Object.entries(table)) index.set(normalise(key), entryToIdentity(what, key, entry));
   return (keys: readonly string[]): Identity | undefined => {
     for (const k of keys) {
       const hit = index.get(normalise(k));

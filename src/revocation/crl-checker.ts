@@ -1,10 +1,10 @@
-import type { Failure } from '../core/path-builder.js';
+import type { Failure, Reliance } from '../core/path-builder.js';
 import { describe } from '../core/path-builder.js';
 import { KEY_USAGE, type ParsedCertificate } from '../x509/certificate.js';
 import type { ParsedCrl } from './crl.js';
 
 export type RevocationStatus =
-  | { status: 'good'; crls: ParsedCrl[] }
+  | { status: 'good'; relied: Reliance }
   | { status: 'unchecked' }
   | { status: 'revoked' | 'unknown'; failure: Failure };
 
@@ -19,7 +19,7 @@ export interface CrlCheckContext {
    * RFC 5280 section 6.3.3 (f): a CRL signed with another key of the same CA is usable only if
    * that key's certificate has a valid path of its own (revocation included). Undefined = valid.
    */
-  validateSigner(signer: ParsedCertificate): Failure | undefined;
+  validateSigner(signer: ParsedCertificate): { ok: true; path: ParsedCertificate[]; relied: Reliance } | { ok: false; failure: Failure };
 }
 
 function newer(a: ParsedCrl, b: ParsedCrl): boolean {
@@ -37,10 +37,6 @@ export class CrlChecker {
       if (list) list.push(crl);
       else this.byIssuer.set(crl.issuerKey, [crl]);
     }
-  }
-
-  get size(): number {
-    return this.byIssuer.size;
   }
 
   /** Why `crl` says nothing about `cert`, whoever signed it; undefined when it applies. */
@@ -72,14 +68,18 @@ export class CrlChecker {
   }
 
   /** The path's issuer if it signed the CRL, else another validated certificate of the same CA. */
-  private findSigner(crl: ParsedCrl, issuer: ParsedCertificate, ctx: CrlCheckContext, reasons: string[]): ParsedCertificate | undefined {
+  /**
+   * What a CRL's signature rests on: nothing more when the path's issuer signed it, else another
+   * validated certificate of the same CA, whose path and CRLs the verdict then also relies on.
+   */
+  private findSigner(crl: ParsedCrl, issuer: ParsedCertificate, ctx: CrlCheckContext, reasons: string[]): Reliance | undefined {
     const direct = this.signerProblem(crl, issuer, ctx);
-    if (!direct) return issuer;
+    if (!direct) return { crls: [crl], certificates: [] };
     for (const other of ctx.signerCandidates(crl)) {
       if (other.id === issuer.id || this.signerProblem(crl, other, ctx)) continue;
-      const failure = ctx.validateSigner(other);
-      if (!failure) return other;
-      reasons.push(`its signer ${describe(other)} is not valid (${failure.code}: ${failure.detail})`);
+      const signer = ctx.validateSigner(other);
+      if (signer.ok) return { crls: [crl, ...signer.relied.crls], certificates: [...signer.path, ...signer.relied.certificates] };
+      reasons.push(`its signer ${describe(other)} is not valid (${signer.failure.code}: ${signer.failure.detail})`);
     }
     reasons.push(direct);
     return undefined;
@@ -89,6 +89,7 @@ export class CrlChecker {
     const candidates = this.byIssuer.get(cert.issuerKey);
     if (!candidates) return { status: 'unchecked' };
     let chosen: ParsedCrl | undefined;
+    let relied: Reliance | undefined;
     const reasons: string[] = [];
     for (const crl of candidates) {
       const why = this.outOfScope(crl, cert, isCa, ctx);
@@ -97,9 +98,13 @@ export class CrlChecker {
         continue;
       }
       if (chosen && !newer(crl, chosen)) continue;
-      if (this.findSigner(crl, issuer, ctx, reasons)) chosen = crl;
+      const found = this.findSigner(crl, issuer, ctx, reasons);
+      if (found) {
+        chosen = crl;
+        relied = found;
+      }
     }
-    if (!chosen) {
+    if (!chosen || !relied) {
       // Fail closed: a CRL is configured for this issuer, so "no usable CRL" is not "not revoked".
       return {
         status: 'unknown',
@@ -109,6 +114,6 @@ export class CrlChecker {
     if (chosen.revoked.has(cert.serialKey)) {
       return { status: 'revoked', failure: { code: 'CERT_REVOKED', detail: `${describe(cert)} is revoked by the CRL of "${chosen.issuerDN}"` } };
     }
-    return { status: 'good', crls: [chosen] };
+    return { status: 'good', relied };
   }
 }

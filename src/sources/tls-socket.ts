@@ -16,8 +16,15 @@ const perSocket = new WeakMap<TLSSocket, PeerChain | null>();
  * in the full handshake, so we remember them per leaf. They stay untrusted helpers for path
  * building (every signature is still checked), so sharing them across connections is safe.
  */
-export const INTERMEDIATES_MEMORY = 10_000;
-const intermediatesByLeaf = new LRUCache<string, readonly Buffer[]>({ max: INTERMEDIATES_MEMORY });
+export const INTERMEDIATES_MEMORY_BYTES = 16 * 1024 * 1024;
+/** More intermediates than any real chain has; a client cannot park a junk pile per leaf. */
+export const MAX_REMEMBERED_INTERMEDIATES = 8;
+// Bounded in bytes, not entries: a flood of handshakes can evict entries (those clients' resumed
+// sessions then fail closed with a hint) but cannot grow memory.
+const intermediatesByLeaf = new LRUCache<string, readonly Buffer[]>({
+  maxSize: INTERMEDIATES_MEMORY_BYTES,
+  sizeCalculation: (ders) => Math.max(1, ders.reduce((n, d) => n + d.length, 0)),
+});
 
 /**
  * Reads the client's chain once per connection (keep-alive requests reuse it). Returns null when
@@ -44,7 +51,8 @@ function readPeerChain(socket: TLSSocket): PeerChain | null {
     ders.push(c.raw);
   }
   if (ders.length > 1) {
-    intermediatesByLeaf.set(leaf.fingerprint256, ders.slice(1));
+    const intermediates = ders.slice(1, 1 + MAX_REMEMBERED_INTERMEDIATES);
+    if (intermediates.reduce((n, d) => n + d.length, 0) <= INTERMEDIATES_MEMORY_BYTES / 1024) intermediatesByLeaf.set(leaf.fingerprint256, intermediates);
     return { ders, resumedWithoutChain: false };
   }
   const remembered = intermediatesByLeaf.get(leaf.fingerprint256);

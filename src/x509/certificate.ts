@@ -37,7 +37,7 @@ export const OID = {
   serverAuth: '1.3.6.1.5.5.7.3.1',
 } as const;
 
-/** KeyUsage bits as @peculiar/asn1-x509 numbers them (RFC 5280 section 4.2.1.3). */
+/** KeyUsage flags: bit n of the BIT STRING (RFC 5280 section 4.2.1.3) is 1 << n. */
 export const KEY_USAGE = { digitalSignature: 1, keyCertSign: 32, cRLSign: 64 } as const;
 
 /**
@@ -131,6 +131,12 @@ const KEY_TYPES: Record<string, PublicKeyInfo['type']> = {
   '1.2.840.10040.4.1': 'dsa',
 };
 
+function integerBitLength(octets: Buffer): number {
+  let i = 0;
+  while (i < octets.length - 1 && octets[i] === 0) i++;
+  return (octets.length - i) * 8 - Math.clz32(octets[i] as number) + 24;
+}
+
 /** SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING } */
 function readKeyInfo(bytes: Uint8Array, spki: Element): PublicKeyInfo {
   const c = cursor(bytes, spki, TAG.SEQUENCE);
@@ -146,13 +152,14 @@ function readKeyInfo(bytes: Uint8Array, spki: Element): PublicKeyInfo {
     else info.explicitCurve = true;
   } else if (type === 'dsa') {
     info.hasParameters = parameters !== undefined && parameters[0] !== TAG.NULL;
+    if (info.hasParameters && parameters) {
+      // Dss-Parms ::= SEQUENCE { p INTEGER, q INTEGER, g INTEGER }: the key size is p's length.
+      info.bits = integerBitLength(integerBytes(parameters, cursor(parameters, readRoot(parameters, TAG.SEQUENCE)).next(TAG.INTEGER)));
+    }
   } else if ((type === 'rsa' || type === 'rsa-pss') && keyBits.unused === 0) {
     // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
     const key = cursor(keyBits.data, readRoot(keyBits.data, TAG.SEQUENCE));
-    const modulus = integerBytes(keyBits.data, key.next(TAG.INTEGER));
-    let i = 0;
-    while (i < modulus.length - 1 && modulus[i] === 0) i++;
-    info.bits = (modulus.length - i) * 8 - Math.clz32(modulus[i] as number) + 24;
+    info.bits = integerBitLength(integerBytes(keyBits.data, key.next(TAG.INTEGER)));
   }
   return info;
 }

@@ -67,8 +67,3 @@ export function expectLabels(items: DerItem[], labels: readonly string[], what: 
     return item.der;
   });
 }
-
-export function toPem(der: Buffer, label = 'CERTIFICATE'): string {
-  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
-}
