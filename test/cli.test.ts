@@ -1,4 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -108,5 +110,52 @@ describe('certgate dev-pki', () => {
     const usage = await run('dev-pki');
     expect(usage.code).toBe(2);
     expect(usage.err).toMatch(/usage: certgate dev-pki <dir>/);
+  });
+});
+
+describe('certgate crl', () => {
+  it('reports issuer, dates, entries and a verified signature: exit 0', async () => {
+    const r = await run('crl', pki.crl, '--ca', pki.caBundle, '--ca', pki.intermediateCert, '--json');
+    expect(r.code).toBe(0);
+    const [intermediate, root] = JSON.parse(r.out);
+    expect(intermediate).toMatchObject({ issuer: 'CN=certgate Dev Intermediate CA,O=certgate dev', entries: 1, crlNumber: '1', freshness: 'current', usable: true });
+    expect(intermediate.signature).toMatch(/^verified with/);
+    expect(root).toMatchObject({ issuer: 'CN=certgate Dev Root CA,O=certgate dev', entries: 0, usable: true });
+  });
+
+  it('exit 1 when the CRL cannot be verified with the given CA', async () => {
+    const other = await generateDevPki(join(dir, 'other-for-crl'));
+    const r = await run('crl', pki.crl, '--ca', other.caBundle, '--ca', other.intermediateCert, '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)[0].signature).toMatch(/does not verify/);
+  });
+
+  it('fetches a CRL over HTTP, and refuses a 404 with exit 2', async () => {
+    const body = readFileSync(pki.crl);
+    const server = http.createServer((req, res) => {
+      if (req.url === '/ca.crl') res.end(body);
+      else {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const ok = await run('crl', `http://127.0.0.1:${port}/ca.crl`, '--json');
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.out)).toHaveLength(2);
+      const missing = await run('crl', `http://127.0.0.1:${port}/nope.crl`);
+      expect(missing.code).toBe(2);
+      expect(missing.err).toMatch(/HTTP 404/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses a certificate given as a CRL with exit 2', async () => {
+    const r = await run('crl', pki.clients.alice.cert);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/CERTIFICATE, not a CRL/);
   });
 });

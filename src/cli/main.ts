@@ -1,4 +1,5 @@
 import { runDevPki } from './dev-pki.js';
+import { CRL_USAGE, runCrl } from './crl.js';
 import { INSPECT_USAGE, runInspect } from './inspect.js';
 import { UsageError, type CliIo } from './io.js';
 import { runVerify, VERIFY_USAGE } from './verify.js';
@@ -10,6 +11,8 @@ const HELP = [
   '      exit 0 accepted, 1 rejected, 2 usage or input error',
   `  ${INSPECT_USAGE.replace('usage: ', '')}`,
   '      print the certificate as identify() sees it',
+  `  ${CRL_USAGE.replace('usage: ', '')}`,
+  '      issuer, thisUpdate, nextUpdate, entries and signature status of a CRL (exit 0 usable, 1 not)',
   '  certgate dev-pki <dir>',
   '      write a development PKI (CAs, CRL, server and client certificates)',
 ].join('\n');
@@ -23,6 +26,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await runVerify(rest, io);
       case 'inspect':
         return await runInspect(rest, io);
+      case 'crl':
+        return await runCrl(rest, io);
       case 'dev-pki':
         return await runDevPki(rest, io.err === io.out ? io.out : (line) => (line.startsWith('usage:') || line.startsWith('certgate:') ? io.err(line) : io.out(line)));
       case undefined:

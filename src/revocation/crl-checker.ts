@@ -111,7 +111,7 @@ export class CrlChecker {
         failure: { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: no usable CRL from "${cert.issuerDN}" (${[...new Set(reasons)].join('; ')})` },
       };
     }
-    if (chosen.revoked.has(cert.serialKey)) {
+    if (chosen.revoked.has(cert.serial)) {
       return { status: 'revoked', failure: { code: 'CERT_REVOKED', detail: `${describe(cert)} is revoked by the CRL of "${chosen.issuerDN}"` } };
     }
     return { status: 'good', relied };

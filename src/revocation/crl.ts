@@ -17,6 +17,7 @@ import {
 } from '../x509/der.js';
 import { readAlgorithm, type AlgorithmIdentifier } from '../x509/certificate.js';
 import { canonicalNameKey, distributionPointNames, formatDn, readName, type Name } from '../x509/name.js';
+import { SerialIndex } from './serial-index.js';
 
 const CRL_OID = {
   authorityKeyIdentifier: '2.5.29.35',
@@ -54,8 +55,8 @@ export interface ParsedCrl {
   scope: CrlScope;
   /** Why this CRL cannot be used to decide anything, if it cannot (unsupported critical parts). */
   unusableBecause: string | undefined;
-  /** Revoked serials as exact DER content octets in hex (ParsedCertificate.serialKey): one hash lookup per check. */
-  revoked: ReadonlySet<string>;
+  /** Revoked serials, matched on exact DER content octets (ParsedCertificate.serial). */
+  revoked: SerialIndex;
 }
 
 export class MalformedCrlError extends Error {}
@@ -96,6 +97,53 @@ function implicitBoolean(bytes: Uint8Array, el: Element): boolean {
 }
 
 /**
+ * revokedCertificates ::= SEQUENCE OF SEQUENCE { userCertificate INTEGER, revocationDate Time,
+ * crlEntryExtensions Extensions OPTIONAL }. The hot loop of large CRLs: it records where each
+ * serial sits instead of copying it, and decodes entry extensions only where there are some.
+ */
+function indexEntries(der: Buffer, revokedEl: Element, unusable: string[]): SerialIndex {
+  let offsets = new Uint32Array(1024);
+  let lengths = new Uint8Array(1024);
+  let count = 0;
+  let pos = revokedEl.contentStart;
+  const end = revokedEl.end;
+  while (pos < end) {
+    const entry = readElement(der, pos, end);
+    if (entry.tag !== TAG.SEQUENCE) throw new DerError('a revoked entry must be a SEQUENCE');
+    const serial = readElement(der, entry.contentStart, entry.end);
+    integerBytes(der, serial);
+    const date = readElement(der, serial.end, entry.end);
+    if (date.tag !== TAG.UTC_TIME && date.tag !== TAG.GENERALIZED_TIME) throw new DerError('revocationDate must be a time');
+    if (date.end < entry.end) {
+      const extensions = readElement(der, date.end, entry.end);
+      if (extensions.end !== entry.end) throw new DerError('unexpected extra element in a revoked entry');
+      for (const ext of readExtensions(der, extensions)) {
+        if (ext.oid === CRL_OID.certificateIssuer) unusable.push('an entry names another certificate issuer (indirect CRL)');
+        else if (ext.critical && ext.oid !== CRL_OID.reasonCode && ext.oid !== CRL_OID.invalidityDate) {
+          unusable.push(`an entry has an unsupported critical extension ${ext.oid}`);
+        }
+      }
+    }
+    const length = serial.end - serial.contentStart;
+    if (length <= 255) {
+      if (count === offsets.length) {
+        const grownOffsets = new Uint32Array(count * 2);
+        grownOffsets.set(offsets);
+        offsets = grownOffsets;
+        const grownLengths = new Uint8Array(count * 2);
+        grownLengths.set(lengths);
+        lengths = grownLengths;
+      }
+      offsets[count] = serial.contentStart;
+      lengths[count] = length;
+      count++;
+    }
+    pos = entry.end;
+  }
+  return new SerialIndex(der, offsets, lengths, count);
+}
+
+/**
  * Decodes one DER CRL and indexes its revoked serials in one linear pass; throws
  * MalformedCrlError on bad input. Nothing here is trusted until the signature over `tbs` has
  * been verified against the issuer (see CrlChecker).
@@ -123,28 +171,7 @@ export function parseCrl(der: Buffer): ParsedCrl {
     tbs.end();
 
     const unusable: string[] = [];
-    const revoked = new Set<string>();
-    if (revokedEl) {
-      const entries = cursor(der, revokedEl);
-      while (!entries.done) {
-        // RevokedCertificate ::= SEQUENCE { userCertificate, revocationDate, crlEntryExtensions OPTIONAL }
-        const entry = cursor(der, entries.next(TAG.SEQUENCE));
-        const serial = integerBytes(der, entry.next(TAG.INTEGER));
-        const dateEl = entry.next();
-        if (dateEl.tag !== TAG.UTC_TIME && dateEl.tag !== TAG.GENERALIZED_TIME) throw new DerError('revocationDate must be a time');
-        const entryExtensions = entry.optional(TAG.SEQUENCE);
-        entry.end();
-        if (entryExtensions) {
-          for (const ext of readExtensions(der, entryExtensions)) {
-            if (ext.oid === CRL_OID.certificateIssuer) unusable.push('an entry names another certificate issuer (indirect CRL)');
-            else if (ext.critical && ext.oid !== CRL_OID.reasonCode && ext.oid !== CRL_OID.invalidityDate) {
-              unusable.push(`an entry has an unsupported critical extension ${ext.oid}`);
-            }
-          }
-        }
-        revoked.add(serial.toString('hex'));
-      }
-    }
+    const revoked = revokedEl ? indexEntries(der, revokedEl, unusable) : new SerialIndex(der, new Uint32Array(0), new Uint8Array(0), 0);
 
     let crlNumber: bigint | undefined;
     let authorityKeyId: string | undefined;

@@ -78,6 +78,8 @@ export interface ParsedCertificate {
   version: number;
   serialNumber: string;
   /** The serial's exact DER content octets (sign included): what CRL entries are matched on. */
+  serial: Buffer;
+  /** The same, as hex. */
   serialKey: string;
   /** Length of the serial's content octets (RFC 5280 section 4.1.2.2 allows at most 20). */
   serialLength: number;
@@ -380,6 +382,7 @@ export function parseCertificate(der: Buffer): ParsedCertificate {
       signatureAlgorithmsMatch: encodedOf(der, outerAlgEl).equals(encodedOf(der, innerAlgEl)),
       version,
       serialNumber: serialHex(serial),
+      serial: Buffer.from(serial),
       serialKey: serial.toString('hex'),
       serialLength: serial.length,
       subjectName,
