@@ -5,11 +5,8 @@ import {
   DerError,
   encodedOf,
   integerBytes,
-  readBitString,
   readBoolean,
   readElement,
-  readOid,
-  readRoot,
   readTime,
   smallInteger,
   TAG,
@@ -18,6 +15,7 @@ import {
 import { readAlgorithm, type AlgorithmIdentifier } from '../x509/certificate.js';
 import { canonicalNameKey, distributionPointNames, formatDn, readName, type Name } from '../x509/name.js';
 import { SerialIndex } from './serial-index.js';
+import { extensionValue, readExtensions, readSigned } from '../x509/signed.js';
 
 const CRL_OID = {
   authorityKeyIdentifier: '2.5.29.35',
@@ -60,37 +58,6 @@ export interface ParsedCrl {
 }
 
 export class MalformedCrlError extends Error {}
-
-interface Extension {
-  oid: string;
-  critical: boolean;
-  value: Element;
-}
-
-/** Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension, each once (RFC 5280 section 5.2). */
-function readExtensions(bytes: Uint8Array, el: Element): Extension[] {
-  const list = cursor(bytes, el, TAG.SEQUENCE);
-  const out: Extension[] = [];
-  const seen = new Set<string>();
-  while (!list.done) {
-    const ext = cursor(bytes, list.next(TAG.SEQUENCE));
-    const oid = readOid(bytes, ext.next(TAG.OID));
-    const criticalEl = ext.optional(TAG.BOOLEAN);
-    const value = ext.next(TAG.OCTET_STRING);
-    ext.end();
-    if (seen.has(oid)) throw new DerError(`duplicate extension ${oid}`);
-    seen.add(oid);
-    out.push({ oid, critical: criticalEl ? readBoolean(bytes, criticalEl) : false, value });
-  }
-  return out;
-}
-
-/** The one element inside an extension's OCTET STRING. */
-function inner(bytes: Uint8Array, octets: Element): Element {
-  const el = readElement(bytes, octets.contentStart, octets.end);
-  if (el.end !== octets.end) throw new DerError('trailing bytes in extension value');
-  return el;
-}
 
 function implicitBoolean(bytes: Uint8Array, el: Element): boolean {
   return readBoolean(bytes, { ...el, tag: TAG.BOOLEAN });
@@ -150,12 +117,7 @@ function indexEntries(der: Buffer, revokedEl: Element, unusable: string[]): Seri
  */
 export function parseCrl(der: Buffer): ParsedCrl {
   try {
-    const top = cursor(der, readRoot(der, TAG.SEQUENCE));
-    const tbsEl = top.next(TAG.SEQUENCE);
-    const outerAlgEl = top.next(TAG.SEQUENCE);
-    const sig = readBitString(der, top.next(TAG.BIT_STRING));
-    top.end();
-    if (sig.unused !== 0) throw new DerError('signature BIT STRING has unused bits');
+    const { tbs: tbsEl, algorithm: outerAlgEl, signature } = readSigned(der);
 
     const tbs = cursor(der, tbsEl);
     const versionEl = tbs.optional(TAG.INTEGER);
@@ -181,7 +143,7 @@ export function parseCrl(der: Buffer): ParsedCrl {
       const extensions = readExtensions(der, wrapper.next(TAG.SEQUENCE));
       wrapper.end();
       for (const ext of extensions) {
-        const value = inner(der, ext.value);
+        const value = extensionValue(der, ext.value);
         switch (ext.oid) {
           case CRL_OID.crlNumber: {
             // RFC 5280 section 5.2.3: CRLNumber is non-critical.
@@ -232,7 +194,7 @@ export function parseCrl(der: Buffer): ParsedCrl {
       id: createHash('sha256').update(der).digest('hex'),
       tbs: encodedOf(der, tbsEl),
       signatureAlgorithm: readAlgorithm(der, outerAlgEl),
-      signature: sig.data,
+      signature,
       signatureAlgorithmsMatch: encodedOf(der, outerAlgEl).equals(encodedOf(der, innerAlgEl)),
       issuerName,
       issuerKey: canonicalNameKey(issuerName),

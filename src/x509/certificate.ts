@@ -14,6 +14,7 @@ import {
   TAG,
   type Element,
 } from './der.js';
+import { extensionValue, readExtensions, readSigned } from './signed.js';
 import { canonicalNameKey, distributionPointNames, formatDn, nameObject, readName, type Name, type NameObject } from './name.js';
 
 /** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }. */
@@ -216,7 +217,7 @@ function keyUsageFlags(bytes: Uint8Array, el: Element): number {
 function parseExtension(oid: string, critical: boolean, bytes: Uint8Array, value: Element, cert: Partial<ParsedCertificate>): boolean {
   // Only extensions certgate reads are decoded; others may hold anything (even nothing).
   if (!UNDERSTOOD_EXTENSIONS.has(oid)) return false;
-  const root = readElement1(bytes, value);
+  const root = extensionValue(bytes, value);
   switch (oid) {
     case OID.basicConstraints: {
       // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
@@ -297,32 +298,14 @@ function parseExtension(oid: string, critical: boolean, bytes: Uint8Array, value
   }
 }
 
-/** The single element an extension's OCTET STRING wraps, which must fill it exactly. */
-function readElement1(bytes: Uint8Array, octets: Element): Element {
-  const c = cursor(bytes, { ...octets, tag: octets.tag | 0x20 });
-  const el = c.next();
-  c.end();
-  return el;
-}
-
 function parseExtensions(bytes: Uint8Array, el: Element, cert: Partial<ParsedCertificate>): void {
-  // [3] EXPLICIT Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension
+  // [3] EXPLICIT Extensions; certificates carry at least one (SIZE (1..MAX)).
   const outer = cursor(bytes, el);
-  const list = cursor(bytes, outer.next(TAG.SEQUENCE));
+  const list = outer.next(TAG.SEQUENCE);
   outer.end();
-  if (list.done) throw new DerError('empty extensions list');
-  const seen = new Set<string>();
-  while (!list.done) {
-    // Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
-    const ext = cursor(bytes, list.next(TAG.SEQUENCE));
-    const oid = readOid(bytes, ext.next(TAG.OID));
-    const criticalEl = ext.optional(TAG.BOOLEAN);
-    const critical = criticalEl ? readBoolean(bytes, criticalEl) : false;
-    const value = ext.next(TAG.OCTET_STRING);
-    ext.end();
-    // RFC 5280 section 4.2: a certificate MUST NOT include more than one instance of an extension.
-    if (seen.has(oid)) throw new MalformedCertificateError(`duplicate extension ${oid}`);
-    seen.add(oid);
+  const extensions = readExtensions(bytes, list);
+  if (extensions.length === 0) throw new DerError('empty extensions list');
+  for (const { oid, critical, value } of extensions) {
     const understood = parseExtension(oid, critical, bytes, value, cert);
     if (critical && !understood) cert.unsupportedCriticalExtensions?.push(oid);
   }
@@ -336,12 +319,7 @@ function colonHex(digest: Buffer): string {
 export function parseCertificate(der: Buffer): ParsedCertificate {
   try {
     // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
-    const top = cursor(der, readRoot(der, TAG.SEQUENCE));
-    const tbsEl = top.next(TAG.SEQUENCE);
-    const outerAlgEl = top.next(TAG.SEQUENCE);
-    const sig = readBitString(der, top.next(TAG.BIT_STRING));
-    top.end();
-    if (sig.unused !== 0) throw new DerError('signature BIT STRING has unused bits');
+    const { tbs: tbsEl, algorithm: outerAlgEl, signature } = readSigned(der);
 
     const tbs = cursor(der, tbsEl);
     const versionEl = tbs.optional(0xa0);
@@ -378,7 +356,7 @@ export function parseCertificate(der: Buffer): ParsedCertificate {
       fingerprint256: colonHex(digest),
       tbs: encodedOf(der, tbsEl),
       signatureAlgorithm: readAlgorithm(der, outerAlgEl),
-      signature: sig.data,
+      signature,
       signatureAlgorithmsMatch: encodedOf(der, outerAlgEl).equals(encodedOf(der, innerAlgEl)),
       version,
       serialNumber: serialHex(serial),
