@@ -63,51 +63,166 @@ function implicitBoolean(bytes: Uint8Array, el: Element): boolean {
   return readBoolean(bytes, { ...el, tag: TAG.BOOLEAN });
 }
 
+/** The smallest possible entry: SEQUENCE header (2) + INTEGER (3) + UTCTime (15). */
+const MIN_ENTRY_BYTES = 20;
+
 /**
  * revokedCertificates ::= SEQUENCE OF SEQUENCE { userCertificate INTEGER, revocationDate Time,
  * crlEntryExtensions Extensions OPTIONAL }. The hot loop of large CRLs: it records where each
- * serial sits instead of copying it, and decodes entry extensions only where there are some.
+ * serial sits instead of copying it, decodes entry extensions only where there are some, and can
+ * stop at a deadline and resume, so a large CRL can be indexed without blocking the event loop.
  */
-function indexEntries(der: Buffer, revokedEl: Element, unusable: string[]): SerialIndex {
-  let offsets = new Uint32Array(1024);
-  let lengths = new Uint8Array(1024);
-  let count = 0;
-  let pos = revokedEl.contentStart;
-  const end = revokedEl.end;
-  while (pos < end) {
-    const entry = readElement(der, pos, end);
-    if (entry.tag !== TAG.SEQUENCE) throw new DerError('a revoked entry must be a SEQUENCE');
-    const serial = readElement(der, entry.contentStart, entry.end);
-    integerBytes(der, serial);
-    const date = readElement(der, serial.end, entry.end);
-    if (date.tag !== TAG.UTC_TIME && date.tag !== TAG.GENERALIZED_TIME) throw new DerError('revocationDate must be a time');
-    if (date.end < entry.end) {
-      const extensions = readElement(der, date.end, entry.end);
-      if (extensions.end !== entry.end) throw new DerError('unexpected extra element in a revoked entry');
-      for (const ext of readExtensions(der, extensions)) {
-        if (ext.oid === CRL_OID.certificateIssuer) unusable.push('an entry names another certificate issuer (indirect CRL)');
-        else if (ext.critical && ext.oid !== CRL_OID.reasonCode && ext.oid !== CRL_OID.invalidityDate) {
-          unusable.push(`an entry has an unsupported critical extension ${ext.oid}`);
+class EntryIndexer {
+  readonly index: SerialIndex;
+  private pos: number;
+
+  constructor(
+    private readonly der: Buffer,
+    private readonly revoked: Element | undefined,
+    private readonly unusable: Set<string>,
+  ) {
+    this.pos = revoked?.contentStart ?? 0;
+    this.index = new SerialIndex(der, revoked ? Math.ceil((revoked.end - revoked.contentStart) / MIN_ENTRY_BYTES) : 0);
+  }
+
+  /** Indexes entries until done (true) or `deadline` (a performance.now() value) passes (false). */
+  run(deadline = Infinity): boolean {
+    const { der, revoked, unusable, index } = this;
+    if (!revoked) return true;
+    const end = revoked.end;
+    let pos = this.pos;
+    for (let n = 0; pos < end; n++) {
+      // Checking the clock every 1,024 entries keeps its cost out of the loop.
+      if ((n & 1023) === 1023 && performance.now() > deadline) break;
+      const entry = readElement(der, pos, end);
+      if (entry.tag !== TAG.SEQUENCE) throw new DerError('a revoked entry must be a SEQUENCE');
+      const serial = readElement(der, entry.contentStart, entry.end);
+      integerBytes(der, serial);
+      const date = readElement(der, serial.end, entry.end);
+      if (date.tag !== TAG.UTC_TIME && date.tag !== TAG.GENERALIZED_TIME) throw new DerError('revocationDate must be a time');
+      if (date.end < entry.end) {
+        const extensions = readElement(der, date.end, entry.end);
+        if (extensions.end !== entry.end) throw new DerError('unexpected extra element in a revoked entry');
+        for (const ext of readExtensions(der, extensions)) {
+          if (ext.oid === CRL_OID.certificateIssuer) unusable.add('an entry names another certificate issuer (indirect CRL)');
+          else if (ext.critical && ext.oid !== CRL_OID.reasonCode && ext.oid !== CRL_OID.invalidityDate) {
+            unusable.add(`an entry has an unsupported critical extension ${ext.oid}`);
+          }
         }
       }
+      index.add(serial.contentStart, serial.end - serial.contentStart);
+      pos = entry.end;
     }
-    const length = serial.end - serial.contentStart;
-    if (length <= 255) {
-      if (count === offsets.length) {
-        const grownOffsets = new Uint32Array(count * 2);
-        grownOffsets.set(offsets);
-        offsets = grownOffsets;
-        const grownLengths = new Uint8Array(count * 2);
-        grownLengths.set(lengths);
-        lengths = grownLengths;
-      }
-      offsets[count] = serial.contentStart;
-      lengths[count] = length;
-      count++;
-    }
-    pos = entry.end;
+    this.pos = pos;
+    return pos >= end;
   }
-  return new SerialIndex(der, offsets, lengths, count);
+}
+
+/** Everything but the entries, decoded up front (cheap); the entries are indexed separately. */
+function decodeCrl(der: Buffer): { crl: ParsedCrl; indexer: EntryIndexer; unusable: Set<string> } {
+  const { tbs: tbsEl, algorithm: outerAlgEl, signature } = readSigned(der);
+
+  const tbs = cursor(der, tbsEl);
+  const versionEl = tbs.optional(TAG.INTEGER);
+  // RFC 5280 section 5.1.2.1: version, if present, is v2 (1).
+  if (versionEl && smallInteger(der, versionEl) !== 1) throw new DerError('CRL version must be v2');
+  const innerAlgEl = tbs.next(TAG.SEQUENCE);
+  const issuerName = readName(der, tbs.next(TAG.SEQUENCE));
+  const thisUpdate = readTime(der, tbs.next());
+  const nextTag = tbs.peekTag();
+  const nextUpdate = nextTag === TAG.UTC_TIME || nextTag === TAG.GENERALIZED_TIME ? readTime(der, tbs.next()) : undefined;
+  const revokedEl = tbs.optional(TAG.SEQUENCE);
+  const extensionsEl = tbs.optional(0xa0);
+  tbs.end();
+
+  const unusable = new Set<string>();
+  const indexer = new EntryIndexer(der, revokedEl, unusable);
+
+  let crlNumber: bigint | undefined;
+  let authorityKeyId: string | undefined;
+  const scope: CrlScope = { onlyUserCerts: false, onlyCaCerts: false };
+  if (extensionsEl) {
+    const wrapper = cursor(der, extensionsEl);
+    const extensions = readExtensions(der, wrapper.next(TAG.SEQUENCE));
+    wrapper.end();
+    for (const ext of extensions) {
+      const value = extensionValue(der, ext.value);
+      switch (ext.oid) {
+        case CRL_OID.crlNumber: {
+          // RFC 5280 section 5.2.3: CRLNumber is non-critical.
+          if (ext.critical) unusable.add('its CRL number extension is marked critical');
+          const n = integerBytes(der, value);
+          crlNumber = BigInt(`0x${n.toString('hex')}`);
+          break;
+        }
+        case CRL_OID.authorityKeyIdentifier: {
+          const keyId = cursor(der, value, TAG.SEQUENCE).optional(0x80);
+          if (keyId) authorityKeyId = contentOf(der, keyId).toString('hex');
+          break;
+        }
+        case CRL_OID.issuingDistributionPoint: {
+          // RFC 5280 section 5.2.5: the distribution point and the user/CA scope flags are
+          // supported; a CRL partitioned by reason, or an indirect CRL, is not.
+          const idp = cursor(der, value, TAG.SEQUENCE);
+          const dp = idp.optional(0xa0);
+          if (dp) scope.distributionPoint = distributionPointNames(der, dp);
+          const user = idp.optional(0x81);
+          const ca = idp.optional(0x82);
+          if (user) scope.onlyUserCerts = implicitBoolean(der, user);
+          if (ca) scope.onlyCaCerts = implicitBoolean(der, ca);
+          if (idp.optional(0x83)) unusable.add('it covers only some revocation reasons');
+          const indirect = idp.optional(0x84);
+          if (indirect && implicitBoolean(der, indirect)) unusable.add('it is an indirect CRL');
+          const attr = idp.optional(0x85);
+          if (attr && implicitBoolean(der, attr)) unusable.add('it covers attribute certificates only');
+          idp.end();
+          break;
+        }
+        case CRL_OID.deltaCrlIndicator:
+          // RFC 5280 section 5.2.4: a delta CRL lists only changes; it is never complete alone.
+          unusable.add('it is a delta CRL');
+          break;
+        default:
+          if (ext.critical) unusable.add(`it has an unsupported critical extension ${ext.oid}`);
+      }
+    }
+  }
+
+  // RFC 5280 section 5.2.3: conforming CRL issuers MUST include the CRL number, and certgate
+  // needs it to tell a newer CRL from an older one.
+  if (crlNumber === undefined) unusable.add('it has no CRL number');
+
+  const crl: ParsedCrl = {
+    der,
+    id: '',
+    tbs: encodedOf(der, tbsEl),
+    signatureAlgorithm: readAlgorithm(der, outerAlgEl),
+    signature,
+    signatureAlgorithmsMatch: encodedOf(der, outerAlgEl).equals(encodedOf(der, innerAlgEl)),
+    issuerName,
+    issuerKey: canonicalNameKey(issuerName),
+    issuerDN: formatDn(issuerName),
+    thisUpdate,
+    nextUpdate,
+    crlNumber,
+    authorityKeyId,
+    scope,
+    unusableBecause: undefined,
+    revoked: indexer.index,
+  };
+  return { crl, indexer, unusable };
+}
+
+function finish(decoded: { crl: ParsedCrl; unusable: Set<string> }, id: string): ParsedCrl {
+  const { crl, unusable } = decoded;
+  crl.id = id;
+  crl.unusableBecause = unusable.size > 0 ? [...unusable].join('; ') : undefined;
+  return crl;
+}
+
+function malformed(err: unknown): MalformedCrlError {
+  if (err instanceof MalformedCrlError) return err;
+  return new MalformedCrlError(err instanceof DerError ? err.message : `undecodable CRL (${(err as Error).message})`);
 }
 
 /**
@@ -117,98 +232,46 @@ function indexEntries(der: Buffer, revokedEl: Element, unusable: string[]): Seri
  */
 export function parseCrl(der: Buffer): ParsedCrl {
   try {
-    const { tbs: tbsEl, algorithm: outerAlgEl, signature } = readSigned(der);
-
-    const tbs = cursor(der, tbsEl);
-    const versionEl = tbs.optional(TAG.INTEGER);
-    // RFC 5280 section 5.1.2.1: version, if present, is v2 (1).
-    if (versionEl && smallInteger(der, versionEl) !== 1) throw new DerError('CRL version must be v2');
-    const innerAlgEl = tbs.next(TAG.SEQUENCE);
-    const issuerName = readName(der, tbs.next(TAG.SEQUENCE));
-    const thisUpdate = readTime(der, tbs.next());
-    const nextTag = tbs.peekTag();
-    const nextUpdate = nextTag === TAG.UTC_TIME || nextTag === TAG.GENERALIZED_TIME ? readTime(der, tbs.next()) : undefined;
-    const revokedEl = tbs.optional(TAG.SEQUENCE);
-    const extensionsEl = tbs.optional(0xa0);
-    tbs.end();
-
-    const unusable: string[] = [];
-    const revoked = revokedEl ? indexEntries(der, revokedEl, unusable) : new SerialIndex(der, new Uint32Array(0), new Uint8Array(0), 0);
-
-    let crlNumber: bigint | undefined;
-    let authorityKeyId: string | undefined;
-    const scope: CrlScope = { onlyUserCerts: false, onlyCaCerts: false };
-    if (extensionsEl) {
-      const wrapper = cursor(der, extensionsEl);
-      const extensions = readExtensions(der, wrapper.next(TAG.SEQUENCE));
-      wrapper.end();
-      for (const ext of extensions) {
-        const value = extensionValue(der, ext.value);
-        switch (ext.oid) {
-          case CRL_OID.crlNumber: {
-            // RFC 5280 section 5.2.3: CRLNumber is non-critical.
-            if (ext.critical) unusable.push('its CRL number extension is marked critical');
-            const n = integerBytes(der, value);
-            crlNumber = BigInt(`0x${n.toString('hex')}`);
-            break;
-          }
-          case CRL_OID.authorityKeyIdentifier: {
-            const keyId = cursor(der, value, TAG.SEQUENCE).optional(0x80);
-            if (keyId) authorityKeyId = contentOf(der, keyId).toString('hex');
-            break;
-          }
-          case CRL_OID.issuingDistributionPoint: {
-            // RFC 5280 section 5.2.5: the distribution point and the user/CA scope flags are
-            // supported; a CRL partitioned by reason, or an indirect CRL, is not.
-            const idp = cursor(der, value, TAG.SEQUENCE);
-            const dp = idp.optional(0xa0);
-            if (dp) scope.distributionPoint = distributionPointNames(der, dp);
-            const user = idp.optional(0x81);
-            const ca = idp.optional(0x82);
-            if (user) scope.onlyUserCerts = implicitBoolean(der, user);
-            if (ca) scope.onlyCaCerts = implicitBoolean(der, ca);
-            if (idp.optional(0x83)) unusable.push('it covers only some revocation reasons');
-            const indirect = idp.optional(0x84);
-            if (indirect && implicitBoolean(der, indirect)) unusable.push('it is an indirect CRL');
-            const attr = idp.optional(0x85);
-            if (attr && implicitBoolean(der, attr)) unusable.push('it covers attribute certificates only');
-            idp.end();
-            break;
-          }
-          case CRL_OID.deltaCrlIndicator:
-            // RFC 5280 section 5.2.4: a delta CRL lists only changes; it is never complete alone.
-            unusable.push('it is a delta CRL');
-            break;
-          default:
-            if (ext.critical) unusable.push(`it has an unsupported critical extension ${ext.oid}`);
-        }
-      }
-    }
-
-    // RFC 5280 section 5.2.3: conforming CRL issuers MUST include the CRL number, and certgate
-    // needs it to tell a newer CRL from an older one.
-    if (crlNumber === undefined) unusable.push('it has no CRL number');
-
-    return {
-      der,
-      id: createHash('sha256').update(der).digest('hex'),
-      tbs: encodedOf(der, tbsEl),
-      signatureAlgorithm: readAlgorithm(der, outerAlgEl),
-      signature,
-      signatureAlgorithmsMatch: encodedOf(der, outerAlgEl).equals(encodedOf(der, innerAlgEl)),
-      issuerName,
-      issuerKey: canonicalNameKey(issuerName),
-      issuerDN: formatDn(issuerName),
-      thisUpdate,
-      nextUpdate,
-      crlNumber,
-      authorityKeyId,
-      scope,
-      unusableBecause: unusable.length > 0 ? [...new Set(unusable)].join('; ') : undefined,
-      revoked,
-    };
+    const decoded = decodeCrl(der);
+    decoded.indexer.run();
+    return finish(decoded, createHash('sha256').update(der).digest('hex'));
   } catch (err) {
-    if (err instanceof MalformedCrlError) throw err;
-    throw new MalformedCrlError(err instanceof DerError ? err.message : `undecodable CRL (${(err as Error).message})`);
+    throw malformed(err);
   }
 }
+
+/** How long parseCrlAsync works before it lets the event loop run (ms). */
+export const CRL_INDEX_SLICE_MS = 10;
+
+/**
+ * parseCrl for large CRLs loaded while a server is serving: the entries are indexed in slices of
+ * about {@link CRL_INDEX_SLICE_MS}, yielding to the event loop between them.
+ */
+export async function parseCrlAsync(der: Buffer, sliceMs = CRL_INDEX_SLICE_MS): Promise<ParsedCrl> {
+  let decoded: ReturnType<typeof decodeCrl>;
+  try {
+    decoded = decodeCrl(der);
+  } catch (err) {
+    throw malformed(err);
+  }
+  const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+  for (;;) {
+    let done: boolean;
+    try {
+      done = decoded.indexer.run(performance.now() + sliceMs);
+    } catch (err) {
+      throw malformed(err);
+    }
+    if (done) break;
+    await yieldToEventLoop();
+  }
+  // Hashing tens of MiB at once would block too: the cache id is computed in 1 MiB steps.
+  const hash = createHash('sha256');
+  for (let offset = 0; offset < der.length; offset += HASH_STEP_BYTES) {
+    hash.update(der.subarray(offset, offset + HASH_STEP_BYTES));
+    if (offset + HASH_STEP_BYTES < der.length) await yieldToEventLoop();
+  }
+  return finish(decoded, hash.digest('hex'));
+}
+
+const HASH_STEP_BYTES = 1024 * 1024;

@@ -1,48 +1,50 @@
 /**
  * The revoked serials of one CRL, as an open-addressing hash table of offsets into the CRL's own
- * DER bytes. No per-entry strings or objects: a 1,000,000-entry CRL costs 8 MiB of table on top
- * of its DER, and a lookup hashes the serial once and compares a few bytes.
+ * DER bytes. No per-entry strings or objects: a 1,000,000-entry CRL costs a few MiB of table on
+ * top of its DER, and a lookup hashes the serial once and compares a few bytes.
  */
 export class SerialIndex {
   /** Slot value: offset of an entry's serial content octets + 1 (0 = empty). */
   private readonly slots: Uint32Array;
   private readonly lengths: Uint8Array;
   private readonly mask: number;
-  readonly size: number;
+  private count = 0;
 
-  /**
-   * `offsets[i]`/`lengths[i]`: where entry i's serial content octets sit in `der`. Serials longer
-   * than 255 octets cannot be a certificate's (RFC 5280 allows 20) and are left out.
-   */
+  /** `maxEntries` bounds what will be added; the table is sized for at most half full. */
   constructor(
     private readonly der: Uint8Array,
-    offsets: Uint32Array,
-    lengths: Uint8Array,
-    count: number,
+    maxEntries: number,
   ) {
     let capacity = 16;
-    while (capacity < count * 2) capacity *= 2;
+    while (capacity < maxEntries * 2) capacity *= 2;
     this.slots = new Uint32Array(capacity);
     this.lengths = new Uint8Array(capacity);
     this.mask = capacity - 1;
-    let size = 0;
-    for (let i = 0; i < count; i++) {
-      const offset = offsets[i] as number;
-      const length = lengths[i] as number;
-      let slot = hash(der, offset, length) & this.mask;
-      for (;;) {
-        const taken = this.slots[slot] as number;
-        if (taken === 0) {
-          this.slots[slot] = offset + 1;
-          this.lengths[slot] = length;
-          size++;
-          break;
-        }
-        if (this.same(taken - 1, this.lengths[slot] as number, der, offset, length)) break;
-        slot = (slot + 1) & this.mask;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * Records the serial whose content octets are `der[offset, offset + length)`. Serials longer
+   * than 255 octets cannot be a certificate's (RFC 5280 allows 20) and are not recorded.
+   */
+  add(offset: number, length: number): void {
+    if (length > 255) return;
+    if (this.count * 2 >= this.slots.length) throw new RangeError('SerialIndex is full');
+    let slot = hash(this.der, offset, length) & this.mask;
+    for (;;) {
+      const taken = this.slots[slot] as number;
+      if (taken === 0) {
+        this.slots[slot] = offset + 1;
+        this.lengths[slot] = length;
+        this.count++;
+        return;
       }
+      if (this.same(taken - 1, this.lengths[slot] as number, this.der, offset, length)) return;
+      slot = (slot + 1) & this.mask;
     }
-    this.size = size;
   }
 
   /** Whether `serial` (a certificate's serial content octets) is listed. */
