@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { CertgateError } from '../errors.js';
 import { decodePemOrDer, describeType, expectLabels, PemError, type PemOrDerInput } from '../x509/pem.js';
 import { MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
@@ -10,8 +11,11 @@ export interface VerifierOptions {
   ca: PemOrDerInput;
   /** Untrusted certificates that may help build a path (for clients that send only their leaf). */
   intermediates?: PemOrDerInput;
-  /** Certificate revocation lists; each must be signed by its issuer and current to be used. */
-  crl?: PemOrDerInput;
+  /**
+   * Certificate revocation lists; each must be signed by its issuer and current to be used.
+   * Static values, or an object naming files and URLs that are kept current (see CrlOptions).
+   */
+  crl?: PemOrDerInput | CrlOptions;
   /** The extended key usage the leaf must allow, or `false` to skip the check. Default `'clientAuth'`. */
   purpose?: Purpose | false;
   /** How many intermediates a path may have between the leaf and the anchor. Default 8. */
@@ -29,11 +33,53 @@ export interface VerifierOptions {
   legacyAlgorithms?: boolean;
 }
 
+/** CRLs that stay current without a restart. */
+export interface CrlOptions {
+  /** Static CRLs, as for the plain form. */
+  values?: PemOrDerInput;
+  /** Paths re-read when they change (an atomic rename of a new CRL into place is picked up). */
+  files?: readonly string[];
+  /** `http:`/`https:` URLs fetched before nextUpdate and at most every `refreshIntervalMs`. */
+  urls?: readonly string[];
+  /** Upper bound between two fetches of a URL, in ms. Default 300,000 (5 minutes). */
+  refreshIntervalMs?: number;
+  /** How often files are checked for changes, in ms. Default 2,000. */
+  fileCheckIntervalMs?: number;
+  /** `'reject'` (default): no usable CRL is `REVOCATION_UNKNOWN`; `'allow'`: let it through and emit `revocation-unknown`. */
+  whenUnavailable?: 'reject' | 'allow';
+  /** Keep using a CRL this long (ms) after its nextUpdate while no newer one arrives. Default 0. */
+  gracePeriodMs?: number;
+  /** Timeout of one CRL fetch, in ms. Default 10,000. */
+  fetchTimeoutMs?: number;
+  /** Largest CRL accepted from a file or URL, in bytes. Default 256 MiB. */
+  maxBytes?: number;
+}
+
+export const CRL_OPTION_NAMES = ['values', 'files', 'urls', 'refreshIntervalMs', 'fileCheckIntervalMs', 'whenUnavailable', 'gracePeriodMs', 'fetchTimeoutMs', 'maxBytes'] as const;
+export const DEFAULT_CRL_REFRESH_MS = 300_000;
+export const DEFAULT_FILE_CHECK_MS = 2_000;
+export const DEFAULT_CRL_FETCH_TIMEOUT_MS = 10_000;
+export const DEFAULT_CRL_MAX_BYTES = 256 * 1024 * 1024;
+
+/** Validated live-CRL settings; `sources` empty means the CRLs never change. */
+export interface CrlSettings {
+  /** CRLs from values and from files as read at creation, by source (a file path or 'values'). */
+  initial: { source: string; crls: ParsedCrl[] }[];
+  sources: { kind: 'file' | 'url'; location: string }[];
+  refreshIntervalMs: number;
+  fileCheckIntervalMs: number;
+  whenUnavailable: 'reject' | 'allow';
+  gracePeriodMs: number;
+  fetchTimeoutMs: number;
+  maxBytes: number;
+}
+
 /** Frozen, validated form of {@link VerifierOptions}: what the verifier actually works with. */
 export interface VerifierConfig {
   anchors: ParsedCertificate[];
   intermediates: ParsedCertificate[];
   crls: ParsedCrl[];
+  crlSettings: CrlSettings;
   purpose: Purpose | false;
   maxChainDepth: number;
   clockToleranceMs: number;
@@ -85,6 +131,84 @@ function parseCrls(input: PemOrDerInput, where: string): ParsedCrl[] {
   }
 }
 
+function positiveMs(value: unknown, where: string, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw configError(where, `option 'crl.${option}' must be a positive number of milliseconds, got ${typeof value === 'number' ? value : describeType(value)}`);
+  }
+  return value;
+}
+
+function stringList(value: unknown, where: string, option: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
+    throw configError(where, `option 'crl.${option}' must be an array of non-empty strings`);
+  }
+  return [...value];
+}
+
+/** `crl` is static PEM/DER, or an object of sources; files are read now, so a bad one fails at startup. */
+function parseCrlOption(value: unknown, where: string): CrlSettings {
+  const base = {
+    sources: [] as CrlSettings['sources'],
+    refreshIntervalMs: DEFAULT_CRL_REFRESH_MS,
+    fileCheckIntervalMs: DEFAULT_FILE_CHECK_MS,
+    whenUnavailable: 'reject' as const,
+    gracePeriodMs: 0,
+    fetchTimeoutMs: DEFAULT_CRL_FETCH_TIMEOUT_MS,
+    maxBytes: DEFAULT_CRL_MAX_BYTES,
+  };
+  if (value === undefined) return { ...base, initial: [] };
+  if (isPemOrDerInput(value)) return { ...base, initial: [{ source: 'values', crls: parseCrls(value, where) }] };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw configError(where, `option 'crl' must be PEM text, a DER Buffer, an array of these, or { values, files, urls, ... }, got ${describeType(value)}`);
+  }
+  const c = value as Record<string, unknown>;
+  for (const key of Object.keys(c)) {
+    if (!(CRL_OPTION_NAMES as readonly string[]).includes(key)) throw configError(where, `unknown option 'crl.${key}' (known: ${CRL_OPTION_NAMES.join(', ')})`);
+  }
+  if (c.values !== undefined && !isPemOrDerInput(c.values)) throw configError(where, `option 'crl.values' must be PEM text, a DER Buffer, or an array of these`);
+  const files = stringList(c.files, where, 'files');
+  const urls = stringList(c.urls, where, 'urls');
+  for (const url of urls) {
+    let protocol = '';
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') throw configError(where, `option 'crl.urls' holds "${url}", which is not an http: or https: URL`);
+  }
+  if (c.whenUnavailable !== undefined && c.whenUnavailable !== 'reject' && c.whenUnavailable !== 'allow') {
+    throw configError(where, `option 'crl.whenUnavailable' must be 'reject' or 'allow', got ${JSON.stringify(c.whenUnavailable) ?? describeType(c.whenUnavailable)}`);
+  }
+  if (c.gracePeriodMs !== undefined && (typeof c.gracePeriodMs !== 'number' || !Number.isFinite(c.gracePeriodMs) || c.gracePeriodMs < 0)) {
+    throw configError(where, `option 'crl.gracePeriodMs' must be a non-negative number of milliseconds`);
+  }
+  const gracePeriodMs = (c.gracePeriodMs as number | undefined) ?? 0;
+  const initial: CrlSettings['initial'] = [];
+  if (c.values !== undefined) initial.push({ source: 'values', crls: parseCrls(c.values as PemOrDerInput, where) });
+  for (const file of files) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (err) {
+      throw configError(where, `option 'crl.files' names "${file}", which cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    initial.push({ source: file, crls: parseCrls(bytes, where) });
+  }
+  return {
+    initial,
+    sources: [...files.map((location) => ({ kind: 'file' as const, location })), ...urls.map((location) => ({ kind: 'url' as const, location }))],
+    refreshIntervalMs: positiveMs(c.refreshIntervalMs, where, 'refreshIntervalMs', DEFAULT_CRL_REFRESH_MS),
+    fileCheckIntervalMs: positiveMs(c.fileCheckIntervalMs, where, 'fileCheckIntervalMs', DEFAULT_FILE_CHECK_MS),
+    whenUnavailable: (c.whenUnavailable as 'reject' | 'allow' | undefined) ?? 'reject',
+    gracePeriodMs,
+    fetchTimeoutMs: positiveMs(c.fetchTimeoutMs, where, 'fetchTimeoutMs', DEFAULT_CRL_FETCH_TIMEOUT_MS),
+    maxBytes: positiveMs(c.maxBytes, where, 'maxBytes', DEFAULT_CRL_MAX_BYTES),
+  };
+}
+
 function nonNegativeInteger(value: unknown, where: string, option: string, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
     throw configError(where, `option '${option}' must be an integer from 0 to ${max}, got ${typeof value === 'number' ? value : describeType(value)}`);
@@ -120,7 +244,7 @@ export function parseVerifierOptions(
       throw configError(where, `unknown option '${key}' (known: ${[...VERIFIER_OPTION_NAMES, ...extraKeys].join(', ')})`);
     }
   }
-  for (const key of ['ca', 'intermediates', 'crl'] as const) {
+  for (const key of ['ca', 'intermediates'] as const) {
     if (o[key] !== undefined && !isPemOrDerInput(o[key])) {
       throw configError(where, `option '${key}' must be PEM text, a DER Buffer, or an array of these, got ${describeType(o[key])}`);
     }
@@ -130,7 +254,8 @@ export function parseVerifierOptions(
   // An empty trust store would refuse every client: a configuration mistake, not a policy.
   if (requireAnchors && anchors.length === 0) throw configError(where, `option 'ca' holds no certificate`);
   const intermediates = o.intermediates === undefined ? [] : parseCertificates(o.intermediates as PemOrDerInput, where, 'intermediates');
-  const crls = o.crl === undefined ? [] : parseCrls(o.crl as PemOrDerInput, where);
+  const crlSettings = parseCrlOption(o.crl, where);
+  const crls = crlSettings.initial.flatMap((i) => i.crls);
 
   const purpose = o.purpose === undefined ? 'clientAuth' : o.purpose;
   if (purpose !== 'clientAuth' && purpose !== 'serverAuth' && purpose !== false) {
@@ -147,5 +272,5 @@ export function parseVerifierOptions(
   const cacheSize = o.cacheSize === undefined ? DEFAULT_CACHE_SIZE : nonNegativeInteger(o.cacheSize, where, 'cacheSize', 10_000_000);
   const requireCrl = booleanOption(o.requireCrl, where, 'requireCrl');
   const legacyAlgorithms = booleanOption(o.legacyAlgorithms, where, 'legacyAlgorithms');
-  return Object.freeze({ anchors, intermediates, crls, purpose, maxChainDepth, clockToleranceMs, cacheSize, requireCrl, legacyAlgorithms });
+  return Object.freeze({ anchors, intermediates, crls, crlSettings, purpose, maxChainDepth, clockToleranceMs, cacheSize, requireCrl, legacyAlgorithms });
 }

@@ -22,6 +22,8 @@ export interface Reliance {
   crls: ParsedCrl[];
   /** Certificates outside the path that were needed, such as a separate CRL signer's path. */
   certificates: ParsedCertificate[];
+  /** Set when revocation could not be determined and was allowed anyway: re-check by then (epoch ms). */
+  recheckBy?: number;
 }
 
 export type PathVerdict = { ok: true; relied: Reliance } | { ok: false; failure: Failure };

@@ -16,7 +16,15 @@ export interface PolicyInput extends CrlCheckContext {
   /** Every certificate but the anchor must be covered by a usable CRL from its issuer. */
   requireCrl: boolean;
   legacyAlgorithms: boolean;
+  /** CRL sources that have not delivered yet: an issuer without a CRL may be theirs. */
+  crlsPending: boolean;
+  /** 'allow': an undeterminable status lets the certificate through (reported via onUnknown). */
+  whenUnavailable: 'reject' | 'allow';
+  onUnknown(failure: Failure): void;
 }
+
+/** How long a verdict that soft-failed revocation is kept before revocation is tried again. */
+export const SOFT_FAIL_RECHECK_MS = 30_000;
 
 /** No EKU extension, or one that lists the purpose or anyExtendedKeyUsage (RFC 5280 section 4.2.1.12). */
 function allowsPurpose(cert: ParsedCertificate, purpose: Purpose | false): boolean {
@@ -152,11 +160,23 @@ function checkRevocation(path: readonly ParsedCertificate[], input: PolicyInput)
     if (status.status === 'good') {
       relied.crls.push(...status.relied.crls);
       relied.certificates.push(...status.relied.certificates);
-    } else if (status.status === 'unchecked') {
-      if (input.requireCrl) {
-        return { ok: false, failure: { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: no CRL from "${cert.issuerDN}" is configured and requireCrl is set` } };
+    } else if (status.status === 'revoked') {
+      return { ok: false, failure: status.failure };
+    } else {
+      let unknown: Failure | undefined = status.status === 'unknown' ? status.failure : undefined;
+      if (!unknown && input.requireCrl) {
+        unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: no CRL from "${cert.issuerDN}" is configured and requireCrl is set` };
       }
-    } else return { ok: false, failure: status.failure };
+      if (!unknown && input.crlsPending) {
+        unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: CRL sources have not been loaded yet` };
+      }
+      if (unknown) {
+        if (input.whenUnavailable === 'reject') return { ok: false, failure: unknown };
+        // Soft fail: let it through, tell the operator, and look again soon.
+        input.onUnknown(unknown);
+        relied.recheckBy = Math.min(relied.recheckBy ?? Infinity, input.at + SOFT_FAIL_RECHECK_MS);
+      }
+    }
   }
   return { ok: true, relied };
 }

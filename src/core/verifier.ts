@@ -5,7 +5,9 @@ import { CertgateError, PUBLIC_MESSAGES, type VerifyFailureCode } from '../error
 import { decodePemOrDer, expectLabels, PemError, type PemOrDerInput } from '../x509/pem.js';
 import { certificateInfo, MalformedCertificateError, parseCertificate, type CertificateInfo, type ParsedCertificate } from '../x509/certificate.js';
 import { UnsupportedAlgorithmError, verifySignature } from '../x509/signature.js';
+import { EventEmitter } from 'node:events';
 import { CrlChecker } from '../revocation/crl-checker.js';
+import { CrlStore, type CrlEvents } from '../revocation/crl-store.js';
 import type { ParsedCrl } from '../revocation/crl.js';
 import { parseVerifierOptions, type VerifierConfig, type VerifierOptions } from './options.js';
 import { buildPath, CertificatePool, MAX_SIGNATURE_CHECKS, type Failure, type PathResult, type SignatureBudget, type SignatureCheck } from './path-builder.js';
@@ -39,6 +41,25 @@ export interface Verifier {
   verify(chain: PemOrDerInput, options?: VerifyOptions): Promise<VerifyResult>;
   /** The trust anchors, as the verifier decoded them (for diagnostics). */
   readonly anchors: readonly CertificateInfo[];
+  /**
+   * Increases whenever the CRLs in use change: a verdict reached at an older revision must be
+   * recomputed (guards compare it on every request, so a revocation applies to open connections).
+   */
+  readonly revision: number;
+  /** Operator events: see {@link VerifierEvents}. */
+  on<E extends keyof VerifierEvents>(event: E, listener: (payload: VerifierEvents[E]) => void): this;
+  off<E extends keyof VerifierEvents>(event: E, listener: (payload: VerifierEvents[E]) => void): this;
+  /** Fetches and re-reads every CRL source now; resolves when done. */
+  refreshCrls(): Promise<void>;
+  /** Stops refreshing CRLs (timers are unref'd, so this is needed only to stop work early). */
+  close(): void;
+}
+
+export interface VerifierEvents extends CrlEvents {
+  /** A certificate was refused as revoked. */
+  'certificate-revoked': { code: 'CERT_REVOKED'; detail: string };
+  /** Revocation could not be determined; with whenUnavailable 'allow' the certificate passed anyway. */
+  'revocation-unknown': { detail: string; allowed: boolean };
 }
 
 /** Separate CRL-signing certificates validated within one verification, at most this deep. */
@@ -63,7 +84,26 @@ export function createVerifier(options: VerifierOptions): Verifier {
 export function verifierFromConfig(config: VerifierConfig): Verifier {
   const anchors = new CertificatePool(config.anchors);
   const configuredIntermediates = new CertificatePool(config.intermediates);
-  const crls = new CrlChecker(config.crls);
+  const settings = config.crlSettings;
+  const events = new EventEmitter();
+  const store =
+    settings.sources.length > 0
+      ? new CrlStore(
+          {
+            initial: settings.initial,
+            sources: settings.sources,
+            refreshIntervalMs: settings.refreshIntervalMs,
+            fileCheckIntervalMs: settings.fileCheckIntervalMs,
+            fetchTimeoutMs: settings.fetchTimeoutMs,
+            maxBytes: settings.maxBytes,
+            legacyAlgorithms: config.legacyAlgorithms,
+          },
+          (issuerKey) => [...anchors.withSubject(issuerKey), ...configuredIntermediates.withSubject(issuerKey)],
+        )
+      : undefined;
+  for (const name of ['crl-loaded', 'crl-refresh-failed', 'crl-rejected'] as const) store?.on(name, (payload) => events.emit(name, payload));
+  const fixedCrls = store ? undefined : new CrlChecker(config.crls);
+  let outcomesRevision = 0;
   const parsed = new LRUCache<string, Parsed>({ max: Math.max(config.cacheSize, 16) });
   const signatures = new LRUCache<string, SignatureCheck>({ max: Math.max(config.cacheSize, 16) });
   const outcomes = config.cacheSize > 0 ? new LRUCache<string, VerifyResult>({ max: config.cacheSize }) : undefined;
@@ -148,7 +188,11 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       at,
       clockToleranceMs: config.clockToleranceMs,
       purpose,
-      crls,
+      crls: store?.checker ?? (fixedCrls as CrlChecker),
+      gracePeriodMs: settings.gracePeriodMs,
+      crlsPending: store?.pending ?? false,
+      whenUnavailable: settings.whenUnavailable,
+      onUnknown: (failure) => events.emit('revocation-unknown', { detail: failure.detail, allowed: true }),
       requireCrl: config.requireCrl,
       legacyAlgorithms: config.legacyAlgorithms,
       crlSignedBy,
@@ -179,6 +223,11 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       certs.push(p);
     }
     const cacheKey = certs.map((c) => c.id).join(':');
+    // New CRLs invalidate every remembered verdict (signature and parse caches stay valid).
+    if (store && store.revision !== outcomesRevision) {
+      outcomes?.clear();
+      outcomesRevision = store.revision;
+    }
     if (cacheable) {
       const hit = outcomes?.get(cacheKey);
       if (hit && (!hit.ok || hit.expiresAt.getTime() > at)) return hit;
@@ -192,28 +241,51 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       // The verdict holds until the first certificate or CRL it rests on expires.
       const expiry = Math.min(
         ...[...built.path, ...built.relied.certificates].map((c) => c.notAfter.getTime()),
-        ...built.relied.crls.map((c) => (c.nextUpdate as Date).getTime()),
+        ...built.relied.crls.map((c) => (c.nextUpdate as Date).getTime() + settings.gracePeriodMs),
+        built.relied.recheckBy ?? Infinity,
       );
       const chainInfo = Object.freeze(built.path.map(certificateInfo));
       result = Object.freeze({ ok: true as const, certificate: chainInfo[0] as CertificateInfo, chain: chainInfo, expiresAt: new Date(expiry) });
       if (cacheable && outcomes) outcomes.set(cacheKey, result, { ttl: Math.max(1, expiry - at) });
     } else {
       result = failureResult(built.failure);
+      if (built.failure.code === 'CERT_REVOKED') events.emit('certificate-revoked', { code: 'CERT_REVOKED', detail: built.failure.detail });
+      else if (built.failure.code === 'REVOCATION_UNKNOWN') events.emit('revocation-unknown', { detail: built.failure.detail, allowed: false });
       if (cacheable && outcomes && !TIME_DEPENDENT.has(built.failure.code)) outcomes.set(cacheKey, result, { ttl: REJECTION_CACHE_TTL_MS });
     }
     return result;
   };
 
-  return {
+  const verifier: Verifier = {
     anchors: Object.freeze(config.anchors.map(certificateInfo)),
+    get revision() {
+      return store?.revision ?? 0;
+    },
     async verify(chain, options) {
       const at = options?.at;
       if (at !== undefined && (!(at instanceof Date) || Number.isNaN(at.getTime()))) {
         throw new CertgateError('CONFIG_INVALID', `verify: option 'at' must be a valid Date`);
       }
+      // The first verifications wait for the first load of every CRL source (bounded by the fetch timeout).
+      if (store) await store.ready;
       return verifyNow(chain, at?.getTime() ?? Date.now(), at === undefined);
     },
+    on(event, listener) {
+      events.on(event, listener as (payload: unknown) => void);
+      return verifier;
+    },
+    off(event, listener) {
+      events.off(event, listener as (payload: unknown) => void);
+      return verifier;
+    },
+    async refreshCrls() {
+      await store?.refreshAll();
+    },
+    close() {
+      store?.close();
+    },
   };
+  return verifier;
 }
 
 function failureResult(failure: Failure): VerifyFailure {

@@ -44,6 +44,9 @@ interface SocketEntry {
   outcome: GuardOutcome;
   /** Epoch ms after which the outcome must be recomputed (certificate or CRL expiry). */
   expiresAt: number;
+  /** The verifier and its CRL revision the outcome was reached with: new CRLs void it. */
+  verifier?: Verifier;
+  revision?: number;
 }
 
 /** A rejection remembered on a connection is re-examined after this long. */
@@ -118,10 +121,12 @@ export function createGuard(options: GuardOptions = {}, where = 'requireClientCe
     if (verifier instanceof CertgateError) return { outcome: { ok: false, error: configErrorForRequest(verifier) }, expiresAt: Infinity };
     const chain = peerChainOf(socket);
     if (!chain) return { outcome: reject('CERT_MISSING', 'the client sent no certificate'), expiresAt: Infinity };
+    const revision = verifier.revision;
     const result: VerifyResult = await verifier.verify(chain.ders as Buffer[]);
+    const stamp = { verifier, revision };
     if (!result.ok) {
       const hint = result.code === 'CERT_UNTRUSTED' && chain.resumedWithoutChain ? ' (resumed TLS session: the intermediates the client sent earlier are unknown to this process; configure them with the `intermediates` option)' : '';
-      return { outcome: reject(result.code, result.message + hint), expiresAt: Date.now() + SOCKET_REJECTION_TTL_MS };
+      return { outcome: reject(result.code, result.message + hint), expiresAt: Date.now() + SOCKET_REJECTION_TTL_MS, ...stamp };
     }
     const expiresAt = result.expiresAt.getTime();
     let identity: Identity | null | undefined;
@@ -129,26 +134,29 @@ export function createGuard(options: GuardOptions = {}, where = 'requireClientCe
       identity = await identify(result.certificate);
     } catch (err) {
       // The application's identify() failed: refuse (500, nothing let through) and tell the operator why.
-      return { outcome: reject('CONFIG_INVALID', `identify() threw for ${result.certificate.subjectDN}: ${(err as Error)?.message ?? String(err)}`), expiresAt: Date.now() + SOCKET_REJECTION_TTL_MS };
+      return { outcome: reject('CONFIG_INVALID', `identify() threw for ${result.certificate.subjectDN}: ${(err as Error)?.message ?? String(err)}`), expiresAt: Date.now() + SOCKET_REJECTION_TTL_MS, ...stamp };
     }
     // Identity and role refusals are re-examined like other refusals: the user store may change.
     const refusalExpiry = Math.min(expiresAt, Date.now() + SOCKET_REJECTION_TTL_MS);
-    if (!identity) return { outcome: reject('IDENTITY_UNKNOWN', `no identity for ${result.certificate.subjectDN}`), expiresAt: refusalExpiry };
+    if (!identity) return { outcome: reject('IDENTITY_UNKNOWN', `no identity for ${result.certificate.subjectDN}`), expiresAt: refusalExpiry, ...stamp };
     if (typeof identity.user !== 'string' || !Array.isArray(identity.roles)) {
       return { outcome: reject('CONFIG_INVALID', `identify() must return { user: string, roles: string[] } or null`), expiresAt: Infinity };
     }
     if (roles && !roles.some((r) => identity.roles.includes(r))) {
-      return { outcome: reject('ROLE_FORBIDDEN', `user "${identity.user}" holds [${identity.roles.join(', ')}], needs one of [${roles.join(', ')}]`), expiresAt: refusalExpiry };
+      return { outcome: reject('ROLE_FORBIDDEN', `user "${identity.user}" holds [${identity.roles.join(', ')}], needs one of [${roles.join(', ')}]`), expiresAt: refusalExpiry, ...stamp };
     }
     const clientCert: ClientCert = Object.freeze({ user: identity.user, roles: Object.freeze([...identity.roles]), certificate: result.certificate, chain: result.chain });
-    return { outcome: { ok: true, clientCert }, expiresAt };
+    return { outcome: { ok: true, clientCert }, expiresAt, ...stamp };
   };
 
   return {
     cached(socket) {
       if (!socket) return undefined;
       const entry = perSocket.get(socket);
-      return entry && Date.now() <= entry.expiresAt ? entry.outcome : undefined;
+      if (!entry || Date.now() > entry.expiresAt) return undefined;
+      // A refreshed CRL applies at once, also to keep-alive connections approved before it.
+      if (entry.verifier && entry.verifier.revision !== entry.revision) return undefined;
+      return entry.outcome;
     },
     async check(socket) {
       if (!socket) return reject('CERT_MISSING', 'the request did not arrive over TLS');

@@ -11,6 +11,8 @@ export type RevocationStatus =
 export interface CrlCheckContext {
   at: number;
   clockToleranceMs: number;
+  /** How long after nextUpdate a CRL is still used when no newer one has arrived (ms). */
+  gracePeriodMs: number;
   /** Memoised: does `signer`'s key verify this CRL's signature? */
   crlSignedBy(crl: ParsedCrl, signer: ParsedCertificate): boolean;
   /** Certificates other than the path's issuer that carry the CRL issuer's name. */
@@ -53,7 +55,7 @@ export class CrlChecker {
     if (crl.thisUpdate.getTime() > ctx.at + ctx.clockToleranceMs) return `it is not yet valid (thisUpdate ${crl.thisUpdate.toISOString()})`;
     // RFC 5280 section 6.3.3 (a)(2): a CRL past nextUpdate is stale; one without nextUpdate never current.
     if (!crl.nextUpdate) return 'it has no nextUpdate';
-    if (ctx.at >= crl.nextUpdate.getTime()) return `it is stale (nextUpdate ${crl.nextUpdate.toISOString()})`;
+    if (ctx.at >= crl.nextUpdate.getTime() + ctx.gracePeriodMs) return `it is stale (nextUpdate ${crl.nextUpdate.toISOString()})`;
     return undefined;
   }
 

@@ -1,0 +1,247 @@
+import { EventEmitter } from 'node:events';
+import { readFile, stat } from 'node:fs/promises';
+import type { ParsedCertificate } from '../x509/certificate.js';
+import { decodePemOrDer, expectLabels } from '../x509/pem.js';
+import { verifySignature } from '../x509/signature.js';
+import { CrlChecker } from './crl-checker.js';
+import { parseCrlAsync, type ParsedCrl } from './crl.js';
+
+/** A CRL location that is read again over time. */
+export interface CrlSourceSpec {
+  kind: 'file' | 'url';
+  location: string;
+}
+
+export interface CrlStoreConfig {
+  /** CRLs given as values (and files, as read at creation): the starting state. */
+  initial: readonly { source: string; crls: readonly ParsedCrl[] }[];
+  sources: readonly CrlSourceSpec[];
+  refreshIntervalMs: number;
+  /** How often files are checked for a change (stat), in ms. */
+  fileCheckIntervalMs: number;
+  fetchTimeoutMs: number;
+  maxBytes: number;
+  legacyAlgorithms: boolean;
+}
+
+/** Events for operators; listen with `verifier.on(name, listener)`. */
+export interface CrlEvents {
+  'crl-loaded': { source: string; issuer: string; entries: number; thisUpdate: Date; nextUpdate: Date | undefined; crlNumber: bigint | undefined };
+  'crl-refresh-failed': { source: string; error: string; retryInMs: number };
+  'crl-rejected': { source: string; issuer: string; reason: string };
+}
+
+/** First retry after a failed refresh; doubles per failure up to the refresh interval. */
+export const MIN_RETRY_MS = 1_000;
+
+interface SourceState {
+  spec: CrlSourceSpec;
+  crls: readonly ParsedCrl[];
+  loaded: boolean;
+  failures: number;
+  timer?: NodeJS.Timeout;
+  inFlight?: Promise<void>;
+  etag?: string;
+  lastModified?: string;
+  fileStamp?: string;
+}
+
+/**
+ * The CRLs a verifier uses, kept current: files are re-read when they change, URLs are fetched
+ * again before `nextUpdate` and at most every `refreshIntervalMs`, one fetch at a time per source.
+ * A new CRL replaces the one in use only if it verifies against a configured issuer certificate
+ * (when one is known), is current, and is not older. Failures keep the last good CRL and retry
+ * with backoff. Every accepted change bumps `revision`, which invalidates cached verdicts.
+ */
+export class CrlStore extends EventEmitter {
+  private readonly states = new Map<string, SourceState>();
+  private readonly fixed: ParsedCrl[];
+  private current: CrlChecker;
+  private closed = false;
+  revision = 0;
+  /** Settles once every URL and file source has been tried once. */
+  readonly ready: Promise<void>;
+
+  constructor(
+    private readonly config: CrlStoreConfig,
+    /** Configured certificates with a given canonical subject, to verify new CRLs against. */
+    private readonly issuersNamed: (issuerKey: string) => readonly ParsedCertificate[],
+  ) {
+    super();
+    this.fixed = config.initial.filter((i) => !config.sources.some((s) => s.location === i.source)).flatMap((i) => i.crls);
+    for (const spec of config.sources) {
+      const initial = config.initial.find((i) => i.source === spec.location);
+      this.states.set(spec.location, { spec, crls: initial?.crls ?? [], loaded: initial !== undefined, failures: 0 });
+    }
+    this.current = new CrlChecker(this.all());
+    this.ready = Promise.all([...this.states.values()].map((s) => this.refresh(s))).then(() => {
+      for (const s of this.states.values()) this.schedule(s);
+    });
+  }
+
+  get checker(): CrlChecker {
+    return this.current;
+  }
+
+  /** URL sources that have never delivered a CRL: revocation for their issuers is unknown. */
+  get pending(): boolean {
+    for (const s of this.states.values()) if (!s.loaded) return true;
+    return false;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of this.states.values()) clearTimeout(s.timer);
+  }
+
+  private all(): ParsedCrl[] {
+    return [...this.fixed, ...[...this.states.values()].flatMap((s) => s.crls)];
+  }
+
+  private schedule(state: SourceState): void {
+    if (this.closed) return;
+    clearTimeout(state.timer);
+    let delay: number;
+    if (state.spec.kind === 'file') delay = this.config.fileCheckIntervalMs;
+    else if (state.failures > 0) delay = Math.min(this.config.refreshIntervalMs, MIN_RETRY_MS * 2 ** (state.failures - 1));
+    else {
+      // Fetch again before the earliest nextUpdate, and at least every refreshIntervalMs.
+      const nextUpdates = state.crls.map((c) => c.nextUpdate?.getTime() ?? 0).filter((t) => t > 0);
+      const beforeExpiry = nextUpdates.length > 0 ? Math.min(...nextUpdates) - Date.now() : Infinity;
+      delay = Math.max(MIN_RETRY_MS, Math.min(this.config.refreshIntervalMs, beforeExpiry));
+    }
+    state.timer = setTimeout(() => {
+      void this.refresh(state).then(() => this.schedule(state));
+    }, delay);
+    state.timer.unref();
+  }
+
+  /** One refresh of one source; concurrent callers share the fetch in flight (single flight). */
+  private refresh(state: SourceState): Promise<void> {
+    state.inFlight ??= this.load(state).finally(() => {
+      state.inFlight = undefined;
+    });
+    return state.inFlight;
+  }
+
+  /** Refreshes every source now (for operators and tests); resolves when all are done. */
+  async refreshAll(): Promise<void> {
+    await Promise.all([...this.states.values()].map((s) => this.refresh(s)));
+  }
+
+  private async load(state: SourceState): Promise<void> {
+    const source = state.spec.location;
+    try {
+      const bytes = state.spec.kind === 'file' ? await this.readChangedFile(state) : await this.fetch(state);
+      if (bytes) await this.accept(state, bytes);
+      state.loaded = true;
+      state.failures = 0;
+    } catch (err) {
+      state.failures++;
+      const retryInMs = Math.min(this.config.refreshIntervalMs, MIN_RETRY_MS * 2 ** (state.failures - 1));
+      this.emit('crl-refresh-failed', { source, error: (err as Error).message, retryInMs });
+    }
+  }
+
+  private async readChangedFile(state: SourceState): Promise<Buffer | undefined> {
+    // An atomic rename gives a new inode; an in-place write a new mtime or size.
+    const s = await stat(state.spec.location);
+    const stamp = `${s.ino}:${s.mtimeMs}:${s.size}`;
+    if (stamp === state.fileStamp) return undefined;
+    if (s.size > this.config.maxBytes) throw new Error(`file is ${s.size} bytes, over the ${this.config.maxBytes}-byte limit`);
+    const bytes = await readFile(state.spec.location);
+    state.fileStamp = stamp;
+    return bytes;
+  }
+
+  private async fetch(state: SourceState): Promise<Buffer | undefined> {
+    const headers: Record<string, string> = {};
+    if (state.etag) headers['if-none-match'] = state.etag;
+    if (state.lastModified) headers['if-modified-since'] = state.lastModified;
+    const response = await fetch(state.spec.location, { headers, redirect: 'follow', signal: AbortSignal.timeout(this.config.fetchTimeoutMs) }).catch((err: Error) => {
+      throw new Error(err.name === 'TimeoutError' ? `no answer within ${this.config.fetchTimeoutMs} ms` : `fetch failed: ${err.message}`);
+    });
+    if (response.status === 304) return undefined;
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const declared = Number(response.headers.get('content-length') ?? 0);
+    if (declared > this.config.maxBytes) throw new Error(`response is ${declared} bytes, over the ${this.config.maxBytes}-byte limit`);
+    const bytes = await readCapped(response, this.config.maxBytes);
+    state.etag = response.headers.get('etag') ?? undefined;
+    state.lastModified = response.headers.get('last-modified') ?? undefined;
+    return bytes;
+  }
+
+  /** Parses, checks and installs what a source delivered; throws (keeping the old CRL) if unusable. */
+  private async accept(state: SourceState, bytes: Buffer): Promise<void> {
+    const source = state.spec.location;
+    const parsed: ParsedCrl[] = [];
+    for (const der of expectLabels(decodePemOrDer(bytes), ['X509 CRL'], 'CRL')) parsed.push(await parseCrlAsync(der));
+    if (parsed.length === 0) throw new Error('no CRL in the response');
+    const now = Date.now();
+    const accepted: ParsedCrl[] = [];
+    for (const crl of parsed) {
+      const reason = this.rejectReason(crl, state, now);
+      if (reason) {
+        this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason });
+        // Keep the CRL in use for this issuer rather than leave the issuer uncovered.
+        const previous = state.crls.find((c) => c.issuerKey === crl.issuerKey);
+        if (previous) accepted.push(previous);
+        continue;
+      }
+      accepted.push(crl);
+    }
+    const ids = (list: readonly ParsedCrl[]) => list.map((c) => c.id).sort().join();
+    if (ids(accepted) === ids(state.crls)) {
+      if (parsed.some((c) => !accepted.includes(c) && !state.crls.some((p) => p.id === c.id))) {
+        throw new Error('the delivered CRL was not accepted (see crl-rejected)');
+      }
+      return;
+    }
+    state.crls = accepted;
+    this.current = new CrlChecker(this.all());
+    this.revision++;
+    for (const crl of accepted) {
+      if (parsed.includes(crl)) {
+        this.emit('crl-loaded', { source, issuer: crl.issuerDN, entries: crl.revoked.size, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, crlNumber: crl.crlNumber });
+      }
+    }
+  }
+
+  private rejectReason(crl: ParsedCrl, state: SourceState, now: number): string | undefined {
+    if (crl.thisUpdate.getTime() > now) return `not yet valid (thisUpdate ${crl.thisUpdate.toISOString()})`;
+    if (!crl.nextUpdate || crl.nextUpdate.getTime() <= now) return `stale (nextUpdate ${crl.nextUpdate?.toISOString() ?? 'absent'})`;
+    // Verified before anything in it is trusted; an issuer only clients present is checked at use.
+    const issuers = this.issuersNamed(crl.issuerKey);
+    if (issuers.length > 0 && !issuers.some((cert) => safeVerify(crl, cert, this.config.legacyAlgorithms))) {
+      return 'its signature does not verify with any configured certificate of its issuer';
+    }
+    const previous = state.crls.find((c) => c.issuerKey === crl.issuerKey);
+    if (previous) {
+      const older =
+        previous.crlNumber !== undefined && crl.crlNumber !== undefined ? crl.crlNumber < previous.crlNumber : crl.thisUpdate.getTime() < previous.thisUpdate.getTime();
+      if (older) return `older than the CRL in use (CRL number ${crl.crlNumber}, in use ${previous.crlNumber})`;
+    }
+    return undefined;
+  }
+}
+
+function safeVerify(crl: ParsedCrl, cert: ParsedCertificate, legacy: boolean): boolean {
+  try {
+    return verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, cert.publicKey(), legacy);
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a response body, aborting as soon as it passes `max` bytes (a hijacked URL may stream forever). */
+async function readCapped(response: Response, max: number): Promise<Buffer> {
+  if (!response.body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    total += chunk.length;
+    if (total > max) throw new Error(`response is over the ${max}-byte limit`);
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
