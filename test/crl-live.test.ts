@@ -74,8 +74,8 @@ function collect<T>(v: Verifier, event: Parameters<Verifier['on']>[0]): T[] {
 }
 
 beforeAll(async () => {
-  pki = await makeLivePki();
   await crlServer.start();
+  pki = await makeLivePki(crlServer.url);
 });
 
 afterAll(async () => {
@@ -162,6 +162,32 @@ describe('CRLs from a URL', () => {
   });
 });
 
+describe('CRLs from certificates\' distribution points', () => {
+  it('fetches the CRL a certificate names, once its signature verified, and keeps it', async () => {
+    crlServer.mode = 'ok';
+    crlServer.body = await pki.crl(50, [pki.bob.serial]);
+    const v = createVerifier({ ca: pki.rootPem, intermediates: pki.intermediatePem, crl: { distributionPoints: true, fetchTimeoutMs: 300 } });
+    verifiers.push(v);
+    const hits = crlServer.hits;
+    const r = await v.verify(pki.bob.cert);
+    expect(r.ok ? 'accepted' : r.code).toBe('CERT_REVOKED');
+    expect(crlServer.hits - hits).toBe(1);
+    // Fetched once, then used from memory.
+    const again = await v.verify(pki.bob.cert);
+    expect(again.ok ? 'accepted' : again.code).toBe('CERT_REVOKED');
+    expect(crlServer.hits - hits).toBe(1);
+  });
+
+  it('an unreachable distribution point is REVOCATION_UNKNOWN (fail closed)', async () => {
+    crlServer.mode = 'down';
+    const v = createVerifier({ ca: pki.rootPem, intermediates: pki.intermediatePem, crl: { distributionPoints: true, fetchTimeoutMs: 300 } });
+    verifiers.push(v);
+    const r = await v.verify(pki.bob.cert);
+    expect(r.ok ? 'accepted' : r.code).toBe('REVOCATION_UNKNOWN');
+    crlServer.mode = 'ok';
+  });
+});
+
 describe('CRLs from files', () => {
   it('picks up a CRL renamed into place', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'certgate-crl-file-'));
@@ -188,6 +214,7 @@ describe('grace period', () => {
     crlServer.mode = 'ok';
     crlServer.body = await pki.crl(30, [], { nextUpdate: new Date(Date.now() + 1500) });
     const strict = liveVerifier();
+    const stale = collect<{ issuer: string }>(strict, 'crl-stale');
     const graceful = liveVerifier({ gracePeriodMs: 60_000 });
     expect((await strict.verify(pki.alice.cert)).ok).toBe(true);
     expect((await graceful.verify(pki.alice.cert)).ok).toBe(true);
@@ -196,6 +223,10 @@ describe('grace period', () => {
     const r = await strict.verify(pki.alice.cert, { at });
     expect(r.ok ? 'accepted' : r.code).toBe('REVOCATION_UNKNOWN');
     expect((await graceful.verify(pki.alice.cert, { at })).ok).toBe(true);
+    // The server still has nothing newer: the refresh reports the CRL in use as stale, once.
+    await strict.refreshCrls();
+    await strict.refreshCrls();
+    expect(stale).toEqual([expect.objectContaining({ issuer: 'CN=Live Intermediate' })]);
   });
 });
 

@@ -41,6 +41,11 @@ export interface CrlOptions {
   files?: readonly string[];
   /** `http:`/`https:` URLs fetched before nextUpdate and at most every `refreshIntervalMs`. */
   urls?: readonly string[];
+  /**
+   * Also fetch the CRL named in a certificate's CRL Distribution Points (http: and https: only),
+   * once that certificate's signature has verified, for issuers with no CRL configured.
+   */
+  distributionPoints?: boolean;
   /** Upper bound between two fetches of a URL, in ms. Default 300,000 (5 minutes). */
   refreshIntervalMs?: number;
   /** How often files are checked for changes, in ms. Default 2,000. */
@@ -55,7 +60,7 @@ export interface CrlOptions {
   maxBytes?: number;
 }
 
-export const CRL_OPTION_NAMES = ['values', 'files', 'urls', 'refreshIntervalMs', 'fileCheckIntervalMs', 'whenUnavailable', 'gracePeriodMs', 'fetchTimeoutMs', 'maxBytes'] as const;
+export const CRL_OPTION_NAMES = ['values', 'files', 'urls', 'distributionPoints', 'refreshIntervalMs', 'fileCheckIntervalMs', 'whenUnavailable', 'gracePeriodMs', 'fetchTimeoutMs', 'maxBytes'] as const;
 export const DEFAULT_CRL_REFRESH_MS = 300_000;
 export const DEFAULT_FILE_CHECK_MS = 2_000;
 export const DEFAULT_CRL_FETCH_TIMEOUT_MS = 10_000;
@@ -66,6 +71,7 @@ export interface CrlSettings {
   /** CRLs from values and from files as read at creation, by source (a file path or 'values'). */
   initial: { source: string; crls: ParsedCrl[] }[];
   sources: { kind: 'file' | 'url'; location: string }[];
+  distributionPoints: boolean;
   refreshIntervalMs: number;
   fileCheckIntervalMs: number;
   whenUnavailable: 'reject' | 'allow';
@@ -151,6 +157,7 @@ function stringList(value: unknown, where: string, option: string): string[] {
 function parseCrlOption(value: unknown, where: string): CrlSettings {
   const base = {
     sources: [] as CrlSettings['sources'],
+    distributionPoints: false,
     refreshIntervalMs: DEFAULT_CRL_REFRESH_MS,
     fileCheckIntervalMs: DEFAULT_FILE_CHECK_MS,
     whenUnavailable: 'reject' as const,
@@ -200,6 +207,7 @@ function parseCrlOption(value: unknown, where: string): CrlSettings {
   return {
     initial,
     sources: [...files.map((location) => ({ kind: 'file' as const, location })), ...urls.map((location) => ({ kind: 'url' as const, location }))],
+    distributionPoints: booleanOption(c.distributionPoints, where, 'crl.distributionPoints'),
     refreshIntervalMs: positiveMs(c.refreshIntervalMs, where, 'refreshIntervalMs', DEFAULT_CRL_REFRESH_MS),
     fileCheckIntervalMs: positiveMs(c.fileCheckIntervalMs, where, 'fileCheckIntervalMs', DEFAULT_FILE_CHECK_MS),
     whenUnavailable: (c.whenUnavailable as 'reject' | 'allow' | undefined) ?? 'reject',

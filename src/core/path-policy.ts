@@ -18,6 +18,8 @@ export interface PolicyInput extends CrlCheckContext {
   legacyAlgorithms: boolean;
   /** CRL sources that have not delivered yet: an issuer without a CRL may be theirs. */
   crlsPending: boolean;
+  /** Set with distributionPoints: asks for the CRLs a certificate names (its signature has verified). */
+  wantCrls?(urls: readonly string[]): void;
   /** 'allow': an undeterminable status lets the certificate through (reported via onUnknown). */
   whenUnavailable: 'reject' | 'allow';
   onUnknown(failure: Failure): void;
@@ -166,6 +168,12 @@ function checkRevocation(path: readonly ParsedCertificate[], input: PolicyInput)
       let unknown: Failure | undefined = status.status === 'unknown' ? status.failure : undefined;
       if (!unknown && input.requireCrl) {
         unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: no CRL from "${cert.issuerDN}" is configured and requireCrl is set` };
+      }
+      if (!unknown && status.status === 'unchecked' && input.wantCrls && cert.crlUrls?.length) {
+        // RFC 5280 section 4.2.1.13: the certificate names where its CRL is; the caller fetches
+        // it and decides again. Until then the status is unknown.
+        input.wantCrls(cert.crlUrls);
+        unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: its CRL at ${cert.crlUrls.join(', ')} has not been fetched` };
       }
       if (!unknown && input.crlsPending) {
         unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: CRL sources have not been loaded yet` };

@@ -87,7 +87,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
   const settings = config.crlSettings;
   const events = new EventEmitter();
   const store =
-    settings.sources.length > 0
+    settings.sources.length > 0 || settings.distributionPoints
       ? new CrlStore(
           {
             initial: settings.initial,
@@ -101,7 +101,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
           (issuerKey) => [...anchors.withSubject(issuerKey), ...configuredIntermediates.withSubject(issuerKey)],
         )
       : undefined;
-  for (const name of ['crl-loaded', 'crl-refresh-failed', 'crl-rejected'] as const) store?.on(name, (payload) => events.emit(name, payload));
+  for (const name of ['crl-loaded', 'crl-refresh-failed', 'crl-rejected', 'crl-stale'] as const) store?.on(name, (payload) => events.emit(name, payload));
   const fixedCrls = store ? undefined : new CrlChecker(config.crls);
   let outcomesRevision = 0;
   const parsed = new LRUCache<string, Parsed>({ max: Math.max(config.cacheSize, 16) });
@@ -183,8 +183,23 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
    * share the caller's signature budget. Signer candidates are configured certificates only: a
    * client cannot make the verifier validate certificates it sent just to sign a CRL.
    */
-  const validate = (leaf: ParsedCertificate, intermediates: CertificatePool, at: number, purpose: VerifierConfig['purpose'], budget: SignatureBudget, signerDepth: number): PathResult => {
+  const validate = (
+    leaf: ParsedCertificate,
+    intermediates: CertificatePool,
+    at: number,
+    purpose: VerifierConfig['purpose'],
+    budget: SignatureBudget,
+    signerDepth: number,
+    wanted: Set<string>,
+  ): PathResult => {
     const policy: PolicyInput = {
+      ...(store && settings.distributionPoints
+        ? {
+            wantCrls: (urls: readonly string[]) => {
+              for (const url of urls) if (!store.tried(url)) wanted.add(url);
+            },
+          }
+        : {}),
       at,
       clockToleranceMs: config.clockToleranceMs,
       purpose,
@@ -201,13 +216,13 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
         // A CRL signer's path needs its own revocation check, which may need another signer:
         // bounded so that a hostile set of CRLs cannot recurse.
         if (signerDepth >= MAX_CRL_SIGNER_DEPTH) return { ok: false, failure: { code: 'REVOCATION_UNKNOWN', detail: 'CRL signer paths nest too deeply' } };
-        return validate(signer, configuredIntermediates, at, false, budget, signerDepth + 1);
+        return validate(signer, configuredIntermediates, at, false, budget, signerDepth + 1, wanted);
       },
     };
     return buildPath(leaf, { anchors, intermediates, maxChainDepth: config.maxChainDepth, signedBy, checkPath: (path) => checkPath(path, policy), budget });
   };
 
-  const verifyNow = (chain: PemOrDerInput, at: number, cacheable: boolean): VerifyResult => {
+  const verifyNow = (chain: PemOrDerInput, at: number, cacheable: boolean, wanted: Set<string>): VerifyResult => {
     let ders: Buffer[];
     try {
       ders = expectLabels(decodePemOrDer(chain), ['CERTIFICATE'], 'certificate');
@@ -234,7 +249,9 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     }
 
     const pool = certs.length > 1 ? new CertificatePool([...config.intermediates, ...certs.slice(1)]) : configuredIntermediates;
-    const built = validate(certs[0] as ParsedCertificate, pool, at, config.purpose, { remaining: MAX_SIGNATURE_CHECKS }, 0);
+    const built = validate(certs[0] as ParsedCertificate, pool, at, config.purpose, { remaining: MAX_SIGNATURE_CHECKS }, 0, wanted);
+    // A verdict that still waits for a distribution point's CRL is not remembered.
+    if (wanted.size > 0) cacheable = false;
 
     let result: VerifyResult;
     if (built.ok) {
@@ -249,7 +266,9 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       if (cacheable && outcomes) outcomes.set(cacheKey, result, { ttl: Math.max(1, expiry - at) });
     } else {
       result = failureResult(built.failure);
-      if (built.failure.code === 'CERT_REVOKED') events.emit('certificate-revoked', { code: 'CERT_REVOKED', detail: built.failure.detail });
+      if (wanted.size > 0) {
+        // Not final yet: reported after the distribution point's CRL has been fetched.
+      } else if (built.failure.code === 'CERT_REVOKED') events.emit('certificate-revoked', { code: 'CERT_REVOKED', detail: built.failure.detail });
       else if (built.failure.code === 'REVOCATION_UNKNOWN') events.emit('revocation-unknown', { detail: built.failure.detail, allowed: false });
       if (cacheable && outcomes && !TIME_DEPENDENT.has(built.failure.code)) outcomes.set(cacheKey, result, { ttl: REJECTION_CACHE_TTL_MS });
     }
@@ -268,7 +287,13 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       }
       // The first verifications wait for the first load of every CRL source (bounded by the fetch timeout).
       if (store) await store.ready;
-      return verifyNow(chain, at?.getTime() ?? Date.now(), at === undefined);
+      const when = at?.getTime() ?? Date.now();
+      const wanted = new Set<string>();
+      const result = verifyNow(chain, when, at === undefined, wanted);
+      if (wanted.size === 0 || !store) return result;
+      // distributionPoints: fetch the CRLs the path's certificates name, then decide again.
+      await store.discover([...wanted]);
+      return verifyNow(chain, when, at === undefined, new Set());
     },
     on(event, listener) {
       events.on(event, listener as (payload: unknown) => void);

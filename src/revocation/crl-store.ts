@@ -29,13 +29,20 @@ export interface CrlEvents {
   'crl-loaded': { source: string; issuer: string; entries: number; thisUpdate: Date; nextUpdate: Date | undefined; crlNumber: bigint | undefined };
   'crl-refresh-failed': { source: string; error: string; retryInMs: number };
   'crl-rejected': { source: string; issuer: string; reason: string };
+  /** A CRL in use is past its nextUpdate and no newer one could be had (reported once per CRL). */
+  'crl-stale': { source: string; issuer: string; nextUpdate: Date | undefined };
 }
+
+/** At most this many CRL URLs are followed from certificates' distribution points. */
+export const MAX_DISCOVERED_SOURCES = 64;
 
 /** First retry after a failed refresh; doubles per failure up to the refresh interval. */
 export const MIN_RETRY_MS = 1_000;
 
 interface SourceState {
   spec: CrlSourceSpec;
+  /** Found in a certificate's CRL distribution points rather than configured. */
+  discovered?: boolean;
   crls: readonly ParsedCrl[];
   loaded: boolean;
   failures: number;
@@ -55,6 +62,7 @@ interface SourceState {
  */
 export class CrlStore extends EventEmitter {
   private readonly states = new Map<string, SourceState>();
+  private readonly reportedStale = new Set<string>();
   private readonly fixed: ParsedCrl[];
   private current: CrlChecker;
   private closed = false;
@@ -83,10 +91,36 @@ export class CrlStore extends EventEmitter {
     return this.current;
   }
 
-  /** URL sources that have never delivered a CRL: revocation for their issuers is unknown. */
+  /** Configured sources that have never delivered a CRL: revocation for their issuers is unknown. */
   get pending(): boolean {
-    for (const s of this.states.values()) if (!s.loaded) return true;
+    for (const s of this.states.values()) if (!s.loaded && !s.discovered) return true;
     return false;
+  }
+
+  /**
+   * Fetches (once, then keeps refreshing) CRLs named in certificates' distribution points.
+   * Bounded: the URLs come from certificates a trusted CA signed, but there is no reason to follow
+   * an unbounded number of them.
+   */
+  async discover(urls: readonly string[]): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const url of urls) {
+      let state = this.states.get(url);
+      if (!state) {
+        if ([...this.states.values()].filter((s) => s.discovered).length >= MAX_DISCOVERED_SOURCES) continue;
+        state = { spec: { kind: 'url', location: url }, crls: [], loaded: false, failures: 0, discovered: true };
+        this.states.set(url, state);
+        const fresh = state;
+        waits.push(this.refresh(fresh).then(() => this.schedule(fresh)));
+      } else if (state.inFlight) waits.push(state.inFlight);
+    }
+    await Promise.all(waits);
+  }
+
+  /** Whether a distribution point URL has been tried at least once (loaded or failed). */
+  tried(url: string): boolean {
+    const s = this.states.get(url);
+    return s !== undefined && !s.inFlight && (s.loaded || s.failures > 0);
   }
 
   close(): void {
@@ -140,6 +174,13 @@ export class CrlStore extends EventEmitter {
       state.failures++;
       const retryInMs = Math.min(this.config.refreshIntervalMs, MIN_RETRY_MS * 2 ** (state.failures - 1));
       this.emit('crl-refresh-failed', { source, error: (err as Error).message, retryInMs });
+    }
+    const now = Date.now();
+    for (const crl of state.crls) {
+      if ((!crl.nextUpdate || crl.nextUpdate.getTime() <= now) && !this.reportedStale.has(crl.id)) {
+        this.reportedStale.add(crl.id);
+        this.emit('crl-stale', { source, issuer: crl.issuerDN, nextUpdate: crl.nextUpdate });
+      }
     }
   }
 

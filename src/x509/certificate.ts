@@ -103,6 +103,8 @@ export interface ParsedCertificate {
   subjectKeyId?: string;
   /** Names (generalNameKey form) of the CRL distribution points this certificate lists. */
   crlDistributionPoints?: string[];
+  /** The http: and https: URLs among them, for fetching (distributionPoints: true). */
+  crlUrls?: string[];
   /** Extensions RFC 5280 requires to be non-critical (AKI, SKI) that were marked critical. */
   wronglyCritical: string[];
   unsupportedCriticalExtensions: string[];
@@ -291,6 +293,11 @@ function parseExtension(oid: string, critical: boolean, bytes: Uint8Array, value
         if (name) names.push(...distributionPointNames(bytes, name));
       }
       cert.crlDistributionPoints = names;
+      // uniformResourceIdentifier [6] keys carry the IA5 text as hex (see generalNameKey).
+      cert.crlUrls = names
+        .filter((n) => n.startsWith('86:'))
+        .map((n) => Buffer.from(n.slice(3), 'hex').toString('latin1'))
+        .filter((u) => /^https?:\/\//i.test(u));
       return true;
     }
     default:

@@ -21,6 +21,8 @@ export interface LivePki {
   intermediatePem: string;
   server: { cert: string; key: string };
   alice: { cert: string; key: string; serial: string };
+  /** A client whose certificate names `crlUrl` in its CRL Distribution Points. */
+  bob: { cert: string; key: string; serial: string };
   /** A PEM CRL from the intermediate: `number` is the CRL Number, `revoked` hex serials. */
   crl(number: number, revoked: string[], options?: { wrongKey?: boolean; nextUpdate?: Date; thisUpdate?: Date }): Promise<string>;
 }
@@ -46,7 +48,7 @@ async function issuer(name: string, parent?: Issuer): Promise<Issuer> {
   return { cert, keys: k, keyId: ski.keyId };
 }
 
-async function leaf(parent: Issuer, name: string, usage: x509.ExtendedKeyUsage, dns?: string) {
+async function leaf(parent: Issuer, name: string, usage: x509.ExtendedKeyUsage, dns?: string, crlUrl?: string) {
   const k = await keys();
   const serial = Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString('hex').replace(/^./, '2');
   const cert = await x509.X509CertificateGenerator.create({
@@ -65,18 +67,21 @@ async function leaf(parent: Issuer, name: string, usage: x509.ExtendedKeyUsage, 
       await x509.SubjectKeyIdentifierExtension.create(k.publicKey),
       new x509.AuthorityKeyIdentifierExtension(parent.keyId),
       ...(dns ? [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: dns }, { type: 'ip', value: '127.0.0.1' }])] : []),
+      ...(crlUrl ? [new x509.CRLDistributionPointsExtension([crlUrl])] : []),
     ],
   });
   return { cert: pem(cert) + pem(parent.cert), key: await keyPem(k.privateKey), serial: serial.toUpperCase() };
 }
 
-export async function makeLivePki(): Promise<LivePki> {
+export async function makeLivePki(crlUrl = 'http://127.0.0.1:9/none.crl'): Promise<LivePki> {
   const root = await issuer('CN=Live Root');
   const intermediate = await issuer('CN=Live Intermediate', root);
   const impostor = await issuer('CN=Live Intermediate', root);
   const server = await leaf(intermediate, 'CN=localhost', x509.ExtendedKeyUsage.serverAuth, 'localhost');
   const alice = await leaf(intermediate, 'CN=alice', x509.ExtendedKeyUsage.clientAuth);
+  const bob = await leaf(intermediate, 'CN=bob', x509.ExtendedKeyUsage.clientAuth, undefined, crlUrl);
   return {
+    bob,
     rootPem: pem(root.cert),
     intermediatePem: pem(intermediate.cert),
     server,
