@@ -275,3 +275,23 @@ describe('end to end: revocation reaches an open keep-alive connection', () => {
     }
   });
 });
+
+describe('a CRL URL that starts serving another issuer', () => {
+  it('does not uncover the issuer it used to cover', async () => {
+    const other = await makeLivePki();
+    crlServer.mode = 'ok';
+    crlServer.body = await pki.crl(60, [pki.alice.serial]);
+    const v = createVerifier({
+      ca: [pki.rootPem, other.rootPem],
+      intermediates: [pki.intermediatePem, other.intermediatePem],
+      crl: { urls: [crlServer.url], fetchTimeoutMs: 300 },
+    });
+    verifiers.push(v);
+    expect((await v.verify(pki.alice.cert)).ok).toBe(false);
+    // The URL now serves a valid CRL of a different CA (same name, other key): alice stays revoked.
+    crlServer.body = await other.crl(61, []);
+    await v.refreshCrls();
+    const r = await v.verify(pki.alice.cert);
+    expect(r.ok ? 'accepted' : r.code).toBe('CERT_REVOKED');
+  });
+});

@@ -158,7 +158,7 @@ function checkRevocation(path: readonly ParsedCertificate[], input: PolicyInput)
   for (let i = 0; i < path.length - 1; i++) {
     const cert = path[i] as ParsedCertificate;
     // RFC 5280 section 6.3.3 (b)(2)(ii)/(iii): CRL scope follows the certificate's own cA flag, not its position.
-    const status = input.crls.check(cert, path[i + 1] as ParsedCertificate, cert.basicConstraints?.ca === true, input);
+    const status = input.crls.check(cert, path[i + 1] as ParsedCertificate, path[path.length - 1] as ParsedCertificate, cert.basicConstraints?.ca === true, input);
     if (status.status === 'good') {
       relied.crls.push(...status.relied.crls);
       relied.certificates.push(...status.relied.certificates);

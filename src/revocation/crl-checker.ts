@@ -74,12 +74,18 @@ export class CrlChecker {
    * What a CRL's signature rests on: nothing more when the path's issuer signed it, else another
    * validated certificate of the same CA, whose path and CRLs the verdict then also relies on.
    */
-  private findSigner(crl: ParsedCrl, issuer: ParsedCertificate, ctx: CrlCheckContext, reasons: string[]): Reliance | undefined {
+  private findSigner(crl: ParsedCrl, issuer: ParsedCertificate, anchor: ParsedCertificate, ctx: CrlCheckContext, reasons: string[]): Reliance | undefined {
     const direct = this.signerProblem(crl, issuer, ctx);
     if (!direct) return { crls: [crl], certificates: [] };
     for (const other of ctx.signerCandidates(crl)) {
       if (other.id === issuer.id || this.signerProblem(crl, other, ctx)) continue;
       const signer = ctx.validateSigner(other);
+      // RFC 5280 section 6.3.3 (f): the CRL signer's path must end at the same trust anchor as the
+      // certificate's; another CA that merely shares the issuer's name does not speak for it.
+      if (signer.ok && signer.path[signer.path.length - 1]?.id !== anchor.id) {
+        reasons.push(`its signer ${describe(other)} chains to another trust anchor`);
+        continue;
+      }
       if (signer.ok) return { crls: [crl, ...signer.relied.crls], certificates: [...signer.path, ...signer.relied.certificates] };
       reasons.push(`its signer ${describe(other)} is not valid (${signer.failure.code}: ${signer.failure.detail})`);
     }
@@ -87,7 +93,8 @@ export class CrlChecker {
     return undefined;
   }
 
-  check(cert: ParsedCertificate, issuer: ParsedCertificate, isCa: boolean, ctx: CrlCheckContext): RevocationStatus {
+  /** `anchor` ends the path being validated: a separate CRL signer must chain to it too. */
+  check(cert: ParsedCertificate, issuer: ParsedCertificate, anchor: ParsedCertificate, isCa: boolean, ctx: CrlCheckContext): RevocationStatus {
     const candidates = this.byIssuer.get(cert.issuerKey);
     if (!candidates) return { status: 'unchecked' };
     let chosen: ParsedCrl | undefined;
@@ -100,7 +107,7 @@ export class CrlChecker {
         continue;
       }
       if (chosen && !newer(crl, chosen)) continue;
-      const found = this.findSigner(crl, issuer, ctx, reasons);
+      const found = this.findSigner(crl, issuer, anchor, ctx, reasons);
       if (found) {
         chosen = crl;
         relied = found;

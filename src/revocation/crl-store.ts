@@ -225,11 +225,18 @@ export class CrlStore extends EventEmitter {
       if (reason) {
         this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason });
         // Keep the CRL in use for this issuer rather than leave the issuer uncovered.
-        const previous = state.crls.find((c) => c.issuerKey === crl.issuerKey);
+        const previous = state.crls.find((c) => c.issuerKey === crl.issuerKey && c.authorityKeyId === crl.authorityKeyId);
         if (previous) accepted.push(previous);
         continue;
       }
       accepted.push(crl);
+    }
+    // A response that no longer covers an issuer this source covered must not uncover it (a
+    // hijacked URL could serve some other CA's valid CRL): the old CRL stays until it goes stale,
+    // and then the status is unknown, never "not revoked".
+    const sameIssuer = (a: ParsedCrl, b: ParsedCrl) => a.issuerKey === b.issuerKey && a.authorityKeyId === b.authorityKeyId;
+    for (const previous of state.crls) {
+      if (!accepted.some((c) => sameIssuer(c, previous))) accepted.push(previous);
     }
     const ids = (list: readonly ParsedCrl[]) => list.map((c) => c.id).sort().join();
     if (ids(accepted) === ids(state.crls)) {
@@ -256,7 +263,7 @@ export class CrlStore extends EventEmitter {
     if (issuers.length > 0 && !issuers.some((cert) => safeVerify(crl, cert, this.config.legacyAlgorithms))) {
       return 'its signature does not verify with any configured certificate of its issuer';
     }
-    const previous = state.crls.find((c) => c.issuerKey === crl.issuerKey);
+    const previous = state.crls.find((c) => c.issuerKey === crl.issuerKey && c.authorityKeyId === crl.authorityKeyId);
     if (previous) {
       const older =
         previous.crlNumber !== undefined && crl.crlNumber !== undefined ? crl.crlNumber < previous.crlNumber : crl.thisUpdate.getTime() < previous.thisUpdate.getTime();
