@@ -19,7 +19,7 @@ import { makeLivePki, type LivePki } from './helpers/live-pki.js';
 /** A CRL distribution point we control. */
 class CrlServer {
   body: string | Buffer = '';
-  mode: 'ok' | 'down' | 'slow' | 'garbage' = 'ok';
+  mode: 'ok' | 'down' | 'slow' | 'garbage' | 'endless' = 'ok';
   hits = 0;
   notModified = 0;
   private readonly server = http.createServer((req, res) => {
@@ -30,6 +30,17 @@ class CrlServer {
       return;
     }
     if (this.mode === 'slow') return; // never answers; the client's timeout must fire
+    if (this.mode === 'endless') {
+      // No content-length, and more bytes than any CRL: the client must stop reading by itself.
+      const chunk = Buffer.alloc(64 * 1024, 0x30);
+      const pump = () => {
+        while (res.write(chunk)) if (res.writableLength > 1 << 22) break;
+      };
+      res.on('drain', pump);
+      res.on('close', () => res.off('drain', pump));
+      pump();
+      return;
+    }
     if (this.mode === 'garbage') {
       res.end('<html>captive portal</html>');
       return;
@@ -158,6 +169,22 @@ describe('CRLs from a URL', () => {
     // One report per certificate whose status is unknown (here the leaf and the intermediate).
     expect(unknown.length).toBeGreaterThan(0);
     expect(unknown.every((u) => u.allowed)).toBe(true);
+    crlServer.mode = 'ok';
+  });
+});
+
+describe('a hijacked CRL URL', () => {
+  it('stops reading an endless body at maxBytes and keeps the last good CRL', async () => {
+    crlServer.mode = 'ok';
+    crlServer.body = await pki.crl(70, [pki.alice.serial]);
+    const v = liveVerifier({ maxBytes: 100_000, fetchTimeoutMs: 5_000 });
+    const failures = collect<{ error: string }>(v, 'crl-refresh-failed');
+    expect((await v.verify(pki.alice.cert)).ok).toBe(false);
+    crlServer.mode = 'endless';
+    await v.refreshCrls();
+    expect(failures.map((f) => f.error)).toEqual([expect.stringMatching(/over the 100000-byte limit/)]);
+    const r = await v.verify(pki.alice.cert);
+    expect(r.ok ? 'accepted' : r.code).toBe('CERT_REVOKED');
     crlServer.mode = 'ok';
   });
 });
