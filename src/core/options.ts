@@ -56,7 +56,7 @@ export interface CrlOptions {
   gracePeriodMs?: number;
   /** Timeout of one CRL fetch, in ms. Default 10,000. */
   fetchTimeoutMs?: number;
-  /** Largest CRL accepted from a file or URL, in bytes. Default 256 MiB. */
+  /** Largest CRL accepted from a file or URL, in bytes. Default 64 MiB (a 1,000,000-entry DER CRL is ~35 MiB). */
   maxBytes?: number;
 }
 
@@ -64,7 +64,7 @@ export const CRL_OPTION_NAMES = ['values', 'files', 'urls', 'distributionPoints'
 export const DEFAULT_CRL_REFRESH_MS = 300_000;
 export const DEFAULT_FILE_CHECK_MS = 2_000;
 export const DEFAULT_CRL_FETCH_TIMEOUT_MS = 10_000;
-export const DEFAULT_CRL_MAX_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_CRL_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Validated live-CRL settings; `sources` empty means the CRLs never change. */
 export interface CrlSettings {

@@ -19,7 +19,8 @@ export interface PolicyInput extends CrlCheckContext {
   /** CRL sources that have not delivered yet: an issuer without a CRL may be theirs. */
   crlsPending: boolean;
   /** Set with distributionPoints: asks for the CRLs a certificate names (its signature has verified). */
-  wantCrls?(urls: readonly string[]): void;
+  /** Returns whether any of them will be fetched (false: all were tried already, and failed). */
+  wantCrls?(urls: readonly string[], issuer: ParsedCertificate): boolean;
   /** 'allow': an undeterminable status lets the certificate through (reported via onUnknown). */
   whenUnavailable: 'reject' | 'allow';
   onUnknown(failure: Failure): void;
@@ -155,6 +156,7 @@ function checkRules(path: readonly ParsedCertificate[], input: PolicyInput): Fai
 /** RFC 5280 section 6.3: every certificate but the anchor against its issuer's CRL. */
 function checkRevocation(path: readonly ParsedCertificate[], input: PolicyInput): PathVerdict {
   const relied: Reliance = { crls: [], certificates: [] };
+  let pendingFetch: Failure | undefined;
   for (let i = 0; i < path.length - 1; i++) {
     const cert = path[i] as ParsedCertificate;
     // RFC 5280 section 6.3.3 (b)(2)(ii)/(iii): CRL scope follows the certificate's own cA flag, not its position.
@@ -166,14 +168,18 @@ function checkRevocation(path: readonly ParsedCertificate[], input: PolicyInput)
       return { ok: false, failure: status.failure };
     } else {
       let unknown: Failure | undefined = status.status === 'unknown' ? status.failure : undefined;
-      if (!unknown && input.requireCrl) {
-        unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: no CRL from "${cert.issuerDN}" is configured and requireCrl is set` };
-      }
       if (!unknown && status.status === 'unchecked' && input.wantCrls && cert.crlUrls?.length) {
         // RFC 5280 section 4.2.1.13: the certificate names where its CRL is; the caller fetches
-        // it and decides again. Until then the status is unknown.
-        input.wantCrls(cert.crlUrls);
-        unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: its CRL at ${cert.crlUrls.join(', ')} has not been fetched` };
+        // it (checked against this issuer's key) and decides again. Until then: unknown. The loop
+        // goes on so that every certificate's distribution points are collected in one pass.
+        if (input.wantCrls(cert.crlUrls, path[i + 1] as ParsedCertificate)) {
+          pendingFetch ??= { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: its CRL at ${cert.crlUrls.join(', ')} has not been fetched` };
+          continue;
+        }
+        unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: its CRL at ${cert.crlUrls.join(', ')} could not be fetched` };
+      }
+      if (!unknown && input.requireCrl) {
+        unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: no CRL from "${cert.issuerDN}" is configured and requireCrl is set` };
       }
       if (!unknown && input.crlsPending) {
         unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: CRL sources have not been loaded yet` };
@@ -186,5 +192,6 @@ function checkRevocation(path: readonly ParsedCertificate[], input: PolicyInput)
       }
     }
   }
+  if (pendingFetch) return { ok: false, failure: pendingFetch };
   return { ok: true, relied };
 }

@@ -190,13 +190,19 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     purpose: VerifierConfig['purpose'],
     budget: SignatureBudget,
     signerDepth: number,
-    wanted: Set<string>,
+    wanted: Map<string, ParsedCertificate>,
   ): PathResult => {
     const policy: PolicyInput = {
       ...(store && settings.distributionPoints
         ? {
-            wantCrls: (urls: readonly string[]) => {
-              for (const url of urls) if (!store.tried(url)) wanted.add(url);
+            wantCrls: (urls: readonly string[], issuer: ParsedCertificate) => {
+              let fetching = false;
+              for (const url of urls) {
+                if (store.tried(url)) continue;
+                if (!wanted.has(url)) wanted.set(url, issuer);
+                fetching = true;
+              }
+              return fetching;
             },
           }
         : {}),
@@ -222,7 +228,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     return buildPath(leaf, { anchors, intermediates, maxChainDepth: config.maxChainDepth, signedBy, checkPath: (path) => checkPath(path, policy), budget });
   };
 
-  const verifyNow = (chain: PemOrDerInput, at: number, cacheable: boolean, wanted: Set<string>): VerifyResult => {
+  const verifyNow = (chain: PemOrDerInput, at: number, cacheable: boolean, wanted: Map<string, ParsedCertificate>): VerifyResult => {
     let ders: Buffer[];
     try {
       ders = expectLabels(decodePemOrDer(chain), ['CERTIFICATE'], 'certificate');
@@ -288,12 +294,12 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       // The first verifications wait for the first load of every CRL source (bounded by the fetch timeout).
       if (store) await store.ready;
       const when = at?.getTime() ?? Date.now();
-      const wanted = new Set<string>();
+      const wanted = new Map<string, ParsedCertificate>();
       const result = verifyNow(chain, when, at === undefined, wanted);
       if (wanted.size === 0 || !store) return result;
       // distributionPoints: fetch the CRLs the path's certificates name, then decide again.
-      await store.discover([...wanted]);
-      return verifyNow(chain, when, at === undefined, new Set());
+      await store.discover(wanted);
+      return verifyNow(chain, when, at === undefined, new Map());
     },
     on(event, listener) {
       events.on(event, listener as (payload: unknown) => void);

@@ -43,13 +43,17 @@ interface SourceState {
   spec: CrlSourceSpec;
   /** Found in a certificate's CRL distribution points rather than configured. */
   discovered?: boolean;
+  /** For discovered sources: the issuer certificates (of verified paths) that named this URL. */
+  namedBy?: ParsedCertificate[];
+  /** Polls since the CRLs in use went past nextUpdate with nothing newer: drives the backoff. */
+  staleRounds: number;
   crls: readonly ParsedCrl[];
   loaded: boolean;
   failures: number;
   timer?: NodeJS.Timeout;
   inFlight?: Promise<void>;
-  etag?: string;
-  lastModified?: string;
+  etag?: string | undefined;
+  lastModified?: string | undefined;
   fileStamp?: string;
 }
 
@@ -79,7 +83,7 @@ export class CrlStore extends EventEmitter {
     this.fixed = config.initial.filter((i) => !config.sources.some((s) => s.location === i.source)).flatMap((i) => i.crls);
     for (const spec of config.sources) {
       const initial = config.initial.find((i) => i.source === spec.location);
-      this.states.set(spec.location, { spec, crls: initial?.crls ?? [], loaded: initial !== undefined, failures: 0 });
+      this.states.set(spec.location, { spec, crls: initial?.crls ?? [], loaded: initial !== undefined, failures: 0, staleRounds: 0 });
     }
     this.current = new CrlChecker(this.all());
     this.ready = Promise.all([...this.states.values()].map((s) => this.refresh(s))).then(() => {
@@ -102,17 +106,23 @@ export class CrlStore extends EventEmitter {
    * Bounded: the URLs come from certificates a trusted CA signed, but there is no reason to follow
    * an unbounded number of them.
    */
-  async discover(urls: readonly string[]): Promise<void> {
+  async discover(wanted: ReadonlyMap<string, ParsedCertificate>): Promise<void> {
+    if (this.closed) return;
     const waits: Promise<void>[] = [];
-    for (const url of urls) {
+    for (const [url, issuer] of wanted) {
       let state = this.states.get(url);
       if (!state) {
         if ([...this.states.values()].filter((s) => s.discovered).length >= MAX_DISCOVERED_SOURCES) continue;
-        state = { spec: { kind: 'url', location: url }, crls: [], loaded: false, failures: 0, discovered: true };
+        // The CRL at a distribution point is accepted only if it verifies with the key of the
+        // issuer whose (verified) certificate named it: plain-http CRL URLs are easy to intercept.
+        state = { spec: { kind: 'url', location: url }, crls: [], loaded: false, failures: 0, staleRounds: 0, discovered: true, namedBy: [issuer] };
         this.states.set(url, state);
         const fresh = state;
         waits.push(this.refresh(fresh).then(() => this.schedule(fresh)));
-      } else if (state.inFlight) waits.push(state.inFlight);
+      } else {
+        if (state.namedBy && !state.namedBy.some((c) => c.id === issuer.id)) state.namedBy.push(issuer);
+        if (state.inFlight) waits.push(state.inFlight);
+      }
     }
     await Promise.all(waits);
   }
@@ -137,13 +147,23 @@ export class CrlStore extends EventEmitter {
     clearTimeout(state.timer);
     let delay: number;
     if (state.spec.kind === 'file') delay = this.config.fileCheckIntervalMs;
-    else if (state.failures > 0) delay = Math.min(this.config.refreshIntervalMs, MIN_RETRY_MS * 2 ** (state.failures - 1));
+    else if (state.failures > 0) delay = backoff(state.failures, this.config.refreshIntervalMs);
     else {
-      // Fetch again before the earliest nextUpdate, and at least every refreshIntervalMs.
-      const nextUpdates = state.crls.map((c) => c.nextUpdate?.getTime() ?? 0).filter((t) => t > 0);
-      const beforeExpiry = nextUpdates.length > 0 ? Math.min(...nextUpdates) - Date.now() : Infinity;
-      delay = Math.max(MIN_RETRY_MS, Math.min(this.config.refreshIntervalMs, beforeExpiry));
+      // Fetch again ahead of the earliest nextUpdate (a tenth of the CRL's lifetime, at most a
+      // minute, early), and at least every refreshIntervalMs; while the CRL in use is past
+      // nextUpdate and nothing newer comes, back off instead of polling every second.
+      const now = Date.now();
+      const due = state.crls.filter((c) => c.nextUpdate).map((c) => (c.nextUpdate as Date).getTime() - Math.min(60_000, ((c.nextUpdate as Date).getTime() - c.thisUpdate.getTime()) / 10));
+      const untilDue = due.length > 0 ? Math.min(...due) - now : Infinity;
+      if (untilDue <= 0) {
+        state.staleRounds++;
+        delay = backoff(state.staleRounds, this.config.refreshIntervalMs);
+      } else {
+        state.staleRounds = 0;
+        delay = Math.min(this.config.refreshIntervalMs, untilDue);
+      }
     }
+    delay = Math.min(Math.max(delay, MIN_RETRY_MS), MAX_TIMER_MS);
     state.timer = setTimeout(() => {
       void this.refresh(state).then(() => this.schedule(state));
     }, delay);
@@ -164,18 +184,29 @@ export class CrlStore extends EventEmitter {
   }
 
   private async load(state: SourceState): Promise<void> {
+    if (this.closed) return;
     const source = state.spec.location;
     try {
-      const bytes = state.spec.kind === 'file' ? await this.readChangedFile(state) : await this.fetch(state);
-      if (bytes) await this.accept(state, bytes);
-      state.loaded = true;
+      const delivered = state.spec.kind === 'file' ? await this.readChangedFile(state) : await this.fetch(state);
+      if (delivered) {
+        await this.accept(state, delivered.bytes);
+        // Validators are remembered only for a body that was accepted, so a refused response is
+        // fetched in full again rather than answered with 304 forever.
+        state.etag = delivered.etag;
+        state.lastModified = delivered.lastModified;
+      } else if (state.crls.length === 0) {
+        throw new Error('nothing new was delivered and no CRL from this source is in use');
+      }
+      state.loaded = state.crls.length > 0;
       state.failures = 0;
     } catch (err) {
       state.failures++;
-      const retryInMs = Math.min(this.config.refreshIntervalMs, MIN_RETRY_MS * 2 ** (state.failures - 1));
+      const retryInMs = backoff(state.failures, this.config.refreshIntervalMs);
       this.emit('crl-refresh-failed', { source, error: (err as Error).message, retryInMs });
     }
     const now = Date.now();
+    const inUse = new Set(this.all().map((c) => c.id));
+    for (const id of this.reportedStale) if (!inUse.has(id)) this.reportedStale.delete(id);
     for (const crl of state.crls) {
       if ((!crl.nextUpdate || crl.nextUpdate.getTime() <= now) && !this.reportedStale.has(crl.id)) {
         this.reportedStale.add(crl.id);
@@ -184,7 +215,7 @@ export class CrlStore extends EventEmitter {
     }
   }
 
-  private async readChangedFile(state: SourceState): Promise<Buffer | undefined> {
+  private async readChangedFile(state: SourceState): Promise<{ bytes: Buffer; etag?: string; lastModified?: string } | undefined> {
     // An atomic rename gives a new inode; an in-place write a new mtime or size.
     const s = await stat(state.spec.location);
     const stamp = `${s.ino}:${s.mtimeMs}:${s.size}`;
@@ -192,10 +223,10 @@ export class CrlStore extends EventEmitter {
     if (s.size > this.config.maxBytes) throw new Error(`file is ${s.size} bytes, over the ${this.config.maxBytes}-byte limit`);
     const bytes = await readFile(state.spec.location);
     state.fileStamp = stamp;
-    return bytes;
+    return { bytes };
   }
 
-  private async fetch(state: SourceState): Promise<Buffer | undefined> {
+  private async fetch(state: SourceState): Promise<{ bytes: Buffer; etag?: string; lastModified?: string } | undefined> {
     const headers: Record<string, string> = {};
     if (state.etag) headers['if-none-match'] = state.etag;
     if (state.lastModified) headers['if-modified-since'] = state.lastModified;
@@ -207,9 +238,7 @@ export class CrlStore extends EventEmitter {
     const declared = Number(response.headers.get('content-length') ?? 0);
     if (declared > this.config.maxBytes) throw new Error(`response is ${declared} bytes, over the ${this.config.maxBytes}-byte limit`);
     const bytes = await readCapped(response, this.config.maxBytes);
-    state.etag = response.headers.get('etag') ?? undefined;
-    state.lastModified = response.headers.get('last-modified') ?? undefined;
-    return bytes;
+    return { bytes, etag: response.headers.get('etag') ?? undefined, lastModified: response.headers.get('last-modified') ?? undefined };
   }
 
   /** Parses, checks and installs what a source delivered; throws (keeping the old CRL) if unusable. */
@@ -225,8 +254,8 @@ export class CrlStore extends EventEmitter {
       if (reason) {
         this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason });
         // Keep the CRL in use for this issuer rather than leave the issuer uncovered.
-        const previous = state.crls.find((c) => c.issuerKey === crl.issuerKey && c.authorityKeyId === crl.authorityKeyId);
-        if (previous) accepted.push(previous);
+        const previous = state.crls.find((c) => slotOf(c) === slotOf(crl));
+        if (previous && !accepted.includes(previous)) accepted.push(previous);
         continue;
       }
       accepted.push(crl);
@@ -234,9 +263,8 @@ export class CrlStore extends EventEmitter {
     // A response that no longer covers an issuer this source covered must not uncover it (a
     // hijacked URL could serve some other CA's valid CRL): the old CRL stays until it goes stale,
     // and then the status is unknown, never "not revoked".
-    const sameIssuer = (a: ParsedCrl, b: ParsedCrl) => a.issuerKey === b.issuerKey && a.authorityKeyId === b.authorityKeyId;
     for (const previous of state.crls) {
-      if (!accepted.some((c) => sameIssuer(c, previous))) accepted.push(previous);
+      if (!accepted.some((c) => c.id === previous.id || slotOf(c) === slotOf(previous))) accepted.push(previous);
     }
     const ids = (list: readonly ParsedCrl[]) => list.map((c) => c.id).sort().join();
     if (ids(accepted) === ids(state.crls)) {
@@ -257,13 +285,17 @@ export class CrlStore extends EventEmitter {
 
   private rejectReason(crl: ParsedCrl, state: SourceState, now: number): string | undefined {
     if (crl.thisUpdate.getTime() > now) return `not yet valid (thisUpdate ${crl.thisUpdate.toISOString()})`;
-    if (!crl.nextUpdate || crl.nextUpdate.getTime() <= now) return `stale (nextUpdate ${crl.nextUpdate?.toISOString() ?? 'absent'})`;
-    // Verified before anything in it is trusted; an issuer only clients present is checked at use.
-    const issuers = this.issuersNamed(crl.issuerKey);
-    if (issuers.length > 0 && !issuers.some((cert) => safeVerify(crl, cert, this.config.legacyAlgorithms))) {
-      return 'its signature does not verify with any configured certificate of its issuer';
+    // A CRL no verification could use (delta, indirect, no CRL number, ...) must not take a slot.
+    if (crl.unusableBecause) return `unusable: ${crl.unusableBecause}`;
+    // Verified before it may replace anything: against a configured certificate of its issuer, or
+    // (distribution points) the issuer certificate that named this URL. Nothing unverified enters.
+    const issuers = [...this.issuersNamed(crl.issuerKey), ...(state.namedBy ?? []).filter((c) => c.subjectKey === crl.issuerKey)];
+    if (issuers.length === 0) return 'its issuer is not a configured CA certificate, so its signature cannot be checked';
+    if (!issuers.some((cert) => safeVerify(crl, cert, this.config.legacyAlgorithms))) {
+      return 'its signature does not verify with any known certificate of its issuer';
     }
-    const previous = state.crls.find((c) => c.issuerKey === crl.issuerKey && c.authorityKeyId === crl.authorityKeyId);
+    // A newer CRL is taken even if already past nextUpdate (the checker applies gracePeriodMs).
+    const previous = state.crls.find((c) => slotOf(c) === slotOf(crl));
     if (previous) {
       const older =
         previous.crlNumber !== undefined && crl.crlNumber !== undefined ? crl.crlNumber < previous.crlNumber : crl.thisUpdate.getTime() < previous.thisUpdate.getTime();
@@ -272,6 +304,18 @@ export class CrlStore extends EventEmitter {
     return undefined;
   }
 }
+
+/** CRLs that may replace each other: same issuer name, key and scope. */
+function slotOf(crl: ParsedCrl): string {
+  return JSON.stringify([crl.issuerKey, crl.authorityKeyId ?? '', crl.scope.onlyUserCerts, crl.scope.onlyCaCerts, crl.scope.distributionPoint ?? []]);
+}
+
+function backoff(attempts: number, cap: number): number {
+  return Math.min(cap, MIN_RETRY_MS * 2 ** Math.min(attempts - 1, 30));
+}
+
+/** Node turns longer timer delays into 1 ms; 24 days is far beyond any refresh schedule. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function safeVerify(crl: ParsedCrl, cert: ParsedCertificate, legacy: boolean): boolean {
   try {
