@@ -322,3 +322,44 @@ describe('a CRL URL that starts serving another issuer', () => {
     expect(r.ok ? 'accepted' : r.code).toBe('CERT_REVOKED');
   });
 });
+
+describe('a CRL URL serving forgeries', () => {
+  it('a forged CRL with a huge CRL Number neither enters nor blocks the real next CRL', async () => {
+    crlServer.mode = 'ok';
+    crlServer.body = await pki.crl(5, []);
+    const v = liveVerifier();
+    expect((await v.verify(pki.alice.cert)).ok).toBe(true);
+    crlServer.body = await pki.crl(999_999, [], { wrongKey: true });
+    await v.refreshCrls();
+    crlServer.body = await pki.crl(6, [pki.alice.serial]);
+    await v.refreshCrls();
+    const r = await v.verify(pki.alice.cert);
+    expect(r.ok ? 'accepted' : r.code).toBe('CERT_REVOKED');
+  });
+
+  it('a refused first response is fetched again in full, never answered by 304 into "no CRL"', async () => {
+    crlServer.mode = 'ok';
+    crlServer.body = await pki.crl(7, [], { wrongKey: true });
+    const v = liveVerifier();
+    const first = await v.verify(pki.alice.cert);
+    expect(first.ok ? 'accepted' : first.code).toBe('REVOCATION_UNKNOWN');
+    const notModified = crlServer.notModified;
+    await v.refreshCrls();
+    expect(crlServer.notModified).toBe(notModified);
+    const again = await v.verify(pki.alice.cert);
+    expect(again.ok ? 'accepted' : again.code).toBe('REVOCATION_UNKNOWN');
+  });
+
+  it('a CRL whose issuer is not configured is not taken from a URL', async () => {
+    crlServer.mode = 'ok';
+    crlServer.body = await pki.crl(8, []);
+    // Only the root is configured; the intermediate comes from the client.
+    const v = createVerifier({ ca: pki.rootPem, crl: { urls: [crlServer.url], fetchTimeoutMs: 300 } });
+    verifiers.push(v);
+    const rejected = collect<{ reason: string }>(v, 'crl-rejected');
+    await v.refreshCrls();
+    expect(rejected.map((x) => x.reason)).toContain('its issuer is not a configured CA certificate, so its signature cannot be checked');
+    const r = await v.verify(pki.alice.cert);
+    expect(r.ok ? 'accepted' : r.code).toBe('REVOCATION_UNKNOWN');
+  });
+});
