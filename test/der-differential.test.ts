@@ -12,10 +12,9 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import {
   AuthorityKeyIdentifier,
@@ -35,35 +34,11 @@ import { generateDevPki } from '../src/devpki/generate.js';
 import { parseCrl, type ParsedCrl } from '../src/revocation/crl.js';
 import { certificateInfo, MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../src/x509/certificate.js';
 import type { Name } from '../src/x509/name.js';
+import { FIXTURES } from './conformance/suites.js';
 
 // ---------------------------------------------------------------------------------------------
-// Conformance vectors: prefer the in-repo copy, fall back to the shared checkout, fail loudly.
-
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-
-/** Entries each conformance set must contain for its directory to count as present. */
-const REQUIRED: Record<'pkits' | 'x509-limbo', string[]> = {
-  pkits: ['certs', 'crls'],
-  'x509-limbo': ['limbo-client-subset.json'],
-};
-
-function conformanceDir(kind: 'pkits' | 'x509-limbo'): string {
-  const preferred = join(REPO, 'test', 'fixtures', 'conformance', kind);
-  const fallback = join(REPO, '..', 'shared', 'conformance', kind);
-  const missing = (dir: string) => REQUIRED[kind].filter((entry) => !existsSync(join(dir, entry)));
-  if (existsSync(preferred)) {
-    // A half-copied fixture directory is a mistake to report, not a reason to use another copy.
-    const gaps = missing(preferred);
-    if (gaps.length > 0) throw new Error(`conformance vectors: ${preferred} exists but lacks ${gaps.join(', ')}`);
-    return preferred;
-  }
-  if (existsSync(fallback) && missing(fallback).length === 0) return fallback;
-  throw new Error(
-    `conformance vectors '${kind}' not found (these tests need them and do not skip). Looked in:\n` +
-      `  ${preferred}\n  ${fallback}\n` +
-      `Copy ../shared/conformance/${kind} to test/fixtures/conformance/${kind}.`,
-  );
-}
+// Conformance vectors, as copied into the repository (test/fixtures/conformance/README.md).
+const conformanceDir = (kind: 'pkits' | 'x509-limbo'): string => join(FIXTURES, kind);
 
 interface Sample {
   /** Where the input first appears: `pkits/<file>`, `limbo/<testcase id>/<role>`, `devpki/<file>`. */

@@ -17,38 +17,19 @@
  * The PRNG is seeded (mulberry32), so a failure names a case that reproduces exactly.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
 import { CertgateError, createVerifier, type Verifier } from '../src/index.js';
 import { MalformedCrlError, parseCrl } from '../src/revocation/crl.js';
 import { certificateInfo, MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../src/x509/certificate.js';
+import { FIXTURES } from './conformance/suites.js';
 
 // ---------------------------------------------------------------------------------------------
-// Conformance vectors: prefer the in-repo copy, fall back to the shared checkout, fail loudly.
-
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const REQUIRED: Record<'pkits' | 'x509-limbo', string[]> = { pkits: ['certs', 'crls'], 'x509-limbo': ['limbo-client-subset.json'] };
-
-function conformanceDir(kind: 'pkits' | 'x509-limbo'): string {
-  const preferred = join(REPO, 'test', 'fixtures', 'conformance', kind);
-  const fallback = join(REPO, '..', 'shared', 'conformance', kind);
-  const missing = (dir: string) => REQUIRED[kind].filter((entry) => !existsSync(join(dir, entry)));
-  if (existsSync(preferred)) {
-    const gaps = missing(preferred);
-    if (gaps.length > 0) throw new Error(`conformance vectors: ${preferred} exists but lacks ${gaps.join(', ')}`);
-    return preferred;
-  }
-  if (existsSync(fallback) && missing(fallback).length === 0) return fallback;
-  throw new Error(
-    `conformance vectors '${kind}' not found (these tests need them and do not skip). Looked in:\n` +
-      `  ${preferred}\n  ${fallback}\n` +
-      `Copy ../shared/conformance/${kind} to test/fixtures/conformance/${kind}.`,
-  );
-}
+// Conformance vectors, as copied into the repository (test/fixtures/conformance/README.md).
+const conformanceDir = (kind: 'pkits' | 'x509-limbo'): string => join(FIXTURES, kind);
 
 const PKITS = conformanceDir('pkits');
 const LIMBO = JSON.parse(readFileSync(join(conformanceDir('x509-limbo'), 'limbo-client-subset.json'), 'utf8')) as {
