@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeElement, TAG } from '../src/x509/der.js';
 import { MalformedCrlError, parseCrl, parseCrlAsync } from '../src/revocation/crl.js';
+import { crlDers, joinChunks } from '../src/revocation/crl-bytes.js';
 
 const seq = (...parts: Buffer[]) => encodeElement(TAG.SEQUENCE, Buffer.concat(parts));
 const utc = encodeElement(TAG.UTC_TIME, Buffer.from('260101000000Z', 'latin1'));
@@ -56,5 +57,34 @@ describe('CRL serial index', () => {
 
   it('parseCrlAsync rejects a truncated CRL with MalformedCrlError', async () => {
     await expect(parseCrlAsync(der.subarray(0, der.length - 100), 0)).rejects.toBeInstanceOf(MalformedCrlError);
+  });
+});
+
+describe('CRL downloads decoded in slices', () => {
+  const { der } = bigCrl(20_000);
+  const pem = (body: string) => Buffer.from(`-----BEGIN X509 CRL-----\n${body}\n-----END X509 CRL-----\n`);
+
+  it('passes DER through and decodes PEM with any line length, several blocks included', async () => {
+    expect((await crlDers(der))[0]).toBe(der);
+    const b64 = der.toString('base64');
+    for (const width of [64, 76, 65, 1000]) {
+      const [decoded] = await crlDers(pem(b64.match(new RegExp(`.{1,${width}}`, 'g'))!.join('\r\n')));
+      expect(decoded!.equals(der)).toBe(true);
+    }
+    const two = Buffer.concat([pem(b64), pem(b64)]);
+    expect((await crlDers(two)).map((d) => d.length)).toEqual([der.length, der.length]);
+  });
+
+  it('refuses invalid base64, a truncated block, a missing END line and garbage', async () => {
+    const b64 = der.toString('base64');
+    await expect(crlDers(pem(`${b64.slice(0, 100)}!${b64.slice(101)}`))).rejects.toThrow(/not valid base64/);
+    await expect(crlDers(pem(b64.slice(0, b64.length - 3)))).rejects.toThrow(/truncated/);
+    await expect(crlDers(Buffer.from(`-----BEGIN X509 CRL-----\n${b64}`))).rejects.toThrow(/no END line/);
+    await expect(crlDers(Buffer.from('<html>captive portal</html>'))).rejects.toThrow(/neither DER nor/);
+  });
+
+  it('joins chunks into the exact bytes', async () => {
+    const chunks = [der.subarray(0, 7), der.subarray(7, 70_000), der.subarray(70_000)];
+    expect((await joinChunks(chunks, der.length)).equals(der)).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
 import type { ParsedCertificate } from '../x509/certificate.js';
-import { decodePemOrDer, expectLabels } from '../x509/pem.js';
+import { crlDers, joinChunks } from './crl-bytes.js';
 import { verifySignature } from '../x509/signature.js';
 import { CrlChecker } from './crl-checker.js';
 import { parseCrlAsync, type ParsedCrl } from './crl.js';
@@ -245,7 +245,7 @@ export class CrlStore extends EventEmitter {
   private async accept(state: SourceState, bytes: Buffer): Promise<void> {
     const source = state.spec.location;
     const parsed: ParsedCrl[] = [];
-    for (const der of expectLabels(decodePemOrDer(bytes), ['X509 CRL'], 'CRL')) parsed.push(await parseCrlAsync(der));
+    for (const der of await crlDers(bytes)) parsed.push(await parseCrlAsync(der));
     if (parsed.length === 0) throw new Error('no CRL in the response');
     const now = Date.now();
     const accepted: ParsedCrl[] = [];
@@ -328,12 +328,12 @@ function safeVerify(crl: ParsedCrl, cert: ParsedCertificate, legacy: boolean): b
 /** Reads a response body, aborting as soon as it passes `max` bytes (a hijacked URL may stream forever). */
 async function readCapped(response: Response, max: number): Promise<Buffer> {
   if (!response.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
+  const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
     total += chunk.length;
     if (total > max) throw new Error(`response is over the ${max}-byte limit`);
-    chunks.push(Buffer.from(chunk));
+    chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  return joinChunks(chunks, total);
 }
