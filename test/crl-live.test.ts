@@ -363,3 +363,22 @@ describe('a CRL URL serving forgeries', () => {
     expect(r.ok ? 'accepted' : r.code).toBe('REVOCATION_UNKNOWN');
   });
 });
+
+describe('close()', () => {
+  it('aborts a fetch in flight and stops refreshing', async () => {
+    crlServer.mode = 'slow';
+    const v = createVerifier({ ca: pki.rootPem, intermediates: pki.intermediatePem, crl: { urls: [crlServer.url], fetchTimeoutMs: 60_000 } });
+    const failures = collect<{ error: string }>(v, 'crl-refresh-failed');
+    const started = Date.now();
+    setTimeout(() => v.close(), 100);
+    const r = await v.verify(pki.alice.cert);
+    // The pending first fetch was abandoned well before its 60 s timeout: the verdict is unknown.
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(r.ok ? 'accepted' : r.code).toBe('REVOCATION_UNKNOWN');
+    expect(failures).toHaveLength(1);
+    const hits = crlServer.hits;
+    await v.refreshCrls();
+    expect(crlServer.hits).toBe(hits);
+    crlServer.mode = 'ok';
+  });
+});

@@ -70,6 +70,8 @@ export class CrlStore extends EventEmitter {
   private readonly fixed: ParsedCrl[];
   private current: CrlChecker;
   private closed = false;
+  /** Aborts fetches in flight on close(). */
+  private readonly stopping = new AbortController();
   revision = 0;
   /** Settles once every URL and file source has been tried once. */
   readonly ready: Promise<void>;
@@ -135,6 +137,7 @@ export class CrlStore extends EventEmitter {
 
   close(): void {
     this.closed = true;
+    this.stopping.abort();
     for (const s of this.states.values()) clearTimeout(s.timer);
   }
 
@@ -230,7 +233,8 @@ export class CrlStore extends EventEmitter {
     const headers: Record<string, string> = {};
     if (state.etag) headers['if-none-match'] = state.etag;
     if (state.lastModified) headers['if-modified-since'] = state.lastModified;
-    const response = await fetch(state.spec.location, { headers, redirect: 'follow', signal: AbortSignal.timeout(this.config.fetchTimeoutMs) }).catch((err: Error) => {
+    const signal = AbortSignal.any([AbortSignal.timeout(this.config.fetchTimeoutMs), this.stopping.signal]);
+    const response = await fetch(state.spec.location, { headers, redirect: 'follow', signal }).catch((err: Error) => {
       throw new Error(err.name === 'TimeoutError' ? `no answer within ${this.config.fetchTimeoutMs} ms` : `fetch failed: ${err.message}`);
     });
     if (response.status === 304) return undefined;
