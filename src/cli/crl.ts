@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { decodePemOrDer, expectLabels, PemError } from '../x509/pem.js';
-import { MalformedCrlError, parseCrl, type ParsedCrl } from '../revocation/crl.js';
+import { decodeEach, PemError } from '../x509/pem.js';
+import { parseCrl, type ParsedCrl } from '../revocation/crl.js';
 import { verifySignature } from '../x509/signature.js';
 import { readCertificateFile, readInputFile, UsageError, type CliIo } from './io.js';
-import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import type { ParsedCertificate } from '../x509/certificate.js';
 
 export const CRL_USAGE = 'usage: certgate crl <file|url> [--ca F ...] [--json]';
 
@@ -48,18 +48,12 @@ export async function runCrl(args: string[], io: CliIo): Promise<number> {
   const bytes = /^https?:\/\//i.test(source) ? await fetchCrl(source) : readInputFile(source, 'CRL');
   let crls: ParsedCrl[];
   try {
-    crls = expectLabels(decodePemOrDer(bytes), ['X509 CRL'], 'CRL').map((der, i) => {
-      try {
-        return parseCrl(der);
-      } catch (err) {
-        throw new PemError(`CRL #${i + 1} does not parse: ${(err as MalformedCrlError).message}`);
-      }
-    });
+    crls = decodeEach(bytes, 'X509 CRL', 'CRL', parseCrl, 'does not parse');
   } catch (err) {
     if (err instanceof PemError) throw new UsageError(`CRL "${source}" is unusable: ${err.message}`);
     throw err;
   }
-  const issuers = (values.ca ?? []).flatMap((f) => readCertificateFile(f, '--ca').map((der) => parseCertificate(der)));
+  const issuers = (values.ca ?? []).flatMap((f) => readCertificateFile(f, '--ca'));
   const now = Date.now();
   let allUsable = true;
   const reports = crls.map((crl) => {

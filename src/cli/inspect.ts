@@ -1,4 +1,4 @@
-import { certificateInfo, parseCertificate } from '../x509/certificate.js';
+import { certificateInfo, type ParsedCertificate } from '../x509/certificate.js';
 import { readCertificateFile, UsageError, type CliIo } from './io.js';
 
 export const INSPECT_USAGE = 'usage: certgate inspect <cert.pem>';
@@ -6,9 +6,9 @@ export const INSPECT_USAGE = 'usage: certgate inspect <cert.pem>';
 /** `certgate inspect`: the leaf as `identify()` receives it, with `raw` summarised. */
 export async function runInspect(args: string[], io: CliIo): Promise<number> {
   if (args.length !== 1 || args[0]?.startsWith('-')) throw new UsageError(INSPECT_USAGE);
-  const ders = readCertificateFile(args[0] as string, 'certificate');
-  const info = certificateInfo(parseCertificate(ders[0] as Buffer));
+  const certs = readCertificateFile(args[0] as string, 'certificate');
+  const info = certificateInfo(certs[0] as ParsedCertificate);
   io.out(JSON.stringify({ ...info, raw: `<DER, ${info.raw.length} bytes>` }, null, 2));
-  if (ders.length > 1) io.out(`(${ders.length - 1} more certificate(s) in the file; shown: the first, the leaf)`);
+  if (certs.length > 1) io.out(`(${certs.length - 1} more certificate(s) in the file; shown: the first, the leaf)`);
   return 0;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { decodePemOrDer, expectLabels, PemError } from '../x509/pem.js';
-import { MalformedCertificateError, parseCertificate } from '../x509/certificate.js';
+import { decodeEach, PemError } from '../x509/pem.js';
+import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 
 export interface CliIo {
   out(line: string): void;
@@ -21,18 +21,10 @@ export function readInputFile(path: string, what: string): Buffer {
 }
 
 /** Reads a file that must hold certificates; garbage, keys and empty files are input errors. */
-export function readCertificateFile(path: string, what: string): Buffer[] {
+export function readCertificateFile(path: string, what: string): ParsedCertificate[] {
   const bytes = readInputFile(path, what);
   try {
-    const ders = expectLabels(decodePemOrDer(bytes), ['CERTIFICATE'], 'certificate');
-    for (const [i, der] of ders.entries()) {
-      try {
-        parseCertificate(der);
-      } catch (err) {
-        throw new PemError(`certificate #${i + 1} is malformed: ${(err as MalformedCertificateError).message}`);
-      }
-    }
-    return ders;
+    return decodeEach(bytes, 'CERTIFICATE', 'certificate', parseCertificate, 'is malformed');
   } catch (err) {
     if (err instanceof PemError) throw new UsageError(`${what} file "${path}" is unusable: ${err.message}`);
     throw err;

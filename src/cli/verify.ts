@@ -32,7 +32,7 @@ export async function runVerify(args: string[], io: CliIo): Promise<number> {
     throw new UsageError(`--purpose must be clientAuth, serverAuth or any, got "${purpose}"`);
   }
 
-  const chain = readCertificateFile(positionals[0] as string, 'certificate chain');
+  const chain = readCertificateFile(positionals[0] as string, 'certificate chain').map((c) => c.der);
   let verifier;
   try {
     verifier = createVerifier({

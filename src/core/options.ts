@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { CertgateError } from '../errors.js';
-import { decodePemOrDer, describeType, expectLabels, PemError, type PemOrDerInput } from '../x509/pem.js';
-import { MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
-import { MalformedCrlError, parseCrl, type ParsedCrl } from '../revocation/crl.js';
+import { decodeEach, describeType, PemError, type PemOrDerInput } from '../x509/pem.js';
+import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { parseCrl, type ParsedCrl } from '../revocation/crl.js';
 
 export type Purpose = 'clientAuth' | 'serverAuth';
 
@@ -107,14 +107,7 @@ export function configError(where: string, message: string, cause?: unknown): Ce
 
 function parseCertificates(input: PemOrDerInput, where: string, option: string): ParsedCertificate[] {
   try {
-    const ders = expectLabels(decodePemOrDer(input), ['CERTIFICATE'], 'certificate');
-    return ders.map((der, i) => {
-      try {
-        return parseCertificate(der);
-      } catch (err) {
-        throw new PemError(`certificate #${i + 1} is malformed: ${(err as MalformedCertificateError).message}`);
-      }
-    });
+    return decodeEach(input, 'CERTIFICATE', 'certificate', parseCertificate, 'is malformed');
   } catch (err) {
     if (err instanceof PemError) throw configError(where, `option '${option}' ${err.message.startsWith('certificate #') ? 'has a problem: ' : 'is unusable: '}${err.message}`, err);
     throw err;
@@ -123,14 +116,7 @@ function parseCertificates(input: PemOrDerInput, where: string, option: string):
 
 function parseCrls(input: PemOrDerInput, where: string): ParsedCrl[] {
   try {
-    const ders = expectLabels(decodePemOrDer(input), ['X509 CRL'], 'CRL');
-    return ders.map((der, i) => {
-      try {
-        return parseCrl(der);
-      } catch (err) {
-        throw new PemError(`CRL #${i + 1} does not parse: ${(err as MalformedCrlError).message}`);
-      }
-    });
+    return decodeEach(input, 'X509 CRL', 'CRL', parseCrl, 'does not parse');
   } catch (err) {
     if (err instanceof PemError) throw configError(where, `option 'crl' is unusable: ${err.message}`, err);
     throw err;

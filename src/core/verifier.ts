@@ -110,11 +110,12 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
   for (const c of [...config.anchors, ...config.intermediates]) parsed.set(c.id, c);
 
   const parse = (der: Buffer): Parsed => {
-    const id = createHash('sha256').update(der).digest('hex');
+    const digest = createHash('sha256').update(der).digest();
+    const id = digest.toString('hex');
     let p = parsed.get(id);
     if (!p) {
       try {
-        p = parseCertificate(der);
+        p = parseCertificate(der, digest);
       } catch (err) {
         p = { malformed: (err as MalformedCertificateError).message };
       }

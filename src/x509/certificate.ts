@@ -322,8 +322,11 @@ function colonHex(digest: Buffer): string {
   return digest.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
 }
 
-/** Decodes one DER certificate; throws MalformedCertificateError (never anything else) on bad input. */
-export function parseCertificate(der: Buffer): ParsedCertificate {
+/**
+ * Decodes one DER certificate; throws MalformedCertificateError (never anything else) on bad
+ * input. `sha256` may pass the DER's digest when the caller has it already (cache lookups).
+ */
+export function parseCertificate(der: Buffer, sha256?: Buffer): ParsedCertificate {
   try {
     // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
     const { tbs: tbsEl, algorithm: outerAlgEl, signature } = readSigned(der);
@@ -352,7 +355,7 @@ export function parseCertificate(der: Buffer): ParsedCertificate {
     const extensionsEl = tbs.optional(0xa3);
     tbs.end();
 
-    const digest = createHash('sha256').update(der).digest();
+    const digest = sha256 ?? createHash('sha256').update(der).digest();
     const spki = Buffer.from(encodedOf(der, spkiEl));
     let key: KeyObject | undefined;
     const subjectKey = canonicalNameKey(subjectName);

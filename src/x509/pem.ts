@@ -67,3 +67,18 @@ export function expectLabels(items: DerItem[], labels: readonly string[], what: 
     return item.der;
   });
 }
+
+/**
+ * Decodes every item of one kind (PEM label `label`, or bare DER) and parses each with `parse`;
+ * a wrong label or an item that does not parse is a PemError naming the item
+ * (`certificate #2 is malformed: ...`).
+ */
+export function decodeEach<T>(input: PemOrDerInput, label: string, what: string, parse: (der: Buffer) => T, problem: string): T[] {
+  return expectLabels(decodePemOrDer(input), [label], what).map((der, i) => {
+    try {
+      return parse(der);
+    } catch (err) {
+      throw new PemError(`${what} #${i + 1} ${problem}: ${(err as Error).message}`);
+    }
+  });
+}
