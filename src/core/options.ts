@@ -31,6 +31,37 @@ export interface VerifierOptions {
   requireCrl?: boolean;
   /** Also accept SHA-1 signatures and DSA keys, for closed legacy PKIs only. Default false. */
   legacyAlgorithms?: boolean;
+  /**
+   * Ask an OCSP responder (RFC 6960) whether the leaf is revoked: `true` uses the responder the
+   * certificate names, the object form configures it (see OcspOptions). Default off.
+   */
+  ocsp?: boolean | OcspOptions;
+}
+
+/** OCSP for the leaf certificate; see README "OCSP". */
+export interface OcspOptions {
+  /** Responders to ask instead of the one in the certificate's Authority Information Access, in order. */
+  urls?: readonly string[];
+  /** Timeout of one OCSP request, in ms. Default 5,000. */
+  timeoutMs?: number;
+  /**
+   * The longest an answer is relied on, in ms: answers are asked again at their nextUpdate or
+   * after this, whichever is sooner; an answer without nextUpdate must be younger. Default 300,000.
+   */
+  maxAgeMs?: number;
+  /** `'reject'` (default): no answer is `REVOCATION_UNKNOWN`, unless a CRL vouches for the leaf; `'allow'`: let it through and emit `revocation-unknown`. */
+  whenUnavailable?: 'reject' | 'allow';
+}
+
+export const OCSP_OPTION_NAMES = ['urls', 'timeoutMs', 'maxAgeMs', 'whenUnavailable'] as const;
+export const DEFAULT_OCSP_TIMEOUT_MS = 5_000;
+export const DEFAULT_OCSP_MAX_AGE_MS = 300_000;
+
+export interface OcspSettings {
+  urls: string[];
+  timeoutMs: number;
+  maxAgeMs: number;
+  whenUnavailable: 'reject' | 'allow';
 }
 
 /** CRLs that stay current without a restart. */
@@ -92,6 +123,8 @@ export interface VerifierConfig {
   cacheSize: number;
   requireCrl: boolean;
   legacyAlgorithms: boolean;
+  /** Undefined: OCSP is off. */
+  ocsp: OcspSettings | undefined;
 }
 
 export const DEFAULT_MAX_CHAIN_DEPTH = 8;
@@ -99,7 +132,7 @@ export const DEFAULT_CACHE_SIZE = 10_000;
 /** A depth beyond this is a configuration mistake, and would let one request cost many signatures. */
 export const MAX_CHAIN_DEPTH_LIMIT = 32;
 
-export const VERIFIER_OPTION_NAMES = ['ca', 'intermediates', 'crl', 'purpose', 'maxChainDepth', 'clockTolerance', 'cacheSize', 'requireCrl', 'legacyAlgorithms'] as const;
+export const VERIFIER_OPTION_NAMES = ['ca', 'intermediates', 'crl', 'purpose', 'maxChainDepth', 'clockTolerance', 'cacheSize', 'requireCrl', 'legacyAlgorithms', 'ocsp'] as const;
 
 export function configError(where: string, message: string, cause?: unknown): CertgateError {
   return new CertgateError('CONFIG_INVALID', `${where}: ${message}`, { detail: message, cause });
@@ -126,7 +159,7 @@ function parseCrls(input: PemOrDerInput, where: string): ParsedCrl[] {
 function positiveMs(value: unknown, where: string, option: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw configError(where, `option 'crl.${option}' must be a positive number of milliseconds, got ${typeof value === 'number' ? value : describeType(value)}`);
+    throw configError(where, `option '${option}' must be a positive number of milliseconds, got ${typeof value === 'number' ? value : describeType(value)}`);
   }
   return value;
 }
@@ -134,9 +167,49 @@ function positiveMs(value: unknown, where: string, option: string, fallback: num
 function stringList(value: unknown, where: string, option: string): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
-    throw configError(where, `option 'crl.${option}' must be an array of non-empty strings`);
+    throw configError(where, `option '${option}' must be an array of non-empty strings`);
   }
   return [...value];
+}
+
+function httpUrls(value: unknown, where: string, option: string): string[] {
+  const urls = stringList(value, where, option);
+  for (const url of urls) {
+    let protocol = '';
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') throw configError(where, `option '${option}' holds "${url}", which is not an http: or https: URL`);
+  }
+  return urls;
+}
+
+function whenUnavailableOption(value: unknown, where: string, option: string): 'reject' | 'allow' {
+  if (value === undefined) return 'reject';
+  if (value !== 'reject' && value !== 'allow') throw configError(where, `option '${option}' must be 'reject' or 'allow', got ${JSON.stringify(value) ?? describeType(value)}`);
+  return value;
+}
+
+/** `ocsp: true` asks the responder each leaf names; the object form adjusts how. */
+function parseOcspOption(value: unknown, where: string): OcspSettings | undefined {
+  if (value === undefined || value === false) return undefined;
+  const base: OcspSettings = { urls: [], timeoutMs: DEFAULT_OCSP_TIMEOUT_MS, maxAgeMs: DEFAULT_OCSP_MAX_AGE_MS, whenUnavailable: 'reject' };
+  if (value === true) return base;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw configError(where, `option 'ocsp' must be true, false or { urls, timeoutMs, maxAgeMs, whenUnavailable }, got ${describeType(value)}`);
+  }
+  const o = value as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!(OCSP_OPTION_NAMES as readonly string[]).includes(key)) throw configError(where, `unknown option 'ocsp.${key}' (known: ${OCSP_OPTION_NAMES.join(', ')})`);
+  }
+  return {
+    urls: httpUrls(o.urls, where, 'ocsp.urls'),
+    timeoutMs: positiveMs(o.timeoutMs, where, 'ocsp.timeoutMs', DEFAULT_OCSP_TIMEOUT_MS),
+    maxAgeMs: positiveMs(o.maxAgeMs, where, 'ocsp.maxAgeMs', DEFAULT_OCSP_MAX_AGE_MS),
+    whenUnavailable: whenUnavailableOption(o.whenUnavailable, where, 'ocsp.whenUnavailable'),
+  };
 }
 
 /** `crl` is static PEM/DER, or an object of sources; files are read now, so a bad one fails at startup. */
@@ -162,19 +235,7 @@ function parseCrlOption(value: unknown, where: string): CrlSettings {
   }
   if (c.values !== undefined && !isPemOrDerInput(c.values)) throw configError(where, `option 'crl.values' must be PEM text, a DER Buffer, or an array of these`);
   const files = stringList(c.files, where, 'files');
-  const urls = stringList(c.urls, where, 'urls');
-  for (const url of urls) {
-    let protocol = '';
-    try {
-      protocol = new URL(url).protocol;
-    } catch {
-      // reported below
-    }
-    if (protocol !== 'http:' && protocol !== 'https:') throw configError(where, `option 'crl.urls' holds "${url}", which is not an http: or https: URL`);
-  }
-  if (c.whenUnavailable !== undefined && c.whenUnavailable !== 'reject' && c.whenUnavailable !== 'allow') {
-    throw configError(where, `option 'crl.whenUnavailable' must be 'reject' or 'allow', got ${JSON.stringify(c.whenUnavailable) ?? describeType(c.whenUnavailable)}`);
-  }
+  const urls = httpUrls(c.urls, where, 'crl.urls');
   if (c.gracePeriodMs !== undefined && (typeof c.gracePeriodMs !== 'number' || !Number.isFinite(c.gracePeriodMs) || c.gracePeriodMs < 0)) {
     throw configError(where, `option 'crl.gracePeriodMs' must be a non-negative number of milliseconds`);
   }
@@ -194,12 +255,12 @@ function parseCrlOption(value: unknown, where: string): CrlSettings {
     initial,
     sources: [...files.map((location) => ({ kind: 'file' as const, location })), ...urls.map((location) => ({ kind: 'url' as const, location }))],
     distributionPoints: booleanOption(c.distributionPoints, where, 'crl.distributionPoints'),
-    refreshIntervalMs: positiveMs(c.refreshIntervalMs, where, 'refreshIntervalMs', DEFAULT_CRL_REFRESH_MS),
-    fileCheckIntervalMs: positiveMs(c.fileCheckIntervalMs, where, 'fileCheckIntervalMs', DEFAULT_FILE_CHECK_MS),
-    whenUnavailable: (c.whenUnavailable as 'reject' | 'allow' | undefined) ?? 'reject',
+    refreshIntervalMs: positiveMs(c.refreshIntervalMs, where, 'crl.refreshIntervalMs', DEFAULT_CRL_REFRESH_MS),
+    fileCheckIntervalMs: positiveMs(c.fileCheckIntervalMs, where, 'crl.fileCheckIntervalMs', DEFAULT_FILE_CHECK_MS),
+    whenUnavailable: whenUnavailableOption(c.whenUnavailable, where, 'crl.whenUnavailable'),
     gracePeriodMs,
-    fetchTimeoutMs: positiveMs(c.fetchTimeoutMs, where, 'fetchTimeoutMs', DEFAULT_CRL_FETCH_TIMEOUT_MS),
-    maxBytes: positiveMs(c.maxBytes, where, 'maxBytes', DEFAULT_CRL_MAX_BYTES),
+    fetchTimeoutMs: positiveMs(c.fetchTimeoutMs, where, 'crl.fetchTimeoutMs', DEFAULT_CRL_FETCH_TIMEOUT_MS),
+    maxBytes: positiveMs(c.maxBytes, where, 'crl.maxBytes', DEFAULT_CRL_MAX_BYTES),
   };
 }
 
@@ -266,5 +327,6 @@ export function parseVerifierOptions(
   const cacheSize = o.cacheSize === undefined ? DEFAULT_CACHE_SIZE : nonNegativeInteger(o.cacheSize, where, 'cacheSize', 10_000_000);
   const requireCrl = booleanOption(o.requireCrl, where, 'requireCrl');
   const legacyAlgorithms = booleanOption(o.legacyAlgorithms, where, 'legacyAlgorithms');
-  return Object.freeze({ anchors, intermediates, crls, crlSettings, purpose, maxChainDepth, clockToleranceMs, cacheSize, requireCrl, legacyAlgorithms });
+  const ocsp = parseOcspOption(o.ocsp, where);
+  return Object.freeze({ anchors, intermediates, crls, crlSettings, purpose, maxChainDepth, clockToleranceMs, cacheSize, requireCrl, legacyAlgorithms, ocsp });
 }

@@ -24,6 +24,8 @@ export interface Reliance {
   certificates: ParsedCertificate[];
   /** Set when revocation could not be determined and was allowed anyway: re-check by then (epoch ms). */
   recheckBy?: number;
+  /** With OCSP on: what the CRLs said about the leaf ('good', 'unchecked': no CRL covers its issuer, or why it is unknown). */
+  leafCrl?: 'good' | 'unchecked' | Failure;
 }
 
 export type PathVerdict = { ok: true; relied: Reliance } | { ok: false; failure: Failure };

@@ -23,6 +23,11 @@ export interface PolicyInput extends CrlCheckContext {
   wantCrls?(urls: readonly string[], issuer: ParsedCertificate): boolean;
   /** 'allow': an undeterminable status lets the certificate through (reported via onUnknown). */
   whenUnavailable: 'reject' | 'allow';
+  /**
+   * OCSP will also be asked about the leaf: the leaf's CRL status is recorded in the reliance
+   * (`leafCrl`) instead of deciding on its own; only a revocation refuses at once.
+   */
+  leafOcsp?: boolean;
   onUnknown(failure: Failure): void;
 }
 
@@ -162,6 +167,7 @@ function checkRevocation(path: readonly ParsedCertificate[], input: PolicyInput)
     // RFC 5280 section 6.3.3 (b)(2)(ii)/(iii): CRL scope follows the certificate's own cA flag, not its position.
     const status = input.crls.check(cert, path[i + 1] as ParsedCertificate, path[path.length - 1] as ParsedCertificate, cert.basicConstraints?.ca === true, input);
     if (status.status === 'good') {
+      if (i === 0) relied.leafCrl = 'good';
       relied.crls.push(...status.relied.crls);
       relied.certificates.push(...status.relied.certificates);
     } else if (status.status === 'revoked') {
@@ -183,6 +189,10 @@ function checkRevocation(path: readonly ParsedCertificate[], input: PolicyInput)
       }
       if (!unknown && input.crlsPending) {
         unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: CRL sources have not been loaded yet` };
+      }
+      if (i === 0 && input.leafOcsp) {
+        relied.leafCrl = unknown ?? 'unchecked';
+        continue;
       }
       if (unknown) {
         if (input.whenUnavailable === 'reject') return { ok: false, failure: unknown };

@@ -10,8 +10,9 @@ import { CrlChecker } from '../revocation/crl-checker.js';
 import { CrlStore, type CrlEvents } from '../revocation/crl-store.js';
 import type { ParsedCrl } from '../revocation/crl.js';
 import { parseVerifierOptions, type VerifierConfig, type VerifierOptions } from './options.js';
-import { buildPath, CertificatePool, MAX_SIGNATURE_CHECKS, type Failure, type PathResult, type SignatureBudget, type SignatureCheck } from './path-builder.js';
-import { checkPath, type PolicyInput } from './path-policy.js';
+import { buildPath, CertificatePool, describe, MAX_SIGNATURE_CHECKS, type Failure, type Reliance, type PathResult, type SignatureBudget, type SignatureCheck } from './path-builder.js';
+import { checkPath, SOFT_FAIL_RECHECK_MS, type PolicyInput } from './path-policy.js';
+import { OcspClient, type OcspAnswer, type OcspEvents } from '../revocation/ocsp-client.js';
 
 export type VerifyResult = VerifySuccess | VerifyFailure;
 
@@ -55,7 +56,7 @@ export interface Verifier {
   close(): void;
 }
 
-export interface VerifierEvents extends CrlEvents {
+export interface VerifierEvents extends CrlEvents, OcspEvents {
   /** A certificate was refused as revoked. */
   'certificate-revoked': { code: 'CERT_REVOKED'; detail: string };
   /** Revocation could not be determined; with whenUnavailable 'allow' the certificate passed anyway. */
@@ -71,6 +72,15 @@ export const REJECTION_CACHE_TTL_MS = 30_000;
 const TIME_DEPENDENT: ReadonlySet<VerifyFailureCode> = new Set(['CERT_NOT_YET_VALID', 'REVOCATION_UNKNOWN']);
 
 type Parsed = ParsedCertificate | { malformed: string };
+
+/** A path verdict as remembered: the result, and what OCSP needs to finish it. */
+interface Outcome {
+  result: VerifyResult;
+  path?: readonly ParsedCertificate[];
+  leafCrl?: Reliance['leafCrl'];
+  /** The last OCSP answer applied to this outcome and the result it gave (the hot path reuses it). */
+  withOcsp?: { answer: OcspAnswer; result: VerifyResult };
+}
 
 function fail(code: VerifyFailureCode, message: string): VerifyFailure {
   return Object.freeze({ ok: false as const, code, message });
@@ -103,10 +113,16 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       : undefined;
   for (const name of ['crl-loaded', 'crl-refresh-failed', 'crl-rejected', 'crl-stale'] as const) store?.on(name, (payload) => events.emit(name, payload));
   const fixedCrls = store ? undefined : new CrlChecker(config.crls);
+  const ocsp = config.ocsp
+    ? new OcspClient(
+        { ...config.ocsp, clockToleranceMs: config.clockToleranceMs, legacyAlgorithms: config.legacyAlgorithms, cacheSize: config.cacheSize },
+        (event, payload) => events.emit(event, payload),
+      )
+    : undefined;
   let outcomesRevision = 0;
   const parsed = new LRUCache<string, Parsed>({ max: Math.max(config.cacheSize, 16) });
   const signatures = new LRUCache<string, SignatureCheck>({ max: Math.max(config.cacheSize, 16) });
-  const outcomes = config.cacheSize > 0 ? new LRUCache<string, VerifyResult>({ max: config.cacheSize }) : undefined;
+  const outcomes = config.cacheSize > 0 ? new LRUCache<string, Outcome>({ max: config.cacheSize }) : undefined;
   for (const c of [...config.anchors, ...config.intermediates]) parsed.set(c.id, c);
 
   const parse = (der: Buffer): Parsed => {
@@ -194,6 +210,8 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     wanted: Map<string, ParsedCertificate>,
   ): PathResult => {
     const policy: PolicyInput = {
+      // OCSP is about the client's leaf, not about the certificates that sign CRLs.
+      leafOcsp: ocsp !== undefined && signerDepth === 0,
       ...(store && settings.distributionPoints
         ? {
             wantCrls: (urls: readonly string[], issuer: ParsedCertificate) => {
@@ -229,19 +247,19 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     return buildPath(leaf, { anchors, intermediates, maxChainDepth: config.maxChainDepth, signedBy, checkPath: (path) => checkPath(path, policy), budget });
   };
 
-  const verifyNow = (chain: PemOrDerInput, at: number, cacheable: boolean, wanted: Map<string, ParsedCertificate>): VerifyResult => {
+  const verifyNow = (chain: PemOrDerInput, at: number, cacheable: boolean, wanted: Map<string, ParsedCertificate>): Outcome => {
     let ders: Buffer[];
     try {
       ders = expectLabels(decodePemOrDer(chain), ['CERTIFICATE'], 'certificate');
     } catch (err) {
-      if (err instanceof PemError) return fail('CERT_MALFORMED', `the presented chain is unusable: ${err.message}`);
-      return fail('CERT_MALFORMED', 'the presented chain is not PEM text, a DER Buffer, or an array of these');
+      if (err instanceof PemError) return { result: fail('CERT_MALFORMED', `the presented chain is unusable: ${err.message}`) };
+      return { result: fail('CERT_MALFORMED', 'the presented chain is not PEM text, a DER Buffer, or an array of these') };
     }
-    if (ders.length === 0) return fail('CERT_MISSING', 'no certificate was presented');
+    if (ders.length === 0) return { result: fail('CERT_MISSING', 'no certificate was presented') };
     const certs: ParsedCertificate[] = [];
     for (const [i, der] of ders.entries()) {
       const p = parse(der);
-      if ('malformed' in p) return fail('CERT_MALFORMED', `${i === 0 ? 'the leaf certificate' : `presented certificate #${i + 1}`} is malformed: ${p.malformed}`);
+      if ('malformed' in p) return { result: fail('CERT_MALFORMED', `${i === 0 ? 'the leaf certificate' : `presented certificate #${i + 1}`} is malformed: ${p.malformed}`) };
       certs.push(p);
     }
     const cacheKey = certs.map((c) => c.id).join(':');
@@ -252,7 +270,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     }
     if (cacheable) {
       const hit = outcomes?.get(cacheKey);
-      if (hit && (!hit.ok || hit.expiresAt.getTime() > at)) return hit;
+      if (hit && (!hit.result.ok || hit.result.expiresAt.getTime() > at)) return hit;
     }
 
     const pool = certs.length > 1 ? new CertificatePool([...config.intermediates, ...certs.slice(1)]) : configuredIntermediates;
@@ -260,7 +278,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     // A verdict that still waits for a distribution point's CRL is not remembered.
     if (wanted.size > 0) cacheable = false;
 
-    let result: VerifyResult;
+    let outcome: Outcome;
     if (built.ok) {
       // The verdict holds until the first certificate or CRL it rests on expires.
       const expiry = Math.min(
@@ -269,17 +287,45 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
         built.relied.recheckBy ?? Infinity,
       );
       const chainInfo = Object.freeze(built.path.map(certificateInfo));
-      result = Object.freeze({ ok: true as const, certificate: chainInfo[0] as CertificateInfo, chain: chainInfo, expiresAt: new Date(expiry) });
-      if (cacheable && outcomes) outcomes.set(cacheKey, result, { ttl: Math.max(1, expiry - at) });
+      const result = Object.freeze({ ok: true as const, certificate: chainInfo[0] as CertificateInfo, chain: chainInfo, expiresAt: new Date(expiry) });
+      outcome = { result, path: built.path, leafCrl: built.relied.leafCrl };
+      if (cacheable && outcomes) outcomes.set(cacheKey, outcome, { ttl: Math.max(1, expiry - at) });
     } else {
-      result = failureResult(built.failure);
+      outcome = { result: failureResult(built.failure) };
       if (wanted.size > 0) {
         // Not final yet: reported after the distribution point's CRL has been fetched.
       } else if (built.failure.code === 'CERT_REVOKED') events.emit('certificate-revoked', { code: 'CERT_REVOKED', detail: built.failure.detail });
       else if (built.failure.code === 'REVOCATION_UNKNOWN') events.emit('revocation-unknown', { detail: built.failure.detail, allowed: false });
-      if (cacheable && outcomes && !TIME_DEPENDENT.has(built.failure.code)) outcomes.set(cacheKey, result, { ttl: REJECTION_CACHE_TTL_MS });
+      if (cacheable && outcomes && !TIME_DEPENDENT.has(built.failure.code)) outcomes.set(cacheKey, outcome, { ttl: REJECTION_CACHE_TTL_MS });
     }
-    return result;
+    return outcome;
+  };
+
+  /** The leaf's OCSP answer folded into a path verdict (README "How CRL and OCSP combine"). */
+  const applyOcsp = (outcome: Outcome, answer: OcspAnswer, at: number): VerifyResult => {
+    if (outcome.withOcsp?.answer === answer) return outcome.withOcsp.result;
+    const result = outcome.result as VerifySuccess;
+    const leaf = (outcome.path as readonly ParsedCertificate[])[0] as ParsedCertificate;
+    const until = (...limits: number[]) => Object.freeze({ ...result, expiresAt: new Date(Math.min(result.expiresAt.getTime(), answer.until, ...limits)) });
+    let combined: VerifyResult;
+    if (answer.status === 'revoked') {
+      const { revokedAt, reason, signer } = answer.verdict;
+      const detail = `${describe(leaf)} was revoked${revokedAt ? ` at ${revokedAt.toISOString()}` : ''}${reason === undefined ? '' : ` (reason ${reason})`}, says the OCSP responder at ${answer.url} (signed by ${signer})`;
+      combined = fail('CERT_REVOKED', detail);
+      events.emit('certificate-revoked', { code: 'CERT_REVOKED', detail });
+    } else if (answer.status === 'good' || outcome.leafCrl === 'good') {
+      // A good OCSP answer, or a CRL that covers the leaf when OCSP cannot say.
+      combined = until();
+    } else {
+      const crlUnknown = typeof outcome.leafCrl === 'object' ? outcome.leafCrl : undefined;
+      const ocspWhy = answer.status === 'unavailable' ? `no OCSP answer (${answer.why})` : `the OCSP responder at ${answer.url} does not know it`;
+      const detail = `revocation status of ${describe(leaf)} is unknown: ${ocspWhy}${crlUnknown ? `; and from CRLs: ${crlUnknown.detail.replace(/^.* is unknown: /, '')}` : ''}`;
+      const reject = config.ocsp?.whenUnavailable === 'reject' || (crlUnknown !== undefined && settings.whenUnavailable === 'reject');
+      events.emit('revocation-unknown', { detail, allowed: !reject });
+      combined = reject ? fail('REVOCATION_UNKNOWN', detail) : until(at + SOFT_FAIL_RECHECK_MS);
+    }
+    outcome.withOcsp = { answer, result: combined };
+    return combined;
   };
 
   const verifier: Verifier = {
@@ -296,11 +342,18 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       if (store) await store.ready;
       const when = at?.getTime() ?? Date.now();
       const wanted = new Map<string, ParsedCertificate>();
-      const result = verifyNow(chain, when, at === undefined, wanted);
-      if (wanted.size === 0 || !store) return result;
-      // distributionPoints: fetch the CRLs the path's certificates name, then decide again.
-      await store.discover(wanted);
-      return verifyNow(chain, when, at === undefined, new Map());
+      let outcome = verifyNow(chain, when, at === undefined, wanted);
+      if (wanted.size > 0 && store) {
+        // distributionPoints: fetch the CRLs the path's certificates name, then decide again.
+        await store.discover(wanted);
+        outcome = verifyNow(chain, when, at === undefined, new Map());
+      }
+      // OCSP asks about the leaf of a path that passed everything else (an anchor presented as
+      // the leaf has no issuer to ask about).
+      if (!ocsp || !outcome.result.ok || !outcome.path || outcome.path.length < 2) return outcome.result;
+      const [leaf, issuer] = outcome.path as [ParsedCertificate, ParsedCertificate];
+      const answer = ocsp.cached(leaf, issuer, when) ?? (await ocsp.query(leaf, issuer));
+      return applyOcsp(outcome, answer, when);
     },
     on(event, listener) {
       events.on(event, listener as (payload: unknown) => void);
@@ -315,6 +368,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     },
     close() {
       store?.close();
+      ocsp?.close();
     },
   };
   return verifier;

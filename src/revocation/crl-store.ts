@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
 import type { ParsedCertificate } from '../x509/certificate.js';
-import { crlDers, joinChunks } from './crl-bytes.js';
+import { crlDers } from './crl-bytes.js';
+import { backoff, fetchBounded, MIN_RETRY_MS } from './http-fetch.js';
 import { verifySignature } from '../x509/signature.js';
 import { CrlChecker } from './crl-checker.js';
 import { parseCrlAsync, type ParsedCrl } from './crl.js';
@@ -35,9 +36,6 @@ export interface CrlEvents {
 
 /** At most this many CRL URLs are followed from certificates' distribution points. */
 export const MAX_DISCOVERED_SOURCES = 64;
-
-/** First retry after a failed refresh; doubles per failure up to the refresh interval. */
-export const MIN_RETRY_MS = 1_000;
 
 interface SourceState {
   spec: CrlSourceSpec;
@@ -233,16 +231,10 @@ export class CrlStore extends EventEmitter {
     const headers: Record<string, string> = {};
     if (state.etag) headers['if-none-match'] = state.etag;
     if (state.lastModified) headers['if-modified-since'] = state.lastModified;
-    const signal = AbortSignal.any([AbortSignal.timeout(this.config.fetchTimeoutMs), this.stopping.signal]);
-    const response = await fetch(state.spec.location, { headers, redirect: 'follow', signal }).catch((err: Error) => {
-      throw new Error(err.name === 'TimeoutError' ? `no answer within ${this.config.fetchTimeoutMs} ms` : `fetch failed: ${err.message}`);
-    });
+    const response = await fetchBounded(state.spec.location, { headers, timeoutMs: this.config.fetchTimeoutMs, maxBytes: this.config.maxBytes, signal: this.stopping.signal });
     if (response.status === 304) return undefined;
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const declared = Number(response.headers.get('content-length') ?? 0);
-    if (declared > this.config.maxBytes) throw new Error(`response is ${declared} bytes, over the ${this.config.maxBytes}-byte limit`);
-    const bytes = await readCapped(response, this.config.maxBytes);
-    return { bytes, etag: response.headers.get('etag') ?? undefined, lastModified: response.headers.get('last-modified') ?? undefined };
+    if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
+    return { bytes: response.bytes, etag: response.headers.get('etag') ?? undefined, lastModified: response.headers.get('last-modified') ?? undefined };
   }
 
   /** Parses, checks and installs what a source delivered; throws (keeping the old CRL) if unusable. */
@@ -314,10 +306,6 @@ function slotOf(crl: ParsedCrl): string {
   return JSON.stringify([crl.issuerKey, crl.authorityKeyId ?? '', crl.scope.onlyUserCerts, crl.scope.onlyCaCerts, crl.scope.distributionPoint ?? []]);
 }
 
-function backoff(attempts: number, cap: number): number {
-  return Math.min(cap, MIN_RETRY_MS * 2 ** Math.min(attempts - 1, 30));
-}
-
 /** Node turns longer timer delays into 1 ms; 24 days is far beyond any refresh schedule. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -327,17 +315,4 @@ function safeVerify(crl: ParsedCrl, cert: ParsedCertificate, legacy: boolean): b
   } catch {
     return false;
   }
-}
-
-/** Reads a response body, aborting as soon as it passes `max` bytes (a hijacked URL may stream forever). */
-async function readCapped(response: Response, max: number): Promise<Buffer> {
-  if (!response.body) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    total += chunk.length;
-    if (total > max) throw new Error(`response is over the ${max}-byte limit`);
-    chunks.push(chunk);
-  }
-  return joinChunks(chunks, total);
 }

@@ -32,9 +32,11 @@ export const OID = {
   authorityKeyIdentifier: '2.5.29.35',
   subjectKeyIdentifier: '2.5.29.14',
   authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
+  ocsp: '1.3.6.1.5.5.7.48.1',
   crlDistributionPoints: '2.5.29.31',
   anyExtendedKeyUsage: '2.5.29.37.0',
   clientAuth: '1.3.6.1.5.5.7.3.2',
+  ocspSigning: '1.3.6.1.5.5.7.3.9',
   serverAuth: '1.3.6.1.5.5.7.3.1',
 } as const;
 
@@ -105,6 +107,12 @@ export interface ParsedCertificate {
   crlDistributionPoints?: string[];
   /** The http: and https: URLs among them, for fetching (distributionPoints: true). */
   crlUrls?: string[];
+  /** http: and https: OCSP responder URLs from Authority Information Access (id-ad-ocsp). */
+  ocspUrls?: string[];
+  /** The subject Name's DER: an OCSP CertID hashes the issuer's (RFC 6960 section 4.1.1). */
+  subjectNameDer: Buffer;
+  /** The subjectPublicKey BIT STRING's value: OCSP issuerKeyHash and responder KeyHash hash it. */
+  publicKeyBits: Buffer;
   /** Extensions RFC 5280 requires to be non-critical (AKI, SKI) that were marked critical. */
   wronglyCritical: string[];
   unsupportedCriticalExtensions: string[];
@@ -167,6 +175,12 @@ function readKeyInfo(bytes: Uint8Array, spki: Element): PublicKeyInfo {
     info.bits = integerBitLength(integerBytes(keyBits.data, key.next(TAG.INTEGER)));
   }
   return info;
+}
+
+function publicKeyBits(bytes: Uint8Array, spki: Element): Buffer {
+  const c = cursor(bytes, spki, TAG.SEQUENCE);
+  c.next(TAG.SEQUENCE);
+  return Buffer.from(readBitString(bytes, c.next(TAG.BIT_STRING)).data);
 }
 
 /**
@@ -269,16 +283,22 @@ function parseExtension(oid: string, critical: boolean, bytes: Uint8Array, value
       cert.subjectKeyId = contentOf(bytes, root).toString('hex');
       return true;
     case OID.authorityInfoAccess: {
-      // RFC 5280 section 4.2.2.1: SEQUENCE SIZE (1..MAX) OF AccessDescription; decoded for
-      // well-formedness only (certgate fetches nothing from it).
+      // RFC 5280 section 4.2.2.1: SEQUENCE SIZE (1..MAX) OF AccessDescription ::= SEQUENCE {
+      // accessMethod OID, accessLocation GeneralName }; OCSP responders are id-ad-ocsp with a URI [6].
       const c = cursor(bytes, root, TAG.SEQUENCE);
       if (c.done) throw new DerError('empty authorityInfoAccess');
+      const ocspUrls: string[] = [];
       while (!c.done) {
         const ad = cursor(bytes, c.next(TAG.SEQUENCE));
-        readOid(bytes, ad.next(TAG.OID));
-        ad.next();
+        const method = readOid(bytes, ad.next(TAG.OID));
+        const location = ad.next();
         ad.end();
+        if (method === OID.ocsp && location.tag === 0x86) {
+          const url = contentOf(bytes, location).toString('latin1');
+          if (/^https?:\/\//i.test(url)) ocspUrls.push(url);
+        }
       }
+      if (ocspUrls.length > 0) cert.ocspUrls = ocspUrls;
       // Non-critical by the RFC; a critical one stays in the unsupported list and rejects.
       return !critical;
     }
@@ -348,7 +368,8 @@ export function parseCertificate(der: Buffer, sha256?: Buffer): ParsedCertificat
     const notBefore = readTime(der, validity.next());
     const notAfter = readTime(der, validity.next());
     validity.end();
-    const subjectName = readName(der, tbs.next(TAG.SEQUENCE));
+    const subjectNameEl = tbs.next(TAG.SEQUENCE);
+    const subjectName = readName(der, subjectNameEl);
     const spkiEl = tbs.next(TAG.SEQUENCE);
     // issuerUniqueID [1] and subjectUniqueID [2] (IMPLICIT BIT STRING, primitive or constructed).
     for (const tag of [0x81, 0xa1, 0x82, 0xa2]) tbs.optional(tag);
@@ -383,6 +404,8 @@ export function parseCertificate(der: Buffer, sha256?: Buffer): ParsedCertificat
       notBefore,
       notAfter,
       spki,
+      subjectNameDer: Buffer.from(encodedOf(der, subjectNameEl)),
+      publicKeyBits: publicKeyBits(der, spkiEl),
       key: readKeyInfo(der, spkiEl),
       san: { dns: [], email: [], uri: [], ip: [] },
       wronglyCritical: [],

@@ -1,0 +1,134 @@
+import { LRUCache } from 'lru-cache';
+import type { ParsedCertificate } from '../x509/certificate.js';
+import { backoff, fetchBounded, MIN_RETRY_MS } from './http-fetch.js';
+import { encodeOcspRequest, OcspProtocolError, parseOcspResponse } from './ocsp.js';
+import { validateOcspResponse, type OcspVerdict } from './ocsp-validation.js';
+
+export interface OcspClientConfig {
+  /** Responders to ask instead of the certificate's Authority Information Access. */
+  urls: readonly string[];
+  timeoutMs: number;
+  maxAgeMs: number;
+  clockToleranceMs: number;
+  legacyAlgorithms: boolean;
+  cacheSize: number;
+}
+
+/** Events for operators; listen with `verifier.on(name, listener)`. */
+export interface OcspEvents {
+  'ocsp-response': { url: string; subject: string; serialNumber: string; status: 'good' | 'revoked' | 'unknown'; thisUpdate: Date; nextUpdate: Date | undefined; signer: string };
+  'ocsp-failed': { url: string; subject: string; serialNumber: string; error: string; retryInMs: number };
+}
+
+export type OcspAnswer =
+  | { status: 'good' | 'revoked' | 'unknown'; url: string; verdict: OcspVerdict; until: number }
+  | { status: 'unavailable'; why: string; until: number };
+
+/** OCSP responses are small (a status and perhaps a responder certificate). */
+export const MAX_OCSP_RESPONSE_BYTES = 256 * 1024;
+/** A failing responder is left alone for at most this long before it is tried again. */
+export const MAX_OCSP_RETRY_MS = 60_000;
+
+interface ResponderState {
+  failures: number;
+  retryAt: number;
+  lastError: string;
+}
+
+/**
+ * Asks OCSP responders about leaf certificates: one request in flight per certificate, answers
+ * remembered until their nextUpdate (at most maxAgeMs), failing responders backed off so that an
+ * outage costs one timeout, not one per request.
+ */
+export class OcspClient {
+  private readonly answers: LRUCache<string, OcspAnswer>;
+  private readonly inFlight = new Map<string, Promise<OcspAnswer>>();
+  private readonly responders = new Map<string, ResponderState>();
+  private readonly stopping = new AbortController();
+
+  constructor(
+    private readonly config: OcspClientConfig,
+    private readonly emit: <E extends keyof OcspEvents>(event: E, payload: OcspEvents[E]) => void,
+  ) {
+    this.answers = new LRUCache({ max: Math.max(config.cacheSize, 16) });
+  }
+
+  /** The remembered answer about `cert`, if still usable at `at`: the per-request fast path. */
+  cached(cert: ParsedCertificate, issuer: ParsedCertificate, at: number): OcspAnswer | undefined {
+    const answer = this.answers.get(`${cert.id}:${issuer.id}`);
+    return answer && answer.until > at ? answer : undefined;
+  }
+
+  /** Asks the responders (or joins the request in flight) and remembers the answer. */
+  query(cert: ParsedCertificate, issuer: ParsedCertificate): Promise<OcspAnswer> {
+    const key = `${cert.id}:${issuer.id}`;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.ask(cert, issuer).then((answer) => {
+        this.answers.set(key, answer);
+        return answer;
+      });
+      pending.finally(() => this.inFlight.delete(key)).catch(() => undefined);
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  close(): void {
+    this.stopping.abort();
+  }
+
+  private async ask(cert: ParsedCertificate, issuer: ParsedCertificate): Promise<OcspAnswer> {
+    const urls = this.config.urls.length > 0 ? this.config.urls : (cert.ocspUrls ?? []);
+    if (urls.length === 0) {
+      // A property of the certificate: asking again will not help.
+      return { status: 'unavailable', why: 'the certificate names no OCSP responder (Authority Information Access) and ocsp.urls is not set', until: Date.now() + this.config.maxAgeMs };
+    }
+    const reasons: string[] = [];
+    let retryAt = Infinity;
+    for (const url of urls) {
+      const state = this.responders.get(url) ?? { failures: 0, retryAt: 0, lastError: '' };
+      if (state.retryAt > Date.now()) {
+        reasons.push(`${url}: ${state.lastError} (next try in ${state.retryAt - Date.now()} ms)`);
+        retryAt = Math.min(retryAt, state.retryAt);
+        continue;
+      }
+      try {
+        const verdict = await this.askResponder(url, cert, issuer);
+        this.responders.delete(url);
+        const now = Date.now();
+        this.emit('ocsp-response', { url, subject: cert.subjectDN, serialNumber: cert.serialNumber, status: verdict.status, thisUpdate: verdict.thisUpdate, nextUpdate: verdict.nextUpdate, signer: verdict.signer });
+        return { status: verdict.status, url, verdict, until: Math.min(verdict.nextUpdate?.getTime() ?? Infinity, now + this.config.maxAgeMs) };
+      } catch (err) {
+        if (this.stopping.signal.aborted) return { status: 'unavailable', why: 'the verifier was closed', until: 0 };
+        state.failures++;
+        state.lastError = (err as Error).message;
+        const retryInMs = backoff(state.failures, MAX_OCSP_RETRY_MS);
+        state.retryAt = Date.now() + retryInMs;
+        this.responders.set(url, state);
+        retryAt = Math.min(retryAt, state.retryAt);
+        reasons.push(`${url}: ${state.lastError}`);
+        this.emit('ocsp-failed', { url, subject: cert.subjectDN, serialNumber: cert.serialNumber, error: state.lastError, retryInMs });
+      }
+    }
+    return { status: 'unavailable', why: reasons.join('; '), until: Math.max(retryAt, Date.now() + MIN_RETRY_MS) };
+  }
+
+  private async askResponder(url: string, cert: ParsedCertificate, issuer: ParsedCertificate): Promise<OcspVerdict> {
+    const response = await fetchBounded(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' },
+      body: new Uint8Array(encodeOcspRequest(cert, issuer)),
+      timeoutMs: this.config.timeoutMs,
+      maxBytes: MAX_OCSP_RESPONSE_BYTES,
+      signal: this.stopping.signal,
+    });
+    if (response.status !== 200) throw new OcspProtocolError(`HTTP ${response.status}`);
+    return validateOcspResponse(parseOcspResponse(response.bytes), cert, issuer, {
+      at: Date.now(),
+      clockToleranceMs: this.config.clockToleranceMs,
+      maxAgeMs: this.config.maxAgeMs,
+      legacyAlgorithms: this.config.legacyAlgorithms,
+    });
+  }
+}

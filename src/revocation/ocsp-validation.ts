@@ -1,0 +1,96 @@
+import { KEY_USAGE, MalformedCertificateError, OID, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { verifySignature } from '../x509/signature.js';
+import { keyPolicyViolation } from '../core/key-policy.js';
+import { answersFor, OcspProtocolError, responderIdNames, type OcspBasicResponse, type OcspCertStatus } from './ocsp.js';
+
+/**
+ * Whether an OCSP response may be believed about one certificate (RFC 6960 sections 3.2 and
+ * 4.2.2.2): it names the certificate (CertID), it is signed by the certificate's issuer or by a
+ * responder certificate that issuer signed for id-kp-OCSPSigning, and it is current.
+ */
+export interface OcspValidationContext {
+  /** Epoch ms the answer must be current at. */
+  at: number;
+  clockToleranceMs: number;
+  /** An answer without nextUpdate must have been produced within this long before `at`. */
+  maxAgeMs: number;
+  legacyAlgorithms: boolean;
+}
+
+export interface OcspVerdict {
+  status: OcspCertStatus;
+  revokedAt?: Date;
+  reason?: number;
+  thisUpdate: Date;
+  nextUpdate?: Date;
+  /** Who signed: 'the issuer' or the delegated responder's subject. */
+  signer: string;
+}
+
+/** Throws OcspProtocolError saying why the response cannot be believed. */
+export function validateOcspResponse(response: OcspBasicResponse, cert: ParsedCertificate, issuer: ParsedCertificate, ctx: OcspValidationContext): OcspVerdict {
+  const single = response.responses.find((r) => answersFor(r, cert, issuer));
+  if (!single) throw new OcspProtocolError('the response does not answer for this certificate (no matching CertID)');
+
+  const signer = responseSigner(response, issuer, ctx);
+  if (!signer) throw new OcspProtocolError('the response is signed by neither the issuer nor a responder certificate the issuer signed for OCSP signing');
+  const verified = safeVerify(() => verifySignature(response.signatureAlgorithm, response.tbs, response.signature, signer.publicKey(), ctx.legacyAlgorithms));
+  if (verified !== true) throw new OcspProtocolError(`the response signature does not verify${verified ? ` (${verified})` : ''}`);
+
+  const tol = ctx.clockToleranceMs;
+  if (single.thisUpdate.getTime() > ctx.at + tol) throw new OcspProtocolError(`the answer is not yet valid (thisUpdate ${single.thisUpdate.toISOString()})`);
+  if (single.nextUpdate) {
+    if (single.nextUpdate.getTime() < ctx.at - tol) throw new OcspProtocolError(`the answer is stale (nextUpdate ${single.nextUpdate.toISOString()})`);
+  } else if (single.thisUpdate.getTime() < ctx.at - ctx.maxAgeMs - tol) {
+    // RFC 6960 section 4.2.2.1: no nextUpdate means newer information is always available, so an
+    // old answer is a possible replay.
+    throw new OcspProtocolError(`the answer has no nextUpdate and was produced at ${single.thisUpdate.toISOString()}, longer ago than maxAgeMs`);
+  }
+  const verdict: OcspVerdict = { status: single.status, thisUpdate: single.thisUpdate, signer: signer === issuer ? 'the issuer' : `"${signer.subjectDN}"` };
+  if (single.nextUpdate) verdict.nextUpdate = single.nextUpdate;
+  if (single.revokedAt) verdict.revokedAt = single.revokedAt;
+  if (single.reason !== undefined) verdict.reason = single.reason;
+  return verdict;
+}
+
+/**
+ * The issuer itself, or a delegated responder: a certificate in the response, issued and signed
+ * by the issuer, allowing id-kp-OCSPSigning explicitly (anyExtendedKeyUsage does not count), valid
+ * now. Its own revocation is not checked (RFC 6960 section 4.2.2.2.1: id-pkix-ocsp-nocheck is the norm).
+ */
+function responseSigner(response: OcspBasicResponse, issuer: ParsedCertificate, ctx: OcspValidationContext): ParsedCertificate | undefined {
+  if (responderIdNames(response.responderId, issuer)) return issuer;
+  for (const der of response.certs) {
+    let candidate: ParsedCertificate;
+    try {
+      candidate = parseCertificate(der);
+    } catch (err) {
+      if (err instanceof MalformedCertificateError) continue;
+      throw err;
+    }
+    if (!responderIdNames(response.responderId, candidate)) continue;
+    if (delegationProblem(candidate, issuer, ctx) === undefined) return candidate;
+  }
+  return undefined;
+}
+
+function delegationProblem(responder: ParsedCertificate, issuer: ParsedCertificate, ctx: OcspValidationContext): string | undefined {
+  if (responder.issuerKey !== issuer.subjectKey) return 'not issued by the issuer';
+  if (!responder.extKeyUsage?.includes(OID.ocspSigning)) return 'no id-kp-OCSPSigning';
+  if (responder.keyUsage !== undefined && !(responder.keyUsage & KEY_USAGE.digitalSignature)) return 'keyUsage lacks digitalSignature';
+  if (responder.unsupportedCriticalExtensions.length > 0) return 'unsupported critical extension';
+  if (ctx.at + ctx.clockToleranceMs < responder.notBefore.getTime() || ctx.at - ctx.clockToleranceMs > responder.notAfter.getTime() + 1000) return 'outside its validity period';
+  if (keyPolicyViolation(responder.key, ctx.legacyAlgorithms)) return 'weak key';
+  if (!responder.signatureAlgorithmsMatch) return 'signature algorithms differ';
+  const signed = safeVerify(() => verifySignature(responder.signatureAlgorithm, responder.tbs, responder.signature, issuer.publicKey(), ctx.legacyAlgorithms));
+  return signed === true ? undefined : 'not signed by the issuer';
+}
+
+/** true, false, or the reason the signature could not be checked at all (unsupported algorithm). */
+function safeVerify(check: () => boolean): boolean | string {
+  try {
+    return check();
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
