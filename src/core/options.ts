@@ -46,7 +46,7 @@ export interface OcspOptions {
   timeoutMs?: number;
   /**
    * The longest an answer is relied on, in ms: answers are asked again at their nextUpdate or
-   * after this, whichever is sooner; an answer without nextUpdate must be younger. Default 300,000.
+   * after this, whichever is sooner. Default 300,000 (5 minutes).
    */
   maxAgeMs?: number;
   /** `'reject'` (default): no answer is `REVOCATION_UNKNOWN`, unless a CRL vouches for the leaf; `'allow'`: let it through and emit `revocation-unknown`. */

@@ -127,7 +127,6 @@ export class OcspClient {
     return validateOcspResponse(parseOcspResponse(response.bytes), cert, issuer, {
       at: Date.now(),
       clockToleranceMs: this.config.clockToleranceMs,
-      maxAgeMs: this.config.maxAgeMs,
       legacyAlgorithms: this.config.legacyAlgorithms,
     });
   }

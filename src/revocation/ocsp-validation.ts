@@ -12,10 +12,11 @@ export interface OcspValidationContext {
   /** Epoch ms the answer must be current at. */
   at: number;
   clockToleranceMs: number;
-  /** An answer without nextUpdate must have been produced within this long before `at`. */
-  maxAgeMs: number;
   legacyAlgorithms: boolean;
 }
+
+/** How old an answer without nextUpdate may be (OpenSSL's default -validity_period is the same). */
+export const MAX_AGE_WITHOUT_NEXT_UPDATE_MS = 300_000;
 
 export interface OcspVerdict {
   status: OcspCertStatus;
@@ -41,10 +42,10 @@ export function validateOcspResponse(response: OcspBasicResponse, cert: ParsedCe
   if (single.thisUpdate.getTime() > ctx.at + tol) throw new OcspProtocolError(`the answer is not yet valid (thisUpdate ${single.thisUpdate.toISOString()})`);
   if (single.nextUpdate) {
     if (single.nextUpdate.getTime() < ctx.at - tol) throw new OcspProtocolError(`the answer is stale (nextUpdate ${single.nextUpdate.toISOString()})`);
-  } else if (single.thisUpdate.getTime() < ctx.at - ctx.maxAgeMs - tol) {
+  } else if (single.thisUpdate.getTime() < ctx.at - MAX_AGE_WITHOUT_NEXT_UPDATE_MS - tol) {
     // RFC 6960 section 4.2.2.1: no nextUpdate means newer information is always available, so an
     // old answer is a possible replay.
-    throw new OcspProtocolError(`the answer has no nextUpdate and was produced at ${single.thisUpdate.toISOString()}, longer ago than maxAgeMs`);
+    throw new OcspProtocolError(`the answer has no nextUpdate and was produced at ${single.thisUpdate.toISOString()}, over 5 minutes ago`);
   }
   const verdict: OcspVerdict = { status: single.status, thisUpdate: single.thisUpdate, signer: signer === issuer ? 'the issuer' : `"${signer.subjectDN}"` };
   if (single.nextUpdate) verdict.nextUpdate = single.nextUpdate;
