@@ -180,6 +180,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
   };
 
   const crlSignedBy = (crl: ParsedCrl, signer: ParsedCertificate): boolean => {
+    if (crl.verifiedWith.has(signer.id)) return true;
     const key = `crl:${crl.id}:${signer.id}`;
     let result = signatures.get(key);
     if (!result) {

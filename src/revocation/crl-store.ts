@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
 import type { ParsedCertificate } from '../x509/certificate.js';
-import { crlDers } from './crl-bytes.js';
+import { crlDers, verifyInSlices } from './crl-bytes.js';
 import { backoff, fetchBounded, MIN_RETRY_MS } from './http-fetch.js';
-import { verifySignature } from '../x509/signature.js';
 import { CrlChecker } from './crl-checker.js';
 import { parseCrlAsync, type ParsedCrl } from './crl.js';
 
@@ -246,7 +245,7 @@ export class CrlStore extends EventEmitter {
     const now = Date.now();
     const accepted: ParsedCrl[] = [];
     for (const crl of parsed) {
-      const reason = this.rejectReason(crl, state, now);
+      const reason = await this.rejectReason(crl, state, now);
       if (reason) {
         this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason });
         // Keep the CRL in use for this issuer rather than leave the issuer uncovered.
@@ -279,7 +278,24 @@ export class CrlStore extends EventEmitter {
     }
   }
 
-  private rejectReason(crl: ParsedCrl, state: SourceState, now: number): string | undefined {
+  /** Checks the signature in slices and records which certificate verified it (see ParsedCrl.verifiedWith). */
+  private async verifiedByAny(crl: ParsedCrl, issuers: readonly ParsedCertificate[]): Promise<boolean> {
+    for (const cert of issuers) {
+      let ok = false;
+      try {
+        ok = await verifyInSlices(crl, cert.publicKey(), this.config.legacyAlgorithms);
+      } catch {
+        ok = false;
+      }
+      if (ok) {
+        crl.verifiedWith.add(cert.id);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private async rejectReason(crl: ParsedCrl, state: SourceState, now: number): Promise<string | undefined> {
     if (crl.thisUpdate.getTime() > now) return `not yet valid (thisUpdate ${crl.thisUpdate.toISOString()})`;
     // A CRL no verification could use (delta, indirect, no CRL number, ...) must not take a slot.
     if (crl.unusableBecause) return `unusable: ${crl.unusableBecause}`;
@@ -287,9 +303,7 @@ export class CrlStore extends EventEmitter {
     // (distribution points) the issuer certificate that named this URL. Nothing unverified enters.
     const issuers = [...this.issuersNamed(crl.issuerKey), ...(state.namedBy ?? []).filter((c) => c.subjectKey === crl.issuerKey)];
     if (issuers.length === 0) return 'its issuer is not a configured CA certificate, so its signature cannot be checked';
-    if (!issuers.some((cert) => safeVerify(crl, cert, this.config.legacyAlgorithms))) {
-      return 'its signature does not verify with any known certificate of its issuer';
-    }
+    if (!(await this.verifiedByAny(crl, issuers))) return 'its signature does not verify with any known certificate of its issuer';
     // A newer CRL is taken even if already past nextUpdate (the checker applies gracePeriodMs).
     const previous = state.crls.find((c) => slotOf(c) === slotOf(crl));
     if (previous) {
@@ -309,10 +323,4 @@ function slotOf(crl: ParsedCrl): string {
 /** Node turns longer timer delays into 1 ms; 24 days is far beyond any refresh schedule. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function safeVerify(crl: ParsedCrl, cert: ParsedCertificate, legacy: boolean): boolean {
-  try {
-    return verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, cert.publicKey(), legacy);
-  } catch {
-    return false;
-  }
-}
+

@@ -1,4 +1,4 @@
-import { constants, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { constants, createVerify, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier as AlgorithmIdentifierSchema } from '@peculiar/asn1-x509';
 import type { AlgorithmIdentifier } from './certificate.js';
@@ -91,13 +91,43 @@ export function signatureScheme(alg: AlgorithmIdentifier, legacyAlgorithms = fal
   throw new UnsupportedAlgorithmError(`unsupported signature algorithm ${alg.algorithm}`);
 }
 
-/** True when `signature` over `data` verifies with `key` under `alg`; throws UnsupportedAlgorithmError. */
-export function verifySignature(alg: AlgorithmIdentifier, data: Buffer, signature: Buffer, key: KeyObject, legacyAlgorithms = false): boolean {
+function schemeForKey(alg: AlgorithmIdentifier, key: KeyObject, legacyAlgorithms: boolean): SignatureScheme {
   const scheme = signatureScheme(alg, legacyAlgorithms);
   const keyType = key.asymmetricKeyType as KeyType | undefined;
   if (!keyType || !scheme.keyTypes.includes(keyType)) {
     throw new UnsupportedAlgorithmError(`signature algorithm ${alg.algorithm} does not fit the issuer's ${keyType ?? 'unknown'} key`);
   }
+  return scheme;
+}
+
+export interface StreamingVerifier {
+  update(data: Uint8Array): void;
+  verify(signature: Buffer): boolean;
+}
+
+/**
+ * A verifier fed in pieces, for signed data too large to hash in one go (a 35 MiB CRL); undefined
+ * for EdDSA, which cannot be streamed. Throws UnsupportedAlgorithmError like verifySignature.
+ */
+export function streamingVerifier(alg: AlgorithmIdentifier, key: KeyObject, legacyAlgorithms = false): StreamingVerifier | undefined {
+  const scheme = schemeForKey(alg, key, legacyAlgorithms);
+  if (!scheme.hash) return undefined;
+  const verifier = createVerify(scheme.hash);
+  return {
+    update: (data) => void verifier.update(data),
+    verify: (signature) => {
+      try {
+        return scheme.pss ? verifier.verify({ key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.pss.saltLength }, signature) : verifier.verify(key, signature);
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/** True when `signature` over `data` verifies with `key` under `alg`; throws UnsupportedAlgorithmError. */
+export function verifySignature(alg: AlgorithmIdentifier, data: Buffer, signature: Buffer, key: KeyObject, legacyAlgorithms = false): boolean {
+  const scheme = schemeForKey(alg, key, legacyAlgorithms);
   try {
     if (scheme.pss) {
       return cryptoVerify(scheme.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.pss.saltLength }, signature);
