@@ -11,8 +11,12 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, type VerifierEvents, type VerifierOptions } from 'certgate';
 import { requireClientCert } from 'certgate/express';
+import { main } from '../src/cli/main.js';
 import { OpensslOcspResponder, type OcspLeaf } from './helpers/ocsp-responder.js';
-import { opensslOk, removeTempDirs } from './helpers/oracle.js';
+import { opensslOk, pemToDer, removeTempDirs } from './helpers/oracle.js';
+import { parseCertificate } from '../src/x509/certificate.js';
+import { encodeOcspRequest, OcspProtocolError, parseOcspResponse } from '../src/revocation/ocsp.js';
+import { validateOcspResponse } from '../src/revocation/ocsp-validation.js';
 
 let responder: OpensslOcspResponder;
 
@@ -339,7 +343,8 @@ describe('the same answers judged by OpenSSL’s OCSP client (oracle)', () => {
       for (const leaf of ['good', 'revoked', 'unlisted'] as const) {
         responderAs({ signer });
         const oracle = await opensslOcspVerdict(leaf);
-        expect(oracle, `openssl on ${leaf}`).toMatch(/^(good|revoked|unknown|unverified)$/);
+        // OpenSSL's client refuses the same signers we refuse, and reads the same statuses.
+        expect(oracle, `openssl on ${leaf}`).toBe(signer === 'noeku' || signer === 'impostor' ? 'unverified' : { good: 'good', revoked: 'revoked', unlisted: 'unknown' }[leaf]);
         await scenario({ ocsp: true }, async (s) => {
           const reply = await s.get(leaf);
           expect(reply.body.code, `${leaf} signed by ${signer}: openssl says ${oracle}`).toBe(expectedCode[oracle]);
@@ -347,4 +352,93 @@ describe('the same answers judged by OpenSSL’s OCSP client (oracle)', () => {
       }
     });
   }
+});
+
+describe('certgate verify --ocsp', () => {
+  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  it('asks the responder the certificate names, or the one given with --ocsp-url', async () => {
+    responderAs({});
+    const ca = responder.file('ca.pem');
+    expect(await cli('verify', responder.file('good.pem'), '--ca', ca, '--ocsp')).toMatchObject({ code: 0, out: expect.stringMatching(/^OK: CN=good/) });
+    const revoked = await cli('verify', responder.file('revoked.pem'), '--ca', ca, '--ocsp');
+    expect(revoked).toMatchObject({ code: 1, out: expect.stringMatching(/^REJECTED CERT_REVOKED: .*says the OCSP responder at/) });
+    expect(await cli('verify', responder.file('noaia.pem'), '--ca', ca, '--ocsp')).toMatchObject({ code: 1, out: expect.stringMatching(/REVOCATION_UNKNOWN.*names no OCSP responder/) });
+    expect(await cli('verify', responder.file('noaia.pem'), '--ca', ca, '--ocsp-url', responder.url)).toMatchObject({ code: 0 });
+    expect(await cli('verify', responder.file('good.pem'), '--ca', ca, '--ocsp-url', 'ftp://127.0.0.1/')).toMatchObject({ code: 2, err: expect.stringMatching(/--ocsp-url holds "ftp:\/\/127\.0\.0\.1\/", which is not an http: or https: URL/) });
+  });
+});
+
+describe('OCSP responses judged one by one (real OpenSSL responses, hostile variations)', () => {
+  const parse = (name: string) => parseCertificate(pemToDer(responder.pem(name)));
+  async function askFor(leaf: OcspLeaf, options: Partial<Pick<OpensslOcspResponder, 'signer' | 'nextUpdateMinutes'>> = {}): Promise<Buffer> {
+    responderAs(options);
+    const res = await fetch(responder.url, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: new Uint8Array(encodeOcspRequest(parse(leaf), parse('ca'))) });
+    return Buffer.from(await res.arrayBuffer());
+  }
+  const ctx = (at = Date.now()) => ({ at, clockToleranceMs: 0, legacyAlgorithms: false });
+
+  it('checks CertID, thisUpdate and nextUpdate', async () => {
+    const der = await askFor('good', { nextUpdateMinutes: 10 });
+    const response = parseOcspResponse(der);
+    const [good, revoked, ca] = [parse('good'), parse('revoked'), parse('ca')];
+    expect(validateOcspResponse(response, good, ca, ctx())).toMatchObject({ status: 'good', signer: 'the issuer' });
+    expect(() => validateOcspResponse(response, revoked, ca, ctx())).toThrow(/does not answer for this certificate/);
+    expect(() => validateOcspResponse(response, good, ca, ctx(Date.now() + 11 * 60_000))).toThrow(/the answer is stale \(nextUpdate/);
+    expect(() => validateOcspResponse(response, good, ca, ctx(Date.now() - 60_000))).toThrow(/not yet valid/);
+    const timeless = parseOcspResponse(await askFor('good'));
+    expect(validateOcspResponse(timeless, good, ca, ctx(Date.now() + 4 * 60_000)).status).toBe('good');
+    expect(() => validateOcspResponse(timeless, good, ca, ctx(Date.now() + 6 * 60_000))).toThrow(/has no nextUpdate .* over 5 minutes ago/);
+  });
+
+  it('names the responder status when the answer is not "successful"', () => {
+    // OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED tryLater (3) }
+    expect(() => parseOcspResponse(Buffer.from('30030a0103', 'hex'))).toThrow(/the responder answered tryLater/);
+    expect(() => parseOcspResponse(Buffer.from('30030a0106', 'hex'))).toThrow(/the responder answered unauthorized/);
+  });
+
+  it('survives 3,000 mutated responses: only OcspProtocolError, and nothing but the genuine answer is believed', async () => {
+    const der = await askFor('revoked', { signer: 'responder', nextUpdateMinutes: 10 });
+    const [revoked, ca] = [parse('revoked'), parse('ca')];
+    const genuine = validateOcspResponse(parseOcspResponse(der), revoked, ca, ctx());
+    expect(genuine.status).toBe('revoked');
+    let seed = 0x2545f491;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) / (1 << 24);
+    let believed = 0;
+    for (let i = 0; i < 3000; i++) {
+      const mutated = Buffer.from(der);
+      const edits = 1 + Math.floor(random() * 3);
+      for (let e = 0; e < edits; e++) {
+        const pos = Math.floor(random() * mutated.length);
+        mutated[pos] = random() < 0.5 ? Math.floor(random() * 256) : (mutated[pos] as number) ^ (1 << Math.floor(random() * 8));
+      }
+      const input = random() < 0.1 ? mutated.subarray(0, Math.floor(random() * mutated.length)) : mutated;
+      try {
+        const verdict = validateOcspResponse(parseOcspResponse(input), revoked, ca, ctx());
+        // Only edits outside the signed part (the attached certificate's unsigned wrapper, say) may pass.
+        expect(verdict).toEqual(genuine);
+        believed++;
+      } catch (err) {
+        expect(err, `mutation ${i}`).toBeInstanceOf(OcspProtocolError);
+      }
+    }
+    expect(believed).toBeLessThan(3000);
+  });
+});
+
+describe('ocsp options are checked at startup', () => {
+  it.each([
+    ['yes', /option 'ocsp' must be true, false or \{ urls, timeoutMs, maxAgeMs, whenUnavailable \}, got a string/],
+    [{ url: 'http://x/' }, /unknown option 'ocsp.url' \(known: urls, timeoutMs, maxAgeMs, whenUnavailable\)/],
+    [{ urls: ['ldap://x/'] }, /option 'ocsp.urls' holds "ldap:\/\/x\/", which is not an http: or https: URL/],
+    [{ timeoutMs: 0 }, /option 'ocsp.timeoutMs' must be a positive number of milliseconds, got 0/],
+    [{ whenUnavailable: 'maybe' }, /option 'ocsp.whenUnavailable' must be 'reject' or 'allow', got "maybe"/],
+  ])('refuses ocsp: %j', (ocsp, message) => {
+    expect(() => createVerifier({ ca: responder.pem('ca'), ocsp: ocsp as never })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(message) }));
+  });
 });

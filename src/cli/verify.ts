@@ -4,7 +4,7 @@ import { createVerifier } from '../core/verifier.js';
 import { readInputFile, readCertificateFile, UsageError, type CliIo } from './io.js';
 
 export const VERIFY_USAGE =
-  'usage: certgate verify <chain.pem> --ca F [--ca F ...] [--intermediate F ...] [--crl F ...] [--at ISO8601] [--purpose clientAuth|serverAuth|any] [--json]';
+  'usage: certgate verify <chain.pem> --ca F [--ca F ...] [--intermediate F ...] [--crl F ...] [--ocsp] [--ocsp-url U ...] [--at ISO8601] [--purpose clientAuth|serverAuth|any] [--json]';
 
 /** `certgate verify`: exit 0 accepted, 1 rejected, 2 usage or input error. */
 export async function runVerify(args: string[], io: CliIo): Promise<number> {
@@ -15,6 +15,8 @@ export async function runVerify(args: string[], io: CliIo): Promise<number> {
       ca: { type: 'string', multiple: true },
       intermediate: { type: 'string', multiple: true },
       crl: { type: 'string', multiple: true },
+      ocsp: { type: 'boolean' },
+      'ocsp-url': { type: 'string', multiple: true },
       at: { type: 'string' },
       purpose: { type: 'string' },
       json: { type: 'boolean' },
@@ -40,12 +42,14 @@ export async function runVerify(args: string[], io: CliIo): Promise<number> {
       ...(values.intermediate ? { intermediates: values.intermediate.map((f) => readInputFile(f, '--intermediate')) } : {}),
       ...(values.crl ? { crl: values.crl.map((f) => readInputFile(f, '--crl')) } : {}),
       purpose: purpose === 'any' ? false : purpose,
+      // --ocsp asks the responder the certificate names; --ocsp-url names one instead.
+      ...(values['ocsp-url'] ? { ocsp: { urls: values['ocsp-url'] } } : values.ocsp ? { ocsp: true } : {}),
     });
   } catch (err) {
-    if (err instanceof CertgateError) throw new UsageError(err.message.replace(/^createVerifier: option '(\w+)'/, (_m, o: string) => `--${optionFlag(o)}`));
+    if (err instanceof CertgateError) throw new UsageError(err.message.replace(/^createVerifier: option '([\w.]+)'/, (_m, o: string) => `--${optionFlag(o)}`));
     throw err;
   }
-  const result = await verifier.verify(chain, at ? { at } : undefined);
+  const result = await verifier.verify(chain, at ? { at } : undefined).finally(() => verifier.close());
   if (values.json) {
     io.out(JSON.stringify(result.ok ? { ok: true, subject: result.certificate.subjectDN, chain: result.chain.map((c) => c.subjectDN), expiresAt: result.expiresAt } : { ok: false, code: result.code, message: result.message }));
   } else if (result.ok) {
@@ -58,5 +62,5 @@ export async function runVerify(args: string[], io: CliIo): Promise<number> {
 }
 
 function optionFlag(option: string): string {
-  return option === 'intermediates' ? 'intermediate' : option;
+  return option === 'intermediates' ? 'intermediate' : option === 'ocsp.urls' ? 'ocsp-url' : option;
 }
