@@ -442,3 +442,67 @@ describe('ocsp options are checked at startup', () => {
     expect(() => createVerifier({ ca: responder.pem('ca'), ocsp: ocsp as never })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(message) }));
   });
 });
+
+describe('OCSP answers are relied on no longer than they say, and only for what they concern', () => {
+  const chain = (leaf: OcspLeaf) => [responder.pem(leaf)];
+
+  it('a listener that throws does not change a verdict', async () => {
+    responderAs({});
+    const verifier = createVerifier({ ca: responder.pem('ca'), ocsp: { whenUnavailable: 'allow' } });
+    verifier.on('ocsp-response', () => {
+      throw new Error('logging bug');
+    });
+    try {
+      expect(await verifier.verify(chain('revoked'))).toMatchObject({ ok: false, code: 'CERT_REVOKED' });
+      expect(await verifier.verify(chain('good'))).toMatchObject({ ok: true });
+      expect(responder.requests).toBe(2);
+    } finally {
+      verifier.close();
+    }
+  });
+
+  it('a bad answer about one certificate does not stop the responder being asked about others', async () => {
+    responderAs({ signer: 'impostor' });
+    const verifier = createVerifier({ ca: responder.pem('ca'), ocsp: true });
+    try {
+      expect(await verifier.verify(chain('good'))).toMatchObject({ ok: false, code: 'REVOCATION_UNKNOWN' });
+      responder.signer = 'ca';
+      expect(await verifier.verify(chain('revoked'))).toMatchObject({ ok: false, code: 'CERT_REVOKED' });
+      expect(responder.requests).toBe(2);
+    } finally {
+      verifier.close();
+    }
+  });
+
+  it('an answer without nextUpdate is used for at most 5 minutes, whatever maxAgeMs says; "unknown" for at most 30 s', async () => {
+    responderAs({});
+    const verifier = createVerifier({ ca: responder.pem('ca'), ocsp: { maxAgeMs: 3_600_000, whenUnavailable: 'allow' } });
+    try {
+      const good = await verifier.verify(chain('good'));
+      expect(good.ok).toBe(true);
+      if (good.ok) expect(good.expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 300_000 + 1000);
+      const unknown = await verifier.verify(chain('unlisted'));
+      expect(unknown.ok).toBe(true);
+      if (unknown.ok) expect(unknown.expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 30_000);
+    } finally {
+      verifier.close();
+    }
+  });
+
+  it('verify({ at }) needs an answer current at that instant, and does not use the cache', async () => {
+    responderAs({ nextUpdateMinutes: 10 });
+    const verifier = createVerifier({ ca: responder.pem('ca'), ocsp: true });
+    try {
+      const now = await verifier.verify(chain('good'));
+      if (!now.ok) throw new Error(now.message);
+      const later = await verifier.verify(chain('good'), { at: new Date(Date.now() + 2 * 86_400_000) });
+      expect(later).toMatchObject({ ok: false, code: 'REVOCATION_UNKNOWN', message: expect.stringMatching(/the answer is stale/) });
+      // The certificate's first second: valid, but before the responder produced its answer.
+      const earlier = await verifier.verify(chain('good'), { at: now.certificate.notBefore });
+      expect(earlier).toMatchObject({ ok: false, code: 'REVOCATION_UNKNOWN', message: expect.stringMatching(/not yet valid/) });
+      expect(responder.requests).toBe(3);
+    } finally {
+      verifier.close();
+    }
+  });
+});

@@ -353,7 +353,8 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       // the leaf has no issuer to ask about).
       if (!ocsp || !outcome.result.ok || !outcome.path || outcome.path.length < 2) return outcome.result;
       const [leaf, issuer] = outcome.path as [ParsedCertificate, ParsedCertificate];
-      const answer = ocsp.cached(leaf, issuer, when) ?? (await ocsp.query(leaf, issuer));
+      // An explicit `at` needs an answer current at that instant: never a remembered one.
+      const answer = at === undefined ? (ocsp.cached(leaf, issuer, when) ?? (await ocsp.query(leaf, issuer))) : await ocsp.query(leaf, issuer, when);
       return applyOcsp(outcome, answer, when);
     },
     on(event, listener) {

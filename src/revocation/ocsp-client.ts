@@ -28,6 +28,11 @@ export type OcspAnswer =
 export const MAX_OCSP_RESPONSE_BYTES = 256 * 1024;
 /** A failing responder is left alone for at most this long before it is tried again. */
 export const MAX_OCSP_RETRY_MS = 60_000;
+/**
+ * "No answer" about one certificate (a refused request, a bad or `unknown` answer) is remembered
+ * this long: short, because a newly issued certificate may be unknown to the responder for a while.
+ */
+export const OCSP_NO_ANSWER_RECHECK_MS = 30_000;
 
 interface ResponderState {
   failures: number;
@@ -59,8 +64,12 @@ export class OcspClient {
     return answer && answer.until > at ? answer : undefined;
   }
 
-  /** Asks the responders (or joins the request in flight) and remembers the answer. */
-  query(cert: ParsedCertificate, issuer: ParsedCertificate): Promise<OcspAnswer> {
+  /**
+   * Asks the responders (or joins the request in flight) and remembers the answer. With `at`
+   * (verify's `at` option), the answer must be current at that instant and is not remembered.
+   */
+  query(cert: ParsedCertificate, issuer: ParsedCertificate, at?: number): Promise<OcspAnswer> {
+    if (at !== undefined) return this.ask(cert, issuer, at);
     const key = `${cert.id}:${issuer.id}`;
     let pending = this.inFlight.get(key);
     if (!pending) {
@@ -78,7 +87,16 @@ export class OcspClient {
     this.stopping.abort();
   }
 
-  private async ask(cert: ParsedCertificate, issuer: ParsedCertificate): Promise<OcspAnswer> {
+  /** Events are for logging: a listener that throws must not change a verdict. */
+  private report<E extends keyof OcspEvents>(event: E, payload: OcspEvents[E]): void {
+    try {
+      this.emit(event, payload);
+    } catch {
+      // ignored on purpose
+    }
+  }
+
+  private async ask(cert: ParsedCertificate, issuer: ParsedCertificate, at?: number): Promise<OcspAnswer> {
     const urls = this.config.urls.length > 0 ? this.config.urls : (cert.ocspUrls ?? []);
     if (urls.length === 0) {
       // A property of the certificate: asking again will not help.
@@ -93,28 +111,37 @@ export class OcspClient {
         retryAt = Math.min(retryAt, state.retryAt);
         continue;
       }
+      let verdict: OcspVerdict;
       try {
-        const verdict = await this.askResponder(url, cert, issuer);
-        this.responders.delete(url);
-        const now = Date.now();
-        this.emit('ocsp-response', { url, subject: cert.subjectDN, serialNumber: cert.serialNumber, status: verdict.status, thisUpdate: verdict.thisUpdate, nextUpdate: verdict.nextUpdate, signer: verdict.signer });
-        return { status: verdict.status, url, verdict, until: Math.min(verdict.nextUpdate?.getTime() ?? Infinity, now + this.config.maxAgeMs) };
+        verdict = await this.askResponder(url, cert, issuer, at ?? Date.now());
       } catch (err) {
         if (this.stopping.signal.aborted) return { status: 'unavailable', why: 'the verifier was closed', until: 0 };
-        state.failures++;
-        state.lastError = (err as Error).message;
-        const retryInMs = backoff(state.failures, MAX_OCSP_RETRY_MS);
-        state.retryAt = Date.now() + retryInMs;
-        this.responders.set(url, state);
-        retryAt = Math.min(retryAt, state.retryAt);
-        reasons.push(`${url}: ${state.lastError}`);
-        this.emit('ocsp-failed', { url, subject: cert.subjectDN, serialNumber: cert.serialNumber, error: state.lastError, retryInMs });
+        const error = (err as Error).message;
+        let retryInMs = OCSP_NO_ANSWER_RECHECK_MS;
+        if (err instanceof OcspProtocolError && err.aboutCertificate) {
+          // About this certificate only: other certificates may still ask this responder.
+          retryAt = Math.min(retryAt, Date.now() + retryInMs);
+        } else {
+          state.failures++;
+          state.lastError = error;
+          retryInMs = backoff(state.failures, MAX_OCSP_RETRY_MS);
+          state.retryAt = Date.now() + retryInMs;
+          this.responders.set(url, state);
+          retryAt = Math.min(retryAt, state.retryAt);
+        }
+        reasons.push(`${url}: ${error}`);
+        this.report('ocsp-failed', { url, subject: cert.subjectDN, serialNumber: cert.serialNumber, error, retryInMs });
+        continue;
       }
+      this.responders.delete(url);
+      this.report('ocsp-response', { url, subject: cert.subjectDN, serialNumber: cert.serialNumber, status: verdict.status, thisUpdate: verdict.thisUpdate, nextUpdate: verdict.nextUpdate, signer: verdict.signer });
+      const limit = verdict.status === 'unknown' ? OCSP_NO_ANSWER_RECHECK_MS : this.config.maxAgeMs;
+      return { status: verdict.status, url, verdict, until: Math.min(verdict.usableUntil, Date.now() + limit) };
     }
-    return { status: 'unavailable', why: reasons.join('; '), until: Math.max(retryAt, Date.now() + MIN_RETRY_MS) };
+    return { status: 'unavailable', why: reasons.join('; '), until: Math.min(Math.max(retryAt, Date.now() + MIN_RETRY_MS), Date.now() + OCSP_NO_ANSWER_RECHECK_MS) };
   }
 
-  private async askResponder(url: string, cert: ParsedCertificate, issuer: ParsedCertificate): Promise<OcspVerdict> {
+  private async askResponder(url: string, cert: ParsedCertificate, issuer: ParsedCertificate, at: number): Promise<OcspVerdict> {
     const response = await fetchBounded(url, {
       method: 'POST',
       headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' },
@@ -125,7 +152,7 @@ export class OcspClient {
     });
     if (response.status !== 200) throw new OcspProtocolError(`HTTP ${response.status}`);
     return validateOcspResponse(parseOcspResponse(response.bytes), cert, issuer, {
-      at: Date.now(),
+      at,
       clockToleranceMs: this.config.clockToleranceMs,
       legacyAlgorithms: this.config.legacyAlgorithms,
     });

@@ -24,30 +24,35 @@ export interface OcspVerdict {
   reason?: number;
   thisUpdate: Date;
   nextUpdate?: Date;
+  /** Epoch ms until which the answer may be relied on: nextUpdate, or 5 minutes after thisUpdate without one. */
+  usableUntil: number;
   /** Who signed: 'the issuer' or the delegated responder's subject. */
   signer: string;
 }
 
 /** Throws OcspProtocolError saying why the response cannot be believed. */
 export function validateOcspResponse(response: OcspBasicResponse, cert: ParsedCertificate, issuer: ParsedCertificate, ctx: OcspValidationContext): OcspVerdict {
-  const single = response.responses.find((r) => answersFor(r, cert, issuer));
-  if (!single) throw new OcspProtocolError('the response does not answer for this certificate (no matching CertID)');
+  // Several entries for one certificate (a SHA-1 and a SHA-256 CertID, say): a revocation in any wins.
+  const matching = response.responses.filter((r) => answersFor(r, cert, issuer));
+  const single = matching.find((r) => r.status === 'revoked') ?? matching.find((r) => r.status === 'good') ?? matching[0];
+  if (!single) throw new OcspProtocolError('the response does not answer for this certificate (no matching CertID)', true);
 
   const signer = responseSigner(response, issuer, ctx);
-  if (!signer) throw new OcspProtocolError('the response is signed by neither the issuer nor a responder certificate the issuer signed for OCSP signing');
+  if (!signer) throw new OcspProtocolError('the response is signed by neither the issuer nor a responder certificate the issuer signed for OCSP signing', true);
   const verified = safeVerify(() => verifySignature(response.signatureAlgorithm, response.tbs, response.signature, signer.publicKey(), ctx.legacyAlgorithms));
-  if (verified !== true) throw new OcspProtocolError(`the response signature does not verify${verified ? ` (${verified})` : ''}`);
+  if (verified !== true) throw new OcspProtocolError(`the response signature does not verify${verified ? ` (${verified})` : ''}`, true);
 
   const tol = ctx.clockToleranceMs;
-  if (single.thisUpdate.getTime() > ctx.at + tol) throw new OcspProtocolError(`the answer is not yet valid (thisUpdate ${single.thisUpdate.toISOString()})`);
+  if (single.thisUpdate.getTime() > ctx.at + tol) throw new OcspProtocolError(`the answer is not yet valid (thisUpdate ${single.thisUpdate.toISOString()})`, true);
   if (single.nextUpdate) {
-    if (single.nextUpdate.getTime() < ctx.at - tol) throw new OcspProtocolError(`the answer is stale (nextUpdate ${single.nextUpdate.toISOString()})`);
+    if (single.nextUpdate.getTime() < ctx.at - tol) throw new OcspProtocolError(`the answer is stale (nextUpdate ${single.nextUpdate.toISOString()})`, true);
   } else if (single.thisUpdate.getTime() < ctx.at - MAX_AGE_WITHOUT_NEXT_UPDATE_MS - tol) {
     // RFC 6960 section 4.2.2.1: no nextUpdate means newer information is always available, so an
     // old answer is a possible replay.
-    throw new OcspProtocolError(`the answer has no nextUpdate and was produced at ${single.thisUpdate.toISOString()}, over 5 minutes ago`);
+    throw new OcspProtocolError(`the answer has no nextUpdate and was produced at ${single.thisUpdate.toISOString()}, over 5 minutes ago`, true);
   }
-  const verdict: OcspVerdict = { status: single.status, thisUpdate: single.thisUpdate, signer: signer === issuer ? 'the issuer' : `"${signer.subjectDN}"` };
+  const usableUntil = single.nextUpdate ? single.nextUpdate.getTime() + tol : single.thisUpdate.getTime() + MAX_AGE_WITHOUT_NEXT_UPDATE_MS + tol;
+  const verdict: OcspVerdict = { status: single.status, thisUpdate: single.thisUpdate, usableUntil, signer: signer === issuer ? 'the issuer' : `"${signer.subjectDN}"` };
   if (single.nextUpdate) verdict.nextUpdate = single.nextUpdate;
   if (single.revokedAt) verdict.revokedAt = single.revokedAt;
   if (single.reason !== undefined) verdict.reason = single.reason;

@@ -22,7 +22,22 @@ const CERT_ID_HASHES: Record<string, string> = {
   '2.16.840.1.101.3.4.2.3': 'sha512',
 };
 
-export class OcspProtocolError extends Error {}
+/**
+ * Why an OCSP answer cannot be used. `aboutCertificate`: the problem concerns this question only
+ * (a refusal of the request, a bad or mismatched answer), so the responder is not backed off for
+ * every other certificate; otherwise the responder itself is failing.
+ */
+export class OcspProtocolError extends Error {
+  constructor(
+    message: string,
+    readonly aboutCertificate = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Responder statuses that refuse this request rather than report an outage (RFC 6960 section 2.3). */
+const REQUEST_REFUSALS = new Set<number>([OCSPResponseStatus.malformedRequest, OCSPResponseStatus.sigRequired, OCSPResponseStatus.unauthorized]);
 
 export type OcspCertStatus = 'good' | 'revoked' | 'unknown';
 
@@ -62,7 +77,7 @@ function hashOf(algorithm: string, data: Buffer): Buffer | undefined {
 export function encodeOcspRequest(cert: ParsedCertificate, issuer: ParsedCertificate): Buffer {
   const certId = new CertID({
     hashAlgorithm: new AlgorithmIdentifierSchema({ algorithm: SHA1, parameters: null }),
-    issuerNameHash: new OctetString(hashOf(SHA1, issuer.subjectNameDer) as Buffer),
+    issuerNameHash: new OctetString(hashOf(SHA1, cert.issuerNameDer) as Buffer),
     issuerKeyHash: new OctetString(hashOf(SHA1, issuer.publicKeyBits) as Buffer),
     serialNumber: new Uint8Array(cert.serial).buffer,
   });
@@ -70,12 +85,16 @@ export function encodeOcspRequest(cert: ParsedCertificate, issuer: ParsedCertifi
   return Buffer.from(AsnConvert.serialize(request));
 }
 
-/** Whether a single response's CertID names `cert` as issued by `issuer`. */
+/**
+ * Whether a single response's CertID names `cert` as issued by `issuer`. The name hash is over the
+ * certificate's issuer field (RFC 6960 section 4.1.1); responders that hash the issuer's own
+ * subject encoding (OpenSSL does) are matched too, the path having established they are one name.
+ */
 export function answersFor(single: OcspSingleResponse, cert: ParsedCertificate, issuer: ParsedCertificate): boolean {
   if (!single.serial.equals(cert.serial)) return false;
-  const nameHash = hashOf(single.hashAlgorithm, issuer.subjectNameDer);
   const keyHash = hashOf(single.hashAlgorithm, issuer.publicKeyBits);
-  return !!nameHash && !!keyHash && nameHash.equals(single.issuerNameHash) && keyHash.equals(single.issuerKeyHash);
+  if (!keyHash?.equals(single.issuerKeyHash)) return false;
+  return [cert.issuerNameDer, issuer.subjectNameDer].some((name) => hashOf(single.hashAlgorithm, name)?.equals(single.issuerNameHash));
 }
 
 /** Whether the ResponderID names this certificate (by subject, or by the SHA-1 of its key). */
@@ -101,7 +120,7 @@ export function parseOcspResponse(der: Buffer): OcspBasicResponse {
     throw new OcspProtocolError('the response is not a DER OCSPResponse');
   }
   if (outer.responseStatus !== OCSPResponseStatus.successful) {
-    throw new OcspProtocolError(`the responder answered ${STATUS_NAMES[outer.responseStatus] ?? `status ${outer.responseStatus}`}`);
+    throw new OcspProtocolError(`the responder answered ${STATUS_NAMES[outer.responseStatus] ?? `status ${outer.responseStatus}`}`, REQUEST_REFUSALS.has(outer.responseStatus));
   }
   if (!outer.responseBytes) throw new OcspProtocolError('the successful response carries no responseBytes');
   if (outer.responseBytes.responseType !== id_pkix_ocsp_basic) throw new OcspProtocolError(`unsupported response type ${outer.responseBytes.responseType}`);

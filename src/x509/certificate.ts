@@ -109,8 +109,10 @@ export interface ParsedCertificate {
   crlUrls?: string[];
   /** http: and https: OCSP responder URLs from Authority Information Access (id-ad-ocsp). */
   ocspUrls?: string[];
-  /** The subject Name's DER: an OCSP CertID hashes the issuer's (RFC 6960 section 4.1.1). */
+  /** The subject Name's DER. */
   subjectNameDer: Buffer;
+  /** The issuer Name's DER as this certificate encodes it: what an OCSP CertID hashes (RFC 6960 section 4.1.1). */
+  issuerNameDer: Buffer;
   /** The subjectPublicKey BIT STRING's value: OCSP issuerKeyHash and responder KeyHash hash it. */
   publicKeyBits: Buffer;
   /** Extensions RFC 5280 requires to be non-critical (AKI, SKI) that were marked critical. */
@@ -363,7 +365,8 @@ export function parseCertificate(der: Buffer, sha256?: Buffer): ParsedCertificat
     }
     const serial = integerBytes(der, tbs.next(TAG.INTEGER));
     const innerAlgEl = tbs.next(TAG.SEQUENCE);
-    const issuerName = readName(der, tbs.next(TAG.SEQUENCE));
+    const issuerNameEl = tbs.next(TAG.SEQUENCE);
+    const issuerName = readName(der, issuerNameEl);
     const validity = cursor(der, tbs.next(TAG.SEQUENCE));
     const notBefore = readTime(der, validity.next());
     const notAfter = readTime(der, validity.next());
@@ -405,6 +408,7 @@ export function parseCertificate(der: Buffer, sha256?: Buffer): ParsedCertificat
       notAfter,
       spki,
       subjectNameDer: Buffer.from(encodedOf(der, subjectNameEl)),
+      issuerNameDer: Buffer.from(encodedOf(der, issuerNameEl)),
       publicKeyBits: publicKeyBits(der, spkiEl),
       key: readKeyInfo(der, spkiEl),
       san: { dns: [], email: [], uri: [], ip: [] },
