@@ -1,6 +1,6 @@
-export { createVerifier } from './core/verifier.js';
-export type { Verifier, VerifierEvents, VerifyResult, VerifySuccess, VerifyFailure, VerifyOptions } from './core/verifier.js';
-export type { VerifierOptions, CrlOptions, OcspOptions, Purpose } from './core/options.js';
+export { createVerifier } from './verifier/verifier.js';
+export type { Verifier, VerifierEvents, VerifyResult, VerifySuccess, VerifyFailure, VerifyOptions } from './verifier/verifier.js';
+export type { VerifierOptions, CrlOptions, OcspOptions, Purpose } from './verifier/options.js';
 export { CertgateError, REASON_CODES, statusFor } from './errors.js';
 export type { ReasonCode, VerifyFailureCode } from './errors.js';
 export type { CertificateInfo, SubjectAltNames } from './x509/certificate.js';

@@ -1,5 +1,5 @@
 import type { CertgateError } from '../errors.js';
-import { configError } from '../core/options.js';
+import { configError } from '../verifier/options.js';
 import { createGuard, type Guard, type GuardOptions } from '../guard/guard.js';
 
 export interface AdapterOptions extends GuardOptions {

@@ -4,6 +4,7 @@ import { parseCrl, type ParsedCrl } from '../revocation/crl.js';
 import { verifySignature } from '../x509/signature.js';
 import { readCertificateFile, readInputFile, UsageError, type CliIo } from './io.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
+import { systemClock } from '../time/clock.js';
 
 export const CRL_USAGE = 'usage: certgate crl <file|url> [--ca F ...] [--json]';
 
@@ -54,7 +55,7 @@ export async function runCrl(args: string[], io: CliIo): Promise<number> {
     throw err;
   }
   const issuers = (values.ca ?? []).flatMap((f) => readCertificateFile(f, '--ca'));
-  const now = Date.now();
+  const now = systemClock.now();
   let allUsable = true;
   const reports = crls.map((crl) => {
     const signature = signatureStatus(crl, issuers);

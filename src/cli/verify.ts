@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CertgateError } from '../errors.js';
-import { createVerifier } from '../core/verifier.js';
+import { createVerifier } from '../verifier/verifier.js';
 import { readInputFile, readCertificateFile, UsageError, type CliIo } from './io.js';
 
 export const VERIFY_USAGE =

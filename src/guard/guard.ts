@@ -1,8 +1,8 @@
 import type { TLSSocket } from 'node:tls';
 import type { EventEmitter } from 'node:events';
 import { CertgateError, PUBLIC_MESSAGES, type ReasonCode } from '../errors.js';
-import { configError, parseVerifierOptions, type VerifierOptions } from '../core/options.js';
-import { verifierFromConfig, type Verifier, type VerifyResult } from '../core/verifier.js';
+import { configError, parseVerifierOptions, type VerifierOptions } from '../verifier/options.js';
+import { verifierFromConfig, type Verifier, type VerifyResult } from '../verifier/verifier.js';
 import { defaultIdentify, type Identity, type IdentifyFunction } from '../identity/identity.js';
 import type { CertificateInfo } from '../x509/certificate.js';
 import { peerChainOf, watchHandshakes } from '../sources/tls-socket.js';

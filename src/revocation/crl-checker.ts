@@ -1,5 +1,4 @@
-import type { Failure, Reliance } from '../core/path-builder.js';
-import { describe } from '../core/path-builder.js';
+import { describe, type Failure, type Reliance } from '../model/verdict.js';
 import { KEY_USAGE, type ParsedCertificate } from '../x509/certificate.js';
 import type { ParsedCrl } from './crl.js';
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
 import type { ParsedCertificate } from '../x509/certificate.js';
+import type { Clock } from '../time/clock.js';
 import { crlDers, verifyInSlices } from './crl-bytes.js';
 import { backoff, fetchBounded, MIN_RETRY_MS } from './http-fetch.js';
 import { CrlChecker } from './crl-checker.js';
@@ -22,6 +23,7 @@ export interface CrlStoreConfig {
   fetchTimeoutMs: number;
   maxBytes: number;
   legacyAlgorithms: boolean;
+  clock: Clock;
 }
 
 /** Events for operators; listen with `verifier.on(name, listener)`. */
@@ -152,7 +154,7 @@ export class CrlStore extends EventEmitter {
       // Fetch again ahead of the earliest nextUpdate (a tenth of the CRL's lifetime, at most a
       // minute, early), and at least every refreshIntervalMs; while the CRL in use is past
       // nextUpdate and nothing newer comes, back off instead of polling every second.
-      const now = Date.now();
+      const now = this.config.clock.now();
       const due = state.crls.filter((c) => c.nextUpdate).map((c) => (c.nextUpdate as Date).getTime() - Math.min(60_000, ((c.nextUpdate as Date).getTime() - c.thisUpdate.getTime()) / 10));
       const untilDue = due.length > 0 ? Math.min(...due) - now : Infinity;
       if (untilDue <= 0) {
@@ -204,7 +206,7 @@ export class CrlStore extends EventEmitter {
       const retryInMs = backoff(state.failures, this.config.refreshIntervalMs);
       this.emit('crl-refresh-failed', { source, error: (err as Error).message, retryInMs });
     }
-    const now = Date.now();
+    const now = this.config.clock.now();
     const inUse = new Set(this.all().map((c) => c.id));
     for (const id of this.reportedStale) if (!inUse.has(id)) this.reportedStale.delete(id);
     for (const crl of state.crls) {
@@ -242,7 +244,7 @@ export class CrlStore extends EventEmitter {
     const parsed: ParsedCrl[] = [];
     for (const der of await crlDers(bytes)) parsed.push(await parseCrlAsync(der));
     if (parsed.length === 0) throw new Error('no CRL in the response');
-    const now = Date.now();
+    const now = this.config.clock.now();
     const accepted: ParsedCrl[] = [];
     for (const crl of parsed) {
       const reason = await this.rejectReason(crl, state, now);

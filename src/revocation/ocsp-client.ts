@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { ParsedCertificate } from '../x509/certificate.js';
+import type { Clock } from '../time/clock.js';
 import { backoff, fetchBounded, MIN_RETRY_MS } from './http-fetch.js';
 import { encodeOcspRequest, OcspProtocolError, parseOcspResponse } from './ocsp.js';
 import { validateOcspResponse, type OcspVerdict } from './ocsp-validation.js';
@@ -12,6 +13,7 @@ export interface OcspClientConfig {
   clockToleranceMs: number;
   legacyAlgorithms: boolean;
   cacheSize: number;
+  clock: Clock;
 }
 
 /** Events for operators; listen with `verifier.on(name, listener)`. */
@@ -55,7 +57,7 @@ export class OcspClient {
     private readonly config: OcspClientConfig,
     private readonly emit: <E extends keyof OcspEvents>(event: E, payload: OcspEvents[E]) => void,
   ) {
-    this.answers = new LRUCache({ max: Math.max(config.cacheSize, 16) });
+    this.answers = new LRUCache({ max: Math.max(config.cacheSize, 16), perf: config.clock });
   }
 
   /** The remembered answer about `cert`, if still usable at `at`: the per-request fast path. */
@@ -100,32 +102,32 @@ export class OcspClient {
     const urls = this.config.urls.length > 0 ? this.config.urls : (cert.ocspUrls ?? []);
     if (urls.length === 0) {
       // A property of the certificate: asking again will not help.
-      return { status: 'unavailable', why: 'the certificate names no OCSP responder (Authority Information Access) and ocsp.urls is not set', until: Date.now() + this.config.maxAgeMs };
+      return { status: 'unavailable', why: 'the certificate names no OCSP responder (Authority Information Access) and ocsp.urls is not set', until: this.config.clock.now() + this.config.maxAgeMs };
     }
     const reasons: string[] = [];
     let retryAt = Infinity;
     for (const url of urls) {
       const state = this.responders.get(url) ?? { failures: 0, retryAt: 0, lastError: '' };
-      if (state.retryAt > Date.now()) {
-        reasons.push(`${url}: ${state.lastError} (next try in ${state.retryAt - Date.now()} ms)`);
+      if (state.retryAt > this.config.clock.now()) {
+        reasons.push(`${url}: ${state.lastError} (next try in ${state.retryAt - this.config.clock.now()} ms)`);
         retryAt = Math.min(retryAt, state.retryAt);
         continue;
       }
       let verdict: OcspVerdict;
       try {
-        verdict = await this.askResponder(url, cert, issuer, at ?? Date.now());
+        verdict = await this.askResponder(url, cert, issuer, at ?? this.config.clock.now());
       } catch (err) {
         if (this.stopping.signal.aborted) return { status: 'unavailable', why: 'the verifier was closed', until: 0 };
         const error = (err as Error).message;
         let retryInMs = OCSP_NO_ANSWER_RECHECK_MS;
         if (err instanceof OcspProtocolError && err.aboutCertificate) {
           // About this certificate only: other certificates may still ask this responder.
-          retryAt = Math.min(retryAt, Date.now() + retryInMs);
+          retryAt = Math.min(retryAt, this.config.clock.now() + retryInMs);
         } else {
           state.failures++;
           state.lastError = error;
           retryInMs = backoff(state.failures, MAX_OCSP_RETRY_MS);
-          state.retryAt = Date.now() + retryInMs;
+          state.retryAt = this.config.clock.now() + retryInMs;
           this.responders.set(url, state);
           retryAt = Math.min(retryAt, state.retryAt);
         }
@@ -136,9 +138,9 @@ export class OcspClient {
       this.responders.delete(url);
       this.report('ocsp-response', { url, subject: cert.subjectDN, serialNumber: cert.serialNumber, status: verdict.status, thisUpdate: verdict.thisUpdate, nextUpdate: verdict.nextUpdate, signer: verdict.signer });
       const limit = verdict.status === 'unknown' ? OCSP_NO_ANSWER_RECHECK_MS : this.config.maxAgeMs;
-      return { status: verdict.status, url, verdict, until: Math.min(verdict.usableUntil, Date.now() + limit) };
+      return { status: verdict.status, url, verdict, until: Math.min(verdict.usableUntil, this.config.clock.now() + limit) };
     }
-    return { status: 'unavailable', why: reasons.join('; '), until: Math.min(Math.max(retryAt, Date.now() + MIN_RETRY_MS), Date.now() + OCSP_NO_ANSWER_RECHECK_MS) };
+    return { status: 'unavailable', why: reasons.join('; '), until: Math.min(Math.max(retryAt, this.config.clock.now() + MIN_RETRY_MS), this.config.clock.now() + OCSP_NO_ANSWER_RECHECK_MS) };
   }
 
   private async askResponder(url: string, cert: ParsedCertificate, issuer: ParsedCertificate, at: number): Promise<OcspVerdict> {

@@ -1,6 +1,6 @@
 import { KEY_USAGE, MalformedCertificateError, OID, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { verifySignature } from '../x509/signature.js';
-import { keyPolicyViolation } from '../core/key-policy.js';
+import { keyPolicyViolation } from '../x509/key-policy.js';
 import { answersFor, OcspProtocolError, responderIdNames, type OcspBasicResponse, type OcspCertStatus } from './ocsp.js';
 
 /**

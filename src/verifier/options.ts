@@ -4,7 +4,10 @@ import { decodeEach, describeType, PemError, type PemOrDerInput } from '../x509/
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { parseCrl, type ParsedCrl } from '../revocation/crl.js';
 
-export type Purpose = 'clientAuth' | 'serverAuth';
+import type { Purpose } from '../model/verdict.js';
+import { systemClock, type Clock } from '../time/clock.js';
+
+export type { Purpose };
 
 export interface VerifierOptions {
   /** Trust anchors: PEM text (one or more certificates), a DER Buffer, or an array of these. */
@@ -36,6 +39,8 @@ export interface VerifierOptions {
    * certificate names, the object form configures it (see OcspOptions). Default off.
    */
   ocsp?: boolean | OcspOptions;
+  /** Where every time decision reads the time (validity, CRL and OCSP freshness, caches). Default: the system clock. */
+  clock?: Clock;
 }
 
 /** OCSP for the leaf certificate; see README "OCSP". */
@@ -125,6 +130,7 @@ export interface VerifierConfig {
   legacyAlgorithms: boolean;
   /** Undefined: OCSP is off. */
   ocsp: OcspSettings | undefined;
+  clock: Clock;
 }
 
 export const DEFAULT_MAX_CHAIN_DEPTH = 8;
@@ -132,7 +138,7 @@ export const DEFAULT_CACHE_SIZE = 10_000;
 /** A depth beyond this is a configuration mistake, and would let one request cost many signatures. */
 export const MAX_CHAIN_DEPTH_LIMIT = 32;
 
-export const VERIFIER_OPTION_NAMES = ['ca', 'intermediates', 'crl', 'purpose', 'maxChainDepth', 'clockTolerance', 'cacheSize', 'requireCrl', 'legacyAlgorithms', 'ocsp'] as const;
+export const VERIFIER_OPTION_NAMES = ['ca', 'intermediates', 'crl', 'purpose', 'maxChainDepth', 'clockTolerance', 'cacheSize', 'requireCrl', 'legacyAlgorithms', 'ocsp', 'clock'] as const;
 
 export function configError(where: string, message: string, cause?: unknown): CertgateError {
   return new CertgateError('CONFIG_INVALID', `${where}: ${message}`, { detail: message, cause });
@@ -328,5 +334,9 @@ export function parseVerifierOptions(
   const requireCrl = booleanOption(o.requireCrl, where, 'requireCrl');
   const legacyAlgorithms = booleanOption(o.legacyAlgorithms, where, 'legacyAlgorithms');
   const ocsp = parseOcspOption(o.ocsp, where);
-  return Object.freeze({ anchors, intermediates, crls, crlSettings, purpose, maxChainDepth, clockToleranceMs, cacheSize, requireCrl, legacyAlgorithms, ocsp });
+  const clock = o.clock === undefined ? systemClock : (o.clock as Clock);
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
+    throw configError(where, `option 'clock' must be an object with a now() method returning epoch milliseconds, got ${describeType(o.clock)}`);
+  }
+  return Object.freeze({ anchors, intermediates, crls, crlSettings, purpose, maxChainDepth, clockToleranceMs, cacheSize, requireCrl, legacyAlgorithms, ocsp, clock });
 }

@@ -1,38 +1,21 @@
 import { KEY_USAGE, OID, type ParsedCertificate } from '../x509/certificate.js';
-import type { CrlChecker, CrlCheckContext } from '../revocation/crl-checker.js';
-import { describe, type Failure, type PathVerdict, type Reliance } from './path-builder.js';
-import type { Purpose } from './options.js';
-import { keyPolicyViolation } from './key-policy.js';
+import { describe, type Failure, type Purpose } from '../model/verdict.js';
+import { keyPolicyViolation } from '../x509/key-policy.js';
+import { afterEnd, beforeStart } from '../time/window.js';
 
 const PURPOSE_OID: Record<Purpose, string> = { clientAuth: OID.clientAuth, serverAuth: OID.serverAuth };
 
 /** RFC 5280 section 4.1.2.2: serial numbers are positive and at most 20 octets long. */
 const MAX_SERIAL_OCTETS = 20;
-const SECOND_MS = 1000;
 
-export interface PolicyInput extends CrlCheckContext {
+/** What the path rules need besides the path: the time and the options that shape the rules. */
+export interface PolicyInput {
+  /** Epoch ms the path is validated at. */
+  at: number;
+  clockToleranceMs: number;
   purpose: Purpose | false;
-  crls: CrlChecker;
-  /** Every certificate but the anchor must be covered by a usable CRL from its issuer. */
-  requireCrl: boolean;
   legacyAlgorithms: boolean;
-  /** CRL sources that have not delivered yet: an issuer without a CRL may be theirs. */
-  crlsPending: boolean;
-  /** Set with distributionPoints: asks for the CRLs a certificate names (its signature has verified). */
-  /** Returns whether any of them will be fetched (false: all were tried already, and failed). */
-  wantCrls?(urls: readonly string[], issuer: ParsedCertificate): boolean;
-  /** 'allow': an undeterminable status lets the certificate through (reported via onUnknown). */
-  whenUnavailable: 'reject' | 'allow';
-  /**
-   * OCSP will also be asked about the leaf: the leaf's CRL status is recorded in the reliance
-   * (`leafCrl`) instead of deciding on its own; only a revocation refuses at once.
-   */
-  leafOcsp?: boolean;
-  onUnknown(failure: Failure): void;
 }
-
-/** How long a verdict that soft-failed revocation is kept before revocation is tried again. */
-export const SOFT_FAIL_RECHECK_MS = 30_000;
 
 /** No EKU extension, or one that lists the purpose or anyExtendedKeyUsage (RFC 5280 section 4.2.1.12). */
 function allowsPurpose(cert: ParsedCertificate, purpose: Purpose | false): boolean {
@@ -45,10 +28,10 @@ function checkCertificate(cert: ParsedCertificate, isAnchor: boolean, isLeaf: bo
   const { at, clockToleranceMs: tol } = input;
   // RFC 5280 section 4.1.2.5: the validity period is inclusive at both ends, and its times have
   // one-second granularity, so notAfter covers the whole of its last second.
-  if (at + tol < cert.notBefore.getTime()) {
+  if (beforeStart(cert.notBefore.getTime(), at, tol)) {
     return { code: 'CERT_NOT_YET_VALID', detail: `${describe(cert)} is not valid before ${cert.notBefore.toISOString()}` };
   }
-  if (at - tol >= cert.notAfter.getTime() + SECOND_MS) {
+  if (afterEnd(cert.notAfter.getTime(), at, tol)) {
     return { code: 'CERT_EXPIRED', detail: `${describe(cert)} expired at ${cert.notAfter.toISOString()}` };
   }
   // RFC 5280 section 4.2: an unrecognised critical extension means the certificate must be rejected.
@@ -110,17 +93,11 @@ function checkIssuer(ca: ParsedCertificate, issued: ParsedCertificate, isAnchor:
 }
 
 /**
- * RFC 5280 section 6.1 rules on a complete path `[leaf, ...intermediates, anchor]`. Returns the
- * first failure, or undefined when the path is valid. A one-element path is a certificate
- * configured as a trust anchor and presented as itself (pinning).
+ * RFC 5280 section 6.1 rules on a complete path `[leaf, ...intermediates, anchor]`, revocation
+ * aside. Returns the first failure, or undefined when the path is valid. A one-element path is a
+ * certificate configured as a trust anchor and presented as itself (pinning).
  */
-export function checkPath(path: readonly ParsedCertificate[], input: PolicyInput): PathVerdict {
-  const failure = checkRules(path, input);
-  if (failure) return { ok: false, failure };
-  return checkRevocation(path, input);
-}
-
-function checkRules(path: readonly ParsedCertificate[], input: PolicyInput): Failure | undefined {
+export function checkRules(path: readonly ParsedCertificate[], input: PolicyInput): Failure | undefined {
   const n = path.length;
   for (const [i, cert] of path.entries()) {
     const failure = checkCertificate(cert, i === n - 1 && n > 1, i === 0, input);
@@ -156,52 +133,4 @@ function checkRules(path: readonly ParsedCertificate[], input: PolicyInput): Fai
   }
 
   return undefined;
-}
-
-/** RFC 5280 section 6.3: every certificate but the anchor against its issuer's CRL. */
-function checkRevocation(path: readonly ParsedCertificate[], input: PolicyInput): PathVerdict {
-  const relied: Reliance = { crls: [], certificates: [] };
-  let pendingFetch: Failure | undefined;
-  for (let i = 0; i < path.length - 1; i++) {
-    const cert = path[i] as ParsedCertificate;
-    // RFC 5280 section 6.3.3 (b)(2)(ii)/(iii): CRL scope follows the certificate's own cA flag, not its position.
-    const status = input.crls.check(cert, path[i + 1] as ParsedCertificate, path[path.length - 1] as ParsedCertificate, cert.basicConstraints?.ca === true, input);
-    if (status.status === 'good') {
-      if (i === 0) relied.leafCrl = 'good';
-      relied.crls.push(...status.relied.crls);
-      relied.certificates.push(...status.relied.certificates);
-    } else if (status.status === 'revoked') {
-      return { ok: false, failure: status.failure };
-    } else {
-      let unknown: Failure | undefined = status.status === 'unknown' ? status.failure : undefined;
-      if (!unknown && status.status === 'unchecked' && input.wantCrls && cert.crlUrls?.length) {
-        // RFC 5280 section 4.2.1.13: the certificate names where its CRL is; the caller fetches
-        // it (checked against this issuer's key) and decides again. Until then: unknown. The loop
-        // goes on so that every certificate's distribution points are collected in one pass.
-        if (input.wantCrls(cert.crlUrls, path[i + 1] as ParsedCertificate)) {
-          pendingFetch ??= { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: its CRL at ${cert.crlUrls.join(', ')} has not been fetched` };
-          continue;
-        }
-        unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: its CRL at ${cert.crlUrls.join(', ')} could not be fetched` };
-      }
-      if (!unknown && input.requireCrl) {
-        unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: no CRL from "${cert.issuerDN}" is configured and requireCrl is set` };
-      }
-      if (!unknown && input.crlsPending) {
-        unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: CRL sources have not been loaded yet` };
-      }
-      if (i === 0 && input.leafOcsp) {
-        relied.leafCrl = unknown ?? 'unchecked';
-        continue;
-      }
-      if (unknown) {
-        if (input.whenUnavailable === 'reject') return { ok: false, failure: unknown };
-        // Soft fail: let it through, tell the operator, and look again soon.
-        input.onUnknown(unknown);
-        relied.recheckBy = Math.min(relied.recheckBy ?? Infinity, input.at + SOFT_FAIL_RECHECK_MS);
-      }
-    }
-  }
-  if (pendingFetch) return { ok: false, failure: pendingFetch };
-  return { ok: true, relied };
 }

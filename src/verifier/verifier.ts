@@ -10,8 +10,11 @@ import { CrlChecker } from '../revocation/crl-checker.js';
 import { CrlStore, type CrlEvents } from '../revocation/crl-store.js';
 import type { ParsedCrl } from '../revocation/crl.js';
 import { parseVerifierOptions, type VerifierConfig, type VerifierOptions } from './options.js';
-import { buildPath, CertificatePool, describe, MAX_SIGNATURE_CHECKS, type Failure, type Reliance, type PathResult, type SignatureBudget, type SignatureCheck } from './path-builder.js';
-import { checkPath, SOFT_FAIL_RECHECK_MS, type PolicyInput } from './path-policy.js';
+import { buildPath, MAX_SIGNATURE_CHECKS } from '../path/builder.js';
+import { CertificatePool } from '../path/pool.js';
+import { checkRules, type PolicyInput } from '../path/policy.js';
+import { checkRevocation, SOFT_FAIL_RECHECK_MS, type RevocationInput } from '../revocation/path-revocation.js';
+import { describe, type Failure, type Reliance, type PathResult, type SignatureBudget, type SignatureCheck } from '../model/verdict.js';
 import { OcspClient, type OcspAnswer, type OcspEvents } from '../revocation/ocsp-client.js';
 
 export type VerifyResult = VerifySuccess | VerifyFailure;
@@ -107,6 +110,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
             fetchTimeoutMs: settings.fetchTimeoutMs,
             maxBytes: settings.maxBytes,
             legacyAlgorithms: config.legacyAlgorithms,
+            clock: config.clock,
           },
           (issuerKey) => [...anchors.withSubject(issuerKey), ...configuredIntermediates.withSubject(issuerKey)],
         )
@@ -115,14 +119,14 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
   const fixedCrls = store ? undefined : new CrlChecker(config.crls);
   const ocsp = config.ocsp
     ? new OcspClient(
-        { ...config.ocsp, clockToleranceMs: config.clockToleranceMs, legacyAlgorithms: config.legacyAlgorithms, cacheSize: config.cacheSize },
+        { ...config.ocsp, clockToleranceMs: config.clockToleranceMs, legacyAlgorithms: config.legacyAlgorithms, cacheSize: config.cacheSize, clock: config.clock },
         (event, payload) => events.emit(event, payload),
       )
     : undefined;
   let outcomesRevision = 0;
   const parsed = new LRUCache<string, Parsed>({ max: Math.max(config.cacheSize, 16) });
   const signatures = new LRUCache<string, SignatureCheck>({ max: Math.max(config.cacheSize, 16) });
-  const outcomes = config.cacheSize > 0 ? new LRUCache<string, Outcome>({ max: config.cacheSize }) : undefined;
+  const outcomes = config.cacheSize > 0 ? new LRUCache<string, Outcome>({ max: config.cacheSize, perf: config.clock }) : undefined;
   for (const c of [...config.anchors, ...config.intermediates]) parsed.set(c.id, c);
 
   const parse = (der: Buffer): Parsed => {
@@ -210,7 +214,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     signerDepth: number,
     wanted: Map<string, ParsedCertificate>,
   ): PathResult => {
-    const policy: PolicyInput = {
+    const policy: PolicyInput & RevocationInput = {
       // OCSP is about the client's leaf, not about the certificates that sign CRLs.
       leafOcsp: ocsp !== undefined && signerDepth === 0,
       ...(store && settings.distributionPoints
@@ -245,7 +249,10 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
         return validate(signer, configuredIntermediates, at, false, budget, signerDepth + 1, wanted);
       },
     };
-    return buildPath(leaf, { anchors, intermediates, maxChainDepth: config.maxChainDepth, signedBy, checkPath: (path) => checkPath(path, policy), budget });
+    return buildPath(leaf, { anchors, intermediates, maxChainDepth: config.maxChainDepth, signedBy, checkPath: (path) => {
+        const failure = checkRules(path, policy);
+        return failure ? { ok: false, failure } : checkRevocation(path, policy);
+      }, budget });
   };
 
   const verifyNow = (chain: PemOrDerInput, at: number, cacheable: boolean, wanted: Map<string, ParsedCertificate>): Outcome => {
@@ -341,7 +348,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       }
       // The first verifications wait for the first load of every CRL source (bounded by the fetch timeout).
       if (store) await store.ready;
-      const when = at?.getTime() ?? Date.now();
+      const when = at?.getTime() ?? config.clock.now();
       const wanted = new Map<string, ParsedCertificate>();
       let outcome = verifyNow(chain, when, at === undefined, wanted);
       if (wanted.size > 0 && store) {

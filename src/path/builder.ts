@@ -1,6 +1,6 @@
-import type { VerifyFailureCode } from '../errors.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
-import type { ParsedCrl } from '../revocation/crl.js';
+import { describe, type Failure, type PathResult, type PathVerdict, type Reliance, type SignatureBudget, type SignatureCheck } from '../model/verdict.js';
+import type { CertificatePool } from './pool.js';
 
 /**
  * Upper bound on signature checks for one verification (the Go verifier's
@@ -8,34 +8,6 @@ import type { ParsedCrl } from '../revocation/crl.js';
  * of many same-named certificates must not turn one request into unbounded work.
  */
 export const MAX_SIGNATURE_CHECKS = 100;
-
-export interface Failure {
-  code: VerifyFailureCode;
-  /** Operator-facing explanation: names the certificate and, where one was tried, the issuer. */
-  detail: string;
-}
-
-export type SignatureCheck = { ok: true } | { ok: false; code: 'CERT_SIGNATURE_INVALID' | 'CERT_ALGORITHM_UNSUPPORTED'; detail: string };
-
-/** What an accepted path's verdict rests on besides the path itself, so it can expire with them. */
-export interface Reliance {
-  crls: ParsedCrl[];
-  /** Certificates outside the path that were needed, such as a separate CRL signer's path. */
-  certificates: ParsedCertificate[];
-  /** Set when revocation could not be determined and was allowed anyway: re-check by then (epoch ms). */
-  recheckBy?: number;
-  /** With OCSP on: what the CRLs said about the leaf ('good', 'unchecked': no CRL covers its issuer, or why it is unknown). */
-  leafCrl?: 'good' | 'unchecked' | Failure;
-}
-
-export type PathVerdict = { ok: true; relied: Reliance } | { ok: false; failure: Failure };
-
-export type PathResult = { ok: true; path: ParsedCertificate[]; relied: Reliance } | { ok: false; failure: Failure };
-
-/** Signature checks left for one verification, shared with the nested validation of CRL signers. */
-export interface SignatureBudget {
-  remaining: number;
-}
 
 export interface PathSearch {
   anchors: CertificatePool;
@@ -47,32 +19,6 @@ export interface PathSearch {
   /** Per-path rules (validity, CA constraints, purpose, revocation) on a complete path leaf→anchor. */
   checkPath(path: ParsedCertificate[]): PathVerdict;
   budget: SignatureBudget;
-}
-
-/** Certificates indexed by canonical subject name, for issuer lookup. */
-export class CertificatePool {
-  private readonly bySubject = new Map<string, ParsedCertificate[]>();
-  private readonly ids = new Set<string>();
-
-  constructor(certs: Iterable<ParsedCertificate> = []) {
-    for (const c of certs) this.add(c);
-  }
-
-  add(cert: ParsedCertificate): void {
-    if (this.ids.has(cert.id)) return;
-    this.ids.add(cert.id);
-    const list = this.bySubject.get(cert.subjectKey);
-    if (list) list.push(cert);
-    else this.bySubject.set(cert.subjectKey, [cert]);
-  }
-
-  has(cert: ParsedCertificate): boolean {
-    return this.ids.has(cert.id);
-  }
-
-  withSubject(subjectKey: string): readonly ParsedCertificate[] {
-    return this.bySubject.get(subjectKey) ?? [];
-  }
 }
 
 /** Ranks how far an attempt got, so the reported failure is the most informative one. */
@@ -89,10 +35,6 @@ function akiRank(child: ParsedCertificate, candidate: ParsedCertificate): number
   // then candidates that cannot be told apart, and known mismatches last.
   if (!child.authorityKeyId || !candidate.subjectKeyId) return 1;
   return child.authorityKeyId === candidate.subjectKeyId ? 0 : 2;
-}
-
-export function describe(cert: ParsedCertificate): string {
-  return `certificate "${cert.subjectDN || '(empty subject)'}" (serial ${cert.serialNumber})`;
 }
 
 /**

@@ -1,0 +1,44 @@
+import type { VerifyFailureCode } from '../errors.js';
+import type { ParsedCertificate } from '../x509/certificate.js';
+import type { ParsedCrl } from '../revocation/crl.js';
+
+/**
+ * The vocabulary that path building, path rules and revocation share. It sits below all of them
+ * (it imports only types from x509 and the CRL decoder), so no layer reaches up for it.
+ */
+
+/** The purpose a leaf's extended key usage must allow. */
+export type Purpose = 'clientAuth' | 'serverAuth';
+
+export interface Failure {
+  code: VerifyFailureCode;
+  /** Operator-facing explanation: names the certificate and, where one was tried, the issuer. */
+  detail: string;
+}
+
+export type SignatureCheck = { ok: true } | { ok: false; code: 'CERT_SIGNATURE_INVALID' | 'CERT_ALGORITHM_UNSUPPORTED'; detail: string };
+
+/** What an accepted path's verdict rests on besides the path itself, so it can expire with them. */
+export interface Reliance {
+  crls: ParsedCrl[];
+  /** Certificates outside the path that were needed, such as a separate CRL signer's path. */
+  certificates: ParsedCertificate[];
+  /** Set when revocation could not be determined and was allowed anyway: re-check by then (epoch ms). */
+  recheckBy?: number;
+  /** With OCSP on: what the CRLs said about the leaf ('good', 'unchecked': no CRL covers its issuer, or why it is unknown). */
+  leafCrl?: 'good' | 'unchecked' | Failure;
+}
+
+export type PathVerdict = { ok: true; relied: Reliance } | { ok: false; failure: Failure };
+
+export type PathResult = { ok: true; path: ParsedCertificate[]; relied: Reliance } | { ok: false; failure: Failure };
+
+/** Signature checks left for one verification, shared with the nested validation of CRL signers. */
+export interface SignatureBudget {
+  remaining: number;
+}
+
+/** How operator details name a certificate. */
+export function describe(cert: ParsedCertificate): string {
+  return `certificate "${cert.subjectDN || '(empty subject)'}" (serial ${cert.serialNumber})`;
+}
