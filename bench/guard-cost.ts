@@ -1,7 +1,7 @@
 // Part 2: per-request cost of the guard on an already-verified connection, in-process, on a REAL
 // TLSSocket captured from a real request, compared with reading the peer certificate from Node.
 import type { TLSSocket } from 'node:tls';
-import { createGuard, type IdentifyFunction, type Verifier } from 'certgate';
+import { clientCertGuard, type IdentifyFunction, type Verifier } from 'certgate';
 import { median, nsSince, round } from './stats.js';
 
 type Middleware = (req: never, res: never, next: (err?: unknown) => void) => void;
@@ -78,9 +78,9 @@ export async function measureGuardCost(opts: {
   // getPeerCertificate(true) call (measured above) per connection.
   const checks: number[] = [];
   for (let i = -200; i < 2000; i++) {
-    const g = createGuard({ verifier: opts.verifier, identify: opts.identify, roles: opts.roles });
+    const g = clientCertGuard({ verifier: opts.verifier, identify: opts.identify, roles: opts.roles });
     const start = process.hrtime.bigint();
-    const outcome = await g.check(socket);
+    const outcome = await g.check({ socket });
     const ns = nsSince(start);
     if (!outcome.ok) throw new Error(`bench sanity: guard.check refused the captured connection: ${outcome.error.code}`);
     if (i >= 0) checks.push(ns);

@@ -13,7 +13,7 @@ import {
 import { makeDevPki, makeSelfSigned, opensslSubjectRfc2253, removeTempDirs, type DevPki } from './helpers/oracle.js';
 
 function leafOf(result: VerifyResult): CertificateInfo {
-  if (!result.ok) throw new Error(`expected acceptance, got ${result.code}: ${result.message}`);
+  if (!result.ok) throw new Error(`expected acceptance, got ${result.code}: ${result.detail}`);
   return result.certificate;
 }
 

@@ -80,7 +80,7 @@ async function compare(pki: string, leaf: string, leafFile: string, leafPem: str
     openssl: oracle.ok ? 'OK' : `rejected: ${/error (\d+ at \d+ depth lookup: .+)/.exec(oracle.output)?.[1] ?? oracle.output.trim().split('\n')[0]}`,
     certgate: ours.ok ? 'OK' : ours.code,
   });
-  expect(ours.ok, `openssl says ${oracle.ok ? 'OK' : oracle.output.trim()}; certgate says ${ours.ok ? 'OK' : `${ours.code}: ${ours.message}`}`).toBe(oracle.ok);
+  expect(ours.ok, `openssl says ${oracle.ok ? 'OK' : oracle.output.trim()}; certgate says ${ours.ok ? 'OK' : `${ours.code}: ${ours.detail}`}`).toBe(oracle.ok);
   expect(ours.ok).toBe(EXPECTED_ACCEPT.has(leaf));
 }
 

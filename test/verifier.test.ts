@@ -38,7 +38,7 @@ const DAY = 24 * 60 * 60 * SECOND;
 
 /** Narrows to success, failing with the verifier's own explanation otherwise. */
 function accepted(result: VerifyResult): VerifySuccess {
-  if (!result.ok) throw new Error(`expected acceptance, got ${result.code}: ${result.message}`);
+  if (!result.ok) throw new Error(`expected acceptance, got ${result.code}: ${result.detail}`);
   return result;
 }
 

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientCert, GuardOutcome } from '../guard/guard.js';
-import { tlsSocketOf } from '../sources/tls-socket.js';
 import { adapterSetup, notifyReject, type AdapterOptions } from './options.js';
 import { PROBLEM_CONTENT_TYPE, problemJson } from './problem.js';
 
@@ -44,13 +43,12 @@ export function requireClientCert(options?: RequireClientCertOptions) {
   };
 
   return function certgateRequireClientCert(req: Request, res: ServerResponse, next: Next): void {
-    const socket = tlsSocketOf(req.socket);
-    // Fast path: keep-alive requests on a connection already decided cost a WeakMap lookup.
-    const known = guard.cached(socket);
+    // Fast path: keep-alive requests on a connection already decided cost two WeakMap lookups.
+    const known = guard.cached(req);
     if (known) {
       settle(known, req, res, next);
       return;
     }
-    guard.check(socket).then((outcome) => settle(outcome, req, res, next), next);
+    guard.check(req).then((outcome) => settle(outcome, req, res, next), next);
   };
 }

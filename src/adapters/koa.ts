@@ -1,5 +1,5 @@
 import type { ClientCert, GuardOutcome } from '../guard/guard.js';
-import { tlsSocketOf } from '../sources/tls-socket.js';
+import type { RequestLike } from '../sources/source.js';
 import { adapterSetup, notifyReject, type AdapterOptions } from './options.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
 
@@ -13,7 +13,7 @@ export interface ClientCertState {
 
 /** The slice of a Koa context the guard uses, so this module needs no Koa types at runtime. */
 interface KoaContextLike {
-  req: { socket: unknown };
+  req: RequestLike;
   state: Record<string, unknown>;
   status: number;
   body: unknown;
@@ -28,8 +28,7 @@ export function requireClientCert(options?: RequireClientCertOptions) {
   const { guard, forwardErrors, onReject } = adapterSetup(options, 'requireClientCert');
 
   return async function certgateRequireClientCert(ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void> {
-    const socket = tlsSocketOf(ctx.req.socket);
-    const outcome: GuardOutcome = guard.cached(socket) ?? (await guard.check(socket));
+    const outcome: GuardOutcome = guard.cached(ctx.req) ?? (await guard.check(ctx.req));
     if (outcome.ok) {
       ctx.state.clientCert = outcome.clientCert;
       await next();

@@ -1,6 +1,6 @@
 import type { CertgateError } from '../errors.js';
 import { configError } from '../verifier/options.js';
-import { createGuard, type Guard, type GuardOptions } from '../guard/guard.js';
+import { createGuard, type ClientCertGuard, type GuardOptions } from '../guard/guard.js';
 
 export interface AdapterOptions extends GuardOptions {
   /**
@@ -13,7 +13,7 @@ export interface AdapterOptions extends GuardOptions {
 }
 
 export interface AdapterSetup {
-  guard: Guard;
+  guard: ClientCertGuard;
   forwardErrors: boolean;
   onReject: ((error: CertgateError) => void) | undefined;
 }

@@ -51,12 +51,12 @@ export async function runVerify(args: string[], io: CliIo): Promise<number> {
   }
   const result = await verifier.verify(chain, at ? { at } : undefined).finally(() => verifier.close());
   if (values.json) {
-    io.out(JSON.stringify(result.ok ? { ok: true, subject: result.certificate.subjectDN, chain: result.chain.map((c) => c.subjectDN), expiresAt: result.expiresAt } : { ok: false, code: result.code, message: result.message }));
+    io.out(JSON.stringify(result.ok ? { ok: true, subject: result.certificate.subjectDN, chain: result.chain.map((c) => c.subjectDN), expiresAt: result.expiresAt } : { ok: false, code: result.code, message: result.message, detail: result.detail }));
   } else if (result.ok) {
     io.out(`OK: ${result.certificate.subjectDN}`);
     io.out(`chain: ${result.chain.map((c) => c.subjectDN).join(' <- ')}`);
   } else {
-    io.out(`REJECTED ${result.code}: ${result.message}`);
+    io.out(`REJECTED ${result.code}: ${result.detail}`);
   }
   return result.ok ? 0 : 1;
 }

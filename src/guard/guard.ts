@@ -1,12 +1,16 @@
-import type { TLSSocket } from 'node:tls';
-import type { EventEmitter } from 'node:events';
-import { CertgateError, PUBLIC_MESSAGES, type ReasonCode } from '../errors.js';
+import { CertgateError, PUBLIC_MESSAGES } from '../errors.js';
 import { configError, parseVerifierOptions, type VerifierOptions } from '../verifier/options.js';
-import { verifierFromConfig, type Verifier, type VerifyResult } from '../verifier/verifier.js';
+import { verifierFromConfig, type Verifier } from '../verifier/verifier.js';
 import { defaultIdentify, type Identity, type IdentifyFunction } from '../identity/identity.js';
-import type { CertificateInfo } from '../x509/certificate.js';
-import { peerChainOf, watchHandshakes } from '../sources/tls-socket.js';
+import { systemClock, type Clock } from '../time/clock.js';
+import type { CertificateSource, PresentedCertificate, RequestLike, SourceReading } from '../sources/source.js';
+import { tlsSocketSource } from '../sources/tls-socket.js';
 import { describeType } from '../x509/pem.js';
+import { refusal, type ClientCert, type GuardOutcome } from './outcome.js';
+import { GuardTrust } from './trust.js';
+import { VerdictMemory, type Remembered } from './verdict-memory.js';
+
+export type { ClientCert, GuardOutcome } from './outcome.js';
 
 export interface GuardOptions extends Partial<VerifierOptions> {
   /**
@@ -21,55 +25,36 @@ export interface GuardOptions extends Partial<VerifierOptions> {
   roles?: readonly string[];
 }
 
-/** What a successful guard puts on `req.clientCert` / `ctx.state.clientCert`. */
-export interface ClientCert {
-  user: string;
-  roles: readonly string[];
-  certificate: CertificateInfo;
-  chain: readonly CertificateInfo[];
+/** A framework-free guard: adapters translate its outcome into a response. */
+export interface ClientCertGuard {
+  /** The remembered outcome for this request's certificate, if still valid: the per-request fast path. */
+  cached(req: RequestLike): GuardOutcome | undefined;
+  /** Verifies the certificate the request presents and applies identity and role rules. Never rejects. */
+  check(req: RequestLike): Promise<GuardOutcome>;
 }
 
-export type GuardOutcome = { ok: true; clientCert: ClientCert } | { ok: false; error: CertgateError };
+export const GUARD_OPTION_NAMES = ['verifier', 'identify', 'roles'] as const satisfies readonly (keyof GuardOptions)[];
 
-export interface Guard {
-  /** The remembered outcome for this connection, if still valid: the per-request fast path. */
-  cached(socket: TLSSocket | undefined): GuardOutcome | undefined;
-  /** Verifies the connection's client certificate and applies identity and role rules. */
-  check(socket: TLSSocket | undefined): Promise<GuardOutcome>;
+/** A refusal remembered for a connection or credential is re-examined after this long. */
+export const REFUSAL_RECHECK_MS = 10_000;
+
+interface GuardSettings {
+  trust: GuardTrust;
+  identify: IdentifyFunction;
+  roles: readonly string[] | undefined;
+  clock: Clock;
 }
 
-export const GUARD_OPTION_NAMES = ['verifier', 'identify', 'roles'] as const;
-
-interface SocketEntry {
-  outcome: GuardOutcome;
-  /** Epoch ms after which the outcome must be recomputed (certificate or CRL expiry). */
-  expiresAt: number;
-  /** The verifier and its CRL revision the outcome was reached with: new CRLs void it. */
-  verifier?: Verifier;
-  revision?: number;
-}
-
-/** A rejection remembered on a connection is re-examined after this long. */
-const SOCKET_REJECTION_TTL_MS = 10_000;
-
-let guardCount = 0;
-/** Verifiers built from a server's own `ca`/`crl`, one per server and option set. */
-const serverVerifiers = new WeakMap<object, Map<string, Verifier | CertgateError>>();
-
-function reject(code: ReasonCode, detail?: string): GuardOutcome {
-  return { ok: false, error: new CertgateError(code, PUBLIC_MESSAGES[code], detail === undefined ? undefined : { detail }) };
-}
-
-/** Validates guard options once; returns the framework-free guard the adapters wrap. */
-export function createGuard(options: GuardOptions = {}, where = 'requireClientCert'): Guard {
+/** Validates guard options once, up front; every problem names the option. */
+function parseGuardOptions(options: GuardOptions, where: string): GuardSettings {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw configError(where, `options must be an object, got ${describeType(options)}`);
   }
-  const { verifier: shared, identify: identifyOption, roles: rolesOption, ...verifierOptions } = options;
-  if (identifyOption !== undefined && typeof identifyOption !== 'function') {
-    throw configError(where, `option 'identify' must be a function, got ${describeType(identifyOption)}`);
+  const { verifier: shared, identify, roles, ...verifierOptions } = options;
+  if (identify !== undefined && typeof identify !== 'function') {
+    throw configError(where, `option 'identify' must be a function, got ${describeType(identify)}`);
   }
-  if (rolesOption !== undefined && (!Array.isArray(rolesOption) || rolesOption.length === 0 || !rolesOption.every((r) => typeof r === 'string'))) {
+  if (roles !== undefined && (!Array.isArray(roles) || roles.length === 0 || !roles.every((r) => typeof r === 'string'))) {
     throw configError(where, `option 'roles' must be a non-empty array of strings`);
   }
   if (shared !== undefined && (typeof shared !== 'object' || shared === null || typeof shared.verify !== 'function')) {
@@ -82,97 +67,118 @@ export function createGuard(options: GuardOptions = {}, where = 'requireClientCe
   // Unknown keys and bad values are reported now, not at the first request.
   let own: Verifier | undefined;
   if (!shared && verifierOptions.ca !== undefined) own = verifierFromConfig(parseVerifierOptions(verifierOptions, where, GUARD_OPTION_NAMES));
-  else if (!shared) {
-    parseVerifierOptions({ ...verifierOptions, ca: [] as Buffer[] }, where, GUARD_OPTION_NAMES, { requireAnchors: false });
+  else if (!shared) parseVerifierOptions({ ...verifierOptions, ca: [] as Buffer[] }, where, GUARD_OPTION_NAMES, { requireAnchors: false });
+  return {
+    trust: new GuardTrust(where, shared, own, verifierOptions),
+    identify: identify ?? defaultIdentify,
+    roles: roles ? Object.freeze([...roles]) : undefined,
+    clock: shared?.clock ?? own?.clock ?? verifierOptions.clock ?? systemClock,
+  };
+}
+
+/** The verdict for a presented certificate, then identity and roles: one decision to remember. */
+async function decide(reading: PresentedCertificate, settings: GuardSettings): Promise<Remembered> {
+  const { trust, identify, roles, clock } = settings;
+  // Configuration first: a guard with nothing to trust refuses everyone with the same 500.
+  const verifier = trust.verifierFor(reading.server);
+  if (verifier instanceof CertgateError) return { outcome: configRefusal(verifier), expiresAt: Infinity };
+  const revision = verifier.revision;
+  const stamp = { verifier, revision };
+  const result = await verifier.verify(reading.ders as Buffer[]);
+  const refusalExpiry = () => clock.now() + REFUSAL_RECHECK_MS;
+  if (!result.ok) {
+    const hint = result.code === 'CERT_UNTRUSTED' && reading.untrustedHint ? ` (${reading.untrustedHint})` : '';
+    return { outcome: refusal(result.code, `${result.detail}${hint} [${reading.via}]`), expiresAt: refusalExpiry(), ...stamp };
   }
-  const identify = identifyOption ?? defaultIdentify;
-  const roles = rolesOption ? [...rolesOption] : undefined;
-  const perSocket = new WeakMap<TLSSocket, SocketEntry>();
-  // Guards without options of their own share one verifier per server; others get their own.
-  const optionsKey = verifierKeys.length === 0 ? 'server-defaults' : `guard-${++guardCount}`;
+  let identity: Identity | null | undefined;
+  try {
+    identity = await identify(result.certificate);
+  } catch (err) {
+    // The application's identify() failed: refuse (500, nothing let through) and tell the operator why.
+    const detail = `identify() threw for ${result.certificate.subjectDN}: ${(err as Error)?.message ?? String(err)}`;
+    return { outcome: refusal('CONFIG_INVALID', detail), expiresAt: refusalExpiry(), ...stamp };
+  }
+  const expiresAt = result.expiresAt.getTime();
+  // Identity and role refusals are re-examined like other refusals: the user store may change.
+  const refusedUntil = Math.min(expiresAt, refusalExpiry());
+  if (!identity) return { outcome: refusal('IDENTITY_UNKNOWN', `no identity for ${result.certificate.subjectDN}`), expiresAt: refusedUntil, ...stamp };
+  if (typeof identity.user !== 'string' || !Array.isArray(identity.roles)) {
+    return { outcome: refusal('CONFIG_INVALID', `identify() must return { user: string, roles: string[] } or null`), expiresAt: Infinity };
+  }
+  const held = identity.roles;
+  if (roles && !roles.some((r) => held.includes(r))) {
+    const detail = `user "${identity.user}" holds [${held.join(', ')}], needs one of [${roles.join(', ')}]`;
+    return { outcome: refusal('ROLE_FORBIDDEN', detail), expiresAt: refusedUntil, ...stamp };
+  }
+  const clientCert: ClientCert = Object.freeze({
+    user: identity.user,
+    roles: Object.freeze([...held]),
+    certificate: result.certificate,
+    chain: result.chain,
+  });
+  return { outcome: Object.freeze({ ok: true as const, clientCert }), expiresAt, ...stamp };
+}
 
-  const verifierFor = (socket: TLSSocket): Verifier | CertgateError => {
-    if (shared) return shared;
-    if (own) return own;
-    const server = (socket as TLSSocket & { server?: { ca?: unknown; crl?: unknown } }).server;
-    if (!server) return new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail: `${where}: no 'ca' option and the connection has no server to take one from` });
-    let byOptions = serverVerifiers.get(server);
-    if (!byOptions) serverVerifiers.set(server, (byOptions = new Map()));
-    let v = byOptions.get(optionsKey);
-    if (!v) {
-      try {
-        if (server.ca === undefined) {
-          throw configError(where, `no 'ca' option was given and the HTTPS server has no 'ca' either: pass the CAs that issue client certificates (see README, "Use it")`);
-        }
-        const crl = verifierOptions.crl ?? server.crl;
-        v = verifierFromConfig(parseVerifierOptions({ ...verifierOptions, ca: server.ca, ...(crl === undefined ? {} : { crl }) }, `${where} (from the HTTPS server's options)`));
-      } catch (err) {
-        v = err instanceof CertgateError ? err : new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail: String(err), cause: err });
-      }
-      byOptions.set(optionsKey, v);
-    }
-    return v;
-  };
+function configRefusal(err: CertgateError): GuardOutcome {
+  return Object.freeze({
+    ok: false as const,
+    error: new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail: err.detail ?? err.message, cause: err }),
+  });
+}
 
-  const decide = async (socket: TLSSocket): Promise<SocketEntry> => {
-    watchHandshakes((socket as TLSSocket & { server?: EventEmitter }).server);
+/** Outcomes of readings that need no verification (no certificate, a source's refusal). */
+function withoutVerification(reading: Exclude<SourceReading, PresentedCertificate>): Remembered {
+  const outcome = reading.kind === 'none' ? refusal('CERT_MISSING', reading.detail) : refusal(reading.code, reading.detail);
+  return { outcome, expiresAt: Infinity };
+}
+
+/** Builds a guard; `where` names the API in configuration errors (e.g. `requireClientCert`). */
+export function createGuard(options: GuardOptions = {}, where = 'clientCertGuard', source: CertificateSource = tlsSocketSource): ClientCertGuard {
+  const settings = parseGuardOptions(options, where);
+  const memory = new VerdictMemory(settings.clock);
+  const run = async (reading: SourceReading): Promise<Remembered> => {
+    if (reading.kind === 'certificate') return decide(reading, settings);
     // Configuration first: a guard with nothing to trust refuses everyone with the same 500.
-    const verifier = verifierFor(socket);
-    if (verifier instanceof CertgateError) return { outcome: { ok: false, error: configErrorForRequest(verifier) }, expiresAt: Infinity };
-    const chain = peerChainOf(socket);
-    if (!chain) return { outcome: reject('CERT_MISSING', 'the client sent no certificate'), expiresAt: Infinity };
-    const revision = verifier.revision;
-    const result: VerifyResult = await verifier.verify(chain.ders as Buffer[]);
-    const stamp = { verifier, revision };
-    if (!result.ok) {
-      const hint = result.code === 'CERT_UNTRUSTED' && chain.resumedWithoutChain ? ' (resumed TLS session: the intermediates the client sent earlier are unknown to this process; configure them with the `intermediates` option)' : '';
-      return { outcome: reject(result.code, result.message + hint), expiresAt: Date.now() + SOCKET_REJECTION_TTL_MS, ...stamp };
-    }
-    const expiresAt = result.expiresAt.getTime();
-    let identity: Identity | null | undefined;
-    try {
-      identity = await identify(result.certificate);
-    } catch (err) {
-      // The application's identify() failed: refuse (500, nothing let through) and tell the operator why.
-      return { outcome: reject('CONFIG_INVALID', `identify() threw for ${result.certificate.subjectDN}: ${(err as Error)?.message ?? String(err)}`), expiresAt: Date.now() + SOCKET_REJECTION_TTL_MS, ...stamp };
-    }
-    // Identity and role refusals are re-examined like other refusals: the user store may change.
-    const refusalExpiry = Math.min(expiresAt, Date.now() + SOCKET_REJECTION_TTL_MS);
-    if (!identity) return { outcome: reject('IDENTITY_UNKNOWN', `no identity for ${result.certificate.subjectDN}`), expiresAt: refusalExpiry, ...stamp };
-    if (typeof identity.user !== 'string' || !Array.isArray(identity.roles)) {
-      return { outcome: reject('CONFIG_INVALID', `identify() must return { user: string, roles: string[] } or null`), expiresAt: Infinity };
-    }
-    if (roles && !roles.some((r) => identity.roles.includes(r))) {
-      return { outcome: reject('ROLE_FORBIDDEN', `user "${identity.user}" holds [${identity.roles.join(', ')}], needs one of [${roles.join(', ')}]`), expiresAt: refusalExpiry, ...stamp };
-    }
-    const clientCert: ClientCert = Object.freeze({ user: identity.user, roles: Object.freeze([...identity.roles]), certificate: result.certificate, chain: result.chain });
-    return { outcome: { ok: true, clientCert }, expiresAt, ...stamp };
+    const trust = reading.kind === 'none' && reading.server ? settings.trust.verifierFor(reading.server) : undefined;
+    if (trust instanceof CertgateError) return { outcome: configRefusal(trust), expiresAt: Infinity };
+    return withoutVerification(reading);
   };
+  const guarded = (reading: SourceReading): Promise<Remembered> =>
+    run(reading).catch((err: unknown) => ({
+      // Only a broken shared verifier or source gets here; the client still gets a clean refusal.
+      outcome: refusal('CONFIG_INVALID', `verification failed unexpectedly: ${(err as Error)?.message ?? String(err)}`),
+      expiresAt: settings.clock.now() + REFUSAL_RECHECK_MS,
+    }));
 
   return {
-    cached(socket) {
-      if (!socket) return undefined;
-      const entry = perSocket.get(socket);
-      if (!entry || Date.now() > entry.expiresAt) return undefined;
-      // A refreshed CRL applies at once, also to keep-alive connections approved before it.
-      if (entry.verifier && entry.verifier.revision !== entry.revision) return undefined;
-      return entry.outcome;
-    },
-    async check(socket) {
-      if (!socket) return reject('CERT_MISSING', 'the request did not arrive over TLS');
-      let entry: SocketEntry;
+    cached(req) {
+      let key: object | string | undefined;
       try {
-        entry = await decide(socket);
-      } catch (err) {
-        // Only a broken shared verifier gets here; the client still gets a clean refusal.
-        entry = { outcome: reject('CONFIG_INVALID', `verification failed unexpectedly: ${(err as Error)?.message ?? String(err)}`), expiresAt: Date.now() + SOCKET_REJECTION_TTL_MS };
+        key = source.read(req).cacheKey;
+      } catch {
+        return undefined; // check() reports it
       }
-      perSocket.set(socket, entry);
-      return entry.outcome;
+      return key === undefined ? undefined : memory.get(key);
+    },
+    async check(req) {
+      let reading: SourceReading;
+      try {
+        reading = source.read(req);
+      } catch (err) {
+        return refusal('CONFIG_INVALID', `the certificate source failed: ${(err as Error)?.message ?? String(err)}`);
+      }
+      if (reading.cacheKey === undefined) return (await guarded(reading)).outcome;
+      return memory.decideOnce(reading.cacheKey, () => guarded(reading));
     },
   };
 }
 
-function configErrorForRequest(err: CertgateError): CertgateError {
-  return new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail: err.detail ?? err.message, cause: err });
+/**
+ * The framework-free guard: `check(req)` for any request-like object (`{ headers, socket, stream }`)
+ * resolves to `{ ok: true, clientCert }` or `{ ok: false, error }` (a CertgateError with its status);
+ * `cached(req)` answers synchronously for a connection already decided. Adapters for Express and
+ * Koa are thin translations of this outcome.
+ */
+export function clientCertGuard(options: GuardOptions = {}): ClientCertGuard {
+  return createGuard(options, 'clientCertGuard');
 }

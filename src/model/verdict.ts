@@ -1,10 +1,9 @@
 import type { VerifyFailureCode } from '../errors.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
-import type { ParsedCrl } from '../revocation/crl.js';
 
 /**
  * The vocabulary that path building, path rules and revocation share. It sits below all of them
- * (it imports only types from x509 and the CRL decoder), so no layer reaches up for it.
+ * (it imports only types from x509), so no layer reaches up for it.
  */
 
 /** The purpose a leaf's extended key usage must allow. */
@@ -18,15 +17,22 @@ export interface Failure {
 
 export type SignatureCheck = { ok: true } | { ok: false; code: 'CERT_SIGNATURE_INVALID' | 'CERT_ALGORITHM_UNSUPPORTED'; detail: string };
 
+/** What the CRLs say about one certificate. `unchecked`: no CRL is configured for its issuer. */
+export type CrlFinding = { status: 'good' } | { status: 'unchecked' } | { status: 'revoked' | 'unknown'; failure: Failure };
+
+/** What the OCSP responder says about the leaf. `unknown` also covers "no trustworthy answer". */
+export type OcspFinding = { status: 'good' } | { status: 'revoked' | 'unknown'; failure: Failure };
+
 /** What an accepted path's verdict rests on besides the path itself, so it can expire with them. */
 export interface Reliance {
-  crls: ParsedCrl[];
+  /** CRLs relied on: the verdict expires with the earliest nextUpdate (plus any grace period). */
+  crls: { readonly nextUpdate: Date | undefined }[];
   /** Certificates outside the path that were needed, such as a separate CRL signer's path. */
   certificates: ParsedCertificate[];
   /** Set when revocation could not be determined and was allowed anyway: re-check by then (epoch ms). */
   recheckBy?: number;
-  /** With OCSP on: what the CRLs said about the leaf ('good', 'unchecked': no CRL covers its issuer, or why it is unknown). */
-  leafCrl?: 'good' | 'unchecked' | Failure;
+  /** With OCSP on: what the CRLs said about the leaf, to be combined with the OCSP answer. */
+  leafCrl?: CrlFinding;
 }
 
 export type PathVerdict = { ok: true; relied: Reliance } | { ok: false; failure: Failure };

@@ -21,6 +21,10 @@ export class CertificatePool {
     return this.ids.has(cert.id);
   }
 
+  all(): IterableIterator<ParsedCertificate> {
+    return [...this.bySubject.values()].flat().values();
+  }
+
   withSubject(subjectKey: string): readonly ParsedCertificate[] {
     return this.bySubject.get(subjectKey) ?? [];
   }

@@ -1,6 +1,7 @@
 import type { ParsedCertificate } from '../x509/certificate.js';
 import { describe, type Failure, type PathVerdict, type Reliance } from '../model/verdict.js';
 import type { CrlChecker, CrlCheckContext } from './crl-checker.js';
+import { combinePath, decideByCrl, needsOcsp, type CrlFinding, type RevocationDecision } from './combine.js';
 
 export interface RevocationInput extends CrlCheckContext {
   crls: CrlChecker;
@@ -9,10 +10,14 @@ export interface RevocationInput extends CrlCheckContext {
   /** CRL sources that have not delivered yet: an issuer without a CRL may be theirs. */
   crlsPending: boolean;
   /**
-   * Set with distributionPoints: asks for the CRLs a certificate names (its signature has
-   * verified). Returns whether any of them will be fetched (false: all were tried already, and failed).
+   * Set with `distributionPoints`: the CRLs a certificate names (its signature has verified) may
+   * be fetched. `untried`: whether any of these URLs has not been tried yet; `request`: asks for
+   * them, for the caller to fetch before deciding again.
    */
-  wantCrls?(urls: readonly string[], issuer: ParsedCertificate): boolean;
+  distributionPoints?: {
+    untried(urls: readonly string[]): boolean;
+    request(urls: readonly string[], issuer: ParsedCertificate): void;
+  };
   /** 'allow': an undeterminable status lets the certificate through (reported via onUnknown). */
   whenUnavailable: 'reject' | 'allow';
   /**
@@ -26,50 +31,74 @@ export interface RevocationInput extends CrlCheckContext {
 /** How long a verdict that soft-failed revocation is kept before revocation is tried again. */
 export const SOFT_FAIL_RECHECK_MS = 30_000;
 
-/** RFC 5280 section 6.3: every certificate but the anchor against its issuer's CRL. */
+/** A certificate whose CRL is being fetched from its distribution point: decided again after. */
+type Pending = { status: 'pending'; failure: Failure; urls: readonly string[]; issuer: ParsedCertificate };
+
+function unknown(cert: ParsedCertificate, why: string): CrlFinding {
+  return { status: 'unknown', failure: { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: ${why}` } };
+}
+
+/** What the CRLs say about `cert`, with the configured reasons why "no CRL" cannot mean "not checked". */
+function crlFinding(path: readonly ParsedCertificate[], i: number, input: RevocationInput, relied: Reliance): CrlFinding | Pending {
+  const cert = path[i] as ParsedCertificate;
+  const issuer = path[i + 1] as ParsedCertificate;
+  const anchor = path[path.length - 1] as ParsedCertificate;
+  // RFC 5280 section 6.3.3 (b)(2)(ii)/(iii): CRL scope follows the certificate's own cA flag, not its position.
+  const status = input.crls.check(cert, issuer, anchor, cert.basicConstraints?.ca === true, input);
+  if (status.status === 'good') {
+    relied.crls.push(...status.relied.crls);
+    relied.certificates.push(...status.relied.certificates);
+    return { status: 'good' };
+  }
+  if (status.status !== 'unchecked') return status;
+  const dp = input.distributionPoints;
+  if (dp && cert.crlUrls?.length) {
+    // RFC 5280 section 4.2.1.13: the certificate names where its CRL is; the caller fetches it
+    // (checked against this issuer's key) and decides again. Until then: unknown.
+    const where = cert.crlUrls.join(', ');
+    if (dp.untried(cert.crlUrls)) {
+      return { ...unknown(cert, `its CRL at ${where} has not been fetched`), status: 'pending', urls: cert.crlUrls, issuer } as Pending;
+    }
+    return unknown(cert, `its CRL at ${where} could not be fetched`);
+  }
+  if (input.requireCrl) return unknown(cert, `no CRL from "${cert.issuerDN}" is configured and requireCrl is set`);
+  if (input.crlsPending) return unknown(cert, 'CRL sources have not been loaded yet');
+  return status;
+}
+
+/**
+ * RFC 5280 section 6.3: every certificate but the anchor against its issuer's CRL, combined by
+ * combine.ts. With OCSP on, the leaf's CRL finding is recorded (`relied.leafCrl`) for OCSP to be
+ * combined with later; only a CRL revocation of the leaf refuses here.
+ */
 export function checkRevocation(path: readonly ParsedCertificate[], input: RevocationInput): PathVerdict {
   const relied: Reliance = { crls: [], certificates: [] };
-  let pendingFetch: Failure | undefined;
+  const decisions: RevocationDecision[] = [];
+  const pending: Pending[] = [];
   for (let i = 0; i < path.length - 1; i++) {
-    const cert = path[i] as ParsedCertificate;
-    // RFC 5280 section 6.3.3 (b)(2)(ii)/(iii): CRL scope follows the certificate's own cA flag, not its position.
-    const status = input.crls.check(cert, path[i + 1] as ParsedCertificate, path[path.length - 1] as ParsedCertificate, cert.basicConstraints?.ca === true, input);
-    if (status.status === 'good') {
-      if (i === 0) relied.leafCrl = 'good';
-      relied.crls.push(...status.relied.crls);
-      relied.certificates.push(...status.relied.certificates);
-    } else if (status.status === 'revoked') {
-      return { ok: false, failure: status.failure };
-    } else {
-      let unknown: Failure | undefined = status.status === 'unknown' ? status.failure : undefined;
-      if (!unknown && status.status === 'unchecked' && input.wantCrls && cert.crlUrls?.length) {
-        // RFC 5280 section 4.2.1.13: the certificate names where its CRL is; the caller fetches
-        // it (checked against this issuer's key) and decides again. Until then: unknown. The loop
-        // goes on so that every certificate's distribution points are collected in one pass.
-        if (input.wantCrls(cert.crlUrls, path[i + 1] as ParsedCertificate)) {
-          pendingFetch ??= { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: its CRL at ${cert.crlUrls.join(', ')} has not been fetched` };
-          continue;
-        }
-        unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: its CRL at ${cert.crlUrls.join(', ')} could not be fetched` };
-      }
-      if (!unknown && input.requireCrl) {
-        unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: no CRL from "${cert.issuerDN}" is configured and requireCrl is set` };
-      }
-      if (!unknown && input.crlsPending) {
-        unknown = { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: CRL sources have not been loaded yet` };
-      }
-      if (i === 0 && input.leafOcsp) {
-        relied.leafCrl = unknown ?? 'unchecked';
-        continue;
-      }
-      if (unknown) {
-        if (input.whenUnavailable === 'reject') return { ok: false, failure: unknown };
-        // Soft fail: let it through, tell the operator, and look again soon.
-        input.onUnknown(unknown);
-        relied.recheckBy = Math.min(relied.recheckBy ?? Infinity, input.at + SOFT_FAIL_RECHECK_MS);
-      }
+    const finding = crlFinding(path, i, input, relied);
+    if (finding.status === 'pending') {
+      pending.push(finding);
+      continue;
     }
+    if (i === 0 && input.leafOcsp) {
+      relied.leafCrl = finding;
+      if (needsOcsp(finding)) continue;
+    }
+    decisions.push(decideByCrl(finding, input.whenUnavailable));
   }
-  if (pendingFetch) return { ok: false, failure: pendingFetch };
+  const decision = combinePath(decisions);
+  if (decision.status === 'revoked' || (decision.status === 'unknown' && !decision.allowed)) return { ok: false, failure: decision.failure };
+  if (pending.length > 0) {
+    // Fetched only for a path that nothing else refuses; every certificate's points in one pass.
+    for (const p of pending) input.distributionPoints?.request(p.urls, p.issuer);
+    return { ok: false, failure: (pending[0] as Pending).failure };
+  }
+  for (const d of decisions) {
+    if (d.status !== 'unknown') continue;
+    // Soft fail: let it through, tell the operator, and look again soon.
+    input.onUnknown(d.failure);
+    relied.recheckBy = Math.min(relied.recheckBy ?? Infinity, input.at + SOFT_FAIL_RECHECK_MS);
+  }
   return { ok: true, relied };
 }

@@ -69,7 +69,7 @@ const results = new Map<string, { verdict: Verdict; detail: string }>();
 beforeAll(async () => {
   for (const c of cases) {
     const r = await verdictOf(optionsFor(c), c.peer_certificate, c.validation_time ? new Date(c.validation_time) : undefined);
-    results.set(c.id, { verdict: r.verdict, detail: r.result && !r.result.ok ? `${r.result.code}: ${r.result.message}` : (r.error ?? '') });
+    results.set(c.id, { verdict: r.verdict, detail: r.result && !r.result.ok ? `${r.result.code}: ${r.result.detail}` : (r.error ?? '') });
   }
   const tally = new Map<string, { pass: number; total: number }>();
   for (const c of cases) {

@@ -41,7 +41,7 @@ beforeAll(async () => {
     const l = await run(t, true);
     verdicts.default.set(t.id, d.verdict);
     verdicts.legacy.set(t.id, l.verdict);
-    details.set(t.id, d.result && !d.result.ok ? `${d.result.code}: ${d.result.message}` : (d.error ?? ''));
+    details.set(t.id, d.result && !d.result.ok ? `${d.result.code}: ${d.result.detail}` : (d.error ?? ''));
     const section = `PKITS ${t.id.split('.').slice(0, 2).join('.')}`;
     for (const [label, v] of [['default', d.verdict], ['legacyAlgorithms', l.verdict]] as const) {
       const key = `${section} (${label})`;

@@ -1,0 +1,19 @@
+import { CertgateError, PUBLIC_MESSAGES, type ReasonCode } from '../errors.js';
+import type { CertificateInfo } from '../x509/certificate.js';
+
+/** What a successful guard puts on `req.clientCert` / `ctx.state.clientCert`. */
+export interface ClientCert {
+  readonly user: string;
+  readonly roles: readonly string[];
+  readonly certificate: CertificateInfo;
+  /** The validated path, leaf first, trust anchor last. */
+  readonly chain: readonly CertificateInfo[];
+}
+
+/** The one result adapters translate: a verified client, or a refusal to answer with. */
+export type GuardOutcome = { readonly ok: true; readonly clientCert: ClientCert } | { readonly ok: false; readonly error: CertgateError };
+
+export function refusal(code: ReasonCode, detail?: string): GuardOutcome {
+  const error = new CertgateError(code, PUBLIC_MESSAGES[code], detail === undefined ? undefined : { detail });
+  return Object.freeze({ ok: false as const, error });
+}

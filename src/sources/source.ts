@@ -1,0 +1,72 @@
+import type { ReasonCode } from '../errors.js';
+
+/**
+ * Certificate sources: where the certificate a request presents comes from. The guard asks its
+ * source once per request and decides; it never looks at sockets or headers itself. Today's
+ * source is the TLS connection (src/sources/tls-socket.ts); certificates forwarded by proxies in
+ * headers are request-scoped sources of the same shape.
+ */
+
+/**
+ * The parts of an HTTP request a source may read: Node's `IncomingMessage` and
+ * `Http2ServerRequest`, and the raw request of Express, Koa, Fastify and others, all fit.
+ */
+export interface RequestLike {
+  readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  readonly socket?: unknown;
+  /** HTTP/2 compatibility requests carry their stream; its session is the connection. */
+  readonly stream?: unknown;
+}
+
+/** What the TLS layer negotiated, reported by sources that know it (for transport rules). */
+export interface TransportFacts {
+  /** The negotiated protocol, e.g. `TLSv1.3` (`socket.getProtocol()`). */
+  readonly protocol: string | undefined;
+  /** The negotiated cipher suite's OpenSSL name. */
+  readonly cipher: string | undefined;
+}
+
+/**
+ * What verdicts are remembered under. `connection`: an object that lives as long as the
+ * connection (the TLS socket, or the HTTP/2 session), so every request and stream on it reuses
+ * one verdict; `request`: a string naming the credential itself (a forwarded certificate), since
+ * one proxy connection carries many clients and a per-connection verdict would mix them up.
+ */
+export type CacheScope = { readonly scope: 'connection'; readonly cacheKey: object } | { readonly scope: 'request'; readonly cacheKey: string };
+
+export type PresentedCertificate = CacheScope & {
+  readonly kind: 'certificate';
+  /** DER certificates, leaf first, as presented (untrusted). */
+  readonly ders: readonly Buffer[];
+  readonly transport?: TransportFacts;
+  /** Where the certificate came from, for operator details (e.g. `TLS connection from 10.0.0.7`). */
+  readonly via: string;
+  /** Said to operators when the certificate is refused as untrusted (e.g. a resumed TLS session's missing chain). */
+  readonly untrustedHint?: string;
+  /** The server the connection arrived on: a guard without its own `ca` trusts this server's `ca` and `crl`. */
+  readonly server?: object;
+};
+
+/** The request presents no certificate (or cannot, e.g. plain HTTP). */
+export type NoCertificate = Partial<CacheScope> & {
+  readonly kind: 'none';
+  readonly detail: string;
+  readonly server?: object;
+};
+
+/** The request presents something that must be refused before any verification (a source's own rule). */
+export type SourceRefusal = Partial<CacheScope> & {
+  readonly kind: 'refusal';
+  readonly code: ReasonCode;
+  readonly detail: string;
+};
+
+export type SourceReading = PresentedCertificate | NoCertificate | SourceRefusal;
+
+export interface CertificateSource {
+  /**
+   * Reads what `req` presents. Called on every request, so it must be cheap on a connection seen
+   * before, and it must never throw for anything a client controls.
+   */
+  read(req: RequestLike): SourceReading;
+}

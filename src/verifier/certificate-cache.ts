@@ -1,0 +1,112 @@
+import { createHash, type KeyObject } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { SignatureCheck } from '../model/verdict.js';
+import type { ParsedCrl } from '../revocation/crl.js';
+import { MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { dsaKeyWithInheritedParameters } from '../x509/dsa-inheritance.js';
+import { UnsupportedAlgorithmError, verifySignature } from '../x509/signature.js';
+import type { CertificatePool } from '../path/pool.js';
+
+export type Parsed = ParsedCertificate | { malformed: string };
+
+/** The smallest the parse and signature caches get, so that an intermediate stays decoded. */
+const MIN_CACHE_ENTRIES = 16;
+
+/**
+ * What a verifier computes once and reuses across verifications: certificates decoded (an
+ * intermediate is parsed and its key imported once, however many leaves it issued) and signature
+ * checks (a memoised oracle: does this key verify that signature?). Neither depends on time or on
+ * CRLs, so neither is cleared when CRLs change.
+ */
+export class CertificateCache {
+  private readonly parsed: LRUCache<string, Parsed>;
+  private readonly signatures: LRUCache<string, SignatureCheck>;
+
+  constructor(
+    cacheSize: number,
+    private readonly legacyAlgorithms: boolean,
+    /** Configured certificates (anchors and intermediates): the only source of inherited DSA parameters. */
+    private readonly configured: readonly CertificatePool[],
+  ) {
+    const max = Math.max(cacheSize, MIN_CACHE_ENTRIES);
+    this.parsed = new LRUCache({ max });
+    this.signatures = new LRUCache({ max });
+    for (const pool of configured) for (const cert of pool.all()) this.parsed.set(cert.id, cert);
+  }
+
+  /** Decodes a DER certificate once; a malformed one is remembered as such. */
+  parse(der: Buffer): Parsed {
+    const digest = createHash('sha256').update(der).digest();
+    const id = digest.toString('hex');
+    let p = this.parsed.get(id);
+    if (!p) {
+      try {
+        p = parseCertificate(der, digest);
+      } catch (err) {
+        p = { malformed: (err as MalformedCertificateError).message };
+      }
+      this.parsed.set(id, p);
+    }
+    return p;
+  }
+
+  /** Does `issuer`'s key verify `child`'s signature? RFC 5280 section 6.1.3 (a)(1). */
+  signedBy(child: ParsedCertificate, issuer: ParsedCertificate): SignatureCheck {
+    const key = `${child.id}:${issuer.id}`;
+    let result = this.signatures.get(key);
+    if (!result) {
+      result = this.checkCertificateSignature(child, issuer);
+      this.signatures.set(key, result);
+    }
+    return result;
+  }
+
+  /** Does `signer`'s key verify the CRL's signature? (The CRL store may have checked it already.) */
+  crlSignedBy(crl: ParsedCrl, signer: ParsedCertificate): boolean {
+    if (crl.verifiedWith.has(signer.id)) return true;
+    const key = `crl:${crl.id}:${signer.id}`;
+    let result = this.signatures.get(key);
+    if (!result) {
+      let ok = false;
+      try {
+        ok = this.issuerKeys(signer).some((k) => verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, k, this.legacyAlgorithms));
+      } catch {
+        ok = false;
+      }
+      result = ok ? { ok: true } : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'CRL signature does not verify' };
+      this.signatures.set(key, result);
+    }
+    return result.ok;
+  }
+
+  private checkCertificateSignature(child: ParsedCertificate, issuer: ParsedCertificate): SignatureCheck {
+    // RFC 5280 section 4.1.1.2: the outer algorithm must equal the one inside the signed part.
+    if (!child.signatureAlgorithmsMatch) {
+      return { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'the signature algorithm inside the signed part differs from the outer one' };
+    }
+    try {
+      const ok = this.issuerKeys(issuer).some((k) => verifySignature(child.signatureAlgorithm, child.tbs, child.signature, k, this.legacyAlgorithms));
+      return ok ? { ok: true } : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'signature does not verify with the issuer key' };
+    } catch (err) {
+      return err instanceof UnsupportedAlgorithmError
+        ? { ok: false, code: 'CERT_ALGORITHM_UNSUPPORTED', detail: err.message }
+        : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: `issuer key unusable (${(err as Error).message})` };
+    }
+  }
+
+  /**
+   * The issuer's key, completed with inherited DSA parameters where a legacy PKI needs them. The
+   * parameters come only from a configured certificate whose own key verifies the issuer's
+   * signature (its issuer on the path), never from what a client sent: borrowed parameters
+   * decide what a signature proves.
+   */
+  private issuerKeys(issuer: ParsedCertificate): KeyObject[] {
+    const inherits = this.legacyAlgorithms && issuer.key.type === 'dsa' && !issuer.key.hasParameters;
+    if (!inherits) return [issuer.publicKey()];
+    return this.configured
+      .flatMap((pool) => pool.withSubject(issuer.issuerKey))
+      .filter((source) => source.key.type === 'dsa' && source.key.hasParameters && this.signedBy(issuer, source).ok)
+      .map((source) => dsaKeyWithInheritedParameters(issuer, source))
+      .filter((k): k is KeyObject => k !== undefined);
+  }
+}

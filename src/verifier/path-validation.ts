@@ -1,0 +1,88 @@
+import type { ParsedCertificate } from '../x509/certificate.js';
+import type { Failure, PathResult, Purpose, SignatureBudget } from '../model/verdict.js';
+import { buildPath } from '../path/builder.js';
+import type { CertificatePool } from '../path/pool.js';
+import { checkRules } from '../path/policy.js';
+import { checkRevocation, type RevocationInput } from '../revocation/path-revocation.js';
+import type { CertificateCache } from './certificate-cache.js';
+import type { VerifierConfig } from './options.js';
+import type { RevocationSources } from './revocation-sources.js';
+
+/** Separate CRL-signing certificates validated within one verification, at most this deep. */
+export const MAX_CRL_SIGNER_DEPTH = 2;
+
+/** One verification's path search: its instant, its signature budget, its distribution points. */
+export interface ValidationRun {
+  at: number;
+  budget: SignatureBudget;
+  distributionPoints: RevocationInput['distributionPoints'];
+  onUnknown(failure: Failure): void;
+}
+
+/**
+ * Path building plus the path rules plus revocation, for a leaf: RFC 5280 section 6 as one call.
+ * Also validates separate CRL signers (RFC 5280 section 6.3.3 (f)), which share the caller's
+ * signature budget and may only be configured certificates: a client cannot make the verifier
+ * validate certificates it sent just to sign a CRL.
+ */
+export class PathValidator {
+  constructor(
+    private readonly config: VerifierConfig,
+    private readonly anchors: CertificatePool,
+    private readonly configuredIntermediates: CertificatePool,
+    private readonly cache: CertificateCache,
+    private readonly revocation: RevocationSources,
+  ) {}
+
+  validate(leaf: ParsedCertificate, intermediates: CertificatePool, run: ValidationRun): PathResult {
+    return this.validateAt(leaf, intermediates, this.config.purpose, run, 0);
+  }
+
+  private validateAt(leaf: ParsedCertificate, intermediates: CertificatePool, purpose: Purpose | false, run: ValidationRun, signerDepth: number): PathResult {
+    const { config, anchors, cache } = this;
+    const rules = { at: run.at, clockToleranceMs: config.clockToleranceMs, purpose, legacyAlgorithms: config.legacyAlgorithms };
+    const revocation = this.revocationInput(run, signerDepth);
+    return buildPath(leaf, {
+      anchors,
+      intermediates,
+      maxChainDepth: config.maxChainDepth,
+      signedBy: (child, issuer) => cache.signedBy(child, issuer),
+      checkPath: (path) => {
+        const failure = checkRules(path, rules);
+        return failure ? { ok: false, failure } : checkRevocation(path, revocation);
+      },
+      budget: run.budget,
+    });
+  }
+
+  private revocationInput(run: ValidationRun, signerDepth: number): RevocationInput {
+    const { config, cache, revocation } = this;
+    const settings = config.crlSettings;
+    return {
+      at: run.at,
+      clockToleranceMs: config.clockToleranceMs,
+      gracePeriodMs: settings.gracePeriodMs,
+      crls: revocation.checker,
+      crlsPending: revocation.pending,
+      requireCrl: config.requireCrl,
+      whenUnavailable: settings.whenUnavailable,
+      // OCSP is about the client's leaf, not about the certificates that sign CRLs.
+      leafOcsp: revocation.ocsp !== undefined && signerDepth === 0,
+      distributionPoints: run.distributionPoints,
+      onUnknown: run.onUnknown,
+      crlSignedBy: (crl, signer) => cache.crlSignedBy(crl, signer),
+      signerCandidates: (crl) => this.configuredNamed(crl.issuerKey),
+      validateSigner: (signer) => {
+        // A CRL signer's path needs its own revocation check, which may need another signer:
+        // bounded so that a hostile set of CRLs cannot recurse.
+        if (signerDepth >= MAX_CRL_SIGNER_DEPTH) return { ok: false, failure: { code: 'REVOCATION_UNKNOWN', detail: 'CRL signer paths nest too deeply' } };
+        return this.validateAt(signer, this.configuredIntermediates, false, run, signerDepth + 1);
+      },
+    };
+  }
+
+  /** Configured certificates (anchors and intermediates) with this subject. */
+  configuredNamed(subjectKey: string): ParsedCertificate[] {
+    return [...this.anchors.withSubject(subjectKey), ...this.configuredIntermediates.withSubject(subjectKey)];
+  }
+}

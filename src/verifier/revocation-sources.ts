@@ -1,0 +1,86 @@
+import type { ParsedCertificate } from '../x509/certificate.js';
+import { CrlChecker } from '../revocation/crl-checker.js';
+import { CrlStore } from '../revocation/crl-store.js';
+import { OcspClient } from '../revocation/ocsp-client.js';
+import type { RevocationInput } from '../revocation/path-revocation.js';
+import type { VerifierConfig } from './options.js';
+import type { VerifierEventBus, VerifierEvents } from './events.js';
+
+/** Distribution point URLs a verification asked for, with the issuer certificate that named each. */
+export type WantedCrls = Map<string, ParsedCertificate>;
+
+/**
+ * Where a verifier's revocation facts come from: static CRLs, or a store that keeps files and
+ * URLs current (and follows distribution points), and the OCSP client. Wiring only: the rules
+ * live in src/revocation/.
+ */
+export class RevocationSources {
+  readonly store: CrlStore | undefined;
+  readonly ocsp: OcspClient | undefined;
+  private readonly fixed: CrlChecker | undefined;
+  private readonly followDistributionPoints: boolean;
+
+  constructor(config: VerifierConfig, issuersNamed: (issuerKey: string) => readonly ParsedCertificate[], events: VerifierEventBus) {
+    const settings = config.crlSettings;
+    this.followDistributionPoints = settings.distributionPoints;
+    if (settings.sources.length > 0 || settings.distributionPoints) {
+      const { initial, sources, refreshIntervalMs, fileCheckIntervalMs, fetchTimeoutMs, maxBytes } = settings;
+      const storeConfig = { initial, sources, refreshIntervalMs, fileCheckIntervalMs, fetchTimeoutMs, maxBytes };
+      this.store = new CrlStore({ ...storeConfig, legacyAlgorithms: config.legacyAlgorithms, clock: config.clock }, issuersNamed);
+      for (const name of ['crl-loaded', 'crl-refresh-failed', 'crl-rejected', 'crl-stale'] as const) {
+        this.store.on(name, (payload) => events.emit(name, payload));
+      }
+    } else {
+      this.fixed = new CrlChecker(config.crls);
+    }
+    if (config.ocsp) {
+      const { clockToleranceMs, legacyAlgorithms, cacheSize, clock } = config;
+      this.ocsp = new OcspClient({ ...config.ocsp, clockToleranceMs, legacyAlgorithms, cacheSize, clock }, (event, payload) => events.emit(event, payload as VerifierEvents[typeof event]));
+    }
+  }
+
+  /** The CRLs in use now (a store swaps in a new checker whenever a CRL changes). */
+  get checker(): CrlChecker {
+    return this.store?.checker ?? (this.fixed as CrlChecker);
+  }
+
+  /** Increases with every accepted CRL change: remembered verdicts older than that are void. */
+  get revision(): number {
+    return this.store?.revision ?? 0;
+  }
+
+  /** Configured sources that have not delivered yet: an issuer without a CRL may be theirs. */
+  get pending(): boolean {
+    return this.store?.pending ?? false;
+  }
+
+  /** Settles once every CRL source has been tried once (the first verifications wait for it). */
+  ready(): Promise<void> | undefined {
+    return this.store?.ready;
+  }
+
+  /** With `distributionPoints`: how a path asks for the CRLs its certificates name. */
+  distributionPoints(wanted: WantedCrls): RevocationInput['distributionPoints'] {
+    const store = this.store;
+    if (!store || !this.followDistributionPoints) return undefined;
+    return {
+      untried: (urls) => urls.some((url) => !store.tried(url)),
+      request: (urls, issuer) => {
+        for (const url of urls) if (!store.tried(url) && !wanted.has(url)) wanted.set(url, issuer);
+      },
+    };
+  }
+
+  async discover(wanted: WantedCrls): Promise<void> {
+    await this.store?.discover(wanted);
+  }
+
+  async refresh(): Promise<void> {
+    await this.store?.refreshAll();
+  }
+
+  close(): void {
+    this.store?.close();
+    this.ocsp?.close();
+  }
+}
