@@ -9,7 +9,8 @@ import { CertificateCache } from './certificate-cache.js';
 import { VerifierEventBus, type VerifierEvents } from './events.js';
 import { applyOcsp } from './ocsp-step.js';
 import { parseVerifierOptions, type VerifierConfig, type VerifierOptions } from './options.js';
-import { OutcomeCache, type Outcome } from './outcome-cache.js';
+import { OutcomeCache } from './outcome-cache.js';
+import { ChainDecider } from './chain-decider.js';
 import { PathValidator } from './path-validation.js';
 import { failure, type VerifyResult } from './results.js';
 import { RevocationSources, type WantedCrls } from './revocation-sources.js';
@@ -73,50 +74,10 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
   const cache = new CertificateCache(config.cacheSize, config.legacyAlgorithms, [anchors, intermediates]);
   const revocation = new RevocationSources(config, (key) => validator.configuredNamed(key), events);
   const validator: PathValidator = new PathValidator(config, anchors, intermediates, cache, revocation);
-  const outcomes = new OutcomeCache(config.cacheSize, clock);
   const ocspRules = { crl: config.crlSettings.whenUnavailable, ocsp: config.ocsp?.whenUnavailable ?? 'reject' } as const;
 
-  const decide = (ders: readonly Buffer[], at: number, cacheable: boolean, wanted: WantedCrls): Outcome => {
-    if (ders.length === 0) return { result: failure('CERT_MISSING', 'no certificate was presented') };
-    const certs: ParsedCertificate[] = [];
-    for (const [i, der] of ders.entries()) {
-      const p = cache.parse(der);
-      const which = i === 0 ? 'the leaf certificate' : `presented certificate #${i + 1}`;
-      if ('malformed' in p) return { result: failure('CERT_MALFORMED', `${which} is malformed: ${p.malformed}`) };
-      certs.push(p);
-    }
-    const key = certs.map((c) => c.id).join(':');
-    const hit = cacheable ? outcomes.get(key, at, revocation.revision) : undefined;
-    if (hit) return hit;
-    const pool = certs.length > 1 ? new CertificatePool([...config.intermediates, ...certs.slice(1)]) : intermediates;
-    const built = validator.validate(certs[0] as ParsedCertificate, pool, {
-      at,
-      budget: { remaining: MAX_SIGNATURE_CHECKS },
-      distributionPoints: revocation.distributionPoints(wanted),
-      onUnknown: (f) => events.emit('revocation-unknown', { detail: f.detail, allowed: true }),
-    });
-    // Not final while a distribution point's CRL is being fetched: neither remembered nor reported.
-    const final = wanted.size === 0;
-    let outcome: Outcome;
-    if (built.ok) {
-      // The verdict holds until the first certificate or CRL it rests on expires.
-      const expiry = Math.min(
-        ...[...built.path, ...built.relied.certificates].map((c) => c.notAfter.getTime()),
-        ...built.relied.crls.map((c) => (c.nextUpdate as Date).getTime() + config.crlSettings.gracePeriodMs),
-        built.relied.recheckBy ?? Infinity,
-      );
-      const chain = Object.freeze(built.path.map(certificateInfo));
-      const result = Object.freeze({ ok: true as const, certificate: chain[0] as CertificateInfo, chain, expiresAt: new Date(expiry) });
-      outcome = { result, path: built.path, ...(built.relied.leafCrl ? { leafCrl: built.relied.leafCrl } : {}) };
-    } else {
-      const { code, detail } = built.failure;
-      outcome = { result: failure(code, detail) };
-      if (final && code === 'CERT_REVOKED') events.emit('certificate-revoked', { code, detail });
-      else if (final && code === 'REVOCATION_UNKNOWN') events.emit('revocation-unknown', { detail, allowed: false });
-    }
-    if (cacheable && final) outcomes.remember(key, outcome, at);
-    return outcome;
-  };
+  const chains = new ChainDecider(config, cache, revocation, validator, new OutcomeCache(config.cacheSize, clock), events);
+  const decide = chains.decide.bind(chains);
 
   const verifier: Verifier = {
     anchors: Object.freeze(config.anchors.map(certificateInfo)),

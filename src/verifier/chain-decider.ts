@@ -1,0 +1,74 @@
+import type { ParsedCertificate } from '../x509/certificate.js';
+import { certificateInfo, type CertificateInfo } from '../x509/certificate.js';
+import { MAX_SIGNATURE_CHECKS } from '../path/builder.js';
+import { CertificatePool } from '../path/pool.js';
+import type { CertificateCache } from './certificate-cache.js';
+import type { VerifierEventBus } from './events.js';
+import type { VerifierConfig } from './options.js';
+import type { Outcome, OutcomeCache } from './outcome-cache.js';
+import type { PathValidator } from './path-validation.js';
+import { failure } from './results.js';
+import type { RevocationSources, WantedCrls } from './revocation-sources.js';
+
+/**
+ * One presented chain to one verdict, before OCSP: parse (cached), reuse a remembered verdict, or
+ * validate the path and remember what it rests on. Reports revocations and undecidable revocation
+ * as events, once a verdict is final.
+ */
+export class ChainDecider {
+  private readonly intermediates: CertificatePool;
+
+  constructor(
+    private readonly config: VerifierConfig,
+    private readonly cache: CertificateCache,
+    private readonly revocation: RevocationSources,
+    private readonly validator: PathValidator,
+    private readonly outcomes: OutcomeCache,
+    private readonly events: VerifierEventBus,
+  ) {
+    this.intermediates = new CertificatePool(config.intermediates);
+  }
+
+  decide(ders: readonly Buffer[], at: number, cacheable: boolean, wanted: WantedCrls): Outcome {
+    const { config, cache, revocation, validator, outcomes, events } = this;
+    if (ders.length === 0) return { result: failure('CERT_MISSING', 'no certificate was presented') };
+    const certs: ParsedCertificate[] = [];
+    for (const [i, der] of ders.entries()) {
+      const p = cache.parse(der);
+      const which = i === 0 ? 'the leaf certificate' : `presented certificate #${i + 1}`;
+      if ('malformed' in p) return { result: failure('CERT_MALFORMED', `${which} is malformed: ${p.malformed}`) };
+      certs.push(p);
+    }
+    const key = certs.map((c) => c.id).join(':');
+    const hit = cacheable ? outcomes.get(key, at, revocation.revision) : undefined;
+    if (hit) return hit;
+    const pool = certs.length > 1 ? new CertificatePool([...config.intermediates, ...certs.slice(1)]) : this.intermediates;
+    const built = validator.validate(certs[0] as ParsedCertificate, pool, {
+      at,
+      budget: { remaining: MAX_SIGNATURE_CHECKS },
+      distributionPoints: revocation.distributionPoints(wanted),
+      onUnknown: (f) => events.emit('revocation-unknown', { detail: f.detail, allowed: true }),
+    });
+    // Not final while a distribution point's CRL is being fetched: neither remembered nor reported.
+    const final = wanted.size === 0;
+    let outcome: Outcome;
+    if (built.ok) {
+      // The verdict holds until the first certificate or CRL it rests on expires.
+      const expiry = Math.min(
+        ...[...built.path, ...built.relied.certificates].map((c) => c.notAfter.getTime()),
+        ...built.relied.crls.map((c) => (c.nextUpdate as Date).getTime() + config.crlSettings.gracePeriodMs),
+        built.relied.recheckBy ?? Infinity,
+      );
+      const chain = Object.freeze(built.path.map(certificateInfo));
+      const result = Object.freeze({ ok: true as const, certificate: chain[0] as CertificateInfo, chain, expiresAt: new Date(expiry) });
+      outcome = { result, path: built.path, ...(built.relied.leafCrl ? { leafCrl: built.relied.leafCrl } : {}) };
+    } else {
+      const { code, detail } = built.failure;
+      outcome = { result: failure(code, detail) };
+      if (final && code === 'CERT_REVOKED') events.emit('certificate-revoked', { code, detail });
+      else if (final && code === 'REVOCATION_UNKNOWN') events.emit('revocation-unknown', { detail, allowed: false });
+    }
+    if (cacheable && final) outcomes.remember(key, outcome, at);
+    return outcome;
+  }
+}
