@@ -6,6 +6,7 @@ import { crlDers, verifyInSlices } from './crl-bytes.js';
 import { backoff, fetchBounded, MIN_RETRY_MS } from './http-fetch.js';
 import { CrlChecker } from './crl-checker.js';
 import { parseCrlAsync, type ParsedCrl } from './crl.js';
+import { freshness, freshnessProblem, isNewer, signerProblemAsync, unusableReason } from './crl-usability.js';
 
 /** A CRL location that is read again over time. */
 export interface CrlSourceSpec {
@@ -24,6 +25,8 @@ export interface CrlStoreConfig {
   maxBytes: number;
   legacyAlgorithms: boolean;
   clock: Clock;
+  /** Allowed clock skew against a delivered CRL's thisUpdate (ms); 0 when not given. */
+  clockToleranceMs?: number;
 }
 
 /** Events for operators; listen with `verifier.on(name, listener)`. */
@@ -149,27 +152,34 @@ export class CrlStore extends EventEmitter {
     clearTimeout(state.timer);
     let delay: number;
     if (state.spec.kind === 'file') delay = this.config.fileCheckIntervalMs;
-    else if (state.failures > 0) delay = backoff(state.failures, this.config.refreshIntervalMs);
+    else if (state.failures > 0) delay = this.retryDelay(state.failures);
     else {
       // Fetch again ahead of the earliest nextUpdate (a tenth of the CRL's lifetime, at most a
       // minute, early), and at least every refreshIntervalMs; while the CRL in use is past
       // nextUpdate and nothing newer comes, back off instead of polling every second.
-      const now = this.config.clock.now();
-      const due = state.crls.filter((c) => c.nextUpdate).map((c) => (c.nextUpdate as Date).getTime() - Math.min(60_000, ((c.nextUpdate as Date).getTime() - c.thisUpdate.getTime()) / 10));
-      const untilDue = due.length > 0 ? Math.min(...due) - now : Infinity;
+      const untilDue = Math.min(...state.crls.map(refetchAt)) - this.config.clock.now();
       if (untilDue <= 0) {
         state.staleRounds++;
-        delay = backoff(state.staleRounds, this.config.refreshIntervalMs);
+        delay = this.retryDelay(state.staleRounds);
       } else {
         state.staleRounds = 0;
         delay = Math.min(this.config.refreshIntervalMs, untilDue);
       }
     }
-    delay = Math.min(Math.max(delay, MIN_RETRY_MS), MAX_TIMER_MS);
+    delay = clampDelay(delay);
     state.timer = setTimeout(() => {
       void this.refresh(state).then(() => this.schedule(state));
     }, delay);
     state.timer.unref();
+  }
+
+  /**
+   * The wait before attempt `attempts` + 1: doubling from MIN_RETRY_MS up to refreshIntervalMs,
+   * and never under MIN_RETRY_MS however short refreshIntervalMs is (what events report is what
+   * the timer waits).
+   */
+  private retryDelay(attempts: number): number {
+    return clampDelay(backoff(attempts, this.config.refreshIntervalMs));
   }
 
   /** One refresh of one source; concurrent callers share the fetch in flight (single flight). */
@@ -203,14 +213,22 @@ export class CrlStore extends EventEmitter {
       state.failures = 0;
     } catch (err) {
       state.failures++;
-      const retryInMs = backoff(state.failures, this.config.refreshIntervalMs);
+      const retryInMs = this.retryDelay(state.failures);
       this.emit('crl-refresh-failed', { source, error: (err as Error).message, retryInMs });
     }
+    this.reportStale(state);
+  }
+
+  /** 'crl-stale' once per CRL in use that is past nextUpdate (grace not counted) or has none. */
+  private reportStale(state: SourceState): void {
+    const source = state.spec.location;
     const now = this.config.clock.now();
     const inUse = new Set(this.all().map((c) => c.id));
     for (const id of this.reportedStale) if (!inUse.has(id)) this.reportedStale.delete(id);
+    const strict = { clockToleranceMs: this.config.clockToleranceMs ?? 0, gracePeriodMs: 0 };
     for (const crl of state.crls) {
-      if ((!crl.nextUpdate || crl.nextUpdate.getTime() <= now) && !this.reportedStale.has(crl.id)) {
+      const when = freshness(crl, now, strict);
+      if ((when === 'stale' || when === 'no nextUpdate') && !this.reportedStale.has(crl.id)) {
         this.reportedStale.add(crl.id);
         this.emit('crl-stale', { source, issuer: crl.issuerDN, nextUpdate: crl.nextUpdate });
       }
@@ -280,41 +298,48 @@ export class CrlStore extends EventEmitter {
     }
   }
 
-  /** Checks the signature in slices and records which certificate verified it (see ParsedCrl.verifiedWith). */
-  private async verifiedByAny(crl: ParsedCrl, issuers: readonly ParsedCertificate[]): Promise<boolean> {
-    for (const cert of issuers) {
-      let ok = false;
-      try {
-        ok = await verifyInSlices(crl, cert.publicKey(), this.config.legacyAlgorithms);
-      } catch {
-        ok = false;
-      }
-      if (ok) {
-        crl.verifiedWith.add(cert.id);
-        return true;
-      }
+  /** The signature oracle of crl-usability.ts, in slices; records who verified it (ParsedCrl.verifiedWith). */
+  private readonly verifyInSlices = async (crl: ParsedCrl, signer: ParsedCertificate): Promise<boolean> => {
+    let ok = false;
+    try {
+      ok = await verifyInSlices(crl, signer.publicKey(), this.config.legacyAlgorithms);
+    } catch {
+      ok = false;
     }
-    return false;
-  }
+    if (ok) crl.verifiedWith.add(signer.id);
+    return ok;
+  };
 
+  /** Why a delivered CRL may not enter (crl-usability.ts decides each rule); undefined when it may. */
   private async rejectReason(crl: ParsedCrl, state: SourceState, now: number): Promise<string | undefined> {
-    if (crl.thisUpdate.getTime() > now) return `not yet valid (thisUpdate ${crl.thisUpdate.toISOString()})`;
+    // A newer CRL is taken even if already past nextUpdate (the checker applies gracePeriodMs), but
+    // not one from the future.
+    const time = { clockToleranceMs: this.config.clockToleranceMs ?? 0, gracePeriodMs: 0 };
+    if (freshness(crl, now, time) === 'not yet valid') return freshnessProblem(crl, now, time);
     // A CRL no verification could use (delta, indirect, no CRL number, ...) must not take a slot.
-    if (crl.unusableBecause) return `unusable: ${crl.unusableBecause}`;
+    const unusable = unusableReason(crl);
+    if (unusable) return `unusable: ${unusable}`;
     // Verified before it may replace anything: against a configured certificate of its issuer, or
-    // (distribution points) the issuer certificate that named this URL. Nothing unverified enters.
-    const issuers = [...this.issuersNamed(crl.issuerKey), ...(state.namedBy ?? []).filter((c) => c.subjectKey === crl.issuerKey)];
+    // (distribution points) the issuer certificate that named this URL. Nothing unverified enters,
+    // and a signer the checker would refuse (AKI, cRLSign) does not count either.
+    const named = (state.namedBy ?? []).filter((c) => c.subjectKey === crl.issuerKey);
+    const issuers = [...this.issuersNamed(crl.issuerKey), ...named];
     if (issuers.length === 0) return 'its issuer is not a configured CA certificate, so its signature cannot be checked';
-    if (!(await this.verifiedByAny(crl, issuers))) return 'its signature does not verify with any known certificate of its issuer';
-    // A newer CRL is taken even if already past nextUpdate (the checker applies gracePeriodMs).
-    const previous = state.crls.find((c) => slotOf(c) === slotOf(crl));
-    if (previous) {
-      const older =
-        previous.crlNumber !== undefined && crl.crlNumber !== undefined ? crl.crlNumber < previous.crlNumber : crl.thisUpdate.getTime() < previous.thisUpdate.getTime();
-      if (older) return `older than the CRL in use (CRL number ${crl.crlNumber}, in use ${previous.crlNumber})`;
+    const problems: string[] = [];
+    for (const issuer of issuers) {
+      const problem = await signerProblemAsync(crl, issuer, this.verifyInSlices);
+      if (!problem) return olderThanInUse(crl, state.crls);
+      problems.push(problem);
     }
-    return undefined;
+    return [...new Set(problems)].join('; ');
   }
+}
+
+/** Why `crl` may not replace the CRL in use in its slot: that one is newer (crl-usability.ts isNewer). */
+function olderThanInUse(crl: ParsedCrl, inUse: readonly ParsedCrl[]): string | undefined {
+  const previous = inUse.find((c) => slotOf(c) === slotOf(crl));
+  if (!previous || !isNewer(previous, crl)) return undefined;
+  return `older than the CRL in use (CRL number ${crl.crlNumber}, in use ${previous.crlNumber})`;
 }
 
 /** CRLs that may replace each other: same issuer name, key and scope. */
@@ -325,4 +350,13 @@ function slotOf(crl: ParsedCrl): string {
 /** Node turns longer timer delays into 1 ms; 24 days is far beyond any refresh schedule. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+function clampDelay(ms: number): number {
+  return Math.min(Math.max(ms, MIN_RETRY_MS), MAX_TIMER_MS);
+}
 
+/** When to fetch a CRL again: ahead of nextUpdate by a tenth of its lifetime, at most a minute. */
+function refetchAt(crl: ParsedCrl): number {
+  if (!crl.nextUpdate) return Infinity;
+  const next = crl.nextUpdate.getTime();
+  return next - Math.min(60_000, (next - crl.thisUpdate.getTime()) / 10);
+}
