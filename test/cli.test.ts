@@ -1,11 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { MAX_CRL_DOWNLOAD_BYTES, runCrl } from '../src/cli/crl.js';
+import { UsageError } from '../src/cli/io.js';
 import { generateDevPki, type DevPkiFiles } from '../src/devpki/generate.js';
+import { opensslOk } from './helpers/oracle.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -153,9 +156,77 @@ describe('certgate crl', () => {
     }
   });
 
+  it('judges the signer as the server does: a CA without cRLSign makes the CRL unusable (exit 1)', async () => {
+    const ca = makeNoCrlSignCa(join(dir, 'no-crlsign'));
+    const crl = await run('crl', ca.crl, '--ca', ca.cert, '--json');
+    expect(crl.code).toBe(1);
+    expect(JSON.parse(crl.out)).toMatchObject({ usable: false, signature: expect.stringMatching(/cRLSign/) });
+    // `certgate verify` with the same files refuses for the same reason.
+    const verify = await run('verify', ca.leaf, '--ca', ca.cert, '--crl', ca.crl, '--json');
+    expect(verify.code).toBe(1);
+    expect(JSON.parse(verify.out)).toMatchObject({ code: 'REVOCATION_UNKNOWN' });
+  });
+
+  it('caps a download while it streams: exactly the cap is read, one byte more is refused (exit 2)', async () => {
+    const body = readFileSync(pki.crl);
+    const server = http.createServer((_req, res) => {
+      // No content-length: the body is streamed in chunks, so only the running count can stop it.
+      res.write(body.subarray(0, 100));
+      setImmediate(() => res.end(body.subarray(100)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ca.crl`;
+    const io = { out: () => undefined, err: () => undefined };
+    try {
+      expect(await runCrl([url], io, { maxBytes: body.length })).toBe(0);
+      const over = runCrl([url], io, { maxBytes: body.length - 1 });
+      await expect(over).rejects.toBeInstanceOf(UsageError);
+      await expect(over).rejects.toThrow(`over the ${body.length - 1}-byte limit`);
+      // A file is held to the same cap, by its size.
+      expect(await runCrl([pki.crl], io, { maxBytes: body.length })).toBe(0);
+      await expect(runCrl([pki.crl], io, { maxBytes: body.length - 1 })).rejects.toBeInstanceOf(UsageError);
+      // The documented default stays, and `certgate crl` (through main) uses it.
+      expect(MAX_CRL_DOWNLOAD_BYTES).toBe(256 * 1024 * 1024);
+      expect((await run('crl', url)).code).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
   it('refuses a certificate given as a CRL with exit 2', async () => {
     const r = await run('crl', pki.clients.alice.cert);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/CERTIFICATE, not a CRL/);
   });
 });
+
+/** A CA whose keyUsage lacks cRLSign, its CRL and a leaf, all made with the OpenSSL CLI. */
+function makeNoCrlSignCa(at: string): { cert: string; crl: string; leaf: string } {
+  mkdirSync(at, { recursive: true });
+  const file = (name: string) => join(at, name);
+  writeFileSync(
+    file('ca.cnf'),
+    [
+      '[ req ]', 'distinguished_name = req_dn', '[ req_dn ]',
+      '[ ca_ext ]', 'basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign', 'subjectKeyIdentifier = hash',
+      '[ leaf_ext ]', 'basicConstraints = CA:FALSE', 'keyUsage = critical, digitalSignature', 'extendedKeyUsage = clientAuth',
+      'authorityKeyIdentifier = keyid:always',
+      '[ crl_ca ]', 'database = index.txt', 'crlnumber = crlnumber', 'default_md = sha256', 'crl_extensions = crl_ext',
+      '[ crl_ext ]', 'authorityKeyIdentifier = keyid:always',
+    ].join('\n'),
+  );
+  writeFileSync(file('index.txt'), '');
+  writeFileSync(file('crlnumber'), '01\n');
+  const key = (name: string) => opensslOk(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file(name)]);
+  const cnf = ['-config', file('ca.cnf')];
+  key('ca-key.pem');
+  opensslOk(['req', '-x509', '-new', '-batch', ...cnf, '-key', file('ca-key.pem'), '-subj', '/O=certgate test/CN=No cRLSign CA',
+    '-extensions', 'ca_ext', '-days', '30', '-out', file('ca.pem')]);
+  key('leaf-key.pem');
+  opensslOk(['req', '-new', '-batch', ...cnf, '-key', file('leaf-key.pem'), '-subj', '/O=certgate test/CN=leaf', '-out', file('leaf.csr')]);
+  opensslOk(['x509', '-req', '-in', file('leaf.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca-key.pem'), '-set_serial', '0x4001',
+    '-days', '30', '-sha256', '-extfile', file('ca.cnf'), '-extensions', 'leaf_ext', '-out', file('leaf.pem')]);
+  opensslOk(['ca', '-gencrl', '-batch', ...cnf, '-name', 'crl_ca', '-cert', file('ca.pem'), '-keyfile', file('ca-key.pem'),
+    '-crldays', '30', '-out', file('crl.pem')], at);
+  return { cert: file('ca.pem'), crl: file('crl.pem'), leaf: file('leaf.pem') };
+}
