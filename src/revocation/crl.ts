@@ -51,7 +51,10 @@ export interface ParsedCrl {
   crlNumber: bigint | undefined;
   authorityKeyId: string | undefined;
   scope: CrlScope;
-  /** Why this CRL cannot be used to decide anything, if it cannot (unsupported critical parts). */
+  /**
+   * What the decoder found unsupported (critical parts, delta, indirect CRL), if anything. Whether
+   * a CRL is usable is decided by crl-usability.ts, which also reads this.
+   */
   unusableBecause: string | undefined;
   /** Revoked serials, matched on exact DER content octets (ParsedCertificate.serial). */
   revoked: SerialIndex;
@@ -97,7 +100,7 @@ class EntryIndexer {
     const end = revoked.end;
     let pos = this.pos;
     for (let n = 0; pos < end; n++) {
-      // Checking the clock every 1,024 entries keeps its cost out of the loop.
+      // Checking the clock every 128 entries keeps its cost out of the loop.
       if ((n & 127) === 127 && performance.now() > deadline) break;
       const entry = readElement(der, pos, end);
       if (entry.tag !== TAG.SEQUENCE) throw new DerError('a revoked entry must be a SEQUENCE');
@@ -193,9 +196,7 @@ function decodeCrl(der: Buffer): { crl: ParsedCrl; indexer: EntryIndexer; unusab
     }
   }
 
-  // RFC 5280 section 5.2.3: conforming CRL issuers MUST include the CRL number, and certgate
-  // needs it to tell a newer CRL from an older one.
-  if (crlNumber === undefined) unusable.add('it has no CRL number');
+  // A missing CRL number is a usability rule, not a decoding one: see crl-usability.ts.
 
   const crl: ParsedCrl = {
     der,
