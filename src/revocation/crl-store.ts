@@ -150,23 +150,20 @@ export class CrlStore extends EventEmitter {
   private schedule(state: SourceState): void {
     if (this.closed) return;
     clearTimeout(state.timer);
-    let delay: number;
-    if (state.spec.kind === 'file') delay = this.config.fileCheckIntervalMs;
-    else if (state.failures > 0) delay = this.retryDelay(state.failures);
-    else {
+    let delay = this.failureDelay(state);
+    if (delay === undefined) {
       // Fetch again ahead of the earliest nextUpdate (a tenth of the CRL's lifetime, at most a
       // minute, early), and at least every refreshIntervalMs; while the CRL in use is past
       // nextUpdate and nothing newer comes, back off instead of polling every second.
       const untilDue = Math.min(...state.crls.map(refetchAt)) - this.config.clock.now();
       if (untilDue <= 0) {
         state.staleRounds++;
-        delay = this.retryDelay(state.staleRounds);
+        delay = retryDelayMs(state.staleRounds, this.config.refreshIntervalMs);
       } else {
         state.staleRounds = 0;
-        delay = Math.min(this.config.refreshIntervalMs, untilDue);
+        delay = clampDelay(Math.min(this.config.refreshIntervalMs, untilDue));
       }
     }
-    delay = clampDelay(delay);
     state.timer = setTimeout(() => {
       void this.refresh(state).then(() => this.schedule(state));
     }, delay);
@@ -174,12 +171,13 @@ export class CrlStore extends EventEmitter {
   }
 
   /**
-   * The wait before attempt `attempts` + 1: doubling from MIN_RETRY_MS up to refreshIntervalMs,
-   * and never under MIN_RETRY_MS however short refreshIntervalMs is (what events report is what
-   * the timer waits).
+   * When a file is looked at again, or a failing URL retried; undefined for a URL that works. What
+   * 'crl-refresh-failed' reports as retryInMs is what the timer then waits.
    */
-  private retryDelay(attempts: number): number {
-    return clampDelay(backoff(attempts, this.config.refreshIntervalMs));
+  private failureDelay(state: SourceState): number | undefined {
+    if (state.spec.kind === 'file') return clampDelay(this.config.fileCheckIntervalMs);
+    if (state.failures > 0) return retryDelayMs(state.failures, this.config.refreshIntervalMs);
+    return undefined;
   }
 
   /** One refresh of one source; concurrent callers share the fetch in flight (single flight). */
@@ -213,7 +211,7 @@ export class CrlStore extends EventEmitter {
       state.failures = 0;
     } catch (err) {
       state.failures++;
-      const retryInMs = this.retryDelay(state.failures);
+      const retryInMs = this.failureDelay(state) ?? 0;
       this.emit('crl-refresh-failed', { source, error: (err as Error).message, retryInMs });
     }
     this.reportStale(state);
@@ -352,6 +350,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function clampDelay(ms: number): number {
   return Math.min(Math.max(ms, MIN_RETRY_MS), MAX_TIMER_MS);
+}
+
+/**
+ * The wait before attempt `attempts` + 1 of a failing source: doubling from MIN_RETRY_MS up to
+ * `capMs` (refreshIntervalMs), never under MIN_RETRY_MS however short the cap, never past what a
+ * Node timer can wait.
+ */
+export function retryDelayMs(attempts: number, capMs: number): number {
+  return clampDelay(backoff(attempts, capMs));
 }
 
 /** When to fetch a CRL again: ahead of nextUpdate by a tenth of its lifetime, at most a minute. */
