@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { decodeEach, PemError } from '../x509/pem.js';
 import { parseCrl, type ParsedCrl } from '../revocation/crl.js';
-import { fetchBounded } from '../revocation/http-fetch.js';
+import { type BoundedResponse, fetchBounded } from '../revocation/http-fetch.js';
 import {
   freshness,
   signerProblem,
@@ -34,7 +34,7 @@ const SERVER_DEFAULT_TIME_RULES = { clockToleranceMs: 0, gracePeriodMs: 0 };
 
 /** Fetched with the server's bounded client: the cap applies while the body streams. */
 async function fetchCrl(url: string, limits: Required<Omit<CrlCommandLimits, 'clock'>>): Promise<Buffer> {
-  let response;
+  let response: BoundedResponse;
   try {
     response = await fetchBounded(url, { timeoutMs: limits.timeoutMs, maxBytes: limits.maxBytes });
   } catch (err) {
@@ -65,7 +65,10 @@ function signatureStatus(crl: ParsedCrl, issuers: ParsedCertificate[]): { verifi
     problems.push(problem);
   }
   const why = [...new Set(problems)].join('; ');
-  return { verified: false, text: `does not verify with any --ca certificate named "${crl.issuerDN}" that may sign it: ${why}` };
+  return {
+    verified: false,
+    text: `does not verify with any --ca certificate named "${crl.issuerDN}" that may sign it: ${why}`,
+  };
 }
 
 const FRESHNESS_TEXT: Record<CrlFreshness, string> = {

@@ -71,7 +71,8 @@ export function scopeProblem(crl: ParsedCrl, cert: ParsedCertificate, isCa: bool
   // RFC 5280 sections 5.2.5 and 6.3.3 (b)(2)(i): a CRL partitioned to a distribution point covers
   // only certificates whose CRL distribution points name it.
   const dp = crl.scope.distributionPoint;
-  if (dp && !cert.crlDistributionPoints?.some((name) => dp.includes(name))) return 'it covers another distribution point';
+  if (dp && !cert.crlDistributionPoints?.some((name) => dp.includes(name)))
+    return 'it covers another distribution point';
   // RFC 5280 sections 5.2.5 and 6.3.3 (b)(2)(ii)/(iii): a CRL scoped to user (CA) certificates
   // says nothing about CA (user) ones; `isCa` is the certificate's own cA flag, not its position.
   if (crl.scope.onlyUserCerts && isCa) return 'it covers end-entity certificates only';
@@ -113,7 +114,11 @@ function badSignature(signer: ParsedCertificate): string {
 }
 
 /** Why `signer` cannot vouch for `crl` (RFC 5280 section 6.3.3 (f), (g)); undefined when it can. */
-export function signerProblem(crl: ParsedCrl, signer: ParsedCertificate, verifies: CrlSignatureOracle): string | undefined {
+export function signerProblem(
+  crl: ParsedCrl,
+  signer: ParsedCertificate,
+  verifies: CrlSignatureOracle,
+): string | undefined {
   // The cheap checks first: the signature is only worth computing for a key allowed to sign.
   const key = signerKeyProblem(crl, signer);
   if (key) return key;
@@ -138,6 +143,7 @@ export async function signerProblemAsync(
  * wins, compared by whole seconds as X.509 times are.
  */
 export function isNewer(a: ParsedCrl, b: ParsedCrl): boolean {
-  if (a.crlNumber !== undefined && b.crlNumber !== undefined && a.crlNumber !== b.crlNumber) return a.crlNumber > b.crlNumber;
+  if (a.crlNumber !== undefined && b.crlNumber !== undefined && a.crlNumber !== b.crlNumber)
+    return a.crlNumber > b.crlNumber;
   return floorToSecond(a.thisUpdate.getTime()) > floorToSecond(b.thisUpdate.getTime());
 }

@@ -24,7 +24,13 @@ const seq = (...parts: Buffer[]) => encodeElement(TAG.SEQUENCE, Buffer.concat(pa
 const hex = (h: string) => Buffer.from(h, 'hex');
 const ECDSA_SHA256 = hex('300a06082a8648ce3d040302');
 const ECDSA_SHA384 = hex('300a06082a8648ce3d040303');
-const OID = { crlNumber: '0603551d14', aki: '0603551d23', idp: '0603551d1c', delta: '0603551d1b', unknown: '06032a0304' };
+const OID = {
+  crlNumber: '0603551d14',
+  aki: '0603551d23',
+  idp: '0603551d1c',
+  delta: '0603551d1b',
+  unknown: '06032a0304',
+};
 const TRUE = hex('0101ff');
 
 /** A whole second, so that T - 1 is xx.999 of the second before. */
@@ -66,13 +72,17 @@ function crl(spec: CrlSpec = {}): ParsedCrl {
   if (number !== null) exts.push(ext(OID.crlNumber, encodeElement(TAG.INTEGER, Buffer.from([number]))));
   if (spec.keyId) exts.push(ext(OID.aki, seq(encodeElement(0x80, hex(spec.keyId)))));
   if (spec.dp || spec.only) {
-    const dp = spec.dp ? encodeElement(0xa0, encodeElement(0xa0, encodeElement(0x86, Buffer.from(spec.dp)))) : Buffer.alloc(0);
+    const dp = spec.dp
+      ? encodeElement(0xa0, encodeElement(0xa0, encodeElement(0x86, Buffer.from(spec.dp))))
+      : Buffer.alloc(0);
     const flag = spec.only ? encodeElement(spec.only === 'user' ? 0x81 : 0x82, hex('ff')) : Buffer.alloc(0);
     exts.push(ext(OID.idp, seq(dp, flag), true));
   }
   if (spec.delta) exts.push(ext(OID.delta, encodeElement(TAG.INTEGER, hex('01')), true));
   if (spec.criticalUnknown) exts.push(ext(OID.unknown, hex('0500'), true));
-  const issuer = seq(encodeElement(TAG.SET, seq(hex('0603550403'), encodeElement(TAG.UTF8_STRING, Buffer.from('Unit CA')))));
+  const issuer = seq(
+    encodeElement(TAG.SET, seq(hex('0603550403'), encodeElement(TAG.UTF8_STRING, Buffer.from('Unit CA')))),
+  );
   const next = spec.nextUpdate === null ? [] : [time(spec.nextUpdate ?? T + HOUR)];
   const extensions = exts.length ? [encodeElement(0xa0, seq(...exts))] : [];
   const tbs = seq(hex('020101'), ECDSA_SHA256, issuer, time(spec.thisUpdate ?? T), ...next, ...extensions);
@@ -86,7 +96,12 @@ function cert(fields: Partial<ParsedCertificate> = {}): ParsedCertificate {
 
 /** A frozen clock the test steps by hand. */
 function frozenClock(t: number): Clock & { t: number } {
-  return { t, now() { return this.t; } };
+  return {
+    t,
+    now() {
+      return this.t;
+    },
+  };
 }
 
 const STRICT = { clockToleranceMs: 0, gracePeriodMs: 0 };
@@ -223,7 +238,9 @@ describe('signer (RFC 5280 4.2.1.3, 5.2.1, 6.3.3 (f), (g))', () => {
     const key = { subjectKeyId: 'aabb' };
     expect(await signerProblemAsync(c, cert(key), async () => true)).toBeUndefined();
     expect(await signerProblemAsync(c, cert(key), async () => false)).toMatch(/does not verify/);
-    expect(await signerProblemAsync(c, cert({ ...key, keyUsage: KEY_USAGE.digitalSignature }), async () => true)).toMatch(/cRLSign/);
+    expect(
+      await signerProblemAsync(c, cert({ ...key, keyUsage: KEY_USAGE.digitalSignature }), async () => true),
+    ).toMatch(/cRLSign/);
     expect(await signerProblemAsync(c, cert({ subjectKeyId: 'ccdd' }), async () => true)).toMatch(/another key/);
   });
 });
