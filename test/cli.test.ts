@@ -70,9 +70,17 @@ describe('certgate verify', () => {
     ['a key as --ca', () => ['verify', pki.clients.alice.cert, '--ca', pki.clients.alice.key], /--ca .*PRIVATE KEY/],
     ['a missing --ca', () => ['verify', pki.clients.alice.cert], /--ca/],
     ['a bad --at', () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--at', 'yesterday'], /--at/],
-    ['a bad --purpose', () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--purpose', 'email'], /--purpose/],
+    [
+      'a bad --purpose',
+      () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--purpose', 'email'],
+      /--purpose/,
+    ],
     ['an unknown flag', () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--frobnicate'], /frobnicate/],
-    ['a CRL file that is a certificate', () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--crl', pki.caBundle], /--crl .*CERTIFICATE/],
+    [
+      'a CRL file that is a certificate',
+      () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--crl', pki.caBundle],
+      /--crl .*CERTIFICATE/,
+    ],
     ['an unknown command', () => ['frobnicate'], /unknown command/],
   ])('%s: one line on stderr, exit 2, no stack trace', async (_label, argv, pattern) => {
     const r = await run(...argv());
@@ -108,8 +116,22 @@ describe('certgate dev-pki', () => {
     const r = await run('dev-pki', target);
     expect(r.code).toBe(0);
     expect(r.out).toContain(join(target, 'alice.pem'));
-    expect((await run('verify', join(target, 'alice.pem'), '--ca', join(target, 'ca.pem'), '--crl', join(target, 'crl.pem'))).code).toBe(0);
-    expect((await run('verify', join(target, 'mallory.pem'), '--ca', join(target, 'ca.pem'), '--crl', join(target, 'crl.pem'))).code).toBe(1);
+    expect(
+      (await run('verify', join(target, 'alice.pem'), '--ca', join(target, 'ca.pem'), '--crl', join(target, 'crl.pem')))
+        .code,
+    ).toBe(0);
+    expect(
+      (
+        await run(
+          'verify',
+          join(target, 'mallory.pem'),
+          '--ca',
+          join(target, 'ca.pem'),
+          '--crl',
+          join(target, 'crl.pem'),
+        )
+      ).code,
+    ).toBe(1);
     const usage = await run('dev-pki');
     expect(usage.code).toBe(2);
     expect(usage.err).toMatch(/usage: certgate dev-pki <dir>/);
@@ -121,7 +143,13 @@ describe('certgate crl', () => {
     const r = await run('crl', pki.crl, '--ca', pki.caBundle, '--ca', pki.intermediateCert, '--json');
     expect(r.code).toBe(0);
     const [intermediate, root] = JSON.parse(r.out);
-    expect(intermediate).toMatchObject({ issuer: 'CN=certgate Dev Intermediate CA,O=certgate dev', entries: 1, crlNumber: '1', freshness: 'current', usable: true });
+    expect(intermediate).toMatchObject({
+      issuer: 'CN=certgate Dev Intermediate CA,O=certgate dev',
+      entries: 1,
+      crlNumber: '1',
+      freshness: 'current',
+      usable: true,
+    });
     expect(intermediate.signature).toMatch(/^verified with/);
     expect(root).toMatchObject({ issuer: 'CN=certgate Dev Root CA,O=certgate dev', entries: 0, usable: true });
   });
@@ -207,26 +235,102 @@ function makeNoCrlSignCa(at: string): { cert: string; crl: string; leaf: string 
   writeFileSync(
     file('ca.cnf'),
     [
-      '[ req ]', 'distinguished_name = req_dn', '[ req_dn ]',
-      '[ ca_ext ]', 'basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign', 'subjectKeyIdentifier = hash',
-      '[ leaf_ext ]', 'basicConstraints = CA:FALSE', 'keyUsage = critical, digitalSignature', 'extendedKeyUsage = clientAuth',
+      '[ req ]',
+      'distinguished_name = req_dn',
+      '[ req_dn ]',
+      '[ ca_ext ]',
+      'basicConstraints = critical, CA:TRUE',
+      'keyUsage = critical, keyCertSign',
+      'subjectKeyIdentifier = hash',
+      '[ leaf_ext ]',
+      'basicConstraints = CA:FALSE',
+      'keyUsage = critical, digitalSignature',
+      'extendedKeyUsage = clientAuth',
       'authorityKeyIdentifier = keyid:always',
-      '[ crl_ca ]', 'database = index.txt', 'crlnumber = crlnumber', 'default_md = sha256', 'crl_extensions = crl_ext',
-      '[ crl_ext ]', 'authorityKeyIdentifier = keyid:always',
+      '[ crl_ca ]',
+      'database = index.txt',
+      'crlnumber = crlnumber',
+      'default_md = sha256',
+      'crl_extensions = crl_ext',
+      '[ crl_ext ]',
+      'authorityKeyIdentifier = keyid:always',
     ].join('\n'),
   );
   writeFileSync(file('index.txt'), '');
   writeFileSync(file('crlnumber'), '01\n');
-  const key = (name: string) => opensslOk(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file(name)]);
+  const key = (name: string) =>
+    opensslOk(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file(name)]);
   const cnf = ['-config', file('ca.cnf')];
   key('ca-key.pem');
-  opensslOk(['req', '-x509', '-new', '-batch', ...cnf, '-key', file('ca-key.pem'), '-subj', '/O=certgate test/CN=No cRLSign CA',
-    '-extensions', 'ca_ext', '-days', '30', '-out', file('ca.pem')]);
+  opensslOk([
+    'req',
+    '-x509',
+    '-new',
+    '-batch',
+    ...cnf,
+    '-key',
+    file('ca-key.pem'),
+    '-subj',
+    '/O=certgate test/CN=No cRLSign CA',
+    '-extensions',
+    'ca_ext',
+    '-days',
+    '30',
+    '-out',
+    file('ca.pem'),
+  ]);
   key('leaf-key.pem');
-  opensslOk(['req', '-new', '-batch', ...cnf, '-key', file('leaf-key.pem'), '-subj', '/O=certgate test/CN=leaf', '-out', file('leaf.csr')]);
-  opensslOk(['x509', '-req', '-in', file('leaf.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca-key.pem'), '-set_serial', '0x4001',
-    '-days', '30', '-sha256', '-extfile', file('ca.cnf'), '-extensions', 'leaf_ext', '-out', file('leaf.pem')]);
-  opensslOk(['ca', '-gencrl', '-batch', ...cnf, '-name', 'crl_ca', '-cert', file('ca.pem'), '-keyfile', file('ca-key.pem'),
-    '-crldays', '30', '-out', file('crl.pem')], at);
+  opensslOk([
+    'req',
+    '-new',
+    '-batch',
+    ...cnf,
+    '-key',
+    file('leaf-key.pem'),
+    '-subj',
+    '/O=certgate test/CN=leaf',
+    '-out',
+    file('leaf.csr'),
+  ]);
+  opensslOk([
+    'x509',
+    '-req',
+    '-in',
+    file('leaf.csr'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca-key.pem'),
+    '-set_serial',
+    '0x4001',
+    '-days',
+    '30',
+    '-sha256',
+    '-extfile',
+    file('ca.cnf'),
+    '-extensions',
+    'leaf_ext',
+    '-out',
+    file('leaf.pem'),
+  ]);
+  opensslOk(
+    [
+      'ca',
+      '-gencrl',
+      '-batch',
+      ...cnf,
+      '-name',
+      'crl_ca',
+      '-cert',
+      file('ca.pem'),
+      '-keyfile',
+      file('ca-key.pem'),
+      '-crldays',
+      '30',
+      '-out',
+      file('crl.pem'),
+    ],
+    at,
+  );
   return { cert: file('ca.pem'), crl: file('crl.pem'), leaf: file('leaf.pem') };
 }

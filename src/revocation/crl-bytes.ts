@@ -90,6 +90,7 @@ export async function crlDers(bytes: Buffer): Promise<Buffer[]> {
     ders.push(await joinChunks(parts, size));
     from = end + END.length;
   }
-  if (ders.length === 0) throw new Error(bytes.length === 0 ? 'the response is empty' : 'it holds neither DER nor an X509 CRL PEM block');
+  if (ders.length === 0)
+    throw new Error(bytes.length === 0 ? 'the response is empty' : 'it holds neither DER nor an X509 CRL PEM block');
   return ders;
 }

@@ -1,14 +1,22 @@
 import { describe, type Failure, type Reliance } from '../model/verdict.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import type { ParsedCrl } from './crl.js';
-import { applicabilityProblem, isNewer, signerProblem, type CrlSignatureOracle, type CrlTimeRules } from './crl-usability.js';
+import {
+  applicabilityProblem,
+  isNewer,
+  signerProblem,
+  type CrlSignatureOracle,
+  type CrlTimeRules,
+} from './crl-usability.js';
 
 export type RevocationStatus =
   | { status: 'good'; relied: Reliance }
   | { status: 'unchecked' }
   | { status: 'revoked' | 'unknown'; failure: Failure };
 
-export type SignerValidation = { ok: true; path: ParsedCertificate[]; relied: Reliance } | { ok: false; failure: Failure };
+export type SignerValidation =
+  | { ok: true; path: ParsedCertificate[]; relied: Reliance }
+  | { ok: false; failure: Failure };
 
 /** What the checker needs from a verification; the time rules are those of crl-usability.ts. */
 export interface CrlCheckContext extends CrlTimeRules {

@@ -3,10 +3,17 @@ import { readFile, stat } from 'node:fs/promises';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import type { Clock } from '../time/clock.js';
 import { crlDers, verifyInSlices } from './crl-bytes.js';
-import { backoff, fetchBounded, MIN_RETRY_MS } from './http-fetch.js';
+import { fetchBounded, retryDelayMs, timerDelay } from './http-fetch.js';
 import { CrlChecker } from './crl-checker.js';
 import { parseCrlAsync, type ParsedCrl } from './crl.js';
-import { freshness, freshnessProblem, isNewer, signerProblemAsync, unusableReason } from './crl-usability.js';
+import {
+  freshness,
+  freshnessProblem,
+  replaceProblem,
+  sameSlot,
+  signerProblemAsync,
+  unusableReason,
+} from './crl-usability.js';
 
 /** A CRL location that is read again over time. */
 export interface CrlSourceSpec {
@@ -31,7 +38,14 @@ export interface CrlStoreConfig {
 
 /** Events for operators; listen with `verifier.on(name, listener)`. */
 export interface CrlEvents {
-  'crl-loaded': { source: string; issuer: string; entries: number; thisUpdate: Date; nextUpdate: Date | undefined; crlNumber: bigint | undefined };
+  'crl-loaded': {
+    source: string;
+    issuer: string;
+    entries: number;
+    thisUpdate: Date;
+    nextUpdate: Date | undefined;
+    crlNumber: bigint | undefined;
+  };
   'crl-refresh-failed': { source: string; error: string; retryInMs: number };
   'crl-rejected': { source: string; issuer: string; reason: string };
   /** A CRL in use is past its nextUpdate and no newer one could be had (reported once per CRL). */
@@ -84,10 +98,18 @@ export class CrlStore extends EventEmitter {
     private readonly issuersNamed: (issuerKey: string) => readonly ParsedCertificate[],
   ) {
     super();
-    this.fixed = config.initial.filter((i) => !config.sources.some((s) => s.location === i.source)).flatMap((i) => i.crls);
+    this.fixed = config.initial
+      .filter((i) => !config.sources.some((s) => s.location === i.source))
+      .flatMap((i) => i.crls);
     for (const spec of config.sources) {
       const initial = config.initial.find((i) => i.source === spec.location);
-      this.states.set(spec.location, { spec, crls: initial?.crls ?? [], loaded: initial !== undefined, failures: 0, staleRounds: 0 });
+      this.states.set(spec.location, {
+        spec,
+        crls: initial?.crls ?? [],
+        loaded: initial !== undefined,
+        failures: 0,
+        staleRounds: 0,
+      });
     }
     this.current = new CrlChecker(this.all());
     this.ready = Promise.all([...this.states.values()].map((s) => this.refresh(s))).then(() => {
@@ -119,7 +141,15 @@ export class CrlStore extends EventEmitter {
         if ([...this.states.values()].filter((s) => s.discovered).length >= MAX_DISCOVERED_SOURCES) continue;
         // The CRL at a distribution point is accepted only if it verifies with the key of the
         // issuer whose (verified) certificate named it: plain-http CRL URLs are easy to intercept.
-        state = { spec: { kind: 'url', location: url }, crls: [], loaded: false, failures: 0, staleRounds: 0, discovered: true, namedBy: [issuer] };
+        state = {
+          spec: { kind: 'url', location: url },
+          crls: [],
+          loaded: false,
+          failures: 0,
+          staleRounds: 0,
+          discovered: true,
+          namedBy: [issuer],
+        };
         this.states.set(url, state);
         const fresh = state;
         waits.push(this.refresh(fresh).then(() => this.schedule(fresh)));
@@ -161,7 +191,7 @@ export class CrlStore extends EventEmitter {
         delay = retryDelayMs(state.staleRounds, this.config.refreshIntervalMs);
       } else {
         state.staleRounds = 0;
-        delay = clampDelay(Math.min(this.config.refreshIntervalMs, untilDue));
+        delay = timerDelay(Math.min(this.config.refreshIntervalMs, untilDue));
       }
     }
     state.timer = setTimeout(() => {
@@ -175,7 +205,7 @@ export class CrlStore extends EventEmitter {
    * 'crl-refresh-failed' reports as retryInMs is what the timer then waits.
    */
   private failureDelay(state: SourceState): number | undefined {
-    if (state.spec.kind === 'file') return clampDelay(this.config.fileCheckIntervalMs);
+    if (state.spec.kind === 'file') return timerDelay(this.config.fileCheckIntervalMs);
     if (state.failures > 0) return retryDelayMs(state.failures, this.config.refreshIntervalMs);
     return undefined;
   }
@@ -233,25 +263,39 @@ export class CrlStore extends EventEmitter {
     }
   }
 
-  private async readChangedFile(state: SourceState): Promise<{ bytes: Buffer; etag?: string; lastModified?: string } | undefined> {
+  private async readChangedFile(
+    state: SourceState,
+  ): Promise<{ bytes: Buffer; etag?: string; lastModified?: string } | undefined> {
     // An atomic rename gives a new inode; an in-place write a new mtime or size.
     const s = await stat(state.spec.location);
     const stamp = `${s.ino}:${s.mtimeMs}:${s.size}`;
     if (stamp === state.fileStamp) return undefined;
-    if (s.size > this.config.maxBytes) throw new Error(`file is ${s.size} bytes, over the ${this.config.maxBytes}-byte limit`);
+    if (s.size > this.config.maxBytes)
+      throw new Error(`file is ${s.size} bytes, over the ${this.config.maxBytes}-byte limit`);
     const bytes = await readFile(state.spec.location);
     state.fileStamp = stamp;
     return { bytes };
   }
 
-  private async fetch(state: SourceState): Promise<{ bytes: Buffer; etag?: string; lastModified?: string } | undefined> {
+  private async fetch(
+    state: SourceState,
+  ): Promise<{ bytes: Buffer; etag?: string; lastModified?: string } | undefined> {
     const headers: Record<string, string> = {};
     if (state.etag) headers['if-none-match'] = state.etag;
     if (state.lastModified) headers['if-modified-since'] = state.lastModified;
-    const response = await fetchBounded(state.spec.location, { headers, timeoutMs: this.config.fetchTimeoutMs, maxBytes: this.config.maxBytes, signal: this.stopping.signal });
+    const response = await fetchBounded(state.spec.location, {
+      headers,
+      timeoutMs: this.config.fetchTimeoutMs,
+      maxBytes: this.config.maxBytes,
+      signal: this.stopping.signal,
+    });
     if (response.status === 304) return undefined;
     if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
-    return { bytes: response.bytes, etag: response.headers.get('etag') ?? undefined, lastModified: response.headers.get('last-modified') ?? undefined };
+    return {
+      bytes: response.bytes,
+      etag: response.headers.get('etag') ?? undefined,
+      lastModified: response.headers.get('last-modified') ?? undefined,
+    };
   }
 
   /** Parses, checks and installs what a source delivered; throws (keeping the old CRL) if unusable. */
@@ -267,7 +311,7 @@ export class CrlStore extends EventEmitter {
       if (reason) {
         this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason });
         // Keep the CRL in use for this issuer rather than leave the issuer uncovered.
-        const previous = state.crls.find((c) => slotOf(c) === slotOf(crl));
+        const previous = state.crls.find((c) => sameSlot(c, crl));
         if (previous && !accepted.includes(previous)) accepted.push(previous);
         continue;
       }
@@ -277,9 +321,13 @@ export class CrlStore extends EventEmitter {
     // hijacked URL could serve some other CA's valid CRL): the old CRL stays until it goes stale,
     // and then the status is unknown, never "not revoked".
     for (const previous of state.crls) {
-      if (!accepted.some((c) => c.id === previous.id || slotOf(c) === slotOf(previous))) accepted.push(previous);
+      if (!accepted.some((c) => c.id === previous.id || sameSlot(c, previous))) accepted.push(previous);
     }
-    const ids = (list: readonly ParsedCrl[]) => list.map((c) => c.id).sort().join();
+    const ids = (list: readonly ParsedCrl[]) =>
+      list
+        .map((c) => c.id)
+        .sort()
+        .join();
     if (ids(accepted) === ids(state.crls)) {
       if (parsed.some((c) => !accepted.includes(c) && !state.crls.some((p) => p.id === c.id))) {
         throw new Error('the delivered CRL was not accepted (see crl-rejected)');
@@ -291,7 +339,14 @@ export class CrlStore extends EventEmitter {
     this.revision++;
     for (const crl of accepted) {
       if (parsed.includes(crl)) {
-        this.emit('crl-loaded', { source, issuer: crl.issuerDN, entries: crl.revoked.size, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, crlNumber: crl.crlNumber });
+        this.emit('crl-loaded', {
+          source,
+          issuer: crl.issuerDN,
+          entries: crl.revoked.size,
+          thisUpdate: crl.thisUpdate,
+          nextUpdate: crl.nextUpdate,
+          crlNumber: crl.crlNumber,
+        });
       }
     }
   }
@@ -322,43 +377,16 @@ export class CrlStore extends EventEmitter {
     // and a signer the checker would refuse (AKI, cRLSign) does not count either.
     const named = (state.namedBy ?? []).filter((c) => c.subjectKey === crl.issuerKey);
     const issuers = [...this.issuersNamed(crl.issuerKey), ...named];
-    if (issuers.length === 0) return 'its issuer is not a configured CA certificate, so its signature cannot be checked';
+    if (issuers.length === 0)
+      return 'its issuer is not a configured CA certificate, so its signature cannot be checked';
     const problems: string[] = [];
     for (const issuer of issuers) {
       const problem = await signerProblemAsync(crl, issuer, this.verifyInSlices);
-      if (!problem) return olderThanInUse(crl, state.crls);
+      if (!problem) return replaceProblem(crl, state.crls);
       problems.push(problem);
     }
     return [...new Set(problems)].join('; ');
   }
-}
-
-/** Why `crl` may not replace the CRL in use in its slot: that one is newer (crl-usability.ts isNewer). */
-function olderThanInUse(crl: ParsedCrl, inUse: readonly ParsedCrl[]): string | undefined {
-  const previous = inUse.find((c) => slotOf(c) === slotOf(crl));
-  if (!previous || !isNewer(previous, crl)) return undefined;
-  return `older than the CRL in use (CRL number ${crl.crlNumber}, in use ${previous.crlNumber})`;
-}
-
-/** CRLs that may replace each other: same issuer name, key and scope. */
-function slotOf(crl: ParsedCrl): string {
-  return JSON.stringify([crl.issuerKey, crl.authorityKeyId ?? '', crl.scope.onlyUserCerts, crl.scope.onlyCaCerts, crl.scope.distributionPoint ?? []]);
-}
-
-/** Node turns longer timer delays into 1 ms; 24 days is far beyond any refresh schedule. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function clampDelay(ms: number): number {
-  return Math.min(Math.max(ms, MIN_RETRY_MS), MAX_TIMER_MS);
-}
-
-/**
- * The wait before attempt `attempts` + 1 of a failing source: doubling from MIN_RETRY_MS up to
- * `capMs` (refreshIntervalMs), never under MIN_RETRY_MS however short the cap, never past what a
- * Node timer can wait.
- */
-export function retryDelayMs(attempts: number, capMs: number): number {
-  return clampDelay(backoff(attempts, capMs));
 }
 
 /** When to fetch a CRL again: ahead of nextUpdate by a tenth of its lifetime, at most a minute. */

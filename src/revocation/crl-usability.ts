@@ -147,3 +147,26 @@ export function isNewer(a: ParsedCrl, b: ParsedCrl): boolean {
     return a.crlNumber > b.crlNumber;
   return floorToSecond(a.thisUpdate.getTime()) > floorToSecond(b.thisUpdate.getTime());
 }
+
+/**
+ * Whether two CRLs may replace each other where they are kept: same issuer name, same authority
+ * key (RFC 5280 5.2.1) and same scope (5.2.5). A CRL of another slot never displaces this one.
+ */
+export function sameSlot(a: ParsedCrl, b: ParsedCrl): boolean {
+  const slot = (c: ParsedCrl) =>
+    JSON.stringify([
+      c.issuerKey,
+      c.authorityKeyId ?? '',
+      c.scope.onlyUserCerts,
+      c.scope.onlyCaCerts,
+      c.scope.distributionPoint ?? [],
+    ]);
+  return slot(a) === slot(b);
+}
+
+/** Why `crl` may not replace the CRL in use in its slot: that one is newer ({@link isNewer}). */
+export function replaceProblem(crl: ParsedCrl, inUse: readonly ParsedCrl[]): string | undefined {
+  const previous = inUse.find((c) => sameSlot(c, crl));
+  if (!previous || !isNewer(previous, crl)) return undefined;
+  return `older than the CRL in use (CRL number ${crl.crlNumber}, in use ${previous.crlNumber})`;
+}

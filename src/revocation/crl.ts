@@ -107,12 +107,14 @@ class EntryIndexer {
       const serial = readElement(der, entry.contentStart, entry.end);
       integerBytes(der, serial);
       const date = readElement(der, serial.end, entry.end);
-      if (date.tag !== TAG.UTC_TIME && date.tag !== TAG.GENERALIZED_TIME) throw new DerError('revocationDate must be a time');
+      if (date.tag !== TAG.UTC_TIME && date.tag !== TAG.GENERALIZED_TIME)
+        throw new DerError('revocationDate must be a time');
       if (date.end < entry.end) {
         const extensions = readElement(der, date.end, entry.end);
         if (extensions.end !== entry.end) throw new DerError('unexpected extra element in a revoked entry');
         for (const ext of readExtensions(der, extensions)) {
-          if (ext.oid === CRL_OID.certificateIssuer) unusable.add('an entry names another certificate issuer (indirect CRL)');
+          if (ext.oid === CRL_OID.certificateIssuer)
+            unusable.add('an entry names another certificate issuer (indirect CRL)');
           else if (ext.critical && ext.oid !== CRL_OID.reasonCode && ext.oid !== CRL_OID.invalidityDate) {
             unusable.add(`an entry has an unsupported critical extension ${ext.oid}`);
           }
@@ -138,7 +140,8 @@ function decodeCrl(der: Buffer): { crl: ParsedCrl; indexer: EntryIndexer; unusab
   const issuerName = readName(der, tbs.next(TAG.SEQUENCE));
   const thisUpdate = readTime(der, tbs.next());
   const nextTag = tbs.peekTag();
-  const nextUpdate = nextTag === TAG.UTC_TIME || nextTag === TAG.GENERALIZED_TIME ? readTime(der, tbs.next()) : undefined;
+  const nextUpdate =
+    nextTag === TAG.UTC_TIME || nextTag === TAG.GENERALIZED_TIME ? readTime(der, tbs.next()) : undefined;
   const revokedEl = tbs.optional(TAG.SEQUENCE);
   const extensionsEl = tbs.optional(0xa0);
   tbs.end();

@@ -13,11 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CrlStore,
   MAX_DISCOVERED_SOURCES,
-  retryDelayMs,
   type CrlSourceSpec,
   type CrlStoreConfig,
 } from '../../src/revocation/crl-store.js';
-import { backoff, MIN_RETRY_MS } from '../../src/revocation/http-fetch.js';
+import { backoff, MIN_RETRY_MS, retryDelayMs } from '../../src/revocation/http-fetch.js';
 import { parseCrl } from '../../src/revocation/crl.js';
 import { parseCertificate, type ParsedCertificate } from '../../src/x509/certificate.js';
 import type { Clock } from '../../src/time/clock.js';

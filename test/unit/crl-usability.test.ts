@@ -12,6 +12,8 @@ import {
   freshness,
   freshnessProblem,
   isNewer,
+  replaceProblem,
+  sameSlot,
   scopeProblem,
   signerKeyProblem,
   signerProblem,
@@ -265,5 +267,22 @@ describe('isNewer (RFC 5280 5.2.3)', () => {
     const sameSecond = crl({ number: 7, thisUpdate: T });
     sameSecond.thisUpdate = new Date(T + 999);
     expect(isNewer(sameSecond, a)).toBe(false);
+  });
+});
+
+describe('sameSlot and replaceProblem (which CRL may replace the one in use)', () => {
+  it('same issuer, key and scope share a slot; another key or scope is another slot', () => {
+    expect(sameSlot(crl({ number: 1, keyId: 'aa' }), crl({ number: 2, keyId: 'aa' }))).toBe(true);
+    expect(sameSlot(crl({ keyId: 'aa' }), crl({ keyId: 'bb' }))).toBe(false);
+    expect(sameSlot(crl(), crl({ only: 'ca' }))).toBe(false);
+    expect(sameSlot(crl({ dp: URL_A }), crl({ dp: URL_B }))).toBe(false);
+  });
+
+  it('an older CRL may not replace a newer one of its slot; a newer one, or one of another slot, may', () => {
+    const inUse = [crl({ number: 5 })];
+    expect(replaceProblem(crl({ number: 4 }), inUse)).toMatch(/older/);
+    expect(replaceProblem(crl({ number: 5 }), inUse)).toBeUndefined();
+    expect(replaceProblem(crl({ number: 6 }), inUse)).toBeUndefined();
+    expect(replaceProblem(crl({ number: 4, only: 'ca' }), inUse)).toBeUndefined();
   });
 });
