@@ -1,11 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { MAX_CRL_DOWNLOAD_BYTES, runCrl } from '../src/cli/crl.js';
+import { UsageError } from '../src/cli/io.js';
 import { generateDevPki, type DevPkiFiles } from '../src/devpki/generate.js';
+import { opensslOk } from './helpers/oracle.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -67,9 +70,17 @@ describe('certgate verify', () => {
     ['a key as --ca', () => ['verify', pki.clients.alice.cert, '--ca', pki.clients.alice.key], /--ca .*PRIVATE KEY/],
     ['a missing --ca', () => ['verify', pki.clients.alice.cert], /--ca/],
     ['a bad --at', () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--at', 'yesterday'], /--at/],
-    ['a bad --purpose', () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--purpose', 'email'], /--purpose/],
+    [
+      'a bad --purpose',
+      () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--purpose', 'email'],
+      /--purpose/,
+    ],
     ['an unknown flag', () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--frobnicate'], /frobnicate/],
-    ['a CRL file that is a certificate', () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--crl', pki.caBundle], /--crl .*CERTIFICATE/],
+    [
+      'a CRL file that is a certificate',
+      () => ['verify', pki.clients.alice.cert, '--ca', pki.caBundle, '--crl', pki.caBundle],
+      /--crl .*CERTIFICATE/,
+    ],
     ['an unknown command', () => ['frobnicate'], /unknown command/],
   ])('%s: one line on stderr, exit 2, no stack trace', async (_label, argv, pattern) => {
     const r = await run(...argv());
@@ -105,8 +116,22 @@ describe('certgate dev-pki', () => {
     const r = await run('dev-pki', target);
     expect(r.code).toBe(0);
     expect(r.out).toContain(join(target, 'alice.pem'));
-    expect((await run('verify', join(target, 'alice.pem'), '--ca', join(target, 'ca.pem'), '--crl', join(target, 'crl.pem'))).code).toBe(0);
-    expect((await run('verify', join(target, 'mallory.pem'), '--ca', join(target, 'ca.pem'), '--crl', join(target, 'crl.pem'))).code).toBe(1);
+    expect(
+      (await run('verify', join(target, 'alice.pem'), '--ca', join(target, 'ca.pem'), '--crl', join(target, 'crl.pem')))
+        .code,
+    ).toBe(0);
+    expect(
+      (
+        await run(
+          'verify',
+          join(target, 'mallory.pem'),
+          '--ca',
+          join(target, 'ca.pem'),
+          '--crl',
+          join(target, 'crl.pem'),
+        )
+      ).code,
+    ).toBe(1);
     const usage = await run('dev-pki');
     expect(usage.code).toBe(2);
     expect(usage.err).toMatch(/usage: certgate dev-pki <dir>/);
@@ -118,7 +143,13 @@ describe('certgate crl', () => {
     const r = await run('crl', pki.crl, '--ca', pki.caBundle, '--ca', pki.intermediateCert, '--json');
     expect(r.code).toBe(0);
     const [intermediate, root] = JSON.parse(r.out);
-    expect(intermediate).toMatchObject({ issuer: 'CN=certgate Dev Intermediate CA,O=certgate dev', entries: 1, crlNumber: '1', freshness: 'current', usable: true });
+    expect(intermediate).toMatchObject({
+      issuer: 'CN=certgate Dev Intermediate CA,O=certgate dev',
+      entries: 1,
+      crlNumber: '1',
+      freshness: 'current',
+      usable: true,
+    });
     expect(intermediate.signature).toMatch(/^verified with/);
     expect(root).toMatchObject({ issuer: 'CN=certgate Dev Root CA,O=certgate dev', entries: 0, usable: true });
   });
@@ -153,9 +184,153 @@ describe('certgate crl', () => {
     }
   });
 
+  it('judges the signer as the server does: a CA without cRLSign makes the CRL unusable (exit 1)', async () => {
+    const ca = makeNoCrlSignCa(join(dir, 'no-crlsign'));
+    const crl = await run('crl', ca.crl, '--ca', ca.cert, '--json');
+    expect(crl.code).toBe(1);
+    expect(JSON.parse(crl.out)).toMatchObject({ usable: false, signature: expect.stringMatching(/cRLSign/) });
+    // `certgate verify` with the same files refuses for the same reason.
+    const verify = await run('verify', ca.leaf, '--ca', ca.cert, '--crl', ca.crl, '--json');
+    expect(verify.code).toBe(1);
+    expect(JSON.parse(verify.out)).toMatchObject({ code: 'REVOCATION_UNKNOWN' });
+  });
+
+  it('caps a download while it streams: exactly the cap is read, one byte more is refused (exit 2)', async () => {
+    const body = readFileSync(pki.crl);
+    const server = http.createServer((_req, res) => {
+      // No content-length: the body is streamed in chunks, so only the running count can stop it.
+      res.write(body.subarray(0, 100));
+      setImmediate(() => res.end(body.subarray(100)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ca.crl`;
+    const io = { out: () => undefined, err: () => undefined };
+    try {
+      expect(await runCrl([url], io, { maxBytes: body.length })).toBe(0);
+      const over = runCrl([url], io, { maxBytes: body.length - 1 });
+      await expect(over).rejects.toBeInstanceOf(UsageError);
+      await expect(over).rejects.toThrow(`over the ${body.length - 1}-byte limit`);
+      // A file is held to the same cap, by its size.
+      expect(await runCrl([pki.crl], io, { maxBytes: body.length })).toBe(0);
+      await expect(runCrl([pki.crl], io, { maxBytes: body.length - 1 })).rejects.toBeInstanceOf(UsageError);
+      // The documented default stays, and `certgate crl` (through main) uses it.
+      expect(MAX_CRL_DOWNLOAD_BYTES).toBe(256 * 1024 * 1024);
+      expect((await run('crl', url)).code).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
   it('refuses a certificate given as a CRL with exit 2', async () => {
     const r = await run('crl', pki.clients.alice.cert);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/CERTIFICATE, not a CRL/);
   });
 });
+
+/** A CA whose keyUsage lacks cRLSign, its CRL and a leaf, all made with the OpenSSL CLI. */
+function makeNoCrlSignCa(at: string): { cert: string; crl: string; leaf: string } {
+  mkdirSync(at, { recursive: true });
+  const file = (name: string) => join(at, name);
+  writeFileSync(
+    file('ca.cnf'),
+    [
+      '[ req ]',
+      'distinguished_name = req_dn',
+      '[ req_dn ]',
+      '[ ca_ext ]',
+      'basicConstraints = critical, CA:TRUE',
+      'keyUsage = critical, keyCertSign',
+      'subjectKeyIdentifier = hash',
+      '[ leaf_ext ]',
+      'basicConstraints = CA:FALSE',
+      'keyUsage = critical, digitalSignature',
+      'extendedKeyUsage = clientAuth',
+      'authorityKeyIdentifier = keyid:always',
+      '[ crl_ca ]',
+      'database = index.txt',
+      'crlnumber = crlnumber',
+      'default_md = sha256',
+      'crl_extensions = crl_ext',
+      '[ crl_ext ]',
+      'authorityKeyIdentifier = keyid:always',
+    ].join('\n'),
+  );
+  writeFileSync(file('index.txt'), '');
+  writeFileSync(file('crlnumber'), '01\n');
+  const key = (name: string) =>
+    opensslOk(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file(name)]);
+  const cnf = ['-config', file('ca.cnf')];
+  key('ca-key.pem');
+  opensslOk([
+    'req',
+    '-x509',
+    '-new',
+    '-batch',
+    ...cnf,
+    '-key',
+    file('ca-key.pem'),
+    '-subj',
+    '/O=certgate test/CN=No cRLSign CA',
+    '-extensions',
+    'ca_ext',
+    '-days',
+    '30',
+    '-out',
+    file('ca.pem'),
+  ]);
+  key('leaf-key.pem');
+  opensslOk([
+    'req',
+    '-new',
+    '-batch',
+    ...cnf,
+    '-key',
+    file('leaf-key.pem'),
+    '-subj',
+    '/O=certgate test/CN=leaf',
+    '-out',
+    file('leaf.csr'),
+  ]);
+  opensslOk([
+    'x509',
+    '-req',
+    '-in',
+    file('leaf.csr'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca-key.pem'),
+    '-set_serial',
+    '0x4001',
+    '-days',
+    '30',
+    '-sha256',
+    '-extfile',
+    file('ca.cnf'),
+    '-extensions',
+    'leaf_ext',
+    '-out',
+    file('leaf.pem'),
+  ]);
+  opensslOk(
+    [
+      'ca',
+      '-gencrl',
+      '-batch',
+      ...cnf,
+      '-name',
+      'crl_ca',
+      '-cert',
+      file('ca.pem'),
+      '-keyfile',
+      file('ca-key.pem'),
+      '-crldays',
+      '30',
+      '-out',
+      file('crl.pem'),
+    ],
+    at,
+  );
+  return { cert: file('ca.pem'), crl: file('crl.pem'), leaf: file('leaf.pem') };
+}

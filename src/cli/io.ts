@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { decodeEach, PemError } from '../x509/pem.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 
@@ -10,14 +10,24 @@ export interface CliIo {
 /** Wrong arguments or unreadable input: a one-line message and exit code 2, never a stack trace. */
 export class UsageError extends Error {}
 
-export function readInputFile(path: string, what: string): Buffer {
+function readProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'it is a directory';
+  if (code === 'EACCES') return 'permission denied';
+  return (err as Error).message;
+}
+
+/** Reads an input file; with `maxBytes`, a larger file is refused before it is read. */
+export function readInputFile(path: string, what: string, maxBytes = Infinity): Buffer {
+  let size = 0;
   try {
-    return readFileSync(path);
+    size = maxBytes === Infinity ? 0 : statSync(path).size;
+    if (size <= maxBytes) return readFileSync(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new UsageError(`cannot read ${what} file "${path}": ${why}`);
+    throw new UsageError(`cannot read ${what} file "${path}": ${readProblem(err)}`);
   }
+  throw new UsageError(`${what} file "${path}" is ${size} bytes, over the ${maxBytes}-byte limit`);
 }
 
 /** Reads a file that must hold certificates; garbage, keys and empty files are input errors. */

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { streamingVerifier, verifySignature } from '../x509/signature.js';
-import type { ParsedCrl } from './crl.js';
+import { monotonicNow, type ParsedCrl } from './crl.js';
 
 /**
  * Turning a large CRL download into DER without stalling the event loop: one copy into a buffer
@@ -33,17 +33,17 @@ export async function verifyInSlices(crl: ParsedCrl, key: KeyObject, legacyAlgor
   return streaming.verify(crl.signature);
 }
 
-/** Joins chunks into one Buffer, copying in slices. */
-export async function joinChunks(chunks: readonly Uint8Array[], total: number): Promise<Buffer> {
+/** Joins chunks into one Buffer, copying in slices (`now` is injectable for tests). */
+export async function joinChunks(chunks: readonly Uint8Array[], total: number, now = monotonicNow): Promise<Buffer> {
   const out = Buffer.allocUnsafe(total);
   let offset = 0;
-  let since = performance.now();
+  let since = now();
   for (const chunk of chunks) {
     out.set(chunk, offset);
     offset += chunk.length;
-    if (performance.now() - since > SLICE_MS) {
+    if (now() - since > SLICE_MS) {
       await yieldToEventLoop();
-      since = performance.now();
+      since = now();
     }
   }
   return out;
@@ -90,6 +90,7 @@ export async function crlDers(bytes: Buffer): Promise<Buffer[]> {
     ders.push(await joinChunks(parts, size));
     from = end + END.length;
   }
-  if (ders.length === 0) throw new Error(bytes.length === 0 ? 'the response is empty' : 'it holds neither DER nor an X509 CRL PEM block');
+  if (ders.length === 0)
+    throw new Error(bytes.length === 0 ? 'the response is empty' : 'it holds neither DER nor an X509 CRL PEM block');
   return ders;
 }

@@ -3,9 +3,17 @@ import { readFile, stat } from 'node:fs/promises';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import type { Clock } from '../time/clock.js';
 import { crlDers, verifyInSlices } from './crl-bytes.js';
-import { backoff, fetchBounded, MIN_RETRY_MS } from './http-fetch.js';
+import { fetchBounded, retryDelayMs, timerDelay } from './http-fetch.js';
 import { CrlChecker } from './crl-checker.js';
 import { parseCrlAsync, type ParsedCrl } from './crl.js';
+import {
+  freshness,
+  freshnessProblem,
+  replaceProblem,
+  sameSlot,
+  signerProblemAsync,
+  unusableReason,
+} from './crl-usability.js';
 
 /** A CRL location that is read again over time. */
 export interface CrlSourceSpec {
@@ -24,11 +32,20 @@ export interface CrlStoreConfig {
   maxBytes: number;
   legacyAlgorithms: boolean;
   clock: Clock;
+  /** Allowed clock skew against a delivered CRL's thisUpdate (ms); 0 when not given. */
+  clockToleranceMs?: number;
 }
 
 /** Events for operators; listen with `verifier.on(name, listener)`. */
 export interface CrlEvents {
-  'crl-loaded': { source: string; issuer: string; entries: number; thisUpdate: Date; nextUpdate: Date | undefined; crlNumber: bigint | undefined };
+  'crl-loaded': {
+    source: string;
+    issuer: string;
+    entries: number;
+    thisUpdate: Date;
+    nextUpdate: Date | undefined;
+    crlNumber: bigint | undefined;
+  };
   'crl-refresh-failed': { source: string; error: string; retryInMs: number };
   'crl-rejected': { source: string; issuer: string; reason: string };
   /** A CRL in use is past its nextUpdate and no newer one could be had (reported once per CRL). */
@@ -81,10 +98,18 @@ export class CrlStore extends EventEmitter {
     private readonly issuersNamed: (issuerKey: string) => readonly ParsedCertificate[],
   ) {
     super();
-    this.fixed = config.initial.filter((i) => !config.sources.some((s) => s.location === i.source)).flatMap((i) => i.crls);
+    this.fixed = config.initial
+      .filter((i) => !config.sources.some((s) => s.location === i.source))
+      .flatMap((i) => i.crls);
     for (const spec of config.sources) {
       const initial = config.initial.find((i) => i.source === spec.location);
-      this.states.set(spec.location, { spec, crls: initial?.crls ?? [], loaded: initial !== undefined, failures: 0, staleRounds: 0 });
+      this.states.set(spec.location, {
+        spec,
+        crls: initial?.crls ?? [],
+        loaded: initial !== undefined,
+        failures: 0,
+        staleRounds: 0,
+      });
     }
     this.current = new CrlChecker(this.all());
     this.ready = Promise.all([...this.states.values()].map((s) => this.refresh(s))).then(() => {
@@ -116,7 +141,15 @@ export class CrlStore extends EventEmitter {
         if ([...this.states.values()].filter((s) => s.discovered).length >= MAX_DISCOVERED_SOURCES) continue;
         // The CRL at a distribution point is accepted only if it verifies with the key of the
         // issuer whose (verified) certificate named it: plain-http CRL URLs are easy to intercept.
-        state = { spec: { kind: 'url', location: url }, crls: [], loaded: false, failures: 0, staleRounds: 0, discovered: true, namedBy: [issuer] };
+        state = {
+          spec: { kind: 'url', location: url },
+          crls: [],
+          loaded: false,
+          failures: 0,
+          staleRounds: 0,
+          discovered: true,
+          namedBy: [issuer],
+        };
         this.states.set(url, state);
         const fresh = state;
         waits.push(this.refresh(fresh).then(() => this.schedule(fresh)));
@@ -147,29 +180,34 @@ export class CrlStore extends EventEmitter {
   private schedule(state: SourceState): void {
     if (this.closed) return;
     clearTimeout(state.timer);
-    let delay: number;
-    if (state.spec.kind === 'file') delay = this.config.fileCheckIntervalMs;
-    else if (state.failures > 0) delay = backoff(state.failures, this.config.refreshIntervalMs);
-    else {
+    let delay = this.failureDelay(state);
+    if (delay === undefined) {
       // Fetch again ahead of the earliest nextUpdate (a tenth of the CRL's lifetime, at most a
       // minute, early), and at least every refreshIntervalMs; while the CRL in use is past
       // nextUpdate and nothing newer comes, back off instead of polling every second.
-      const now = this.config.clock.now();
-      const due = state.crls.filter((c) => c.nextUpdate).map((c) => (c.nextUpdate as Date).getTime() - Math.min(60_000, ((c.nextUpdate as Date).getTime() - c.thisUpdate.getTime()) / 10));
-      const untilDue = due.length > 0 ? Math.min(...due) - now : Infinity;
+      const untilDue = Math.min(...state.crls.map(refetchAt)) - this.config.clock.now();
       if (untilDue <= 0) {
         state.staleRounds++;
-        delay = backoff(state.staleRounds, this.config.refreshIntervalMs);
+        delay = retryDelayMs(state.staleRounds, this.config.refreshIntervalMs);
       } else {
         state.staleRounds = 0;
-        delay = Math.min(this.config.refreshIntervalMs, untilDue);
+        delay = timerDelay(Math.min(this.config.refreshIntervalMs, untilDue));
       }
     }
-    delay = Math.min(Math.max(delay, MIN_RETRY_MS), MAX_TIMER_MS);
     state.timer = setTimeout(() => {
       void this.refresh(state).then(() => this.schedule(state));
     }, delay);
     state.timer.unref();
+  }
+
+  /**
+   * When a file is looked at again, or a failing URL retried; undefined for a URL that works. What
+   * 'crl-refresh-failed' reports as retryInMs is what the timer then waits.
+   */
+  private failureDelay(state: SourceState): number | undefined {
+    if (state.spec.kind === 'file') return timerDelay(this.config.fileCheckIntervalMs);
+    if (state.failures > 0) return retryDelayMs(state.failures, this.config.refreshIntervalMs);
+    return undefined;
   }
 
   /** One refresh of one source; concurrent callers share the fetch in flight (single flight). */
@@ -203,39 +241,61 @@ export class CrlStore extends EventEmitter {
       state.failures = 0;
     } catch (err) {
       state.failures++;
-      const retryInMs = backoff(state.failures, this.config.refreshIntervalMs);
+      const retryInMs = this.failureDelay(state) ?? 0;
       this.emit('crl-refresh-failed', { source, error: (err as Error).message, retryInMs });
     }
+    this.reportStale(state);
+  }
+
+  /** 'crl-stale' once per CRL in use that is past nextUpdate (grace not counted) or has none. */
+  private reportStale(state: SourceState): void {
+    const source = state.spec.location;
     const now = this.config.clock.now();
     const inUse = new Set(this.all().map((c) => c.id));
     for (const id of this.reportedStale) if (!inUse.has(id)) this.reportedStale.delete(id);
+    const strict = { clockToleranceMs: this.config.clockToleranceMs ?? 0, gracePeriodMs: 0 };
     for (const crl of state.crls) {
-      if ((!crl.nextUpdate || crl.nextUpdate.getTime() <= now) && !this.reportedStale.has(crl.id)) {
+      const when = freshness(crl, now, strict);
+      if ((when === 'stale' || when === 'no nextUpdate') && !this.reportedStale.has(crl.id)) {
         this.reportedStale.add(crl.id);
         this.emit('crl-stale', { source, issuer: crl.issuerDN, nextUpdate: crl.nextUpdate });
       }
     }
   }
 
-  private async readChangedFile(state: SourceState): Promise<{ bytes: Buffer; etag?: string; lastModified?: string } | undefined> {
+  private async readChangedFile(
+    state: SourceState,
+  ): Promise<{ bytes: Buffer; etag?: string; lastModified?: string } | undefined> {
     // An atomic rename gives a new inode; an in-place write a new mtime or size.
     const s = await stat(state.spec.location);
     const stamp = `${s.ino}:${s.mtimeMs}:${s.size}`;
     if (stamp === state.fileStamp) return undefined;
-    if (s.size > this.config.maxBytes) throw new Error(`file is ${s.size} bytes, over the ${this.config.maxBytes}-byte limit`);
+    if (s.size > this.config.maxBytes)
+      throw new Error(`file is ${s.size} bytes, over the ${this.config.maxBytes}-byte limit`);
     const bytes = await readFile(state.spec.location);
     state.fileStamp = stamp;
     return { bytes };
   }
 
-  private async fetch(state: SourceState): Promise<{ bytes: Buffer; etag?: string; lastModified?: string } | undefined> {
+  private async fetch(
+    state: SourceState,
+  ): Promise<{ bytes: Buffer; etag?: string; lastModified?: string } | undefined> {
     const headers: Record<string, string> = {};
     if (state.etag) headers['if-none-match'] = state.etag;
     if (state.lastModified) headers['if-modified-since'] = state.lastModified;
-    const response = await fetchBounded(state.spec.location, { headers, timeoutMs: this.config.fetchTimeoutMs, maxBytes: this.config.maxBytes, signal: this.stopping.signal });
+    const response = await fetchBounded(state.spec.location, {
+      headers,
+      timeoutMs: this.config.fetchTimeoutMs,
+      maxBytes: this.config.maxBytes,
+      signal: this.stopping.signal,
+    });
     if (response.status === 304) return undefined;
     if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
-    return { bytes: response.bytes, etag: response.headers.get('etag') ?? undefined, lastModified: response.headers.get('last-modified') ?? undefined };
+    return {
+      bytes: response.bytes,
+      etag: response.headers.get('etag') ?? undefined,
+      lastModified: response.headers.get('last-modified') ?? undefined,
+    };
   }
 
   /** Parses, checks and installs what a source delivered; throws (keeping the old CRL) if unusable. */
@@ -251,7 +311,7 @@ export class CrlStore extends EventEmitter {
       if (reason) {
         this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason });
         // Keep the CRL in use for this issuer rather than leave the issuer uncovered.
-        const previous = state.crls.find((c) => slotOf(c) === slotOf(crl));
+        const previous = state.crls.find((c) => sameSlot(c, crl));
         if (previous && !accepted.includes(previous)) accepted.push(previous);
         continue;
       }
@@ -261,9 +321,13 @@ export class CrlStore extends EventEmitter {
     // hijacked URL could serve some other CA's valid CRL): the old CRL stays until it goes stale,
     // and then the status is unknown, never "not revoked".
     for (const previous of state.crls) {
-      if (!accepted.some((c) => c.id === previous.id || slotOf(c) === slotOf(previous))) accepted.push(previous);
+      if (!accepted.some((c) => c.id === previous.id || sameSlot(c, previous))) accepted.push(previous);
     }
-    const ids = (list: readonly ParsedCrl[]) => list.map((c) => c.id).sort().join();
+    const ids = (list: readonly ParsedCrl[]) =>
+      list
+        .map((c) => c.id)
+        .sort()
+        .join();
     if (ids(accepted) === ids(state.crls)) {
       if (parsed.some((c) => !accepted.includes(c) && !state.crls.some((p) => p.id === c.id))) {
         throw new Error('the delivered CRL was not accepted (see crl-rejected)');
@@ -275,54 +339,59 @@ export class CrlStore extends EventEmitter {
     this.revision++;
     for (const crl of accepted) {
       if (parsed.includes(crl)) {
-        this.emit('crl-loaded', { source, issuer: crl.issuerDN, entries: crl.revoked.size, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, crlNumber: crl.crlNumber });
+        this.emit('crl-loaded', {
+          source,
+          issuer: crl.issuerDN,
+          entries: crl.revoked.size,
+          thisUpdate: crl.thisUpdate,
+          nextUpdate: crl.nextUpdate,
+          crlNumber: crl.crlNumber,
+        });
       }
     }
   }
 
-  /** Checks the signature in slices and records which certificate verified it (see ParsedCrl.verifiedWith). */
-  private async verifiedByAny(crl: ParsedCrl, issuers: readonly ParsedCertificate[]): Promise<boolean> {
-    for (const cert of issuers) {
-      let ok = false;
-      try {
-        ok = await verifyInSlices(crl, cert.publicKey(), this.config.legacyAlgorithms);
-      } catch {
-        ok = false;
-      }
-      if (ok) {
-        crl.verifiedWith.add(cert.id);
-        return true;
-      }
+  /** The signature oracle of crl-usability.ts, in slices; records who verified it (ParsedCrl.verifiedWith). */
+  private readonly verifyInSlices = async (crl: ParsedCrl, signer: ParsedCertificate): Promise<boolean> => {
+    let ok = false;
+    try {
+      ok = await verifyInSlices(crl, signer.publicKey(), this.config.legacyAlgorithms);
+    } catch {
+      ok = false;
     }
-    return false;
-  }
+    if (ok) crl.verifiedWith.add(signer.id);
+    return ok;
+  };
 
+  /** Why a delivered CRL may not enter (crl-usability.ts decides each rule); undefined when it may. */
   private async rejectReason(crl: ParsedCrl, state: SourceState, now: number): Promise<string | undefined> {
-    if (crl.thisUpdate.getTime() > now) return `not yet valid (thisUpdate ${crl.thisUpdate.toISOString()})`;
+    // A newer CRL is taken even if already past nextUpdate (the checker applies gracePeriodMs), but
+    // not one from the future.
+    const time = { clockToleranceMs: this.config.clockToleranceMs ?? 0, gracePeriodMs: 0 };
+    if (freshness(crl, now, time) === 'not yet valid') return freshnessProblem(crl, now, time);
     // A CRL no verification could use (delta, indirect, no CRL number, ...) must not take a slot.
-    if (crl.unusableBecause) return `unusable: ${crl.unusableBecause}`;
+    const unusable = unusableReason(crl);
+    if (unusable) return `unusable: ${unusable}`;
     // Verified before it may replace anything: against a configured certificate of its issuer, or
-    // (distribution points) the issuer certificate that named this URL. Nothing unverified enters.
-    const issuers = [...this.issuersNamed(crl.issuerKey), ...(state.namedBy ?? []).filter((c) => c.subjectKey === crl.issuerKey)];
-    if (issuers.length === 0) return 'its issuer is not a configured CA certificate, so its signature cannot be checked';
-    if (!(await this.verifiedByAny(crl, issuers))) return 'its signature does not verify with any known certificate of its issuer';
-    // A newer CRL is taken even if already past nextUpdate (the checker applies gracePeriodMs).
-    const previous = state.crls.find((c) => slotOf(c) === slotOf(crl));
-    if (previous) {
-      const older =
-        previous.crlNumber !== undefined && crl.crlNumber !== undefined ? crl.crlNumber < previous.crlNumber : crl.thisUpdate.getTime() < previous.thisUpdate.getTime();
-      if (older) return `older than the CRL in use (CRL number ${crl.crlNumber}, in use ${previous.crlNumber})`;
+    // (distribution points) the issuer certificate that named this URL. Nothing unverified enters,
+    // and a signer the checker would refuse (AKI, cRLSign) does not count either.
+    const named = (state.namedBy ?? []).filter((c) => c.subjectKey === crl.issuerKey);
+    const issuers = [...this.issuersNamed(crl.issuerKey), ...named];
+    if (issuers.length === 0)
+      return 'its issuer is not a configured CA certificate, so its signature cannot be checked';
+    const problems: string[] = [];
+    for (const issuer of issuers) {
+      const problem = await signerProblemAsync(crl, issuer, this.verifyInSlices);
+      if (!problem) return replaceProblem(crl, state.crls);
+      problems.push(problem);
     }
-    return undefined;
+    return [...new Set(problems)].join('; ');
   }
 }
 
-/** CRLs that may replace each other: same issuer name, key and scope. */
-function slotOf(crl: ParsedCrl): string {
-  return JSON.stringify([crl.issuerKey, crl.authorityKeyId ?? '', crl.scope.onlyUserCerts, crl.scope.onlyCaCerts, crl.scope.distributionPoint ?? []]);
+/** When to fetch a CRL again: ahead of nextUpdate by a tenth of its lifetime, at most a minute. */
+function refetchAt(crl: ParsedCrl): number {
+  if (!crl.nextUpdate) return Infinity;
+  const next = crl.nextUpdate.getTime();
+  return next - Math.min(60_000, (next - crl.thisUpdate.getTime()) / 10);
 }
-
-/** Node turns longer timer delays into 1 ms; 24 days is far beyond any refresh schedule. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-

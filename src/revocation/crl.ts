@@ -51,7 +51,10 @@ export interface ParsedCrl {
   crlNumber: bigint | undefined;
   authorityKeyId: string | undefined;
   scope: CrlScope;
-  /** Why this CRL cannot be used to decide anything, if it cannot (unsupported critical parts). */
+  /**
+   * What the decoder found unsupported (critical parts, delta, indirect CRL), if anything. Whether
+   * a CRL is usable is decided by crl-usability.ts, which also reads this.
+   */
   unusableBecause: string | undefined;
   /** Revoked serials, matched on exact DER content octets (ParsedCertificate.serial). */
   revoked: SerialIndex;
@@ -90,26 +93,28 @@ class EntryIndexer {
     this.index = new SerialIndex(der, revoked ? Math.ceil((revoked.end - revoked.contentStart) / MIN_ENTRY_BYTES) : 0);
   }
 
-  /** Indexes entries until done (true) or `deadline` (a performance.now() value) passes (false). */
-  run(deadline = Infinity): boolean {
+  /** Indexes entries until done (true) or `deadline` (a `now()` value) passes (false). */
+  run(deadline = Infinity, now: () => number = monotonicNow): boolean {
     const { der, revoked, unusable, index } = this;
     if (!revoked) return true;
     const end = revoked.end;
     let pos = this.pos;
     for (let n = 0; pos < end; n++) {
-      // Checking the clock every 1,024 entries keeps its cost out of the loop.
-      if ((n & 127) === 127 && performance.now() > deadline) break;
+      // Checking the clock every 128 entries keeps its cost out of the loop.
+      if ((n & 127) === 127 && now() > deadline) break;
       const entry = readElement(der, pos, end);
       if (entry.tag !== TAG.SEQUENCE) throw new DerError('a revoked entry must be a SEQUENCE');
       const serial = readElement(der, entry.contentStart, entry.end);
       integerBytes(der, serial);
       const date = readElement(der, serial.end, entry.end);
-      if (date.tag !== TAG.UTC_TIME && date.tag !== TAG.GENERALIZED_TIME) throw new DerError('revocationDate must be a time');
+      if (date.tag !== TAG.UTC_TIME && date.tag !== TAG.GENERALIZED_TIME)
+        throw new DerError('revocationDate must be a time');
       if (date.end < entry.end) {
         const extensions = readElement(der, date.end, entry.end);
         if (extensions.end !== entry.end) throw new DerError('unexpected extra element in a revoked entry');
         for (const ext of readExtensions(der, extensions)) {
-          if (ext.oid === CRL_OID.certificateIssuer) unusable.add('an entry names another certificate issuer (indirect CRL)');
+          if (ext.oid === CRL_OID.certificateIssuer)
+            unusable.add('an entry names another certificate issuer (indirect CRL)');
           else if (ext.critical && ext.oid !== CRL_OID.reasonCode && ext.oid !== CRL_OID.invalidityDate) {
             unusable.add(`an entry has an unsupported critical extension ${ext.oid}`);
           }
@@ -135,7 +140,8 @@ function decodeCrl(der: Buffer): { crl: ParsedCrl; indexer: EntryIndexer; unusab
   const issuerName = readName(der, tbs.next(TAG.SEQUENCE));
   const thisUpdate = readTime(der, tbs.next());
   const nextTag = tbs.peekTag();
-  const nextUpdate = nextTag === TAG.UTC_TIME || nextTag === TAG.GENERALIZED_TIME ? readTime(der, tbs.next()) : undefined;
+  const nextUpdate =
+    nextTag === TAG.UTC_TIME || nextTag === TAG.GENERALIZED_TIME ? readTime(der, tbs.next()) : undefined;
   const revokedEl = tbs.optional(TAG.SEQUENCE);
   const extensionsEl = tbs.optional(0xa0);
   tbs.end();
@@ -193,9 +199,7 @@ function decodeCrl(der: Buffer): { crl: ParsedCrl; indexer: EntryIndexer; unusab
     }
   }
 
-  // RFC 5280 section 5.2.3: conforming CRL issuers MUST include the CRL number, and certgate
-  // needs it to tell a newer CRL from an older one.
-  if (crlNumber === undefined) unusable.add('it has no CRL number');
+  // A missing CRL number is a usability rule, not a decoding one: see crl-usability.ts.
 
   const crl: ParsedCrl = {
     der,
@@ -249,11 +253,15 @@ export function parseCrl(der: Buffer): ParsedCrl {
 /** How long parseCrlAsync works before it lets the event loop run (ms). */
 export const CRL_INDEX_SLICE_MS = 10;
 
+/** A monotonic millisecond clock for slicing work (not a time of day: see time/clock.ts for that). */
+export const monotonicNow = (): number => performance.now();
+
 /**
  * parseCrl for large CRLs loaded while a server is serving: the entries are indexed in slices of
- * about {@link CRL_INDEX_SLICE_MS}, yielding to the event loop between them.
+ * about {@link CRL_INDEX_SLICE_MS}, yielding to the event loop between them. `now` is injectable
+ * so that tests can make a slice run out exactly.
  */
-export async function parseCrlAsync(der: Buffer, sliceMs = CRL_INDEX_SLICE_MS): Promise<ParsedCrl> {
+export async function parseCrlAsync(der: Buffer, sliceMs = CRL_INDEX_SLICE_MS, now = monotonicNow): Promise<ParsedCrl> {
   let decoded: ReturnType<typeof decodeCrl>;
   try {
     decoded = decodeCrl(der);
@@ -264,7 +272,7 @@ export async function parseCrlAsync(der: Buffer, sliceMs = CRL_INDEX_SLICE_MS): 
   for (;;) {
     let done: boolean;
     try {
-      done = decoded.indexer.run(performance.now() + sliceMs);
+      done = decoded.indexer.run(now() + sliceMs, now);
     } catch (err) {
       throw malformed(err);
     }

@@ -27,7 +27,11 @@ export async function fetchBounded(url: string, request: BoundedRequest): Promis
   const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
   const fail = (err: unknown): never => {
     const e = err as Error;
-    throw new Error(e?.name === 'TimeoutError' || timeout.aborted ? `no answer within ${request.timeoutMs} ms` : `fetch failed: ${causeOf(e)}`);
+    throw new Error(
+      e?.name === 'TimeoutError' || timeout.aborted
+        ? `no answer within ${request.timeoutMs} ms`
+        : `fetch failed: ${causeOf(e)}`,
+    );
   };
   const response = await fetch(url, {
     method: request.method ?? 'GET',
@@ -45,7 +49,9 @@ export async function fetchBounded(url: string, request: BoundedRequest): Promis
     await response.body?.cancel().catch(() => undefined);
     throw new Error(`response is ${declared} bytes, over the ${request.maxBytes}-byte limit`);
   }
-  const bytes = await readCapped(response, request.maxBytes).catch((err: Error) => (err instanceof BodyTooLarge ? Promise.reject(err) : fail(err)));
+  const bytes = await readCapped(response, request.maxBytes).catch((err: Error) =>
+    err instanceof BodyTooLarge ? Promise.reject(err) : fail(err),
+  );
   return { status: response.status, headers: response.headers, bytes };
 }
 
@@ -75,4 +81,20 @@ export const MIN_RETRY_MS = 1_000;
 
 export function backoff(attempts: number, cap: number): number {
   return Math.min(cap, MIN_RETRY_MS * 2 ** Math.min(attempts - 1, 30));
+}
+
+/** Node turns longer timer delays into 1 ms; 24 days is far beyond any refresh schedule. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay a refresh timer may wait: at least MIN_RETRY_MS, at most what a Node timer can wait. */
+export function timerDelay(ms: number): number {
+  return Math.min(Math.max(ms, MIN_RETRY_MS), MAX_TIMER_MS);
+}
+
+/**
+ * The wait before attempt `attempts` + 1 of a failing CRL source: doubling from MIN_RETRY_MS up to
+ * `capMs` (refreshIntervalMs), never under MIN_RETRY_MS however short the cap.
+ */
+export function retryDelayMs(attempts: number, capMs: number): number {
+  return timerDelay(backoff(attempts, capMs));
 }
