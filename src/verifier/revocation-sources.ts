@@ -26,7 +26,8 @@ export class RevocationSources {
     if (settings.sources.length > 0 || settings.distributionPoints) {
       const { initial, sources, refreshIntervalMs, fileCheckIntervalMs, fetchTimeoutMs, maxBytes } = settings;
       const storeConfig = { initial, sources, refreshIntervalMs, fileCheckIntervalMs, fetchTimeoutMs, maxBytes };
-      this.store = new CrlStore({ ...storeConfig, legacyAlgorithms: config.legacyAlgorithms, clock: config.clock }, issuersNamed);
+      const { legacyAlgorithms, clock, clockToleranceMs } = config;
+      this.store = new CrlStore({ ...storeConfig, legacyAlgorithms, clock, clockToleranceMs }, issuersNamed);
       for (const name of ['crl-loaded', 'crl-refresh-failed', 'crl-rejected', 'crl-stale'] as const) {
         this.store.on(name, (payload) => events.emit(name, payload));
       }
