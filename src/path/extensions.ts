@@ -44,6 +44,8 @@ export interface ExtensionTable {
   readonly rows: readonly ExtensionRow[];
   /** The row for an extension, or undefined when certgate does not recognise it. */
   row(oid: string): ExtensionRow | undefined;
+  /** The rows with a presence rule of that kind (precomputed: the rules run for every path). */
+  withPresence(presence: Exclude<Presence, 'optional'>): readonly ExtensionRow[];
 }
 
 type RowSpec = Omit<ExtensionRow, 'presence'> & { presence?: Presence };
@@ -114,9 +116,16 @@ const COMMON: readonly ExtensionRow[] = [
 ];
 
 function table(role: Role, overrides: readonly ExtensionRow[]): ExtensionTable {
-  const rows = COMMON.map((r) => overrides.find((o) => o.oid === r.oid) ?? r);
+  const rows = Object.freeze(COMMON.map((r) => overrides.find((o) => o.oid === r.oid) ?? r));
   const byOid = new Map(rows.map((r) => [r.oid, r]));
-  return Object.freeze({ role, rows: Object.freeze(rows), row: (oid: string) => byOid.get(oid) });
+  const required = Object.freeze(rows.filter((r) => r.presence === 'required'));
+  const unlessSelfIssued = Object.freeze(rows.filter((r) => r.presence === 'requiredUnlessSelfIssued'));
+  return Object.freeze({
+    role,
+    rows,
+    row: (oid: string) => byOid.get(oid),
+    withPresence: (presence: Exclude<Presence, 'optional'>) => (presence === 'required' ? required : unlessSelfIssued),
+  });
 }
 
 const SKI = COMMON.find((r) => r.oid === OID.subjectKeyIdentifier) as ExtensionRow;
@@ -124,7 +133,12 @@ const SKI = COMMON.find((r) => r.oid === OID.subjectKeyIdentifier) as ExtensionR
 /** Certificates in an issuer position: intermediates and trust anchors. */
 export const CA_EXTENSIONS: ExtensionTable = table('ca', [
   // RFC 5280 4.2.1.2: "this extension MUST appear in all conforming CA certificates".
-  row({ ...SKI, presence: 'required', absent: 'a CA certificate must have a subjectKeyIdentifier' }),
+  row({
+    ...SKI,
+    presence: 'required',
+    present: (cert) => cert.subjectKeyId !== undefined,
+    absent: 'a CA certificate must have a subjectKeyIdentifier',
+  }),
 ]);
 
 /** The certificate a client presents for itself (and delegated OCSP responders). */
@@ -135,20 +149,26 @@ export function extensionTable(role: Role): ExtensionTable {
   return role === 'ca' ? CA_EXTENSIONS : END_ENTITY_EXTENSIONS;
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /** Critical extensions the role does not process, in certificate order (RFC 5280 section 4.2). */
-export function unprocessedCriticalExtensions(cert: ParsedCertificate, table: ExtensionTable): string[] {
-  const unsupported = (oid: string) => (table.row(oid)?.ifCritical ?? 'unsupported') === 'unsupported';
-  return cert.extensions.filter((e) => e.critical && unsupported(e.oid)).map((e) => e.oid);
+export function unprocessedCriticalExtensions(cert: ParsedCertificate, table: ExtensionTable): readonly string[] {
+  let oids: string[] | undefined;
+  for (const e of cert.extensions) {
+    if (e.critical && (table.row(e.oid)?.ifCritical ?? 'unsupported') === 'unsupported') (oids ??= []).push(e.oid);
+  }
+  return oids ?? NONE;
 }
 
 /** Names of extensions marked critical that the RFC requires to be non-critical, in certificate order. */
-export function wronglyCriticalExtensions(cert: ParsedCertificate, table: ExtensionTable): string[] {
-  const names: string[] = [];
+export function wronglyCriticalExtensions(cert: ParsedCertificate, table: ExtensionTable): readonly string[] {
+  let names: string[] | undefined;
   for (const e of cert.extensions) {
+    if (!e.critical) continue;
     const r = table.row(e.oid);
-    if (e.critical && r?.ifCritical === 'malformed') names.push(r.name);
+    if (r?.ifCritical === 'malformed') (names ??= []).push(r.name);
   }
-  return names;
+  return names ?? NONE;
 }
 
 /**
@@ -158,11 +178,10 @@ export function wronglyCriticalExtensions(cert: ParsedCertificate, table: Extens
 export function missingExtension(
   cert: ParsedCertificate,
   table: ExtensionTable,
-  presence: Presence,
+  presence: Exclude<Presence, 'optional'>,
 ): string | undefined {
-  for (const r of table.rows) {
-    if (r.presence !== presence) continue;
-    if (presence === 'requiredUnlessSelfIssued' && cert.selfIssued) continue;
+  if (presence === 'requiredUnlessSelfIssued' && cert.selfIssued) return undefined;
+  for (const r of table.withPresence(presence)) {
     const present = r.present ? r.present(cert) : cert.extensions.some((e) => e.oid === r.oid);
     if (!present) return r.absent ?? `it lacks the ${r.name} extension`;
   }

@@ -61,6 +61,21 @@ export interface PolicyInput {
   legacyAlgorithms: boolean;
 }
 
+/** Policies the 0.1 form built, by their parameters: the verifier calls it for every new path. */
+const legacyPolicies = new Map<string, PathPolicy>();
+const MAX_LEGACY_POLICIES = 64;
+
+function policyFor({ purpose, legacyAlgorithms, clockToleranceMs }: PolicyInput): PathPolicy {
+  const key = `${purpose}|${legacyAlgorithms}|${clockToleranceMs}`;
+  let policy = legacyPolicies.get(key);
+  if (!policy) {
+    if (legacyPolicies.size >= MAX_LEGACY_POLICIES) legacyPolicies.clear();
+    policy = pathPolicy({ purpose, legacyAlgorithms, clockToleranceMs });
+    legacyPolicies.set(key, policy);
+  }
+  return policy;
+}
+
 /**
  * RFC 5280 section 6.1 rules on a complete path `[leaf, ...intermediates, anchor]`, revocation
  * aside: every certificate's own rules (leaf first), then the issuer rules and path-wide state
@@ -75,10 +90,7 @@ export function checkRules(
   policyOrInput: PathPolicy | PolicyInput,
   at?: number,
 ): Failure | undefined {
-  if (!('extensions' in policyOrInput)) {
-    const { purpose, legacyAlgorithms, clockToleranceMs } = policyOrInput;
-    return checkRules(path, pathPolicy({ purpose, legacyAlgorithms, clockToleranceMs }), policyOrInput.at);
-  }
+  if (!('extensions' in policyOrInput)) return checkRules(path, policyFor(policyOrInput), policyOrInput.at);
   if (at === undefined) throw new TypeError('checkRules: the validation time is required with a PathPolicy');
   const n = path.length;
   for (const [i, cert] of path.entries()) {
