@@ -23,19 +23,6 @@ export type GeneralName =
 
 export type GeneralNameType = GeneralName['type'];
 
-/** The context-specific tag (low five bits) of each form, in CHOICE order. */
-export const GENERAL_NAME_TAG: Readonly<Record<GeneralNameType, number>> = Object.freeze({
-  otherName: 0,
-  rfc822Name: 1,
-  dNSName: 2,
-  x400Address: 3,
-  directoryName: 4,
-  ediPartyName: 5,
-  uniformResourceIdentifier: 6,
-  iPAddress: 7,
-  registeredID: 8,
-});
-
 const CONTEXT = 0x80;
 const CONSTRUCTED = 0x20;
 
