@@ -1,14 +1,58 @@
-import { KEY_USAGE, OID, type ParsedCertificate } from '../x509/certificate.js';
-import { describe, type Failure, type Purpose } from '../model/verdict.js';
-import { keyPolicyViolation } from '../x509/key-policy.js';
-import { afterEnd, beforeStart } from '../time/window.js';
+import type { ParsedCertificate } from '../x509/certificate.js';
+import type { Failure, Purpose } from '../model/verdict.js';
+import { checkCertificate } from './certificate-rules.js';
+import { CA_EXTENSIONS, END_ENTITY_EXTENSIONS, type ExtensionTable, type Role } from './extensions.js';
+import { checkPathRules } from './path-rules.js';
 
-const PURPOSE_OID: Record<Purpose, string> = { clientAuth: OID.clientAuth, serverAuth: OID.serverAuth };
+/**
+ * Path validation policy as data (pyca/cryptography's `Policy`): built once from the verifier's
+ * options and frozen. The validation time is not policy: it is passed with each path.
+ */
+export interface PathPolicy {
+  /** The purpose the leaf's EKU (and its CAs' EKUs) must allow; false for CRL signer paths. */
+  readonly purpose: Purpose | false;
+  /** DSA keys (and the SHA-1 signatures they come with) are accepted only with this. */
+  readonly legacyAlgorithms: boolean;
+  /** How far validity windows are stretched at both ends, in milliseconds. */
+  readonly clockToleranceMs: number;
+  /** Non-self-issued intermediates allowed between leaf and anchor (path/builder.ts enforces it). */
+  readonly maxChainDepth: number;
+  /** The extension table per certificate role (src/path/extensions.ts). */
+  readonly extensions: Readonly<Record<Role, ExtensionTable>>;
+}
 
-/** RFC 5280 section 4.1.2.2: serial numbers are positive and at most 20 octets long. */
-const MAX_SERIAL_OCTETS = 20;
+export interface PathPolicyOptions {
+  purpose: Purpose | false;
+  legacyAlgorithms?: boolean;
+  clockToleranceMs?: number;
+  maxChainDepth?: number;
+}
 
-/** What the path rules need besides the path: the time and the options that shape the rules. */
+/** src/verifier/options.ts's default, repeated so that the policy stands on its own in tests. */
+const DEFAULT_MAX_CHAIN_DEPTH = 8;
+
+const EXTENSIONS: PathPolicy['extensions'] = Object.freeze({ ca: CA_EXTENSIONS, endEntity: END_ENTITY_EXTENSIONS });
+
+/** Builds the frozen policy; misuse (wrong types, negative numbers) throws TypeError naming the option. */
+export function pathPolicy(options: PathPolicyOptions): PathPolicy {
+  const { purpose, legacyAlgorithms = false, clockToleranceMs = 0, maxChainDepth = DEFAULT_MAX_CHAIN_DEPTH } = options;
+  if (purpose !== false && purpose !== 'clientAuth' && purpose !== 'serverAuth') {
+    throw new TypeError(`pathPolicy: 'purpose' must be 'clientAuth', 'serverAuth' or false, got ${String(purpose)}`);
+  }
+  if (typeof legacyAlgorithms !== 'boolean') throw new TypeError("pathPolicy: 'legacyAlgorithms' must be a boolean");
+  if (typeof clockToleranceMs !== 'number' || !Number.isFinite(clockToleranceMs) || clockToleranceMs < 0) {
+    throw new TypeError(`pathPolicy: 'clockToleranceMs' must be a non-negative number, got ${clockToleranceMs}`);
+  }
+  if (!Number.isInteger(maxChainDepth) || maxChainDepth < 0) {
+    throw new TypeError(`pathPolicy: 'maxChainDepth' must be a non-negative integer, got ${String(maxChainDepth)}`);
+  }
+  return Object.freeze({ purpose, legacyAlgorithms, clockToleranceMs, maxChainDepth, extensions: EXTENSIONS });
+}
+
+/**
+ * What the path rules needed before PathPolicy: the time and the options that shape the rules.
+ * @deprecated Build a {@link PathPolicy} once and call `checkRules(path, policy, at)`.
+ */
 export interface PolicyInput {
   /** Epoch ms the path is validated at. */
   at: number;
@@ -17,120 +61,41 @@ export interface PolicyInput {
   legacyAlgorithms: boolean;
 }
 
-/** No EKU extension, or one that lists the purpose or anyExtendedKeyUsage (RFC 5280 section 4.2.1.12). */
-function allowsPurpose(cert: ParsedCertificate, purpose: Purpose | false): boolean {
-  if (!purpose || !cert.extKeyUsage) return true;
-  return cert.extKeyUsage.includes(PURPOSE_OID[purpose]) || cert.extKeyUsage.includes(OID.anyExtendedKeyUsage);
-}
+/** Policies the 0.1 form built, by their parameters: the verifier calls it for every new path. */
+const legacyPolicies = new Map<string, PathPolicy>();
+const MAX_LEGACY_POLICIES = 64;
 
-/** Rules each certificate must meet on its own, wherever it sits in the path. */
-function checkCertificate(cert: ParsedCertificate, isAnchor: boolean, isLeaf: boolean, input: PolicyInput): Failure | undefined {
-  const { at, clockToleranceMs: tol } = input;
-  // RFC 5280 section 4.1.2.5: the validity period is inclusive at both ends, and its times have
-  // one-second granularity, so notAfter covers the whole of its last second.
-  if (beforeStart(cert.notBefore.getTime(), at, tol)) {
-    return { code: 'CERT_NOT_YET_VALID', detail: `${describe(cert)} is not valid before ${cert.notBefore.toISOString()}` };
+function policyFor({ purpose, legacyAlgorithms, clockToleranceMs }: PolicyInput): PathPolicy {
+  const key = `${purpose}|${legacyAlgorithms}|${clockToleranceMs}`;
+  let policy = legacyPolicies.get(key);
+  if (!policy) {
+    if (legacyPolicies.size >= MAX_LEGACY_POLICIES) legacyPolicies.clear();
+    policy = pathPolicy({ purpose, legacyAlgorithms, clockToleranceMs });
+    legacyPolicies.set(key, policy);
   }
-  if (afterEnd(cert.notAfter.getTime(), at, tol)) {
-    return { code: 'CERT_EXPIRED', detail: `${describe(cert)} expired at ${cert.notAfter.toISOString()}` };
-  }
-  // RFC 5280 section 4.2: an unrecognised critical extension means the certificate must be rejected.
-  if (cert.unsupportedCriticalExtensions.length > 0) {
-    return { code: 'CERT_EXTENSION_UNSUPPORTED', detail: `${describe(cert)} has unsupported critical extension(s) ${cert.unsupportedCriticalExtensions.join(', ')}` };
-  }
-  const profile = profileViolation(cert, isAnchor, isLeaf);
-  if (profile) return { code: 'CERT_MALFORMED', detail: `${describe(cert)} violates RFC 5280: ${profile}` };
-  const key = keyPolicyViolation(cert.key, input.legacyAlgorithms);
-  if (key) return { code: 'CERT_ALGORITHM_UNSUPPORTED', detail: `${describe(cert)} has a ${key}` };
-  return undefined;
-}
-
-/** MUSTs of the RFC 5280 certificate profile that every certificate in a path must meet. */
-function profileViolation(cert: ParsedCertificate, isAnchor: boolean, isLeaf: boolean): string | undefined {
-  // RFC 5280 section 4.1.2.2: a positive INTEGER of at most 20 octets. Negative serials are
-  // tolerated (NIST PKITS 4.4.14 expects them to validate); zero is not.
-  // Trust anchors are exempt from the serial and AKI rules: they are configured, not presented,
-  // and long-lived roots predate them (x509-limbo online::fastly.com has a serial-0 root,
-  // cve::cve-2024-0567 a cross-signed anchor without AKI).
-  if (!isAnchor && cert.serialLength > MAX_SERIAL_OCTETS) return `its serial number is ${cert.serialLength} octets long (at most ${MAX_SERIAL_OCTETS})`;
-  if (!isAnchor && /^0+$/.test(cert.serialKey)) return 'its serial number is zero';
-  // RFC 5280 sections 4.2.1.1 and 4.2.1.2: AKI and SKI MUST be non-critical.
-  if (cert.wronglyCritical.length > 0) return `${cert.wronglyCritical.join(' and ')} must not be critical`;
-  // RFC 5280 section 4.2.1.1: the AKI keyIdentifier MUST be present except in self-signed certificates.
-  if (!isAnchor && !cert.selfIssued && !cert.authorityKeyId) return 'it lacks an authorityKeyIdentifier keyIdentifier';
-  // RFC 5280 section 4.2.1.3: keyCertSign may be asserted only with basicConstraints cA. (A
-  // certificate in an issuer position is held to the stricter CA rules in checkIssuer.)
-  if (isLeaf && cert.keyUsage !== undefined && (cert.keyUsage & KEY_USAGE.keyCertSign) !== 0 && cert.basicConstraints?.ca !== true) {
-    return 'it asserts keyCertSign without basicConstraints cA';
-  }
-  return undefined;
-}
-
-/** Rules for a certificate that issued the one below it (an intermediate or the anchor). */
-function checkIssuer(ca: ParsedCertificate, issued: ParsedCertificate, isAnchor: boolean, input: PolicyInput): Failure | undefined {
-  const notCa = (why: string): Failure => ({ code: 'CERT_ISSUER_NOT_CA', detail: `${describe(ca)} ${why} but issued ${describe(issued)}` });
-  // RFC 5280 section 6.1.4 (k) and 4.2.1.9: a CA certificate carries basicConstraints, critical,
-  // with cA set. Applied to the anchor too, as a certificate that is not a CA is no trust anchor.
-  if (!ca.basicConstraints) return notCa('has no basicConstraints');
-  if (!ca.basicConstraints.ca) return notCa('is not a CA (basicConstraints cA is false)');
-  // RFC 5280 section 4.2.1.9 makes basicConstraints critical in CA certificates, but path
-  // processing (6.1.4 (k)) reads only cA, and NIST PKITS 4.6.4 expects a non-critical one in an
-  // intermediate to validate. certgate enforces criticality on trust anchors, where it is a
-  // configuration check (x509-limbo rfc5280::root-non-critical-basic-constraints).
-  if (isAnchor && !ca.basicConstraints.critical) return { code: 'CERT_MALFORMED', detail: `${describe(ca)} violates RFC 5280: a trust anchor's basicConstraints must be critical` };
-  // RFC 5280 section 6.1.4 (n): where keyUsage is present, keyCertSign must be set.
-  if (ca.keyUsage !== undefined && (ca.keyUsage & KEY_USAGE.keyCertSign) === 0) return notCa('lacks the keyCertSign key usage');
-  // RFC 5280 section 4.2.1.2: the SKI MUST appear in all conforming CA certificates.
-  if (!ca.subjectKeyId) return { code: 'CERT_MALFORMED', detail: `${describe(ca)} violates RFC 5280: a CA certificate must have a subjectKeyIdentifier` };
-  // RFC 5280 section 4.1.2.6: a CA's subject is non-empty (it is the issuer name of what it signs).
-  if (ca.subjectName.length === 0) return { code: 'CERT_MALFORMED', detail: `${describe(ca)} violates RFC 5280: a CA certificate must have a non-empty subject` };
-  // RFC 5280 section 4.2.1.12 leaves EKU in CA certificates to applications; like OpenSSL and Go,
-  // certgate reads it as a constraint on the certificates the CA issues.
-  if (!allowsPurpose(ca, input.purpose)) {
-    return { code: 'CERT_PURPOSE_INVALID', detail: `${describe(ca)} restricts its certificates to extendedKeyUsage ${ca.extKeyUsage?.join(', ')}, not ${input.purpose}` };
-  }
-  return undefined;
+  return policy;
 }
 
 /**
  * RFC 5280 section 6.1 rules on a complete path `[leaf, ...intermediates, anchor]`, revocation
- * aside. Returns the first failure, or undefined when the path is valid. A one-element path is a
- * certificate configured as a trust anchor and presented as itself (pinning).
+ * aside: every certificate's own rules (leaf first), then the issuer rules and path-wide state
+ * from the anchor down. Returns the first failure, or undefined when the path is valid. A
+ * one-element path is a certificate configured as a trust anchor and presented as itself (pinning).
  */
-export function checkRules(path: readonly ParsedCertificate[], input: PolicyInput): Failure | undefined {
+export function checkRules(path: readonly ParsedCertificate[], policy: PathPolicy, at: number): Failure | undefined;
+/** @deprecated The 0.1 form: builds the policy on every call. */
+export function checkRules(path: readonly ParsedCertificate[], input: PolicyInput): Failure | undefined;
+export function checkRules(
+  path: readonly ParsedCertificate[],
+  policyOrInput: PathPolicy | PolicyInput,
+  at?: number,
+): Failure | undefined {
+  if (!('extensions' in policyOrInput)) return checkRules(path, policyFor(policyOrInput), policyOrInput.at);
+  if (at === undefined) throw new TypeError('checkRules: the validation time is required with a PathPolicy');
   const n = path.length;
   for (const [i, cert] of path.entries()) {
-    const failure = checkCertificate(cert, i === n - 1 && n > 1, i === 0, input);
+    const failure = checkCertificate(cert, { isAnchor: i === n - 1 && n > 1, isLeaf: i === 0 }, policyOrInput, at);
     if (failure) return failure;
   }
-
-  // The anchor's own constraints are honoured too (as OpenSSL does): a root that limits path
-  // length is taken at its word.
-  const anchor = path[n - 1] as ParsedCertificate;
-  let maxPathLength = n > 1 && anchor.basicConstraints?.pathLen !== undefined ? anchor.basicConstraints.pathLen : Infinity;
-  for (let i = n - 1; i >= 1; i--) {
-    const ca = path[i] as ParsedCertificate;
-    const isAnchor = i === n - 1;
-    const failure = checkIssuer(ca, path[i - 1] as ParsedCertificate, isAnchor, input);
-    if (failure) return failure;
-    if (!isAnchor) {
-      // RFC 5280 section 6.1.4 (l), (m): self-issued certificates do not count against pathLen.
-      if (!ca.selfIssued) {
-        if (maxPathLength <= 0) {
-          return { code: 'CERT_ISSUER_NOT_CA', detail: `${describe(ca)} exceeds the pathLenConstraint of a CA above it` };
-        }
-        maxPathLength--;
-      }
-      const own = ca.basicConstraints?.pathLen;
-      if (own !== undefined && own < maxPathLength) maxPathLength = own;
-    }
-  }
-
-  // RFC 5280 section 4.2.1.12: a leaf with an EKU extension may be used only for the listed purposes.
-  const leaf = path[0] as ParsedCertificate;
-  if (!allowsPurpose(leaf, input.purpose)) {
-    return { code: 'CERT_PURPOSE_INVALID', detail: `${describe(leaf)} does not allow ${input.purpose} (extendedKeyUsage ${leaf.extKeyUsage?.join(', ')})` };
-  }
-
-  return undefined;
+  return checkPathRules(path, policyOrInput);
 }

@@ -1,6 +1,7 @@
 import { KEY_USAGE, MalformedCertificateError, OID, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { verifySignature } from '../x509/signature.js';
 import { keyPolicyViolation } from '../x509/key-policy.js';
+import { END_ENTITY_EXTENSIONS, unprocessedCriticalExtensions } from '../path/extensions.js';
 import { answersFor, OcspProtocolError, responderIdNames, type OcspBasicResponse, type OcspCertStatus } from './ocsp.js';
 
 /**
@@ -84,7 +85,7 @@ function delegationProblem(responder: ParsedCertificate, issuer: ParsedCertifica
   if (responder.issuerKey !== issuer.subjectKey) return 'not issued by the issuer';
   if (!responder.extKeyUsage?.includes(OID.ocspSigning)) return 'no id-kp-OCSPSigning';
   if (responder.keyUsage !== undefined && !(responder.keyUsage & KEY_USAGE.digitalSignature)) return 'keyUsage lacks digitalSignature';
-  if (responder.unsupportedCriticalExtensions.length > 0) return 'unsupported critical extension';
+  if (unprocessedCriticalExtensions(responder, END_ENTITY_EXTENSIONS).length > 0) return 'unsupported critical extension';
   if (ctx.at + ctx.clockToleranceMs < responder.notBefore.getTime() || ctx.at - ctx.clockToleranceMs > responder.notAfter.getTime() + 1000) return 'outside its validity period';
   if (keyPolicyViolation(responder.key, ctx.legacyAlgorithms)) return 'weak key';
   if (!responder.signatureAlgorithmsMatch) return 'signature algorithms differ';

@@ -1,12 +1,10 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import {
-  contentOf,
   cursor,
   DerError,
   encodedOf,
   integerBytes,
   readBitString,
-  readBoolean,
   readOid,
   readRoot,
   readTime,
@@ -14,8 +12,11 @@ import {
   TAG,
   type Element,
 } from './der.js';
-import { extensionValue, readExtensions, readSigned } from './signed.js';
-import { canonicalNameKey, distributionPointNames, formatDn, nameObject, readName, type Name, type NameObject } from './name.js';
+import { readSigned } from './signed.js';
+import { canonicalNameKey, formatDn, nameObject, readName, type Name, type NameObject } from './name.js';
+import { decodeExtensions, noExtensions, type DecodedExtensions, type SubjectAltNames } from './decode-extensions.js';
+
+export { KEY_USAGE, OID, type ExtensionRecord, type SubjectAltNames } from './decode-extensions.js';
 
 /** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }. */
 export interface AlgorithmIdentifier {
@@ -24,51 +25,8 @@ export interface AlgorithmIdentifier {
   parameters: Buffer | undefined;
 }
 
-export const OID = {
-  basicConstraints: '2.5.29.19',
-  keyUsage: '2.5.29.15',
-  extKeyUsage: '2.5.29.37',
-  subjectAltName: '2.5.29.17',
-  authorityKeyIdentifier: '2.5.29.35',
-  subjectKeyIdentifier: '2.5.29.14',
-  authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
-  ocsp: '1.3.6.1.5.5.7.48.1',
-  crlDistributionPoints: '2.5.29.31',
-  anyExtendedKeyUsage: '2.5.29.37.0',
-  clientAuth: '1.3.6.1.5.5.7.3.2',
-  ocspSigning: '1.3.6.1.5.5.7.3.9',
-  serverAuth: '1.3.6.1.5.5.7.3.1',
-} as const;
-
-/** KeyUsage flags: bit n of the BIT STRING (RFC 5280 section 4.2.1.3) is 1 << n. */
-export const KEY_USAGE = { digitalSignature: 1, keyCertSign: 32, cRLSign: 64 } as const;
-
-/**
- * Extensions certgate understands well enough to honour when marked critical (RFC 5280 section
- * 4.2: a certificate with a critical extension we do not process must be rejected). Policy and
- * name-constraint extensions are deliberately absent: certgate does not enforce them, so a
- * certificate that makes them critical is refused rather than half-checked.
- */
-const UNDERSTOOD_EXTENSIONS = new Set<string>([
-  OID.basicConstraints,
-  OID.keyUsage,
-  OID.extKeyUsage,
-  OID.subjectAltName,
-  OID.authorityKeyIdentifier,
-  OID.subjectKeyIdentifier,
-  OID.authorityInfoAccess,
-  OID.crlDistributionPoints,
-]);
-
-export interface SubjectAltNames {
-  dns: string[];
-  email: string[];
-  uri: string[];
-  ip: string[];
-}
-
 /** A certificate decoded once and kept in the parse cache: everything path validation needs. */
-export interface ParsedCertificate {
+export interface ParsedCertificate extends DecodedExtensions {
   der: Buffer;
   /** SHA-256 of the DER, lowercase hex without separators: the cache key. */
   id: string;
@@ -97,27 +55,12 @@ export interface ParsedCertificate {
   notAfter: Date;
   spki: Buffer;
   key: PublicKeyInfo;
-  basicConstraints?: { ca: boolean; pathLen?: number; critical: boolean };
-  keyUsage?: number;
-  extKeyUsage?: string[];
-  san: SubjectAltNames;
-  authorityKeyId?: string;
-  subjectKeyId?: string;
-  /** Names (generalNameKey form) of the CRL distribution points this certificate lists. */
-  crlDistributionPoints?: string[];
-  /** The http: and https: URLs among them, for fetching (distributionPoints: true). */
-  crlUrls?: string[];
-  /** http: and https: OCSP responder URLs from Authority Information Access (id-ad-ocsp). */
-  ocspUrls?: string[];
   /** The subject Name's DER. */
   subjectNameDer: Buffer;
   /** The issuer Name's DER as this certificate encodes it: what an OCSP CertID hashes (RFC 6960 section 4.1.1). */
   issuerNameDer: Buffer;
   /** The subjectPublicKey BIT STRING's value: OCSP issuerKeyHash and responder KeyHash hash it. */
   publicKeyBits: Buffer;
-  /** Extensions RFC 5280 requires to be non-critical (AKI, SKI) that were marked critical. */
-  wronglyCritical: string[];
-  unsupportedCriticalExtensions: string[];
   /** Lazily created: most intermediates are parsed once and their key reused for every leaf. */
   publicKey(): KeyObject;
 }
@@ -169,7 +112,8 @@ function readKeyInfo(bytes: Uint8Array, spki: Element): PublicKeyInfo {
     info.hasParameters = parameters !== undefined && parameters[0] !== TAG.NULL;
     if (info.hasParameters && parameters) {
       // Dss-Parms ::= SEQUENCE { p INTEGER, q INTEGER, g INTEGER }: the key size is p's length.
-      info.bits = integerBitLength(integerBytes(parameters, cursor(parameters, readRoot(parameters, TAG.SEQUENCE)).next(TAG.INTEGER)));
+      const dss = cursor(parameters, readRoot(parameters, TAG.SEQUENCE));
+      info.bits = integerBitLength(integerBytes(parameters, dss.next(TAG.INTEGER)));
     }
   } else if ((type === 'rsa' || type === 'rsa-pss') && keyBits.unused === 0) {
     // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
@@ -203,141 +147,6 @@ export function readAlgorithm(bytes: Uint8Array, el: Element): AlgorithmIdentifi
   const parameters = c.done ? undefined : Buffer.from(encodedOf(bytes, c.next()));
   c.end();
   return { algorithm, parameters };
-}
-
-/** IPv6 text via the WHATWG URL parser, which compresses zero runs the standard way. */
-function ipText(octets: Buffer): string {
-  if (octets.length === 4) return Array.from(octets).join('.');
-  if (octets.length === 16) {
-    const groups: string[] = [];
-    for (let i = 0; i < 16; i += 2) groups.push(octets.readUInt16BE(i).toString(16));
-    return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
-  }
-  throw new DerError('iPAddress must be 4 or 16 octets');
-}
-
-function ia5(bytes: Uint8Array, el: Element): string {
-  const c = contentOf(bytes, el);
-  for (const b of c) if (b > 0x7f) throw new DerError('non-ASCII octet in IA5String');
-  return c.toString('latin1');
-}
-
-/** KeyUsage bits as flags: bit 0 (digitalSignature, the first octet's high bit) is 1. */
-function keyUsageFlags(bytes: Uint8Array, el: Element): number {
-  const { data } = readBitString(bytes, el);
-  let flags = 0;
-  for (let bit = 0; bit < Math.min(data.length * 8, 9); bit++) {
-    if (((data[bit >> 3] as number) >> (7 - (bit & 7))) & 1) flags |= 1 << bit;
-  }
-  return flags;
-}
-
-function parseExtension(oid: string, critical: boolean, bytes: Uint8Array, value: Element, cert: Partial<ParsedCertificate>): boolean {
-  // Only extensions certgate reads are decoded; others may hold anything (even nothing).
-  if (!UNDERSTOOD_EXTENSIONS.has(oid)) return false;
-  const root = extensionValue(bytes, value);
-  switch (oid) {
-    case OID.basicConstraints: {
-      // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
-      const c = cursor(bytes, root, TAG.SEQUENCE);
-      const caEl = c.optional(TAG.BOOLEAN);
-      const ca = caEl ? readBoolean(bytes, caEl) : false;
-      const lenEl = c.optional(TAG.INTEGER);
-      c.end();
-      cert.basicConstraints = lenEl ? { ca, pathLen: smallInteger(bytes, lenEl), critical } : { ca, critical };
-      return true;
-    }
-    case OID.keyUsage:
-      cert.keyUsage = keyUsageFlags(bytes, root);
-      return true;
-    case OID.extKeyUsage: {
-      const c = cursor(bytes, root, TAG.SEQUENCE);
-      const usages: string[] = [];
-      while (!c.done) usages.push(readOid(bytes, c.next(TAG.OID)));
-      cert.extKeyUsage = usages;
-      return true;
-    }
-    case OID.subjectAltName: {
-      const c = cursor(bytes, root, TAG.SEQUENCE);
-      const san = cert.san as SubjectAltNames;
-      while (!c.done) {
-        const gn = c.next();
-        // GeneralName context tags (IMPLICIT): [1] rfc822Name, [2] dNSName, [6] URI, [7] iPAddress.
-        if (gn.tag === 0x81) san.email.push(ia5(bytes, gn));
-        else if (gn.tag === 0x82) san.dns.push(ia5(bytes, gn));
-        else if (gn.tag === 0x86) san.uri.push(ia5(bytes, gn));
-        else if (gn.tag === 0x87) san.ip.push(ipText(contentOf(bytes, gn)));
-      }
-      return true;
-    }
-    case OID.authorityKeyIdentifier: {
-      // RFC 5280 section 4.2.1.1: conforming CAs MUST mark this extension as non-critical.
-      if (critical) cert.wronglyCritical?.push('authorityKeyIdentifier');
-      const c = cursor(bytes, root, TAG.SEQUENCE);
-      const keyId = c.optional(0x80);
-      if (keyId) cert.authorityKeyId = contentOf(bytes, keyId).toString('hex');
-      return true;
-    }
-    case OID.subjectKeyIdentifier:
-      // RFC 5280 section 4.2.1.2: conforming CAs MUST mark this extension as non-critical.
-      if (critical) cert.wronglyCritical?.push('subjectKeyIdentifier');
-      if (root.tag !== TAG.OCTET_STRING) throw new DerError('SubjectKeyIdentifier must be an OCTET STRING');
-      cert.subjectKeyId = contentOf(bytes, root).toString('hex');
-      return true;
-    case OID.authorityInfoAccess: {
-      // RFC 5280 section 4.2.2.1: SEQUENCE SIZE (1..MAX) OF AccessDescription ::= SEQUENCE {
-      // accessMethod OID, accessLocation GeneralName }; OCSP responders are id-ad-ocsp with a URI [6].
-      const c = cursor(bytes, root, TAG.SEQUENCE);
-      if (c.done) throw new DerError('empty authorityInfoAccess');
-      const ocspUrls: string[] = [];
-      while (!c.done) {
-        const ad = cursor(bytes, c.next(TAG.SEQUENCE));
-        const method = readOid(bytes, ad.next(TAG.OID));
-        const location = ad.next();
-        ad.end();
-        if (method === OID.ocsp && location.tag === 0x86) {
-          const url = contentOf(bytes, location).toString('latin1');
-          if (/^https?:\/\//i.test(url)) ocspUrls.push(url);
-        }
-      }
-      if (ocspUrls.length > 0) cert.ocspUrls = ocspUrls;
-      // Non-critical by the RFC; a critical one stays in the unsupported list and rejects.
-      return !critical;
-    }
-    case OID.crlDistributionPoints: {
-      // CRLDistributionPoints ::= SEQUENCE SIZE (1..MAX) OF DistributionPoint
-      const c = cursor(bytes, root, TAG.SEQUENCE);
-      const names: string[] = [];
-      while (!c.done) {
-        // DistributionPoint ::= SEQUENCE { distributionPoint [0], reasons [1], cRLIssuer [2] }
-        const dp = cursor(bytes, c.next(TAG.SEQUENCE));
-        const name = dp.optional(0xa0);
-        if (name) names.push(...distributionPointNames(bytes, name));
-      }
-      cert.crlDistributionPoints = names;
-      // uniformResourceIdentifier [6] keys carry the IA5 text as hex (see generalNameKey).
-      cert.crlUrls = names
-        .filter((n) => n.startsWith('86:'))
-        .map((n) => Buffer.from(n.slice(3), 'hex').toString('latin1'))
-        .filter((u) => /^https?:\/\//i.test(u));
-      return true;
-    }
-    default:
-      return false;
-  }
-}
-
-function parseExtensions(bytes: Uint8Array, el: Element, cert: Partial<ParsedCertificate>): void {
-  // [3] EXPLICIT Extensions; certificates carry at least one (SIZE (1..MAX)).
-  const outer = cursor(bytes, el);
-  const list = outer.next(TAG.SEQUENCE);
-  outer.end();
-  const extensions = readExtensions(bytes, list);
-  if (extensions.length === 0) throw new DerError('empty extensions list');
-  for (const { oid, critical, value } of extensions) {
-    const understood = parseExtension(oid, critical, bytes, value, cert);
-    if (critical && !understood) cert.unsupportedCriticalExtensions?.push(oid);
-  }
 }
 
 function colonHex(digest: Buffer): string {
@@ -411,20 +220,16 @@ export function parseCertificate(der: Buffer, sha256?: Buffer): ParsedCertificat
       issuerNameDer: Buffer.from(encodedOf(der, issuerNameEl)),
       publicKeyBits: publicKeyBits(der, spkiEl),
       key: readKeyInfo(der, spkiEl),
-      san: { dns: [], email: [], uri: [], ip: [] },
-      wronglyCritical: [],
-      unsupportedCriticalExtensions: [],
       publicKey: () => (key ??= createPublicKey({ key: spki, format: 'der', type: 'spki' })),
     };
-    if (extensionsEl) {
-      // RFC 5280 section 4.1.2.9: extensions appear only in v3 certificates.
-      if (version !== 3) throw new DerError(`a v${version} certificate carries extensions`);
-      parseExtensions(der, extensionsEl, cert);
-    }
-    return cert as ParsedCertificate;
+    // RFC 5280 section 4.1.2.9: extensions appear only in v3 certificates.
+    if (extensionsEl && version !== 3) throw new DerError(`a v${version} certificate carries extensions`);
+    const extensions = extensionsEl ? decodeExtensions(der, extensionsEl) : noExtensions();
+    return Object.assign(cert, extensions) as ParsedCertificate;
   } catch (err) {
     if (err instanceof MalformedCertificateError) throw err;
-    throw new MalformedCertificateError(err instanceof DerError ? err.message : `undecodable certificate (${(err as Error).message})`);
+    const why = err instanceof DerError ? err.message : `undecodable certificate (${(err as Error).message})`;
+    throw new MalformedCertificateError(why);
   }
 }
 

@@ -66,34 +66,10 @@ export function readName(bytes: Uint8Array, el: Element): Name {
 }
 
 /**
- * A comparable key for one GeneralName (RFC 5280 section 4.2.1.6), as distribution point names
- * are matched: directory names by the section 7.1 rules, other forms by their encoding.
+ * Moved to general-name.ts with the other GeneralName forms; re-exported until
+ * revocation/crl.ts imports them from there.
  */
-export function generalNameKey(bytes: Uint8Array, el: Element): string {
-  if (el.tag === 0xa4) {
-    // directoryName [4] is EXPLICIT: the Name is wrapped.
-    const inner = cursor(bytes, el);
-    const name = readName(bytes, inner.next(TAG.SEQUENCE));
-    inner.end();
-    return `dn:${canonicalNameKey(name)}`;
-  }
-  return `${el.tag.toString(16)}:${encodedOf(bytes, el).subarray(el.contentStart - el.start).toString('hex')}`;
-}
-
-/**
- * DistributionPointName ::= CHOICE { fullName [0] GeneralNames, nameRelativeToCRLIssuer [1] RDN }.
- * Returns the fullName keys; a relative name is returned as an unmatchable marker (unsupported).
- */
-export function distributionPointNames(bytes: Uint8Array, el: Element): string[] {
-  const choice = cursor(bytes, el);
-  const name = choice.next();
-  choice.end();
-  if (name.tag !== 0xa0) return ['unsupported:nameRelativeToCRLIssuer'];
-  const names = cursor(bytes, name);
-  const keys: string[] = [];
-  while (!names.done) keys.push(generalNameKey(bytes, names.next()));
-  return keys;
-}
+export { distributionPointNames, generalNameKey } from './general-name.js';
 
 /** RFC 4514 section 2.4 escaping. */
 function escapeValue(value: string): string {

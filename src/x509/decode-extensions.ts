@@ -1,0 +1,215 @@
+import { contentOf, cursor, DerError, readBitString, readBoolean, readOid, smallInteger, TAG } from './der.js';
+import type { Element } from './der.js';
+import { distributionPointNames, ipText, readGeneralName, readGeneralNames, type GeneralName } from './general-name.js';
+import { extensionValue, readExtensions } from './signed.js';
+
+/**
+ * Decoding of the certificate extensions certgate reads. This module says what an extension
+ * contains, never whether a certificate is acceptable: which critical extensions are honoured,
+ * and which must not be critical, is path policy (src/path/extensions.ts, per certificate role).
+ */
+
+export const OID = {
+  basicConstraints: '2.5.29.19',
+  keyUsage: '2.5.29.15',
+  extKeyUsage: '2.5.29.37',
+  subjectAltName: '2.5.29.17',
+  issuerAltName: '2.5.29.18',
+  authorityKeyIdentifier: '2.5.29.35',
+  subjectKeyIdentifier: '2.5.29.14',
+  authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
+  subjectInfoAccess: '1.3.6.1.5.5.7.1.11',
+  ocsp: '1.3.6.1.5.5.7.48.1',
+  crlDistributionPoints: '2.5.29.31',
+  freshestCrl: '2.5.29.46',
+  nameConstraints: '2.5.29.30',
+  certificatePolicies: '2.5.29.32',
+  policyMappings: '2.5.29.33',
+  policyConstraints: '2.5.29.36',
+  inhibitAnyPolicy: '2.5.29.54',
+  subjectDirectoryAttributes: '2.5.29.9',
+  anyExtendedKeyUsage: '2.5.29.37.0',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+  ocspSigning: '1.3.6.1.5.5.7.3.9',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+} as const;
+
+/** KeyUsage flags: bit n of the BIT STRING (RFC 5280 section 4.2.1.3) is 1 << n. */
+export const KEY_USAGE = { digitalSignature: 1, keyCertSign: 32, cRLSign: 64 } as const;
+
+export interface SubjectAltNames {
+  dns: string[];
+  email: string[];
+  uri: string[];
+  ip: string[];
+}
+
+/** One extension as the certificate lists it: what the per-role extension tables judge. */
+export interface ExtensionRecord {
+  readonly oid: string;
+  readonly critical: boolean;
+}
+
+/** What the extensions of one certificate say (the extension-derived part of ParsedCertificate). */
+export interface DecodedExtensions {
+  /** Every extension, decoded or not, in certificate order. */
+  extensions: readonly ExtensionRecord[];
+  basicConstraints?: { ca: boolean; pathLen?: number; critical: boolean };
+  keyUsage?: number;
+  extKeyUsage?: string[];
+  /** The subjectAltName extension's names, all forms (undefined without the extension). */
+  subjectAltNames?: readonly GeneralName[];
+  /** The SAN forms CertificateInfo exposes, as text. */
+  san: SubjectAltNames;
+  authorityKeyId?: string;
+  subjectKeyId?: string;
+  /** Names (generalNameKey form) of the CRL distribution points this certificate lists. */
+  crlDistributionPoints?: string[];
+  /** The http: and https: URLs among them, for fetching (distributionPoints: true). */
+  crlUrls?: string[];
+  /** http: and https: OCSP responder URLs from Authority Information Access (id-ad-ocsp). */
+  ocspUrls?: string[];
+  /**
+   * Critical extensions this decoder does not read: a fact about the decoder, not a verdict.
+   * @deprecated Whether a critical extension is honoured is decided per role by
+   * `unprocessedCriticalExtensions` in src/path/extensions.ts; kept for the decoder comparison tests.
+   */
+  unsupportedCriticalExtensions: string[];
+}
+
+type Decoder = (bytes: Uint8Array, root: Element, out: DecodedExtensions, critical: boolean) => void;
+
+/** KeyUsage bits as flags: bit 0 (digitalSignature, the first octet's high bit) is 1. */
+function keyUsageFlags(bytes: Uint8Array, el: Element): number {
+  const { data } = readBitString(bytes, el);
+  let flags = 0;
+  for (let bit = 0; bit < Math.min(data.length * 8, 9); bit++) {
+    if (((data[bit >> 3] as number) >> (7 - (bit & 7))) & 1) flags |= 1 << bit;
+  }
+  return flags;
+}
+
+const isHttp = (url: string): boolean => /^https?:\/\//i.test(url);
+
+/**
+ * RFC 5280 section 4.2.1.9:
+ * BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }.
+ */
+const basicConstraints: Decoder = (bytes, root, out, critical) => {
+  const c = cursor(bytes, root, TAG.SEQUENCE);
+  const caEl = c.optional(TAG.BOOLEAN);
+  const ca = caEl ? readBoolean(bytes, caEl) : false;
+  const lenEl = c.optional(TAG.INTEGER);
+  c.end();
+  out.basicConstraints = lenEl ? { ca, pathLen: smallInteger(bytes, lenEl), critical } : { ca, critical };
+};
+
+/** RFC 5280 section 4.2.1.12: ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId. */
+const extKeyUsage: Decoder = (bytes, root, out) => {
+  const c = cursor(bytes, root, TAG.SEQUENCE);
+  const usages: string[] = [];
+  while (!c.done) usages.push(readOid(bytes, c.next(TAG.OID)));
+  out.extKeyUsage = usages;
+};
+
+/** RFC 5280 section 4.2.1.6: SubjectAltName ::= GeneralNames, every form decoded strictly. */
+const subjectAltName: Decoder = (bytes, root, out) => {
+  if (root.tag !== TAG.SEQUENCE) throw new DerError(`expected tag 0x30, found 0x${root.tag.toString(16)}`);
+  const names = readGeneralNames(bytes, root);
+  out.subjectAltNames = names;
+  for (const name of names) {
+    if (name.type === 'rfc822Name') out.san.email.push(name.value);
+    else if (name.type === 'dNSName') out.san.dns.push(name.value);
+    else if (name.type === 'uniformResourceIdentifier') out.san.uri.push(name.value);
+    else if (name.type === 'iPAddress') out.san.ip.push(ipText(name.address));
+  }
+};
+
+/** RFC 5280 section 4.2.1.1: only the keyIdentifier [0] is read. */
+const authorityKeyIdentifier: Decoder = (bytes, root, out) => {
+  const c = cursor(bytes, root, TAG.SEQUENCE);
+  const keyId = c.optional(0x80);
+  if (keyId) out.authorityKeyId = contentOf(bytes, keyId).toString('hex');
+};
+
+/** RFC 5280 section 4.2.1.2: SubjectKeyIdentifier ::= KeyIdentifier (OCTET STRING). */
+const subjectKeyIdentifier: Decoder = (bytes, root, out) => {
+  if (root.tag !== TAG.OCTET_STRING) throw new DerError('SubjectKeyIdentifier must be an OCTET STRING');
+  out.subjectKeyId = contentOf(bytes, root).toString('hex');
+};
+
+/**
+ * RFC 5280 section 4.2.2.1: SEQUENCE SIZE (1..MAX) OF AccessDescription ::= SEQUENCE {
+ * accessMethod OID, accessLocation GeneralName }; OCSP responders are id-ad-ocsp with a URI.
+ */
+const authorityInfoAccess: Decoder = (bytes, root, out) => {
+  const c = cursor(bytes, root, TAG.SEQUENCE);
+  if (c.done) throw new DerError('empty authorityInfoAccess');
+  const ocspUrls: string[] = [];
+  while (!c.done) {
+    const ad = cursor(bytes, c.next(TAG.SEQUENCE));
+    const method = readOid(bytes, ad.next(TAG.OID));
+    const location = readGeneralName(bytes, ad.next());
+    ad.end();
+    if (method === OID.ocsp && location.type === 'uniformResourceIdentifier' && isHttp(location.value)) {
+      ocspUrls.push(location.value);
+    }
+  }
+  if (ocspUrls.length > 0) out.ocspUrls = ocspUrls;
+};
+
+/**
+ * RFC 5280 section 4.2.1.13: CRLDistributionPoints ::= SEQUENCE SIZE (1..MAX) OF DistributionPoint,
+ * DistributionPoint ::= SEQUENCE { distributionPoint [0], reasons [1], cRLIssuer [2] }.
+ */
+const crlDistributionPoints: Decoder = (bytes, root, out) => {
+  const c = cursor(bytes, root, TAG.SEQUENCE);
+  const names: string[] = [];
+  while (!c.done) {
+    const dp = cursor(bytes, c.next(TAG.SEQUENCE));
+    const name = dp.optional(0xa0);
+    if (name) names.push(...distributionPointNames(bytes, name));
+  }
+  out.crlDistributionPoints = names;
+  // uniformResourceIdentifier [6] keys carry the IA5 text as hex (see generalNameKey).
+  out.crlUrls = names
+    .filter((n) => n.startsWith('86:'))
+    .map((n) => Buffer.from(n.slice(3), 'hex').toString('latin1'))
+    .filter(isHttp);
+};
+
+const DECODERS: ReadonlyMap<string, Decoder> = new Map<string, Decoder>([
+  [OID.basicConstraints, basicConstraints],
+  [OID.keyUsage, (bytes, root, out) => void (out.keyUsage = keyUsageFlags(bytes, root))],
+  [OID.extKeyUsage, extKeyUsage],
+  [OID.subjectAltName, subjectAltName],
+  [OID.authorityKeyIdentifier, authorityKeyIdentifier],
+  [OID.subjectKeyIdentifier, subjectKeyIdentifier],
+  [OID.authorityInfoAccess, authorityInfoAccess],
+  [OID.crlDistributionPoints, crlDistributionPoints],
+]);
+
+/** The extensions whose values this module reads; others may hold anything (even nothing). */
+export const DECODED_EXTENSIONS: ReadonlySet<string> = new Set(DECODERS.keys());
+
+/** What a certificate without an extensions field decodes to. */
+export function noExtensions(): DecodedExtensions {
+  return { extensions: [], san: { dns: [], email: [], uri: [], ip: [] }, unsupportedCriticalExtensions: [] };
+}
+
+/** `[3] EXPLICIT Extensions`: certificates carry at least one (SIZE (1..MAX)). */
+export function decodeExtensions(bytes: Uint8Array, el: Element): DecodedExtensions {
+  const outer = cursor(bytes, el);
+  const list = outer.next(TAG.SEQUENCE);
+  outer.end();
+  const extensions = readExtensions(bytes, list);
+  if (extensions.length === 0) throw new DerError('empty extensions list');
+  const out = noExtensions();
+  out.extensions = extensions.map(({ oid, critical }) => Object.freeze({ oid, critical }));
+  for (const { oid, critical, value } of extensions) {
+    const decode = DECODERS.get(oid);
+    if (decode) decode(bytes, extensionValue(bytes, value), out, critical);
+    else if (critical) out.unsupportedCriticalExtensions.push(oid);
+  }
+  return out;
+}
