@@ -50,52 +50,16 @@ export function pathPolicy(options: PathPolicyOptions): PathPolicy {
 }
 
 /**
- * What the path rules needed before PathPolicy: the time and the options that shape the rules.
- * @deprecated Build a {@link PathPolicy} once and call `checkRules(path, policy, at)`.
- */
-export interface PolicyInput {
-  /** Epoch ms the path is validated at. */
-  at: number;
-  clockToleranceMs: number;
-  purpose: Purpose | false;
-  legacyAlgorithms: boolean;
-}
-
-/** Policies the 0.1 form built, by their parameters: the verifier calls it for every new path. */
-const legacyPolicies = new Map<string, PathPolicy>();
-const MAX_LEGACY_POLICIES = 64;
-
-function policyFor({ purpose, legacyAlgorithms, clockToleranceMs }: PolicyInput): PathPolicy {
-  const key = `${purpose}|${legacyAlgorithms}|${clockToleranceMs}`;
-  let policy = legacyPolicies.get(key);
-  if (!policy) {
-    if (legacyPolicies.size >= MAX_LEGACY_POLICIES) legacyPolicies.clear();
-    policy = pathPolicy({ purpose, legacyAlgorithms, clockToleranceMs });
-    legacyPolicies.set(key, policy);
-  }
-  return policy;
-}
-
-/**
  * RFC 5280 section 6.1 rules on a complete path `[leaf, ...intermediates, anchor]`, revocation
  * aside: every certificate's own rules (leaf first), then the issuer rules and path-wide state
  * from the anchor down. Returns the first failure, or undefined when the path is valid. A
  * one-element path is a certificate configured as a trust anchor and presented as itself (pinning).
  */
-export function checkRules(path: readonly ParsedCertificate[], policy: PathPolicy, at: number): Failure | undefined;
-/** @deprecated The 0.1 form: builds the policy on every call. */
-export function checkRules(path: readonly ParsedCertificate[], input: PolicyInput): Failure | undefined;
-export function checkRules(
-  path: readonly ParsedCertificate[],
-  policyOrInput: PathPolicy | PolicyInput,
-  at?: number,
-): Failure | undefined {
-  if (!('extensions' in policyOrInput)) return checkRules(path, policyFor(policyOrInput), policyOrInput.at);
-  if (at === undefined) throw new TypeError('checkRules: the validation time is required with a PathPolicy');
+export function checkRules(path: readonly ParsedCertificate[], policy: PathPolicy, at: number): Failure | undefined {
   const n = path.length;
   for (const [i, cert] of path.entries()) {
-    const failure = checkCertificate(cert, { isAnchor: i === n - 1 && n > 1, isLeaf: i === 0 }, policyOrInput, at);
+    const failure = checkCertificate(cert, { isAnchor: i === n - 1 && n > 1, isLeaf: i === 0 }, policy, at);
     if (failure) return failure;
   }
-  return checkPathRules(path, policyOrInput);
+  return checkPathRules(path, policy);
 }

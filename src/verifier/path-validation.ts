@@ -1,8 +1,8 @@
 import type { ParsedCertificate } from '../x509/certificate.js';
-import type { Failure, PathResult, Purpose, SignatureBudget } from '../model/verdict.js';
+import type { Failure, PathResult, SignatureBudget } from '../model/verdict.js';
 import { buildPath } from '../path/builder.js';
 import type { CertificatePool } from '../path/pool.js';
-import { checkRules } from '../path/policy.js';
+import { checkRules, pathPolicy, type PathPolicy } from '../path/policy.js';
 import { checkRevocation, type RevocationInput } from '../revocation/path-revocation.js';
 import type { CertificateCache } from './certificate-cache.js';
 import type { VerifierConfig } from './options.js';
@@ -26,29 +26,37 @@ export interface ValidationRun {
  * validate certificates it sent just to sign a CRL.
  */
 export class PathValidator {
+  /** The client's leaf: the configured purpose. */
+  private readonly clientRules: PathPolicy;
+  /** A separate CRL signer: no purpose (RFC 5280 section 6.3.3 (f) asks for a valid path only). */
+  private readonly signerRules: PathPolicy;
+
   constructor(
     private readonly config: VerifierConfig,
     private readonly anchors: CertificatePool,
     private readonly configuredIntermediates: CertificatePool,
     private readonly cache: CertificateCache,
     private readonly revocation: RevocationSources,
-  ) {}
-
-  validate(leaf: ParsedCertificate, intermediates: CertificatePool, run: ValidationRun): PathResult {
-    return this.validateAt(leaf, intermediates, this.config.purpose, run, 0);
+  ) {
+    const { purpose, legacyAlgorithms, clockToleranceMs, maxChainDepth } = config;
+    this.clientRules = pathPolicy({ purpose, legacyAlgorithms, clockToleranceMs, maxChainDepth });
+    this.signerRules = pathPolicy({ purpose: false, legacyAlgorithms, clockToleranceMs, maxChainDepth });
   }
 
-  private validateAt(leaf: ParsedCertificate, intermediates: CertificatePool, purpose: Purpose | false, run: ValidationRun, signerDepth: number): PathResult {
-    const { config, anchors, cache } = this;
-    const rules = { at: run.at, clockToleranceMs: config.clockToleranceMs, purpose, legacyAlgorithms: config.legacyAlgorithms };
+  validate(leaf: ParsedCertificate, intermediates: CertificatePool, run: ValidationRun): PathResult {
+    return this.validateAt(leaf, intermediates, this.clientRules, run, 0);
+  }
+
+  private validateAt(leaf: ParsedCertificate, intermediates: CertificatePool, rules: PathPolicy, run: ValidationRun, signerDepth: number): PathResult {
+    const { anchors, cache } = this;
     const revocation = this.revocationInput(run, signerDepth);
     return buildPath(leaf, {
       anchors,
       intermediates,
-      maxChainDepth: config.maxChainDepth,
+      maxChainDepth: rules.maxChainDepth,
       signedBy: (child, issuer) => cache.signedBy(child, issuer),
       checkPath: (path) => {
-        const failure = checkRules(path, rules);
+        const failure = checkRules(path, rules, run.at);
         return failure ? { ok: false, failure } : checkRevocation(path, revocation);
       },
       budget: run.budget,
@@ -76,7 +84,7 @@ export class PathValidator {
         // A CRL signer's path needs its own revocation check, which may need another signer:
         // bounded so that a hostile set of CRLs cannot recurse.
         if (signerDepth >= MAX_CRL_SIGNER_DEPTH) return { ok: false, failure: { code: 'REVOCATION_UNKNOWN', detail: 'CRL signer paths nest too deeply' } };
-        return this.validateAt(signer, this.configuredIntermediates, false, run, signerDepth + 1);
+        return this.validateAt(signer, this.configuredIntermediates, this.signerRules, run, signerDepth + 1);
       },
     };
   }

@@ -215,12 +215,4 @@ describe('PathPolicy', () => {
     expect(() => pathPolicy(options as never)).toThrow(name);
   });
 
-  it('gives the 0.1 checkRules(path, input) form the same verdicts', async () => {
-    const { path } = await chain({ notAfter: new Date('2024-06-01T11:59:59Z') });
-    for (const at of [AT - 1, AT]) {
-      const input = { at, clockToleranceMs: 0, purpose: 'clientAuth' as const, legacyAlgorithms: false };
-      expect(checkRules(path, input)).toEqual(checkRules(path, policy, at));
-    }
-    expect(checkRules(path, policy, AT)?.code).toBe('CERT_EXPIRED');
-  });
 });
