@@ -1,15 +1,16 @@
 /**
- * The OpenSSL OCSP responder as a peer: `openssl ocsp -index ... -CA ... -rsigner ...` answers
- * every request. `openssl ocsp -port` listens on all interfaces and cannot be bound to 127.0.0.1,
- * so each POST is handed to the same responder code one request at a time (`-reqin`/`-respout`)
- * behind an HTTP server on 127.0.0.1, which can also go down, answer slowly or serve garbage.
+ * OCSP responders for tests.
+ * - The OpenSSL OCSP responder as a peer ({@link OcspPki}, {@link OcspResponder}): one PKI per test
+ *   file, and a responder per test with a fixed behaviour.
+ * - In-process answers ({@link makeInProcessOcspPki}, {@link serveOcsp}) for unit tests that freeze
+ *   the clock and choose every time in an answer to the millisecond.
  */
 import 'reflect-metadata';
 import { execFile } from 'node:child_process';
 import { createHash, KeyObject, randomBytes, sign, webcrypto as nodeWebcrypto } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -33,74 +34,71 @@ import {
 } from '@peculiar/asn1-ocsp';
 import { parseCertificate, type ParsedCertificate } from '../../src/x509/certificate.js';
 import { encodeOcspRequest, type OcspCertStatus } from '../../src/revocation/ocsp.js';
-import { opensslOk, tempDir } from './oracle.js';
+import { opensslOk, pemToDer, tempDir } from './oracle.js';
 
 const run = promisify(execFile);
 export const OCSP_PKI_SCRIPT = fileURLToPath(new URL('../fixtures/openssl-ocsp-pki.sh', import.meta.url));
 
 export type OcspLeaf = 'good' | 'revoked' | 'unlisted' | 'noaia';
-/** Who signs responses: the CA, a delegated responder, a CA-issued certificate without OCSPSigning, or a look-alike CA with another key. */
+/**
+ * Who signs responses: the CA, a delegated responder, a CA-issued certificate without
+ * OCSPSigning, or a look-alike CA with another key.
+ */
 export type OcspSigner = 'ca' | 'responder' | 'noeku' | 'impostor';
+export type ResponderMode = 'openssl' | 'slow' | 'garbage' | 'http-error';
 
-export class OpensslOcspResponder {
-  mode: 'openssl' | 'slow' | 'garbage' | 'http-error' = 'openssl';
-  signer: OcspSigner = 'ca';
+/** How one test responder behaves, fixed when it is made. */
+export interface ResponderConfig {
+  /** 'openssl' answers; 'slow' never does; 'garbage' serves HTML; 'http-error' answers 500. Default 'openssl'. */
+  readonly mode?: ResponderMode;
+  /**
+   * Who signs (default the CA). A list scripts it: the n-th request is signed by the n-th entry,
+   * the last one repeating.
+   */
+  readonly signer?: OcspSigner | readonly OcspSigner[];
   /** Passed as `-nmin`: answers then carry a nextUpdate this many minutes ahead. */
-  nextUpdateMinutes: number | undefined;
-  /** Requests received (each one an OCSP question). */
-  requests = 0;
-  port = 0;
-  dir = '';
-  private seq = 0;
-  private readonly server = http.createServer((req, res) => {
-    this.requests++;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (this.mode === 'slow') return; // never answers: the client's timeout must fire
-      if (this.mode === 'garbage') return void res.end('<html>captive portal</html>');
-      if (this.mode === 'http-error') {
-        res.statusCode = 500;
-        return void res.end();
-      }
-      this.answer(Buffer.concat(chunks)).then(
-        (der) => {
-          res.setHeader('content-type', 'application/ocsp-response');
-          res.end(der);
-        },
-        (err: Error) => {
-          res.statusCode = 500;
-          res.end(String(err.message));
-        },
-      );
-    });
-  });
+  readonly nextUpdateMinutes?: number;
+}
 
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/`;
-  }
+/** The responder the certificates' Authority Information Access names; no test reconfigures it. */
+const AIA_CONFIG: ResponderConfig = Object.freeze({ signer: 'ca', nextUpdateMinutes: 10 });
+
+/**
+ * The OpenSSL OCSP test PKI (test/fixtures/openssl-ocsp-pki.sh), built once per test file, and
+ * the responder its certificates name. Tests that need another behaviour make their own
+ * responder with {@link OcspPki.responder} and point `ocsp.urls` at it: nothing a test changes is
+ * seen by another.
+ */
+export class OcspPki {
+  private responders = 0;
+
+  private constructor(
+    readonly dir: string,
+    /** The responder at the certificates' AIA URL: signed by the CA, nextUpdate 10 minutes ahead. */
+    readonly aia: OcspResponder,
+  ) {}
 
   /** Listens on a free port first, so the certificates' AIA can name it, then builds the PKI. */
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-    this.dir = tempDir('certgate-ocsp-');
+  static async create(): Promise<OcspPki> {
     opensslOk(['version']); // fails early and clearly if openssl is missing
-    await run('bash', [OCSP_PKI_SCRIPT, this.dir, this.url]);
+    const dir = tempDir('certgate-ocsp-');
+    const aia = new OcspResponder(dir, 'aia', AIA_CONFIG);
+    await aia.up();
+    await run('bash', [OCSP_PKI_SCRIPT, dir, aia.url]);
+    const pki = new OcspPki(dir, aia);
+    // OpenSSL stamps answers with the current second: wait out the second the certificates were
+    // issued in, so that every answer is stamped strictly after their notBefore.
+    const notBefore = parseCertificate(pemToDer(pki.pem('good'))).notBefore.getTime();
+    const wait = notBefore + 1000 - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    return pki;
   }
 
-  /** Stops listening (connections are refused) until {@link up}. */
-  async down(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  async up(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
-  }
-
-  async close(): Promise<void> {
-    if (this.server.listening) await this.down();
+  /** A responder of its own (own port, index, request count and answer cache), listening. */
+  async responder(config: ResponderConfig = {}): Promise<OcspResponder> {
+    const responder = new OcspResponder(this.dir, String(++this.responders), Object.freeze({ ...config }));
+    await responder.up();
+    return responder;
   }
 
   file(name: string): string {
@@ -115,33 +113,178 @@ export class OpensslOcspResponder {
     return { cert: this.pem(name), key: this.pem(`${name}-key`) };
   }
 
-  /** Marks a valid certificate revoked in the responder's index (the next answer says so). */
-  revoke(name: OcspLeaf): void {
-    const index = this.file('index.txt');
-    const revokedAt = new Date(Date.now() - 60_000).toISOString().replace(/^\d\d|[-T:]|\.\d+/g, '');
-    const lines = readFileSync(index, 'utf8')
-      .split('\n')
-      .map((line) => (line.endsWith(`/CN=${name}`) ? line.replace(/^V\t([^\t]*)\t\t/, `R\t$1\t${revokedAt},keyCompromise\t`) : line));
-    writeFileSync(index, lines.join('\n'));
+  async close(): Promise<void> {
+    await this.aia.close();
+  }
+}
+
+/**
+ * One OpenSSL OCSP responder: `openssl ocsp -index ... -CA ... -rsigner ...` answers each request.
+ * `openssl ocsp -port` listens on all interfaces and cannot be bound to 127.0.0.1, so each POST
+ * is handed to the same responder code one request at a time (`-reqin`/`-respout`) behind an HTTP
+ * server on 127.0.0.1, which can also go down, answer slowly or serve garbage. Answers are cached
+ * per (request bytes, signer) until the index changes: openssl runs once per distinct question.
+ */
+export class OcspResponder {
+  private served = 0;
+  private runs = 0;
+  private port = 0;
+  private indexFile: string | undefined;
+  private readonly answers = new Map<string, Promise<Buffer>>();
+  private readonly server = http.createServer((req, res) => {
+    const n = this.served++;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => this.respond(n, Buffer.concat(chunks), res));
+  });
+
+  constructor(
+    private readonly dir: string,
+    private readonly name: string,
+    readonly config: Readonly<ResponderConfig>,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/`;
   }
 
-  private async answer(request: Buffer): Promise<Buffer> {
-    const n = ++this.seq;
-    const reqFile = this.file(`req-${n}.der`);
-    const respFile = this.file(`resp-${n}.der`);
+  /** HTTP requests received (each one an OCSP question), whether or not the answer was cached. */
+  get requests(): number {
+    return this.served;
+  }
+
+  /** How many times `openssl ocsp` ran to answer. */
+  get opensslRuns(): number {
+    return this.runs;
+  }
+
+  /** Listens (on the same port again after {@link down}). */
+  async up(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops listening: connections are refused until {@link up}. */
+  async down(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  async close(): Promise<void> {
+    if (this.server.listening) await this.down();
+  }
+
+  /** Marks a valid certificate revoked in this responder's index (its next answer says so). */
+  revoke(leaf: OcspLeaf): void {
+    const revokedAt = new Date(Date.now() - 60_000).toISOString().replace(/^\d\d|[-T:]|\.\d+/g, '');
+    const lines = readFileSync(this.index(), 'utf8')
+      .split('\n')
+      .map((line) => {
+        if (!line.endsWith(`/CN=${leaf}`)) return line;
+        return line.replace(/^V\t([^\t]*)\t\t/, `R\t$1\t${revokedAt},keyCompromise\t`);
+      });
+    writeFileSync(this.index(), lines.join('\n'));
+    this.answers.clear();
+  }
+
+  private respond(n: number, request: Buffer, res: http.ServerResponse): void {
+    const mode = this.config.mode ?? 'openssl';
+    if (mode === 'slow') return; // never answers: the client's timeout must fire
+    // No keep-alive: a pooled connection that the server closes while idle would turn a later
+    // request into ECONNRESET, a "no answer" no test asked for.
+    res.setHeader('connection', 'close');
+    if (mode === 'garbage') return void res.end('<html>captive portal</html>');
+    if (mode === 'http-error') {
+      res.statusCode = 500;
+      return void res.end();
+    }
+    this.answer(request, this.signerFor(n)).then(
+      (der) => {
+        res.setHeader('content-type', 'application/ocsp-response');
+        res.end(der);
+      },
+      (err: Error) => {
+        res.statusCode = 500;
+        res.end(String(err.message));
+      },
+    );
+  }
+
+  private signerFor(n: number): OcspSigner {
+    const signer = this.config.signer ?? 'ca';
+    if (typeof signer === 'string') return signer;
+    return signer[Math.min(n, signer.length - 1)] ?? 'ca';
+  }
+
+  /** This responder's own copy of the PKI's index, so that {@link revoke} concerns it alone. */
+  private index(): string {
+    if (!this.indexFile) {
+      this.indexFile = join(this.dir, `index-${this.name}.txt`);
+      copyFileSync(join(this.dir, 'index.txt'), this.indexFile);
+    }
+    return this.indexFile;
+  }
+
+  private answer(request: Buffer, signer: OcspSigner): Promise<Buffer> {
+    const key = `${signer}:${createHash('sha256').update(request).digest('hex')}`;
+    let answer = this.answers.get(key);
+    if (!answer) {
+      answer = this.runOpenssl(request, signer);
+      answer.catch(() => this.answers.delete(key));
+      this.answers.set(key, answer);
+    }
+    return answer;
+  }
+
+  private async runOpenssl(request: Buffer, signer: OcspSigner): Promise<Buffer> {
+    const n = ++this.runs;
+    const reqFile = join(this.dir, `req-${this.name}-${n}.der`);
+    const respFile = join(this.dir, `resp-${this.name}-${n}.der`);
     writeFileSync(reqFile, request);
-    const signer = this.signer;
+    const nmin = this.config.nextUpdateMinutes;
     await run('openssl', [
       'ocsp',
-      '-index', this.file('index.txt'),
-      '-CA', this.file('ca.pem'),
-      '-rsigner', this.file(`${signer}.pem`),
-      '-rkey', this.file(`${signer}-key.pem`),
-      ...(this.nextUpdateMinutes === undefined ? [] : ['-nmin', String(this.nextUpdateMinutes)]),
+      '-index', this.index(),
+      '-CA', join(this.dir, 'ca.pem'),
+      '-rsigner', join(this.dir, `${signer}.pem`),
+      '-rkey', join(this.dir, `${signer}-key.pem`),
+      ...(nmin === undefined ? [] : ['-nmin', String(nmin)]),
       '-reqin', reqFile,
       '-respout', respFile,
     ]);
     return readFileSync(respFile);
+  }
+}
+
+/**
+ * @deprecated The former single, reconfigurable responder, kept only so bench/ocsp-cost.ts
+ * compiles until it moves to `OcspPki.create()` (use `pki.pem`, `pki.aia.requests`). Its responder
+ * is the AIA one, which always answers with a nextUpdate 10 minutes ahead: `nextUpdateMinutes` is
+ * ignored.
+ */
+export class OpensslOcspResponder {
+  nextUpdateMinutes: number | undefined;
+  private pki: OcspPki | undefined;
+
+  async start(): Promise<void> {
+    this.pki = await OcspPki.create();
+  }
+
+  pem(name: string): Buffer {
+    return this.started().pem(name);
+  }
+
+  get requests(): number {
+    return this.started().aia.requests;
+  }
+
+  async close(): Promise<void> {
+    await this.pki?.close();
+  }
+
+  private started(): OcspPki {
+    if (!this.pki) throw new Error('call start() first');
+    return this.pki;
   }
 }
 
@@ -223,7 +366,10 @@ export interface Validity {
  * A CA valid `validity`, a client leaf, and a delegated responder valid `responderValidity`
  * (default: as the CA). Certificate times are whole seconds, as X.509 encodes them.
  */
-export async function makeInProcessOcspPki(validity: Validity, responderValidity = validity): Promise<InProcessOcspPki> {
+export async function makeInProcessOcspPki(
+  validity: Validity,
+  responderValidity = validity,
+): Promise<InProcessOcspPki> {
   const caKeys = await ecKeys();
   const caSki = await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey);
   const caCert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -243,7 +389,9 @@ export async function makeInProcessOcspPki(validity: Validity, responderValidity
   const responderKeyed = await issued(caKeyed, 'CN=responder', x509.ExtendedKeyUsage.ocspSigning, responderValidity);
   const parse = (k: KeyedCert) => parseCertificate(Buffer.from(k.cert.rawData));
   const [ca, leaf, responder] = [parse(caKeyed), parse(leafKeyed), parse(responderKeyed)];
-  const certId = AsnConvert.parse(encodeOcspRequest(leaf, ca), OCSPRequest).tbsRequest.requestList[0]?.reqCert as CertID;
+  // The CertID exactly as certgate asks for it.
+  const request = AsnConvert.parse(encodeOcspRequest(leaf, ca), OCSPRequest);
+  const certId = request.tbsRequest.requestList[0]?.reqCert as CertID;
   const signers = {
     ca: { keyed: caKeyed, parsed: ca, key: KeyObject.from(caKeys.privateKey) },
     responder: { keyed: responderKeyed, parsed: responder, key: KeyObject.from(responderKeyed.keys.privateKey) },
@@ -256,54 +404,69 @@ export async function makeInProcessOcspPki(validity: Validity, responderValidity
     responder,
     answer(spec) {
       const signer = signers[spec.signer ?? 'ca'];
-      const build = (padding: number) =>
-        signedResponse(certId, spec, signer.parsed, signer.key, spec.signer === 'responder' ? [signer.keyed.cert] : [], padding);
-      return spec.size === undefined ? build(-1) : padded(build, spec.size);
+      const attached = spec.signer === 'responder' ? [signer.keyed.cert] : [];
+      const build = (padding?: number) => signedResponse(certId, spec, signer.parsed, signer.key, attached, padding);
+      return spec.size === undefined ? build() : padded(build, spec.size);
     },
   };
 }
 
-/** Grows the padding until the response is exactly `size` bytes (DER lengths shift as it grows). */
+/**
+ * Adjusts the padding until the response is exactly `size` bytes. DER lengths shift as it grows,
+ * and an ECDSA signature is 70 to 72 bytes from one signing to the next, so this signs again
+ * until one lands exactly (each try does with a good chance once the padding is right).
+ */
 function padded(build: (padding: number) => Buffer, size: number): Buffer {
   let padding = 0;
-  for (let attempt = 0; attempt < 8; attempt++) {
+  for (let attempt = 0; attempt < 100; attempt++) {
     const der = build(padding);
     if (der.length === size) return der;
-    padding += size - der.length;
-    if (padding < 0) break;
+    padding = Math.max(0, padding + size - der.length);
   }
   throw new Error(`cannot pad an OCSP response to exactly ${size} bytes`);
 }
 
-function signedResponse(certId: CertID, spec: AnswerSpec, signer: ParsedCertificate, key: KeyObject, certs: x509.X509Certificate[], padding: number): Buffer {
-  const certStatus =
-    spec.status === 'good'
-      ? new CertStatus({ good: null })
-      : spec.status === 'unknown'
-        ? new CertStatus({ unknown: null })
-        : new CertStatus({
-            revoked: new RevokedInfo({
-              revocationTime: spec.revokedAt ?? new Date(spec.thisUpdate.getTime() - 3_600_000),
-              ...(spec.reason === undefined ? {} : { revocationReason: new CRLReason(spec.reason) }),
-            }),
-          });
-  const single = new SingleResponse({ certID: certId, certStatus, thisUpdate: spec.thisUpdate, ...(spec.nextUpdate ? { nextUpdate: spec.nextUpdate } : {}) });
+function certStatus(spec: AnswerSpec): CertStatus {
+  if (spec.status === 'good') return new CertStatus({ good: null });
+  if (spec.status === 'unknown') return new CertStatus({ unknown: null });
+  const revocationTime = spec.revokedAt ?? new Date(spec.thisUpdate.getTime() - 3_600_000);
+  const revoked = new RevokedInfo({ revocationTime });
+  if (spec.reason !== undefined) revoked.revocationReason = new CRLReason(spec.reason);
+  return new CertStatus({ revoked });
+}
+
+function signedResponse(
+  certID: CertID,
+  spec: AnswerSpec,
+  signer: ParsedCertificate,
+  key: KeyObject,
+  certs: x509.X509Certificate[],
+  padding: number | undefined,
+): Buffer {
+  const single = new SingleResponse({ certID, certStatus: certStatus(spec), thisUpdate: spec.thisUpdate });
+  if (spec.nextUpdate) single.nextUpdate = spec.nextUpdate;
   const data = new ResponseData({
     responderID: new ResponderID({ byKey: new KeyHash(createHash('sha1').update(signer.publicKeyBits).digest()) }),
     producedAt: spec.thisUpdate,
     responses: [single],
-    ...(padding < 0 ? {} : { responseExtensions: [new Extension({ extnID: PADDING_OID, critical: false, extnValue: new OctetString(Buffer.alloc(padding)) })] }),
   });
+  if (padding !== undefined) {
+    const filler = new OctetString(Buffer.alloc(padding));
+    data.responseExtensions = [new Extension({ extnID: PADDING_OID, critical: false, extnValue: filler })];
+  }
   const tbs = Buffer.from(AsnConvert.serialize(data));
   const basic = new BasicOCSPResponse({
     tbsResponseData: data,
     signatureAlgorithm: new AlgorithmIdentifier({ algorithm: ECDSA_SHA256 }),
     signature: new Uint8Array(sign('sha256', tbs, key)).buffer,
-    ...(certs.length > 0 ? { certs: certs.map((c) => AsnConvert.parse(c.rawData, Certificate)) } : {}),
   });
+  if (certs.length > 0) basic.certs = certs.map((c) => AsnConvert.parse(c.rawData, Certificate));
   const response = new OCSPResponse({
     responseStatus: OCSPResponseStatus.successful,
-    responseBytes: new ResponseBytes({ responseType: id_pkix_ocsp_basic, response: new OctetString(AsnConvert.serialize(basic)) }),
+    responseBytes: new ResponseBytes({
+      responseType: id_pkix_ocsp_basic,
+      response: new OctetString(AsnConvert.serialize(basic)),
+    }),
   });
   return Buffer.from(AsnConvert.serialize(response));
 }
