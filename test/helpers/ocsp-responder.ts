@@ -86,9 +86,10 @@ export class OcspPki {
     await aia.up();
     await run('bash', [OCSP_PKI_SCRIPT, dir, aia.url]);
     const pki = new OcspPki(dir, aia);
-    // OpenSSL stamps answers with the current second: wait out the second the certificates were
-    // issued in, so that every answer is stamped strictly after their notBefore.
-    const notBefore = parseCertificate(pemToDer(pki.pem('good'))).notBefore.getTime();
+    // OpenSSL stamps answers with the current second: wait out the second the last certificate
+    // was issued in, so that every answer is stamped strictly after every notBefore.
+    const leaves = ['good', 'revoked', 'unlisted', 'noaia', 'responder', 'noeku'];
+    const notBefore = Math.max(...leaves.map((name) => parseCertificate(pemToDer(pki.pem(name))).notBefore.getTime()));
     const wait = notBefore + 1000 - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     return pki;
