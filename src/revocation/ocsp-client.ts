@@ -18,7 +18,15 @@ export interface OcspClientConfig {
 
 /** Events for operators; listen with `verifier.on(name, listener)`. */
 export interface OcspEvents {
-  'ocsp-response': { url: string; subject: string; serialNumber: string; status: 'good' | 'revoked' | 'unknown'; thisUpdate: Date; nextUpdate: Date | undefined; signer: string };
+  'ocsp-response': {
+    url: string;
+    subject: string;
+    serialNumber: string;
+    status: 'good' | 'revoked' | 'unknown';
+    thisUpdate: Date;
+    nextUpdate: Date | undefined;
+    signer: string;
+  };
   'ocsp-failed': { url: string; subject: string; serialNumber: string; error: string; retryInMs: number };
 }
 
@@ -40,6 +48,13 @@ interface ResponderState {
   failures: number;
   retryAt: number;
   lastError: string;
+}
+
+/** What asking the configured responders in turn has gathered so far. */
+interface Attempts {
+  reasons: string[];
+  /** Earliest instant asking again may help. */
+  retryAt: number;
 }
 
 /**
@@ -67,8 +82,9 @@ export class OcspClient {
   }
 
   /**
-   * Asks the responders (or joins the request in flight) and remembers the answer. With `at`
-   * (verify's `at` option), the answer must be current at that instant and is not remembered.
+   * Asks the responders (or joins the request in flight) and remembers the answer, judged at the
+   * instant it arrives. With `at` (verify's `at` option), the answer must be current at that
+   * instant instead and is not remembered.
    */
   query(cert: ParsedCertificate, issuer: ParsedCertificate, at?: number): Promise<OcspAnswer> {
     if (at !== undefined) return this.ask(cert, issuer, at);
@@ -89,6 +105,10 @@ export class OcspClient {
     this.stopping.abort();
   }
 
+  private now(): number {
+    return this.config.clock.now();
+  }
+
   /** Events are for logging: a listener that throws must not change a verdict. */
   private report<E extends keyof OcspEvents>(event: E, payload: OcspEvents[E]): void {
     try {
@@ -102,48 +122,77 @@ export class OcspClient {
     const urls = this.config.urls.length > 0 ? this.config.urls : (cert.ocspUrls ?? []);
     if (urls.length === 0) {
       // A property of the certificate: asking again will not help.
-      return { status: 'unavailable', why: 'the certificate names no OCSP responder (Authority Information Access) and ocsp.urls is not set', until: this.config.clock.now() + this.config.maxAgeMs };
+      const why = 'the certificate names no OCSP responder (Authority Information Access) and ocsp.urls is not set';
+      return { status: 'unavailable', why, until: this.now() + this.config.maxAgeMs };
     }
-    const reasons: string[] = [];
-    let retryAt = Infinity;
+    const attempts: Attempts = { reasons: [], retryAt: Infinity };
     for (const url of urls) {
-      const state = this.responders.get(url) ?? { failures: 0, retryAt: 0, lastError: '' };
-      if (state.retryAt > this.config.clock.now()) {
-        reasons.push(`${url}: ${state.lastError} (next try in ${state.retryAt - this.config.clock.now()} ms)`);
-        retryAt = Math.min(retryAt, state.retryAt);
+      const state = this.responders.get(url);
+      if (state && state.retryAt > this.now()) {
+        attempts.reasons.push(`${url}: ${state.lastError} (next try in ${state.retryAt - this.now()} ms)`);
+        attempts.retryAt = Math.min(attempts.retryAt, state.retryAt);
         continue;
       }
       let verdict: OcspVerdict;
       try {
-        verdict = await this.askResponder(url, cert, issuer, at ?? this.config.clock.now());
+        verdict = await this.askResponder(url, cert, issuer, at);
       } catch (err) {
         if (this.stopping.signal.aborted) return { status: 'unavailable', why: 'the verifier was closed', until: 0 };
-        const error = (err as Error).message;
-        let retryInMs = OCSP_NO_ANSWER_RECHECK_MS;
-        if (err instanceof OcspProtocolError && err.aboutCertificate) {
-          // About this certificate only: other certificates may still ask this responder.
-          retryAt = Math.min(retryAt, this.config.clock.now() + retryInMs);
-        } else {
-          state.failures++;
-          state.lastError = error;
-          retryInMs = backoff(state.failures, MAX_OCSP_RETRY_MS);
-          state.retryAt = this.config.clock.now() + retryInMs;
-          this.responders.set(url, state);
-          retryAt = Math.min(retryAt, state.retryAt);
-        }
-        reasons.push(`${url}: ${error}`);
-        this.report('ocsp-failed', { url, subject: cert.subjectDN, serialNumber: cert.serialNumber, error, retryInMs });
+        this.failed(url, cert, err as Error, attempts);
         continue;
       }
-      this.responders.delete(url);
-      this.report('ocsp-response', { url, subject: cert.subjectDN, serialNumber: cert.serialNumber, status: verdict.status, thisUpdate: verdict.thisUpdate, nextUpdate: verdict.nextUpdate, signer: verdict.signer });
-      const limit = verdict.status === 'unknown' ? OCSP_NO_ANSWER_RECHECK_MS : this.config.maxAgeMs;
-      return { status: verdict.status, url, verdict, until: Math.min(verdict.usableUntil, this.config.clock.now() + limit) };
+      return this.answered(url, cert, verdict);
     }
-    return { status: 'unavailable', why: reasons.join('; '), until: Math.min(Math.max(retryAt, this.config.clock.now() + MIN_RETRY_MS), this.config.clock.now() + OCSP_NO_ANSWER_RECHECK_MS) };
+    // Asking again helps once a responder may be tried again, but "no answer" is never kept long.
+    const now = this.now();
+    const until = Math.min(Math.max(attempts.retryAt, now + MIN_RETRY_MS), now + OCSP_NO_ANSWER_RECHECK_MS);
+    return { status: 'unavailable', why: attempts.reasons.join('; '), until };
   }
 
-  private async askResponder(url: string, cert: ParsedCertificate, issuer: ParsedCertificate, at: number): Promise<OcspVerdict> {
+  /** Records a failed attempt: the responder is backed off unless only this certificate's question failed. */
+  private failed(url: string, cert: ParsedCertificate, err: Error, attempts: Attempts): void {
+    const error = err.message;
+    let retryInMs = OCSP_NO_ANSWER_RECHECK_MS;
+    if (err instanceof OcspProtocolError && err.aboutCertificate) {
+      // About this certificate only: other certificates may still ask this responder.
+      attempts.retryAt = Math.min(attempts.retryAt, this.now() + retryInMs);
+    } else {
+      const state = this.responders.get(url) ?? { failures: 0, retryAt: 0, lastError: '' };
+      state.failures++;
+      state.lastError = error;
+      retryInMs = backoff(state.failures, MAX_OCSP_RETRY_MS);
+      state.retryAt = this.now() + retryInMs;
+      this.responders.set(url, state);
+      attempts.retryAt = Math.min(attempts.retryAt, state.retryAt);
+    }
+    attempts.reasons.push(`${url}: ${error}`);
+    this.report('ocsp-failed', { url, subject: cert.subjectDN, serialNumber: cert.serialNumber, error, retryInMs });
+  }
+
+  /**
+   * A believable answer: remembered until it goes stale, at most maxAgeMs (`unknown` only as long
+   * as "no answer").
+   */
+  private answered(url: string, cert: ParsedCertificate, verdict: OcspVerdict): OcspAnswer {
+    this.responders.delete(url);
+    const { status, thisUpdate, nextUpdate, signer } = verdict;
+    const { subjectDN: subject, serialNumber } = cert;
+    this.report('ocsp-response', { url, subject, serialNumber, status, thisUpdate, nextUpdate, signer });
+    const limit = status === 'unknown' ? OCSP_NO_ANSWER_RECHECK_MS : this.config.maxAgeMs;
+    return { status, url, verdict, until: Math.min(verdict.usableUntil, this.now() + limit) };
+  }
+
+  /**
+   * One request to one responder. A live answer is judged at the instant it arrived: the clock is
+   * read after the response came in, so a responder stamping thisUpdate with the current second is
+   * never "not yet valid" because the request left late in the previous second.
+   */
+  private async askResponder(
+    url: string,
+    cert: ParsedCertificate,
+    issuer: ParsedCertificate,
+    at: number | undefined,
+  ): Promise<OcspVerdict> {
     const response = await fetchBounded(url, {
       method: 'POST',
       headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' },
@@ -152,9 +201,10 @@ export class OcspClient {
       maxBytes: MAX_OCSP_RESPONSE_BYTES,
       signal: this.stopping.signal,
     });
-    if (response.status !== 200) throw new OcspProtocolError(`HTTP ${response.status}`);
-    return validateOcspResponse(parseOcspResponse(response.bytes), cert, issuer, {
-      at,
+    if (response.status !== 200) throw new OcspProtocolError(`HTTP ${response.status}`, false, 'http-status');
+    const parsed = parseOcspResponse(response.bytes);
+    return validateOcspResponse(parsed, cert, issuer, {
+      at: at ?? this.now(),
       clockToleranceMs: this.config.clockToleranceMs,
       legacyAlgorithms: this.config.legacyAlgorithms,
     });

@@ -1,8 +1,22 @@
-import { KEY_USAGE, MalformedCertificateError, OID, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import {
+  KEY_USAGE,
+  MalformedCertificateError,
+  OID,
+  parseCertificate,
+  type ParsedCertificate,
+} from '../x509/certificate.js';
 import { verifySignature } from '../x509/signature.js';
 import { keyPolicyViolation } from '../x509/key-policy.js';
 import { END_ENTITY_EXTENSIONS, unprocessedCriticalExtensions } from '../path/extensions.js';
-import { answersFor, OcspProtocolError, responderIdNames, type OcspBasicResponse, type OcspCertStatus } from './ocsp.js';
+import { afterEnd, beforeStart, firstInstantAfter } from '../time/window.js';
+import {
+  answersFor,
+  OcspProtocolError,
+  responderIdNames,
+  type OcspBasicResponse,
+  type OcspCertStatus,
+  type OcspSingleResponse,
+} from './ocsp.js';
 
 /**
  * Whether an OCSP response may be believed about one certificate (RFC 6960 sections 3.2 and
@@ -10,7 +24,10 @@ import { answersFor, OcspProtocolError, responderIdNames, type OcspBasicResponse
  * responder certificate that issuer signed for id-kp-OCSPSigning, and it is current.
  */
 export interface OcspValidationContext {
-  /** Epoch ms the answer must be current at. */
+  /**
+   * Epoch ms the answer must be current at: the instant a live answer arrived (read after the
+   * response came in, never before the request left), or verify's explicit `at`.
+   */
   at: number;
   clockToleranceMs: number;
   legacyAlgorithms: boolean;
@@ -19,41 +36,55 @@ export interface OcspValidationContext {
 /** How old an answer without nextUpdate may be (OpenSSL's default -validity_period is the same). */
 export const MAX_AGE_WITHOUT_NEXT_UPDATE_MS = 300_000;
 
+/**
+ * CRLReason certificateHold: the one revocation that can be lifted (RFC 5280 section 5.3.1,
+ * removeFromCRL).
+ */
+const CERTIFICATE_HOLD = 6;
+
 export interface OcspVerdict {
   status: OcspCertStatus;
   revokedAt?: Date;
   reason?: number;
   thisUpdate: Date;
   nextUpdate?: Date;
-  /** Epoch ms until which the answer may be relied on: nextUpdate, or 5 minutes after thisUpdate without one. */
+  /**
+   * Epoch ms from which the answer may no longer be relied on: the second after nextUpdate, or
+   * after thisUpdate + MAX_AGE_WITHOUT_NEXT_UPDATE_MS without one (plus the clock tolerance).
+   * Infinity for a final revocation, which no later answer can undo.
+   */
   usableUntil: number;
   /** Who signed: 'the issuer' or the delegated responder's subject. */
   signer: string;
 }
 
 /** Throws OcspProtocolError saying why the response cannot be believed. */
-export function validateOcspResponse(response: OcspBasicResponse, cert: ParsedCertificate, issuer: ParsedCertificate, ctx: OcspValidationContext): OcspVerdict {
-  // Several entries for one certificate (a SHA-1 and a SHA-256 CertID, say): a revocation in any wins.
-  const matching = response.responses.filter((r) => answersFor(r, cert, issuer));
-  const single = matching.find((r) => r.status === 'revoked') ?? matching.find((r) => r.status === 'good') ?? matching[0];
-  if (!single) throw new OcspProtocolError('the response does not answer for this certificate (no matching CertID)', true);
-
+export function validateOcspResponse(
+  response: OcspBasicResponse,
+  cert: ParsedCertificate,
+  issuer: ParsedCertificate,
+  ctx: OcspValidationContext,
+): OcspVerdict {
+  const single = answerAbout(response, cert, issuer);
   const signer = responseSigner(response, issuer, ctx);
-  if (!signer) throw new OcspProtocolError('the response is signed by neither the issuer nor a responder certificate the issuer signed for OCSP signing', true);
-  const verified = safeVerify(() => verifySignature(response.signatureAlgorithm, response.tbs, response.signature, signer.publicKey(), ctx.legacyAlgorithms));
-  if (verified !== true) throw new OcspProtocolError(`the response signature does not verify${verified ? ` (${verified})` : ''}`, true);
-
-  const tol = ctx.clockToleranceMs;
-  if (single.thisUpdate.getTime() > ctx.at + tol) throw new OcspProtocolError(`the answer is not yet valid (thisUpdate ${single.thisUpdate.toISOString()})`, true);
-  if (single.nextUpdate) {
-    if (single.nextUpdate.getTime() < ctx.at - tol) throw new OcspProtocolError(`the answer is stale (nextUpdate ${single.nextUpdate.toISOString()})`, true);
-  } else if (single.thisUpdate.getTime() < ctx.at - MAX_AGE_WITHOUT_NEXT_UPDATE_MS - tol) {
-    // RFC 6960 section 4.2.2.1: no nextUpdate means newer information is always available, so an
-    // old answer is a possible replay.
-    throw new OcspProtocolError(`the answer has no nextUpdate and was produced at ${single.thisUpdate.toISOString()}, over 5 minutes ago`, true);
+  if (!signer) {
+    const why =
+      'the response is signed by neither the issuer nor a responder certificate the issuer signed for OCSP signing';
+    throw new OcspProtocolError(why, true, 'unauthorized-signer');
   }
-  const usableUntil = single.nextUpdate ? single.nextUpdate.getTime() + tol : single.thisUpdate.getTime() + MAX_AGE_WITHOUT_NEXT_UPDATE_MS + tol;
-  const verdict: OcspVerdict = { status: single.status, thisUpdate: single.thisUpdate, usableUntil, signer: signer === issuer ? 'the issuer' : `"${signer.subjectDN}"` };
+  const { signatureAlgorithm, tbs, signature } = response;
+  const legacy = ctx.legacyAlgorithms;
+  const verified = safeVerify(() => verifySignature(signatureAlgorithm, tbs, signature, signer.publicKey(), legacy));
+  if (verified !== true) {
+    const why = `the response signature does not verify${verified ? ` (${verified})` : ''}`;
+    throw new OcspProtocolError(why, true, 'bad-signature');
+  }
+  const verdict: OcspVerdict = {
+    status: single.status,
+    thisUpdate: single.thisUpdate,
+    usableUntil: currency(single, ctx),
+    signer: signer === issuer ? 'the issuer' : `"${signer.subjectDN}"`,
+  };
   if (single.nextUpdate) verdict.nextUpdate = single.nextUpdate;
   if (single.revokedAt) verdict.revokedAt = single.revokedAt;
   if (single.reason !== undefined) verdict.reason = single.reason;
@@ -61,11 +92,77 @@ export function validateOcspResponse(response: OcspBasicResponse, cert: ParsedCe
 }
 
 /**
+ * The single response about `cert`. Several (a SHA-1 and a SHA-256 CertID, say): a revocation
+ * in any wins.
+ */
+function answerAbout(
+  response: OcspBasicResponse,
+  cert: ParsedCertificate,
+  issuer: ParsedCertificate,
+): OcspSingleResponse {
+  const matching = response.responses.filter((r) => answersFor(r, cert, issuer));
+  const single =
+    matching.find((r) => r.status === 'revoked') ?? matching.find((r) => r.status === 'good') ?? matching[0];
+  if (!single) {
+    const why = 'the response does not answer for this certificate (no matching CertID)';
+    throw new OcspProtocolError(why, true, 'no-match');
+  }
+  return single;
+}
+
+/**
+ * Whether the (validly signed) answer is current at `ctx.at`, at one-second granularity
+ * (src/time/window.ts); returns its usableUntil, throws when it cannot be relied on.
+ *
+ * A signed `revoked` answer fails closed:
+ * - early (thisUpdate ahead of `at`, the responder's clock running ahead): still revoked. Being
+ *   early cannot make a revocation untrue, and treating it as "no answer" would let a revoked
+ *   certificate through under whenUnavailable 'allow'.
+ * - stale (past nextUpdate, or older than MAX_AGE_WITHOUT_NEXT_UPDATE_MS without one): still
+ *   revoked, and final (usableUntil Infinity), because a revocation is never lifted (RFC 5280
+ *   section 5.3.1), except certificateHold: a stale hold may have been released since, so it is
+ *   no answer like any stale answer.
+ */
+function currency(single: OcspSingleResponse, ctx: OcspValidationContext): number {
+  const tol = ctx.clockToleranceMs;
+  const revoked = single.status === 'revoked';
+  const final = revoked && single.reason !== CERTIFICATE_HOLD;
+  if (!revoked && beforeStart(single.thisUpdate.getTime(), ctx.at, tol)) {
+    const why = `the answer is not yet valid (thisUpdate ${single.thisUpdate.toISOString()})`;
+    throw new OcspProtocolError(why, true, 'not-yet-valid');
+  }
+  if (final) return Infinity;
+  if (single.nextUpdate) {
+    // RFC 6960 section 4.2.2.1: an answer whose nextUpdate is earlier than the local time is
+    // unreliable; nextUpdate, a whole second, is current through that second.
+    if (afterEnd(single.nextUpdate.getTime(), ctx.at, tol)) {
+      const why = `the answer is stale (nextUpdate ${single.nextUpdate.toISOString()})`;
+      throw new OcspProtocolError(why, true, 'stale');
+    }
+    return firstInstantAfter(single.nextUpdate.getTime(), tol);
+  }
+  // RFC 6960 section 4.2.2.1: no nextUpdate means newer information is always available, so an
+  // old answer is a possible replay.
+  const limit = single.thisUpdate.getTime() + MAX_AGE_WITHOUT_NEXT_UPDATE_MS;
+  if (afterEnd(limit, ctx.at, tol)) {
+    const when = single.thisUpdate.toISOString();
+    const why = `the answer has no nextUpdate and was produced at ${when}, over 5 minutes ago`;
+    throw new OcspProtocolError(why, true, 'stale');
+  }
+  return firstInstantAfter(limit, tol);
+}
+
+/**
  * The issuer itself, or a delegated responder: a certificate in the response, issued and signed
  * by the issuer, allowing id-kp-OCSPSigning explicitly (anyExtendedKeyUsage does not count), valid
- * now. Its own revocation is not checked (RFC 6960 section 4.2.2.2.1: id-pkix-ocsp-nocheck is the norm).
+ * at `ctx.at`. Its own revocation is not checked (RFC 6960 section 4.2.2.2.1: id-pkix-ocsp-nocheck
+ * is the norm).
  */
-function responseSigner(response: OcspBasicResponse, issuer: ParsedCertificate, ctx: OcspValidationContext): ParsedCertificate | undefined {
+function responseSigner(
+  response: OcspBasicResponse,
+  issuer: ParsedCertificate,
+  ctx: OcspValidationContext,
+): ParsedCertificate | undefined {
   if (responderIdNames(response.responderId, issuer)) return issuer;
   for (const der of response.certs) {
     let candidate: ParsedCertificate;
@@ -81,15 +178,25 @@ function responseSigner(response: OcspBasicResponse, issuer: ParsedCertificate, 
   return undefined;
 }
 
-function delegationProblem(responder: ParsedCertificate, issuer: ParsedCertificate, ctx: OcspValidationContext): string | undefined {
+function delegationProblem(
+  responder: ParsedCertificate,
+  issuer: ParsedCertificate,
+  ctx: OcspValidationContext,
+): string | undefined {
   if (responder.issuerKey !== issuer.subjectKey) return 'not issued by the issuer';
   if (!responder.extKeyUsage?.includes(OID.ocspSigning)) return 'no id-kp-OCSPSigning';
-  if (responder.keyUsage !== undefined && !(responder.keyUsage & KEY_USAGE.digitalSignature)) return 'keyUsage lacks digitalSignature';
+  const { keyUsage } = responder;
+  if (keyUsage !== undefined && !(keyUsage & KEY_USAGE.digitalSignature)) return 'keyUsage lacks digitalSignature';
   if (unprocessedCriticalExtensions(responder, END_ENTITY_EXTENSIONS).length > 0) return 'unsupported critical extension';
-  if (ctx.at + ctx.clockToleranceMs < responder.notBefore.getTime() || ctx.at - ctx.clockToleranceMs > responder.notAfter.getTime() + 1000) return 'outside its validity period';
+  const tol = ctx.clockToleranceMs;
+  if (beforeStart(responder.notBefore.getTime(), ctx.at, tol) || afterEnd(responder.notAfter.getTime(), ctx.at, tol)) {
+    return 'outside its validity period';
+  }
   if (keyPolicyViolation(responder.key, ctx.legacyAlgorithms)) return 'weak key';
   if (!responder.signatureAlgorithmsMatch) return 'signature algorithms differ';
-  const signed = safeVerify(() => verifySignature(responder.signatureAlgorithm, responder.tbs, responder.signature, issuer.publicKey(), ctx.legacyAlgorithms));
+  const { signatureAlgorithm, tbs, signature } = responder;
+  const legacy = ctx.legacyAlgorithms;
+  const signed = safeVerify(() => verifySignature(signatureAlgorithm, tbs, signature, issuer.publicKey(), legacy));
   return signed === true ? undefined : 'not signed by the issuer';
 }
 

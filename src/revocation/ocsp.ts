@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier as AlgorithmIdentifierSchema } from '@peculiar/asn1-x509';
-import { BasicOCSPResponse, CertID, OCSPRequest, OCSPResponse, OCSPResponseStatus, Request, TBSRequest, id_pkix_ocsp_basic } from '@peculiar/asn1-ocsp';
+import {
+  BasicOCSPResponse,
+  CertID,
+  OCSPRequest,
+  OCSPResponse,
+  OCSPResponseStatus,
+  Request,
+  TBSRequest,
+  id_pkix_ocsp_basic,
+} from '@peculiar/asn1-ocsp';
 import { readRoot, TAG } from '../x509/der.js';
 import { readAlgorithm, type AlgorithmIdentifier, type ParsedCertificate } from '../x509/certificate.js';
 import { canonicalNameKey, readName } from '../x509/name.js';
@@ -14,13 +23,27 @@ import { canonicalNameKey, readName } from '../x509/name.js';
  */
 
 const SHA1 = '1.3.14.3.2.26';
-/** CertID hash algorithms a response may use; requests use SHA-1, which every responder supports (RFC 5019 section 2.1.1). */
+/**
+ * CertID hash algorithms a response may use; requests use SHA-1, which every responder supports
+ * (RFC 5019 section 2.1.1).
+ */
 const CERT_ID_HASHES: Record<string, string> = {
   [SHA1]: 'sha1',
   '2.16.840.1.101.3.4.2.1': 'sha256',
   '2.16.840.1.101.3.4.2.2': 'sha384',
   '2.16.840.1.101.3.4.2.3': 'sha512',
 };
+
+/** What is wrong with an OCSP exchange, for code (the message is for operators). */
+export type OcspProblem =
+  | 'malformed'
+  | 'responder-status'
+  | 'http-status'
+  | 'no-match'
+  | 'unauthorized-signer'
+  | 'bad-signature'
+  | 'not-yet-valid'
+  | 'stale';
 
 /**
  * Why an OCSP answer cannot be used. `aboutCertificate`: the problem concerns this question only
@@ -31,13 +54,18 @@ export class OcspProtocolError extends Error {
   constructor(
     message: string,
     readonly aboutCertificate = false,
+    readonly problem: OcspProblem = 'malformed',
   ) {
     super(message);
   }
 }
 
 /** Responder statuses that refuse this request rather than report an outage (RFC 6960 section 2.3). */
-const REQUEST_REFUSALS = new Set<number>([OCSPResponseStatus.malformedRequest, OCSPResponseStatus.sigRequired, OCSPResponseStatus.unauthorized]);
+const REQUEST_REFUSALS = new Set<number>([
+  OCSPResponseStatus.malformedRequest,
+  OCSPResponseStatus.sigRequired,
+  OCSPResponseStatus.unauthorized,
+]);
 
 export type OcspCertStatus = 'good' | 'revoked' | 'unknown';
 
@@ -73,7 +101,10 @@ function hashOf(algorithm: string, data: Buffer): Buffer | undefined {
   return name ? createHash(name).update(data).digest() : undefined;
 }
 
-/** The DER OCSPRequest asking about `cert`, issued by `issuer` (no nonce: answers stay cacheable, as RFC 5019 intends). */
+/**
+ * The DER OCSPRequest asking about `cert`, issued by `issuer` (no nonce: answers stay cacheable,
+ * as RFC 5019 intends).
+ */
 export function encodeOcspRequest(cert: ParsedCertificate, issuer: ParsedCertificate): Buffer {
   const certId = new CertID({
     hashAlgorithm: new AlgorithmIdentifierSchema({ algorithm: SHA1, parameters: null }),
@@ -81,7 +112,8 @@ export function encodeOcspRequest(cert: ParsedCertificate, issuer: ParsedCertifi
     issuerKeyHash: new OctetString(hashOf(SHA1, issuer.publicKeyBits) as Buffer),
     serialNumber: new Uint8Array(cert.serial).buffer,
   });
-  const request = new OCSPRequest({ tbsRequest: new TBSRequest({ requestList: [new Request({ reqCert: certId })] }) });
+  const tbsRequest = new TBSRequest({ requestList: [new Request({ reqCert: certId })] });
+  const request = new OCSPRequest({ tbsRequest });
   return Buffer.from(AsnConvert.serialize(request));
 }
 
@@ -94,7 +126,8 @@ export function answersFor(single: OcspSingleResponse, cert: ParsedCertificate, 
   if (!single.serial.equals(cert.serial)) return false;
   const keyHash = hashOf(single.hashAlgorithm, issuer.publicKeyBits);
   if (!keyHash?.equals(single.issuerKeyHash)) return false;
-  return [cert.issuerNameDer, issuer.subjectNameDer].some((name) => hashOf(single.hashAlgorithm, name)?.equals(single.issuerNameHash));
+  const names = [cert.issuerNameDer, issuer.subjectNameDer];
+  return names.some((name) => hashOf(single.hashAlgorithm, name)?.equals(single.issuerNameHash));
 }
 
 /** Whether the ResponderID names this certificate (by subject, or by the SHA-1 of its key). */
@@ -120,12 +153,17 @@ export function parseOcspResponse(der: Buffer): OcspBasicResponse {
     throw new OcspProtocolError('the response is not a DER OCSPResponse');
   }
   if (outer.responseStatus !== OCSPResponseStatus.successful) {
-    throw new OcspProtocolError(`the responder answered ${STATUS_NAMES[outer.responseStatus] ?? `status ${outer.responseStatus}`}`, REQUEST_REFUSALS.has(outer.responseStatus));
+    const status = outer.responseStatus;
+    const why = `the responder answered ${STATUS_NAMES[status] ?? `status ${status}`}`;
+    throw new OcspProtocolError(why, REQUEST_REFUSALS.has(status), 'responder-status');
   }
   if (!outer.responseBytes) throw new OcspProtocolError('the successful response carries no responseBytes');
-  if (outer.responseBytes.responseType !== id_pkix_ocsp_basic) throw new OcspProtocolError(`unsupported response type ${outer.responseBytes.responseType}`);
+  const { responseType } = outer.responseBytes;
+  if (responseType !== id_pkix_ocsp_basic) throw new OcspProtocolError(`unsupported response type ${responseType}`);
   try {
-    const basic = AsnConvert.parse(outer.responseBytes.response.buffer, BasicOCSPResponse) as BasicOCSPResponse & { tbsResponseDataRaw?: ArrayBuffer };
+    const basic = AsnConvert.parse(outer.responseBytes.response.buffer, BasicOCSPResponse) as BasicOCSPResponse & {
+      tbsResponseDataRaw?: ArrayBuffer;
+    };
     if (!basic.tbsResponseDataRaw) throw new OcspProtocolError('the signed part of the response cannot be located');
     const data = basic.tbsResponseData;
     const algDer = Buffer.from(AsnConvert.serialize(basic.signatureAlgorithm));

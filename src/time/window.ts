@@ -24,6 +24,14 @@ export function afterEnd(end: number, at: number, toleranceMs: number): boolean 
 }
 
 /**
+ * The first instant at which {@link afterEnd} holds: something remembered until then (an OCSP
+ * answer) is used exactly as long as it would be accepted.
+ */
+export function firstInstantAfter(end: number, toleranceMs: number): number {
+  return floorToSecond(end) + SECOND_MS + toleranceMs;
+}
+
+/**
  * True once `at` has reached a deadline that is itself the first invalid instant, such as a CRL's
  * nextUpdate (plus a grace period): the next CRL is due then, so this one is stale from then on.
  */
