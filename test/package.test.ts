@@ -63,7 +63,10 @@ import {
 import { requireClientCert as expressGuard, type ClientCert, type RequireClientCertOptions } from 'certgate/express';
 import { requireClientCert as koaGuard, type ClientCertState } from 'certgate/koa';
 
-const options: VerifierOptions = { ca: readFileSync('pki/ca.pem'), crl: { files: ['pki/crl.pem'], whenUnavailable: 'reject' } };
+const options: VerifierOptions = {
+  ca: readFileSync('pki/ca.pem'),
+  crl: { files: ['pki/crl.pem'], whenUnavailable: 'reject' },
+};
 const verifier: Verifier = createVerifier(options);
 
 export async function describe(pem: Buffer): Promise<string> {
@@ -85,7 +88,11 @@ export function codeOf(error: unknown): ReasonCode | undefined {
   return error instanceof CertgateError ? error.code : undefined;
 }
 
-const guardOptions: RequireClientCertOptions = { verifier, roles: ['teller'], onReject: (e: CertgateError) => e.detail };
+const guardOptions: RequireClientCertOptions = {
+  verifier,
+  roles: ['teller'],
+  onReject: (e: CertgateError) => e.detail,
+};
 export const expressMiddleware = expressGuard(guardOptions);
 export const koaMiddleware = koaGuard({ ca: readFileSync('pki/ca.pem'), forwardErrors: true });
 
@@ -160,7 +167,8 @@ describe('the packed package in a fresh app', () => {
       typeRoots: [join(root, 'node_modules/@types')],
       types: ['node'],
     };
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.mts', 'consumer.cts'] }));
+    const tsconfig = { compilerOptions, files: ['consumer.mts', 'consumer.cts'] };
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(tsconfig));
     const r = spawnSync(process.execPath, [TSC, '-p', 'tsconfig.json', '--listFiles'], { cwd: app, encoding: 'utf8' });
     const errors = r.stdout.split('\n').filter((line) => /error TS\d+/.test(line));
     expect(errors).toEqual([]);
@@ -169,7 +177,8 @@ describe('the packed package in a fresh app', () => {
     const used = r.stdout.split('\n').filter((f) => f.includes('/node_modules/certgate/'));
     for (const entry of ['index', 'express', 'koa']) {
       for (const ext of ['d.ts', 'd.cts']) {
-        expect(used.some((f) => f.endsWith(`/node_modules/certgate/dist/${entry}.${ext}`)), `${entry}.${ext}`).toBe(true);
+        const file = `/node_modules/certgate/dist/${entry}.${ext}`;
+        expect(used.some((f) => f.endsWith(file)), file).toBe(true);
       }
     }
   }, 120_000);
