@@ -1,7 +1,20 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url));
+
+/**
+ * Unit tests: no servers, no network; OpenSSL at most as a quick oracle.
+ * `npm run test:unit`, goal under 15 s. New unit tests go under test/unit/. The other entries are
+ * unit tests that still live at the top of test/ (move them into test/unit/ and drop them here).
+ */
+export const UNIT_TESTS = ['test/unit/**/*.test.ts', 'test/crl-index.test.ts', 'test/revocation-scope.test.ts'];
+
+/**
+ * Integration tests: every other test file (real TLS, OpenSSL processes, OCSP and CRL responders,
+ * the packed package). A new file is an integration test until it is put in test/unit/.
+ */
+const INTEGRATION_TESTS = ['test/**/*.test.ts'];
 
 export default defineConfig({
   resolve: {
@@ -13,9 +26,30 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: UNIT_TESTS,
+          // Vitest's default is one worker per core minus one: a single worker on a 2-core machine.
+          // Unit files share nothing, so both cores run them (the long pole, der-fuzz, beside the rest).
+          maxWorkers: 2,
+          // Fails a unit test that starts a server: it belongs in the integration project.
+          setupFiles: ['test/unit/setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: INTEGRATION_TESTS,
+          exclude: [...configDefaults.exclude, ...UNIT_TESTS],
+        },
+      },
+    ],
   },
 });

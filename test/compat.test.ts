@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertgateError } from 'certgate';
 import { requireClientCert as expressGuard } from 'certgate/express';
 import { requireClientCert as koaGuard } from 'certgate/koa';
-import { makeTestPki, startHttps, type RunningServer, type TestPki } from './helpers/tls.js';
-import { expectProblem, get, PROBLEM_KEYS, type Reply } from './helpers/clients.js';
+import { expectProblem, get, makePki, PROBLEM_KEYS, startHttps, type Reply, type RunningServer, type TestPki } from './helpers/clients.js';
 
 const require = createRequire(import.meta.url);
 
@@ -19,7 +18,7 @@ const forwarded: unknown[] = [];
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the aliased frameworks are untyped here */
 beforeAll(async () => {
-  pki = await makeTestPki();
+  pki = await makePki();
 
   const app: any = express4();
   app.get('/public', (_req: any, res: any) => res.json({ public: true }));

@@ -5,8 +5,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { byCommonName, CertgateError, createVerifier } from 'certgate';
 import { requireClientCert } from 'certgate/express';
-import { makeTestPki, startHttps, type RunningServer, type TestPki } from './helpers/tls.js';
-import { crlBlocks, DAY_MS, expectProblem, get, makeOtherCa, makePki, type FullTestPki, type Reply } from './helpers/clients.js';
+import { crlBlocks, DAY_MS, expectProblem, get, makeOtherCa, makePki, startHttps, type FullTestPki, type Reply, type RunningServer, type TestPki } from './helpers/clients.js';
 
 const PUBLIC_REVOKED = 'The client certificate or one of its issuers has been revoked.';
 
@@ -55,7 +54,7 @@ function configErrorOf(fn: () => unknown): CertgateError {
 }
 
 beforeAll(async () => {
-  [pki, foreign, stale, other] = await Promise.all([makeTestPki(), makePki(), makePki({ now: new Date(Date.now() - 40 * DAY_MS) }), makeOtherCa()]);
+  [pki, foreign, stale, other] = await Promise.all([makePki(), makePki(), makePki({ now: new Date(Date.now() - 40 * DAY_MS) }), makeOtherCa()]);
 
   const customers = byCommonName({ alice: { roles: ['customer'] }, bob: { roles: [] }, mallory: { roles: ['customer'] }, eve: { roles: ['customer'] } });
   const verifier = createVerifier({ ca: pki.ca, crl: pki.crl });

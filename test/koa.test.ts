@@ -6,8 +6,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { byCommonName, CertgateError, createVerifier } from 'certgate';
 import { requireClientCert, type ClientCertState } from 'certgate/koa';
-import { makeTestPki, startHttps, type RunningServer, type TestPki } from './helpers/tls.js';
-import { DAY_MS, expectProblem, get, makeOtherCa, makePki, type FullTestPki, type Reply } from './helpers/clients.js';
+import { DAY_MS, expectProblem, get, makeOtherCa, makePki, startHttps, type FullTestPki, type Reply, type RunningServer, type TestPki } from './helpers/clients.js';
 
 type Ctx = ParameterizedContext<Partial<ClientCertState>>;
 
@@ -39,7 +38,7 @@ const show = (ctx: Ctx): void => {
 };
 
 beforeAll(async () => {
-  [pki, stale, other] = await Promise.all([makeTestPki(), makePki({ now: new Date(Date.now() - 40 * DAY_MS) }), makeOtherCa()]);
+  [pki, stale, other] = await Promise.all([makePki(), makePki({ now: new Date(Date.now() - 40 * DAY_MS) }), makeOtherCa()]);
   const customers = byCommonName({ alice: { roles: ['customer'] }, bob: { roles: [] }, mallory: { roles: ['customer'] }, eve: { roles: ['customer'] } });
   const verifier = createVerifier({ ca: pki.ca, crl: pki.crl });
 

@@ -1,6 +1,7 @@
 /**
  * The published artefact, as a user gets it: `npm pack`, install the tarball into a scratch app,
- * then import it as ESM and require it as CommonJS, and run the `certgate` binary.
+ * then import it as ESM and require it as CommonJS, run the `certgate` binary, and compile a
+ * strict TypeScript consumer against the shipped declarations.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -46,6 +47,88 @@ console.log(JSON.stringify({
 
 const expected = { alice: true, mallory: 'CERT_REVOKED', express: 'function', koa: 'function', sameErrorClass: true, code: 'CONFIG_INVALID' };
 
+/** The repository's TypeScript compiler, by explicit path (the scratch app has none of its own). */
+const TSC = join(root, 'node_modules/typescript/bin/tsc');
+
+/**
+ * A strict ESM consumer (.mts) of the main types. Every `@ts-expect-error` must be used: were the
+ * declarations missing or `any`, those lines would compile and tsc would fail on the directives.
+ */
+const CONSUMER_ESM = `
+import { readFileSync } from 'node:fs';
+import {
+  CertgateError, createVerifier, REASON_CODES,
+  type CertificateInfo, type ReasonCode, type Verifier, type VerifierOptions, type VerifyFailureCode, type VerifyResult,
+} from 'certgate';
+import { requireClientCert as expressGuard, type ClientCert, type RequireClientCertOptions } from 'certgate/express';
+import { requireClientCert as koaGuard, type ClientCertState } from 'certgate/koa';
+
+const options: VerifierOptions = {
+  ca: readFileSync('pki/ca.pem'),
+  crl: { files: ['pki/crl.pem'], whenUnavailable: 'reject' },
+};
+const verifier: Verifier = createVerifier(options);
+
+export async function describe(pem: Buffer): Promise<string> {
+  const result: VerifyResult = await verifier.verify(pem, { at: new Date() });
+  if (result.ok) {
+    const leaf: CertificateInfo = result.certificate;
+    const chain: readonly CertificateInfo[] = result.chain;
+    const until: Date = result.expiresAt;
+    return leaf.subjectDN + ' ' + leaf.san.dns.join(',') + ' ' + chain.length + ' ' + until.toISOString();
+  }
+  const code: VerifyFailureCode = result.code;
+  const reason: ReasonCode = code;
+  const status: number = REASON_CODES[reason];
+  const message: string = result.message;
+  return code + ' ' + status + ' ' + message;
+}
+
+export function codeOf(error: unknown): ReasonCode | undefined {
+  return error instanceof CertgateError ? error.code : undefined;
+}
+
+const guardOptions: RequireClientCertOptions = {
+  verifier,
+  roles: ['teller'],
+  onReject: (e: CertgateError) => e.detail,
+};
+export const expressMiddleware = expressGuard(guardOptions);
+export const koaMiddleware = koaGuard({ ca: readFileSync('pki/ca.pem'), forwardErrors: true });
+
+export function userOf(req: Express.Request, state: ClientCertState): string {
+  const fromExpress: ClientCert | undefined = req.clientCert;
+  return fromExpress?.user ?? state.clientCert.user;
+}
+
+// @ts-expect-error \`ca\` is required
+createVerifier({});
+// @ts-expect-error unknown option
+expressGuard({ bogus: true });
+// @ts-expect-error not a reason code
+export const notACode: ReasonCode = 'CERT_FINE';
+// @ts-expect-error a verification never fails with ROLE_FORBIDDEN
+export const notAFailure: VerifyFailureCode = 'ROLE_FORBIDDEN';
+`;
+
+/** The same through require(): the CommonJS declarations (.d.cts). */
+const CONSUMER_CJS = `
+import certgate = require('certgate');
+import express = require('certgate/express');
+import koa = require('certgate/koa');
+
+const verifier: certgate.Verifier = certgate.createVerifier({ ca: 'PEM' });
+async function codeOf(pem: string): Promise<certgate.VerifyFailureCode | undefined> {
+  const result: certgate.VerifyResult = await verifier.verify(pem);
+  return result.ok ? undefined : result.code;
+}
+const status: number = certgate.REASON_CODES.CERT_REVOKED;
+const middlewares = [express.requireClientCert({ verifier }), koa.requireClientCert({ roles: ['teller'] })];
+// @ts-expect-error \`ca\` is required
+certgate.createVerifier({});
+export = { codeOf, status, middlewares };
+`;
+
 describe('the packed package in a fresh app', () => {
   it('works with import (ESM)', () => {
     const r = node(
@@ -68,6 +151,37 @@ describe('the packed package in a fresh app', () => {
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual(expected);
   });
+
+  it('compiles a strict TypeScript consumer (ESM and CommonJS, nodenext) against the shipped declarations', () => {
+    writeFileSync(join(app, 'consumer.mts'), CONSUMER_ESM);
+    writeFileSync(join(app, 'consumer.cts'), CONSUMER_CJS);
+    const compilerOptions = {
+      target: 'ES2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      noEmit: true,
+      // Check the shipped .d.ts files too: with skipLibCheck a broken import in them would pass as any.
+      skipLibCheck: false,
+      // Node's types from the repository (the scratch app installs only certgate).
+      typeRoots: [join(root, 'node_modules/@types')],
+      types: ['node'],
+    };
+    const tsconfig = { compilerOptions, files: ['consumer.mts', 'consumer.cts'] };
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(tsconfig));
+    const r = spawnSync(process.execPath, [TSC, '-p', 'tsconfig.json', '--listFiles'], { cwd: app, encoding: 'utf8' });
+    const errors = r.stdout.split('\n').filter((line) => /error TS\d+/.test(line));
+    expect(errors).toEqual([]);
+    expect(r.status, r.stderr).toBe(0);
+    // The types came from the package's exports map: ESM and CommonJS declarations of each entry.
+    const used = r.stdout.split('\n').filter((f) => f.includes('/node_modules/certgate/'));
+    for (const entry of ['index', 'express', 'koa']) {
+      for (const ext of ['d.ts', 'd.cts']) {
+        const file = `/node_modules/certgate/dist/${entry}.${ext}`;
+        expect(used.some((f) => f.endsWith(file)), file).toBe(true);
+      }
+    }
+  }, 120_000);
 
   it('ships a working certgate binary with exit codes 0, 1, 2', () => {
     const bin = join(app, 'node_modules/.bin/certgate');

@@ -3,8 +3,7 @@ import type { Socket } from 'node:net';
 import express, { type Request, type Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireClientCert } from 'certgate/express';
-import { makeTestPki, startHttps, type Pem, type RunningServer, type TestPki } from './helpers/tls.js';
-import { curl, expectProblem, get, leafOnly, makePki, pemCount, type FullTestPki, type Reply } from './helpers/clients.js';
+import { curl, expectProblem, get, leafOnly, makePki, pemCount, startHttps, type FullTestPki, type Pem, type Reply, type RunningServer, type TestPki } from './helpers/clients.js';
 
 const VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 type Version = (typeof VERSIONS)[number];
@@ -66,7 +65,7 @@ function makeApp() {
 }
 
 beforeAll(async () => {
-  [pki, leafPki, peekedPki, unguardedFirst['TLSv1.2'], unguardedFirst['TLSv1.3']] = await Promise.all([makeTestPki(), makePki(), makePki(), makePki(), makePki()]);
+  [pki, leafPki, peekedPki, unguardedFirst['TLSv1.2'], unguardedFirst['TLSv1.3']] = await Promise.all([makePki(), makePki(), makePki(), makePki(), makePki()]);
   const app = makeApp();
   for (const v of VERSIONS) servers[v] = await startHttps(pki, app, { minVersion: v, maxVersion: v });
   servers.default = await startHttps(pki, app);

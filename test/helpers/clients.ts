@@ -4,25 +4,47 @@ import { execFile } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import https from 'node:https';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import * as x509 from '@peculiar/x509';
 import { expect } from 'vitest';
 import type { ReasonCode } from '../../src/errors.js';
-import { generateDevPki, type GenerateDevPkiOptions } from '../../src/devpki/generate.js';
-import type { Pem, TestPki } from './tls.js';
+import { generateDevPki, type DevPkiFiles, type GenerateDevPkiOptions } from '../../src/devpki/generate.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** A {@link TestPki} plus the intermediate CA certificate on its own. */
-export interface FullTestPki extends TestPki {
-  intermediate: Buffer;
+export interface Pem {
+  cert: Buffer;
+  key: Buffer;
 }
 
-/** Like makeTestPki, but with generateDevPki options (e.g. `now` in the past for a stale CRL). */
-export async function makePki(options: GenerateDevPkiOptions = {}): Promise<FullTestPki> {
+/** The development PKI (certgate dev-pki), read into memory. */
+export interface TestPki {
+  files: DevPkiFiles;
+  /** Trust anchors: ca.pem (the root). */
+  ca: Buffer;
+  chain: Buffer;
+  crl: Buffer;
+  /** The intermediate CA certificate on its own. */
+  intermediate: Buffer;
+  server: Pem;
+  alice: Pem;
+  bob: Pem;
+  mallory: Pem;
+  eve: Pem;
+}
+
+/** The same type as {@link TestPki} (there is one PKI helper: {@link makePki}). */
+export type FullTestPki = TestPki;
+
+/**
+ * A fresh development PKI in a temporary folder, read into memory: the one PKI helper of the
+ * tests. generateDevPki options, e.g. `now` in the past for a stale CRL.
+ */
+export async function makePki(options: GenerateDevPkiOptions = {}): Promise<TestPki> {
   const files = await generateDevPki(mkdtempSync(join(tmpdir(), 'certgate-test-')), options);
   const pem = (p: { cert: string; key: string }): Pem => ({ cert: readFileSync(p.cert), key: readFileSync(p.key) });
   return {
@@ -36,6 +58,37 @@ export async function makePki(options: GenerateDevPkiOptions = {}): Promise<Full
     bob: pem(files.clients.bob),
     mallory: pem(files.clients.mallory),
     eve: pem(files.clients.eve),
+  };
+}
+
+export interface RunningServer {
+  server: https.Server;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** An HTTPS server on 127.0.0.1 that asks for (but does not require) a client certificate. */
+export async function startHttps(
+  pki: TestPki,
+  handler: RequestListener,
+  options: https.ServerOptions = {},
+): Promise<RunningServer> {
+  const server = https.createServer(
+    { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, requestCert: true, rejectUnauthorized: false, ...options },
+    handler,
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    url: `https://localhost:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

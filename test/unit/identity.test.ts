@@ -10,7 +10,7 @@ import {
   type CertificateInfo,
   type VerifyResult,
 } from 'certgate';
-import { makeDevPki, makeSelfSigned, opensslSubjectRfc2253, removeTempDirs, type DevPki } from './helpers/oracle.js';
+import { makeDevPki, makeSelfSigned, opensslSubjectRfc2253, removeTempDirs, type DevPki } from '../helpers/oracle.js';
 
 function leafOf(result: VerifyResult): CertificateInfo {
   if (!result.ok) throw new Error(`expected acceptance, got ${result.code}: ${result.detail}`);

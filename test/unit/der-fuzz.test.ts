@@ -22,9 +22,9 @@ import { join } from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
-import { CertgateError, createVerifier, type Verifier } from '../src/index.js';
-import { MalformedCrlError, parseCrl } from '../src/revocation/crl.js';
-import { certificateInfo, MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../src/x509/certificate.js';
+import { CertgateError, createVerifier, type Verifier } from '../../src/index.js';
+import { MalformedCrlError, parseCrl } from '../../src/revocation/crl.js';
+import { certificateInfo, MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../../src/x509/certificate.js';
 import { FIXTURES } from './conformance/suites.js';
 
 // ---------------------------------------------------------------------------------------------

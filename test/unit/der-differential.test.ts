@@ -30,10 +30,10 @@ import {
   type Name as AsnName,
 } from '@peculiar/asn1-x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDevPki } from '../src/devpki/generate.js';
-import { parseCrl, type ParsedCrl } from '../src/revocation/crl.js';
-import { certificateInfo, MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../src/x509/certificate.js';
-import type { Name } from '../src/x509/name.js';
+import { generateDevPki } from '../../src/devpki/generate.js';
+import { parseCrl, type ParsedCrl } from '../../src/revocation/crl.js';
+import { certificateInfo, MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../../src/x509/certificate.js';
+import type { Name } from '../../src/x509/name.js';
 import { FIXTURES } from './conformance/suites.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createVerifier, type VerifierOptions, type VerifyResult } from 'certgate';
 
-export const FIXTURES = fileURLToPath(new URL('../fixtures/conformance/', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../../fixtures/conformance/', import.meta.url));
 
 export type Verdict = 'SUCCESS' | 'FAILURE';
 
