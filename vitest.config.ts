@@ -5,10 +5,9 @@ const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url))
 
 /**
  * Unit tests: no servers, no network; OpenSSL at most as a quick oracle.
- * `npm run test:unit`, goal under 15 s. New unit tests go under test/unit/. The other entries are
- * unit tests that still live at the top of test/ (move them into test/unit/ and drop them here).
+ * `npm run test:unit`, goal under 15 s. New unit tests go under test/unit/.
  */
-export const UNIT_TESTS = ['test/unit/**/*.test.ts', 'test/crl-index.test.ts', 'test/revocation-scope.test.ts'];
+export const UNIT_TESTS = ['test/unit/**/*.test.ts'];
 
 /**
  * Integration tests: every other test file (real TLS, OpenSSL processes, OCSP and CRL responders,

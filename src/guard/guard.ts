@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../time/clock.js';
 import type { CertificateSource, PresentedCertificate, RequestLike, SourceReading } from '../sources/source.js';
 import { tlsSocketSource } from '../sources/tls-socket.js';
 import { describeType } from '../x509/pem.js';
+import { optionNames } from '../model/option-names.js';
 import { refusal, type ClientCert, type GuardOutcome } from './outcome.js';
 import { GuardTrust } from './trust.js';
 import { VerdictMemory, type Remembered } from './verdict-memory.js';
@@ -33,7 +34,8 @@ export interface ClientCertGuard {
   check(req: RequestLike): Promise<GuardOutcome>;
 }
 
-export const GUARD_OPTION_NAMES = ['verifier', 'identify', 'roles'] as const satisfies readonly (keyof GuardOptions)[];
+/** The guard's own options, on top of the verifier's. */
+export const GUARD_OPTION_NAMES = optionNames<Omit<GuardOptions, keyof VerifierOptions>>()(['verifier', 'identify', 'roles']);
 
 /** A refusal remembered for a connection or credential is re-examined after this long. */
 export const REFUSAL_RECHECK_MS = 10_000;

@@ -5,6 +5,7 @@ import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js
 import { parseCrl, type ParsedCrl } from '../revocation/crl.js';
 
 import type { Purpose } from '../model/verdict.js';
+import { optionNames } from '../model/option-names.js';
 import { systemClock, type Clock } from '../time/clock.js';
 
 export type { Purpose };
@@ -58,7 +59,7 @@ export interface OcspOptions {
   whenUnavailable?: 'reject' | 'allow';
 }
 
-export const OCSP_OPTION_NAMES = ['urls', 'timeoutMs', 'maxAgeMs', 'whenUnavailable'] as const;
+export const OCSP_OPTION_NAMES = optionNames<OcspOptions>()(['urls', 'timeoutMs', 'maxAgeMs', 'whenUnavailable']);
 export const DEFAULT_OCSP_TIMEOUT_MS = 5_000;
 export const DEFAULT_OCSP_MAX_AGE_MS = 300_000;
 
@@ -96,7 +97,18 @@ export interface CrlOptions {
   maxBytes?: number;
 }
 
-export const CRL_OPTION_NAMES = ['values', 'files', 'urls', 'distributionPoints', 'refreshIntervalMs', 'fileCheckIntervalMs', 'whenUnavailable', 'gracePeriodMs', 'fetchTimeoutMs', 'maxBytes'] as const;
+export const CRL_OPTION_NAMES = optionNames<CrlOptions>()([
+  'values',
+  'files',
+  'urls',
+  'distributionPoints',
+  'refreshIntervalMs',
+  'fileCheckIntervalMs',
+  'whenUnavailable',
+  'gracePeriodMs',
+  'fetchTimeoutMs',
+  'maxBytes',
+]);
 export const DEFAULT_CRL_REFRESH_MS = 300_000;
 export const DEFAULT_FILE_CHECK_MS = 2_000;
 export const DEFAULT_CRL_FETCH_TIMEOUT_MS = 10_000;
@@ -138,7 +150,19 @@ export const DEFAULT_CACHE_SIZE = 10_000;
 /** A depth beyond this is a configuration mistake, and would let one request cost many signatures. */
 export const MAX_CHAIN_DEPTH_LIMIT = 32;
 
-export const VERIFIER_OPTION_NAMES = ['ca', 'intermediates', 'crl', 'purpose', 'maxChainDepth', 'clockTolerance', 'cacheSize', 'requireCrl', 'legacyAlgorithms', 'ocsp', 'clock'] as const;
+export const VERIFIER_OPTION_NAMES = optionNames<VerifierOptions>()([
+  'ca',
+  'intermediates',
+  'crl',
+  'purpose',
+  'maxChainDepth',
+  'clockTolerance',
+  'cacheSize',
+  'requireCrl',
+  'legacyAlgorithms',
+  'ocsp',
+  'clock',
+]);
 
 export function configError(where: string, message: string, cause?: unknown): CertgateError {
   return new CertgateError('CONFIG_INVALID', `${where}: ${message}`, { detail: message, cause });

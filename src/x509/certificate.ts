@@ -14,9 +14,9 @@ import {
 } from './der.js';
 import { readSigned } from './signed.js';
 import { canonicalNameKey, formatDn, nameObject, readName, type Name, type NameObject } from './name.js';
-import { decodeExtensions, noExtensions, type DecodedExtensions, type SubjectAltNames } from './decode-extensions.js';
+import { decodeExtensions, noExtensions, type DecodedExtensions } from './decode-extensions.js';
 
-export { KEY_USAGE, OID, type ExtensionRecord, type SubjectAltNames } from './decode-extensions.js';
+export { KEY_USAGE, OID, type ExtensionRecord } from './decode-extensions.js';
 
 /** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }. */
 export interface AlgorithmIdentifier {
@@ -233,17 +233,26 @@ export function parseCertificate(der: Buffer, sha256?: Buffer): ParsedCertificat
   }
 }
 
+/** Subject alternative names by kind, as `identify` and the identity helpers read them. */
+export interface SubjectAltNames {
+  readonly dns: readonly string[];
+  readonly email: readonly string[];
+  readonly uri: readonly string[];
+  readonly ip: readonly string[];
+}
+
+/** A certificate as users see it: frozen, so nothing a handler does can change what others read. */
 export interface CertificateInfo {
-  subject: NameObject;
-  issuer: NameObject;
-  subjectDN: string;
-  issuerDN: string;
-  san: SubjectAltNames;
-  serialNumber: string;
-  fingerprint256: string;
-  notBefore: Date;
-  notAfter: Date;
-  raw: Buffer;
+  readonly subject: NameObject;
+  readonly issuer: NameObject;
+  readonly subjectDN: string;
+  readonly issuerDN: string;
+  readonly san: SubjectAltNames;
+  readonly serialNumber: string;
+  readonly fingerprint256: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly raw: Buffer;
 }
 
 /** The plain, frozen object users see (result `certificate`, `identify` argument, CLI `inspect`). */

@@ -1,7 +1,7 @@
 import { cursor, DerError, encodedOf, readOid, readString, TAG, type Element } from './der.js';
 
 /** `{ CN: 'alice', OU: ['a', 'b'] }`: a string, or an array for a repeated attribute, as Node shapes it. */
-export type NameObject = Record<string, string | string[]>;
+export type NameObject = Readonly<Record<string, string | readonly string[]>>;
 
 interface AttributeName {
   /** OpenSSL's short name, which Node's getPeerCertificate() uses as the key. */
@@ -96,7 +96,7 @@ export function formatDn(name: Name): string {
 
 /** Node's getPeerCertificate() shape; repeated attributes become arrays in certificate order. */
 export function nameObject(name: Name): NameObject {
-  const out: NameObject = {};
+  const out: Record<string, string | string[]> = {};
   for (const rdn of name) {
     for (const a of rdn) {
       const key = ATTRIBUTE_NAMES[a.type]?.node ?? a.type;

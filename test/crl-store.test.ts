@@ -15,12 +15,12 @@ import {
   MAX_DISCOVERED_SOURCES,
   type CrlSourceSpec,
   type CrlStoreConfig,
-} from '../../src/revocation/crl-store.js';
-import { backoff, MIN_RETRY_MS, retryDelayMs } from '../../src/revocation/http-fetch.js';
-import { parseCrl } from '../../src/revocation/crl.js';
-import { parseCertificate, type ParsedCertificate } from '../../src/x509/certificate.js';
-import type { Clock } from '../../src/time/clock.js';
-import { opensslOk, pemToDer } from '../helpers/oracle.js';
+} from '../src/revocation/crl-store.js';
+import { backoff, MIN_RETRY_MS, retryDelayMs } from '../src/revocation/http-fetch.js';
+import { parseCrl } from '../src/revocation/crl.js';
+import { parseCertificate, type ParsedCertificate } from '../src/x509/certificate.js';
+import type { Clock } from '../src/time/clock.js';
+import { opensslOk, pemToDer } from './helpers/oracle.js';
 
 interface OpensslCa {
   cert: ParsedCertificate;

@@ -9,10 +9,10 @@ import {
   OCSP_NO_ANSWER_RECHECK_MS,
   OcspClient,
   type OcspEvents,
-} from '../../src/revocation/ocsp-client.js';
-import { parseOcspResponse } from '../../src/revocation/ocsp.js';
-import { MAX_AGE_WITHOUT_NEXT_UPDATE_MS, validateOcspResponse } from '../../src/revocation/ocsp-validation.js';
-import { makeInProcessOcspPki, serveOcsp, type AnswerSpec, type InProcessOcspPki } from '../helpers/ocsp-responder.js';
+} from '../src/revocation/ocsp-client.js';
+import { parseOcspResponse } from '../src/revocation/ocsp.js';
+import { MAX_AGE_WITHOUT_NEXT_UPDATE_MS, validateOcspResponse } from '../src/revocation/ocsp-validation.js';
+import { makeInProcessOcspPki, serveOcsp, type AnswerSpec, type InProcessOcspPki } from './helpers/ocsp-responder.js';
 
 const DAY = 86_400_000;
 const S = Date.UTC(2031, 4, 17, 10, 20, 30);

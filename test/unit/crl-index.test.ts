@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { encodeElement, TAG } from '../src/x509/der.js';
-import { MalformedCrlError, parseCrl, parseCrlAsync } from '../src/revocation/crl.js';
-import { crlDers, joinChunks } from '../src/revocation/crl-bytes.js';
+import { encodeElement, TAG } from '../../src/x509/der.js';
+import { MalformedCrlError, parseCrl, parseCrlAsync } from '../../src/revocation/crl.js';
+import { crlDers, joinChunks } from '../../src/revocation/crl-bytes.js';
 
 const seq = (...parts: Buffer[]) => encodeElement(TAG.SEQUENCE, Buffer.concat(parts));
 const utc = encodeElement(TAG.UTC_TIME, Buffer.from('260101000000Z', 'latin1'));

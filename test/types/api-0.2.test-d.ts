@@ -1,11 +1,8 @@
 /**
- * Type tests of API changes that issue 8 asks for and that are not made yet: they FAIL today, so
- * tsconfig.json excludes this folder. `npm run test:types:pending` checks them. Once they pass,
- * move the file up to test/types/ and delete test/types/pending/ and tsconfig.pending.json.
- *
- *   1. VerifyFailure gets `detail: string` (operator text; `message` becomes the client-safe text,
- *      as on CertgateError).
- *   2. Results and CertificateInfo are readonly in the declarations (certificateInfo() already
+ * Type tests of the 0.2 API changes from issue 8 (checked by `npm run typecheck`):
+ *   1. VerifyFailure has `detail: string` (operator text); `message` is the client-safe text,
+ *      as on CertgateError.
+ *   2. Results and CertificateInfo are readonly in the declarations (certificateInfo() also
  *      freezes them at run time).
  */
 import type { ParameterizedContext } from 'koa';

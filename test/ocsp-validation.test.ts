@@ -5,10 +5,10 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier } from 'certgate';
-import { OcspClient, type OcspEvents } from '../../src/revocation/ocsp-client.js';
-import { OcspProtocolError, parseOcspResponse } from '../../src/revocation/ocsp.js';
-import { MAX_AGE_WITHOUT_NEXT_UPDATE_MS, validateOcspResponse } from '../../src/revocation/ocsp-validation.js';
-import { makeInProcessOcspPki, serveOcsp, type AnswerSpec, type InProcessOcspPki } from '../helpers/ocsp-responder.js';
+import { OcspClient, type OcspEvents } from '../src/revocation/ocsp-client.js';
+import { OcspProtocolError, parseOcspResponse } from '../src/revocation/ocsp.js';
+import { MAX_AGE_WITHOUT_NEXT_UPDATE_MS, validateOcspResponse } from '../src/revocation/ocsp-validation.js';
+import { makeInProcessOcspPki, serveOcsp, type AnswerSpec, type InProcessOcspPki } from './helpers/ocsp-responder.js';
 
 const DAY = 86_400_000;
 /** A whole second: S.993 is late in second S, S + 1000 the next second's first instant. */
