@@ -34,6 +34,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: UNIT_TESTS,
+          // Run before the integration project when both are selected (`npx vitest run <files>`).
+          sequence: { groupOrder: 0 },
           // Vitest's default is one worker per core minus one: a single worker on a 2-core machine.
           // Unit files share nothing, so both cores run them (the long pole, der-fuzz, beside the rest).
           maxWorkers: 2,
@@ -46,6 +48,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: INTEGRATION_TESTS,
+          sequence: { groupOrder: 1 },
           exclude: [...configDefaults.exclude, ...UNIT_TESTS],
         },
       },

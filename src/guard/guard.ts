@@ -79,14 +79,17 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
 }
 
 /** The verdict for a presented certificate, then identity and roles: one decision to remember. */
-async function decide(reading: PresentedCertificate, settings: GuardSettings): Promise<Remembered> {
+async function decide(reading: PresentedCertificate, settings: GuardSettings, memory: VerdictMemory): Promise<Remembered> {
   const { trust, identify, roles, clock } = settings;
   // Configuration first: a guard with nothing to trust refuses everyone with the same 500.
   const verifier = trust.verifierFor(reading.server);
   if (verifier instanceof CertgateError) return { outcome: configRefusal(verifier), expiresAt: Infinity };
   const revision = verifier.revision;
   const stamp = { verifier, revision };
-  const result = await verifier.verify(reading.ders as Buffer[]);
+  const { leafKey } = reading;
+  const known = leafKey === undefined ? undefined : memory.verifiedLeaf(leafKey, verifier);
+  const result = known ?? (await verifier.verify(reading.ders as Buffer[]));
+  if (result.ok && !known && leafKey !== undefined) memory.rememberVerifiedLeaf(leafKey, verifier, revision, result);
   const refusalExpiry = () => clock.now() + REFUSAL_RECHECK_MS;
   if (!result.ok) {
     const hint = result.code === 'CERT_UNTRUSTED' && reading.untrustedHint ? ` (${reading.untrustedHint})` : '';
@@ -139,7 +142,7 @@ export function createGuard(options: GuardOptions = {}, where = 'clientCertGuard
   const settings = parseGuardOptions(options, where);
   const memory = new VerdictMemory(settings.clock);
   const run = async (reading: SourceReading): Promise<Remembered> => {
-    if (reading.kind === 'certificate') return decide(reading, settings);
+    if (reading.kind === 'certificate') return decide(reading, settings, memory);
     // Configuration first: a guard with nothing to trust refuses everyone with the same 500.
     const trust = reading.kind === 'none' && reading.server ? settings.trust.verifierFor(reading.server) : undefined;
     if (trust instanceof CertgateError) return { outcome: configRefusal(trust), expiresAt: Infinity };
@@ -154,13 +157,13 @@ export function createGuard(options: GuardOptions = {}, where = 'clientCertGuard
 
   return {
     cached(req) {
-      let key: object | string | undefined;
+      let reading: SourceReading;
       try {
-        key = source.read(req).cacheKey;
+        reading = source.read(req);
       } catch {
         return undefined; // check() reports it
       }
-      return key === undefined ? undefined : memory.get(key);
+      return reading.cacheKey === undefined ? undefined : memory.get(reading.cacheKey);
     },
     async check(req) {
       let reading: SourceReading;
@@ -170,7 +173,7 @@ export function createGuard(options: GuardOptions = {}, where = 'clientCertGuard
         return refusal('CONFIG_INVALID', `the certificate source failed: ${(err as Error)?.message ?? String(err)}`);
       }
       if (reading.cacheKey === undefined) return (await guarded(reading)).outcome;
-      return memory.decideOnce(reading.cacheKey, () => guarded(reading));
+      return memory.get(reading.cacheKey) ?? memory.decideOnce(reading.cacheKey, () => guarded(reading));
     },
   };
 }

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../time/clock.js';
-import type { Verifier } from '../verifier/verifier.js';
+import type { Verifier, VerifySuccess } from '../verifier/verifier.js';
 import type { GuardOutcome } from './outcome.js';
 
 /** One remembered guard decision. */
@@ -15,15 +15,27 @@ export interface Remembered {
 
 /** Request-scoped verdicts (forwarded certificates) remembered, at most this many per guard. */
 export const MAX_REQUEST_SCOPED_VERDICTS = 10_000;
+/** Verified leaves remembered for new connections of known clients, at most this many per guard. */
+export const MAX_VERIFIED_LEAVES = 10_000;
+
+/** A leaf's verification, reusable by another connection that presents the same leaf. */
+interface VerifiedLeaf {
+  result: VerifySuccess;
+  verifier: Verifier;
+  revision: number;
+}
 
 /**
  * A guard's decisions by the source's cache key: per connection in a WeakMap (gone with the
- * connection), per credential string in an LRU. Concurrent first requests on one key (HTTP/2
- * streams opened together) share one decision in flight.
+ * connection), per credential string in an LRU; successful verifications also per leaf, for the
+ * next connections of the same client. Concurrent first requests on one key (HTTP/2 streams
+ * opened together) share one decision in flight.
  */
 export class VerdictMemory {
   private readonly byConnection = new WeakMap<object, Remembered>();
   private readonly byCredential = new LRUCache<string, Remembered>({ max: MAX_REQUEST_SCOPED_VERDICTS });
+  /** Successful verifications by the leaf a source named (`leafKey`); refusals are never reused. */
+  private readonly verifiedLeaves = new LRUCache<string, VerifiedLeaf>({ max: MAX_VERIFIED_LEAVES });
   private readonly connectionsInFlight = new WeakMap<object, Promise<GuardOutcome>>();
   private readonly credentialsInFlight = new Map<string, Promise<GuardOutcome>>();
 
@@ -31,11 +43,34 @@ export class VerdictMemory {
 
   /** The remembered outcome, if still valid: the per-request fast path. */
   get(key: object | string): GuardOutcome | undefined {
-    const entry = typeof key === 'string' ? this.byCredential.get(key) : this.byConnection.get(key);
+    return this.valid(typeof key === 'string' ? this.byCredential.get(key) : this.byConnection.get(key))?.outcome;
+  }
+
+  /**
+   * The verification of this leaf by `verifier` on another connection, if it still holds: a known
+   * client's new connection then costs a lookup, not a chain read and a path validation. (Identity
+   * and roles are still decided per connection.)
+   */
+  verifiedLeaf(leafKey: string, verifier: Verifier): VerifySuccess | undefined {
+    const known = this.verifiedLeaves.get(leafKey);
+    if (!known || known.verifier !== verifier || known.revision !== verifier.revision) return undefined;
+    return this.clock.now() <= known.result.expiresAt.getTime() ? known.result : undefined;
+  }
+
+  rememberVerifiedLeaf(leafKey: string, verifier: Verifier, revision: number, result: VerifySuccess): void {
+    this.verifiedLeaves.set(leafKey, { result, verifier, revision });
+  }
+
+  private valid(entry: Remembered | undefined): Remembered | undefined {
     if (!entry || this.clock.now() > entry.expiresAt) return undefined;
     // A refreshed CRL applies at once, also to keep-alive connections approved before it.
     if (entry.verifier && entry.verifier.revision !== entry.revision) return undefined;
-    return entry.outcome;
+    return entry;
+  }
+
+  private set(key: object | string, entry: Remembered): void {
+    if (typeof key === 'string') this.byCredential.set(key, entry);
+    else this.byConnection.set(key, entry);
   }
 
   /** Runs `decide` once per key at a time and remembers what it returns. */
@@ -43,8 +78,7 @@ export class VerdictMemory {
     const pending = typeof key === 'string' ? this.credentialsInFlight.get(key) : this.connectionsInFlight.get(key);
     if (pending) return pending;
     const run = decide().then((entry) => {
-      if (typeof key === 'string') this.byCredential.set(key, entry);
-      else this.byConnection.set(key, entry);
+      this.set(key, entry);
       return entry.outcome;
     });
     const settled = run.finally(() => {

@@ -36,7 +36,7 @@ export type CacheScope = { readonly scope: 'connection'; readonly cacheKey: obje
 
 export type PresentedCertificate = CacheScope & {
   readonly kind: 'certificate';
-  /** DER certificates, leaf first, as presented (untrusted). */
+  /** DER certificates, leaf first, as presented (untrusted). May be read lazily: only a guard that must verify reads it. */
   readonly ders: readonly Buffer[];
   readonly transport?: TransportFacts;
   /** Where the certificate came from, for operator details (e.g. `TLS connection from 10.0.0.7`). */
@@ -45,6 +45,14 @@ export type PresentedCertificate = CacheScope & {
   readonly untrustedHint?: string;
   /** The server the connection arrived on: a guard without its own `ca` trusts this server's `ca` and `crl`. */
   readonly server?: object;
+  /**
+   * Names the leaf itself, when the source knows the client proved possession of its key (a TLS
+   * handshake): a guard may then reuse an approval of the same leaf on another connection without
+   * reading or verifying the chain again. The verdict is about the leaf's path to a trust anchor,
+   * which does not depend on what else a client sends (presented intermediates are only untrusted
+   * helpers), so a new connection of a known client costs a lookup.
+   */
+  readonly leafKey?: string;
 };
 
 /** The request presents no certificate (or cannot, e.g. plain HTTP). */

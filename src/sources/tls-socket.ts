@@ -1,13 +1,18 @@
-import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 import type { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
 import type { CertificateSource, RequestLike, SourceReading } from './source.js';
 
 /**
  * The TLS connection as a certificate source: the certificate the client presented in the
- * handshake Node terminated. Connection-scoped: the chain is read once per connection (an HTTP/1
- * socket, or the TLS socket under an HTTP/2 session, whose streams each get their own socket
- * proxy from Node) and every request on it gets the same reading, so a guard decides once.
+ * handshake Node terminated. Connection-scoped: read once per connection (an HTTP/1 socket, or
+ * the TLS socket under an HTTP/2 session, whose streams each get their own socket proxy from
+ * Node), so every request on it gets the same reading and a guard decides once.
+ *
+ * What a new connection costs (bench/new-connection.ts): reading the whole chain as JavaScript
+ * objects (`getPeerCertificate(true)`) is the dearest step of certgate's per-connection work, so a
+ * connection is read leaf first. The chain is read only when a guard must verify (an unknown leaf)
+ * or when this process has not yet remembered the leaf's intermediates.
  */
 
 /**
@@ -28,8 +33,58 @@ const intermediatesByLeaf = new LRUCache<string, readonly Buffer[]>({
 const RESUMED_HINT =
   'resumed TLS session: the intermediates the client sent earlier are unknown to this process; configure them with the `intermediates` option';
 
-/** Readings per TLS socket: the chain is read from OpenSSL once per connection. */
-const perSocket = new WeakMap<TLSSocket, SourceReading>();
+/** What is known about one TLS socket, read from OpenSSL at most once each. */
+interface SocketRecord {
+  /** The client's leaf, or null when it sent none. */
+  leaf: PeerCertificate | null;
+  /** The presented chain, leaf first, once read. */
+  chain?: readonly Buffer[];
+  /** The reading handed to guards, per connection key (the socket, or the HTTP/2 session). */
+  reading?: SourceReading;
+  readingKey?: object;
+}
+
+const perSocket = new WeakMap<TLSSocket, SocketRecord>();
+
+function recordOf(socket: TLSSocket): SocketRecord {
+  let record = perSocket.get(socket);
+  if (!record) {
+    const leaf = socket.getPeerCertificate(false);
+    record = { leaf: leaf?.raw ? leaf : null };
+    perSocket.set(socket, record);
+  }
+  return record;
+}
+
+/**
+ * The presented chain, leaf first. getPeerCertificate(true), not getPeerX509Certificate(): on
+ * Node 20 the latter hands the intermediates to its first caller only, and removes them from the
+ * connection for everyone after (getPeerCertificate(true) included). Never trusts
+ * `socket.authorized`: a resumed session can report authorized without a certificate in hand.
+ */
+function chainOf(socket: TLSSocket, record: SocketRecord): readonly Buffer[] {
+  if (record.chain) return record.chain;
+  const leaf = record.leaf as PeerCertificate;
+  const detailed = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+  const ders: Buffer[] = [leaf.raw];
+  const seen = new Set([leaf.fingerprint256]);
+  if (detailed?.fingerprint256 === leaf.fingerprint256) {
+    for (let c = detailed.issuerCertificate; c?.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+      seen.add(c.fingerprint256);
+      ders.push(c.raw);
+    }
+  }
+  if (ders.length > 1) {
+    const intermediates = ders.slice(1, 1 + MAX_REMEMBERED_INTERMEDIATES);
+    const bytes = intermediates.reduce((n, d) => n + d.length, 0);
+    if (bytes <= INTERMEDIATES_MEMORY_BYTES / 1024) intermediatesByLeaf.set(leaf.fingerprint256, intermediates);
+  } else {
+    const remembered = intermediatesByLeaf.get(leaf.fingerprint256);
+    if (remembered) ders.push(...remembered);
+  }
+  record.chain = ders;
+  return ders;
+}
 
 interface Connection {
   /** Lives exactly as long as the connection: the HTTP/1 socket, or the HTTP/2 session. */
@@ -54,77 +109,49 @@ function connectionOf(req: RequestLike): Connection | undefined {
 
 const NOT_TLS: SourceReading = Object.freeze({ kind: 'none', detail: 'the request did not arrive over TLS' });
 
-/** Reads the presented chain of one connection (a few µs, once per connection). */
-function readSocket(socket: TLSSocket, key: object): SourceReading {
+/** A connection's reading: the leaf now, the chain only if a guard asks for `ders`. */
+function readingFor(socket: TLSSocket, record: SocketRecord, key: object): SourceReading {
   const server = (socket as TLSSocket & { server?: object }).server;
-  const chain = peerChain(socket);
-  if (!chain) return Object.freeze({ kind: 'none', detail: 'the client sent no certificate', scope: 'connection', cacheKey: key, server });
+  const leaf = record.leaf;
+  if (!leaf) return Object.freeze({ kind: 'none', detail: 'the client sent no certificate', scope: 'connection', cacheKey: key, server });
   const remote = socket.remoteAddress ? ` from ${socket.remoteAddress}` : '';
+  let resumedWithoutChain: boolean | undefined;
+  const resumed = () => (resumedWithoutChain ??= chainOf(socket, record).length === 1 && socket.isSessionReused());
   return Object.freeze({
-    kind: 'certificate',
-    ders: chain.ders,
-    scope: 'connection',
+    kind: 'certificate' as const,
+    scope: 'connection' as const,
     cacheKey: key,
+    leafKey: `tls-leaf:${leaf.fingerprint256}`,
     via: `TLS connection${remote}`,
-    transport: Object.freeze({ protocol: socket.getProtocol?.() ?? undefined, cipher: socket.getCipher?.()?.name }),
-    ...(chain.resumedWithoutChain ? { untrustedHint: RESUMED_HINT } : {}),
-    ...(server ? { server } : {}),
+    server,
+    get ders() {
+      return chainOf(socket, record);
+    },
+    get transport() {
+      return Object.freeze({ protocol: socket.getProtocol?.() ?? undefined, cipher: socket.getCipher?.()?.name });
+    },
+    get untrustedHint() {
+      return resumed() ? RESUMED_HINT : undefined;
+    },
   });
-}
-
-interface PeerChain {
-  ders: readonly Buffer[];
-  resumedWithoutChain: boolean;
-}
-
-/**
- * The client's chain, leaf first, or null when it sent no certificate. Never trusts
- * `socket.authorized`: a resumed session can report authorized without a certificate in hand,
- * and certgate makes its own decision anyway.
- */
-function peerChain(socket: TLSSocket): PeerChain | null {
-  // getPeerCertificate(true), not getPeerX509Certificate(): on Node 20 the latter links the
-  // issuer chain only on its first call per connection, and another middleware may have made it.
-  const leaf = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
-  if (!leaf?.raw) return null;
-  const ders: Buffer[] = [leaf.raw];
-  const seen = new Set([leaf.fingerprint256]);
-  for (let c = leaf.issuerCertificate; c?.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
-    seen.add(c.fingerprint256);
-    ders.push(c.raw);
-  }
-  if (ders.length > 1) {
-    const intermediates = ders.slice(1, 1 + MAX_REMEMBERED_INTERMEDIATES);
-    const bytes = intermediates.reduce((n, d) => n + d.length, 0);
-    if (bytes <= INTERMEDIATES_MEMORY_BYTES / 1024) intermediatesByLeaf.set(leaf.fingerprint256, intermediates);
-    return { ders, resumedWithoutChain: false };
-  }
-  const remembered = intermediatesByLeaf.get(leaf.fingerprint256);
-  if (remembered) return { ders: [...ders, ...remembered], resumedWithoutChain: false };
-  return { ders, resumedWithoutChain: socket.isSessionReused() };
-}
-
-function readingOf(socket: TLSSocket, key: object): SourceReading {
-  let reading = perSocket.get(socket);
-  if (!reading || reading.cacheKey !== key) {
-    reading = readSocket(socket, key);
-    perSocket.set(socket, reading);
-  }
-  return reading;
 }
 
 const watched = new WeakSet<object>();
 
 /**
- * Records the chain of every full handshake on `server` from now on, so that a later resumed
- * session whose first connection only visited unguarded routes can still be verified.
+ * From the first guarded request on, every full handshake on `server` is looked at once: its leaf,
+ * and its chain when this process does not know the leaf's intermediates yet. So a later resumed
+ * session (leaf only) whose first connection visited only unguarded routes can still be verified,
+ * and the chain is in hand before application code could strip it (see chainOf).
  */
 function watchHandshakes(server: object | undefined): void {
   const emitter = server as EventEmitter | undefined;
   if (!emitter || watched.has(emitter) || typeof emitter.on !== 'function') return;
   watched.add(emitter);
   emitter.on('secureConnection', (socket: TLSSocket) => {
-    if (!socket.isSessionReused()) readingOf(socket, socket);
+    if (socket.isSessionReused()) return;
+    const record = recordOf(socket);
+    if (record.leaf && !intermediatesByLeaf.has(record.leaf.fingerprint256)) chainOf(socket, record);
   });
 }
 
@@ -135,8 +162,11 @@ export const tlsSocketSource: CertificateSource = Object.freeze({
     if (!connection) return NOT_TLS;
     const { socket, key } = connection;
     const known = perSocket.get(socket);
-    if (known !== undefined && known.cacheKey === key) return known;
+    if (known?.reading && known.readingKey === key) return known.reading;
     watchHandshakes((socket as TLSSocket & { server?: object }).server);
-    return readingOf(socket, key);
+    const record = known ?? recordOf(socket);
+    record.reading = readingFor(socket, record, key);
+    record.readingKey = key;
+    return record.reading;
   },
 });
