@@ -295,6 +295,7 @@ async function main(): Promise<void> {
       max: round(Math.max(...values), digits),
       p25: round(quantile(values, 0.25), digits),
       p75: round(quantile(values, 0.75), digits),
+      medianCi95: medianConfidence(values).map((x) => round(x, digits)),
     });
     const perLeg = Object.fromEntries(
       LEGS.map((leg) => {
@@ -337,9 +338,11 @@ async function main(): Promise<void> {
       const p = perLeg[leg];
       log(`  ${leg.padEnd(8)} ${p.serverCpuUsPerRequest.median} us server CPU/req (min ${p.serverCpuUsPerRequest.min}, max ${p.serverCpuUsPerRequest.max}); ${p.requestsPerRun.median} req/run; server CPU ${Math.round(p.serverCpuShare * 100)}%, client CPU ${Math.round(p.clientCpuShare * 100)}%`);
     }
-    log(`  guarded / noop   ${s.guardedOverNoop.median.toFixed(4)}  (${pct(s.guardedOverNoop.median)}; per round ${s.guardedOverNoop.min.toFixed(3)}..${s.guardedOverNoop.max.toFixed(3)}, IQR ${s.guardedOverNoop.p25.toFixed(3)}..${s.guardedOverNoop.p75.toFixed(3)})  goal < 1.03`);
-    log(`  guarded / bare   ${s.guardedOverBare.median.toFixed(4)}  (${pct(s.guardedOverBare.median)}; per round ${s.guardedOverBare.min.toFixed(3)}..${s.guardedOverBare.max.toFixed(3)})  certgate's whole cost per connection`);
-    log(`  noop / bare      ${s.noopOverBare.median.toFixed(4)}  (${pct(s.noopOverBare.median)}; per round ${s.noopOverBare.min.toFixed(3)}..${s.noopOverBare.max.toFixed(3)})  what certgate costs unguarded routes on a guarded server`);
+    const ratio = (x: ReturnType<typeof spread>) =>
+      `${x.median.toFixed(4)}  (${pct(x.median)}; 95% CI of the median ${x.medianCi95.map((v) => v.toFixed(3)).join('..')}; per round ${x.min.toFixed(3)}..${x.max.toFixed(3)}, IQR ${x.p25.toFixed(3)}..${x.p75.toFixed(3)})`;
+    log(`  guarded / noop   ${ratio(s.guardedOverNoop)}  goal < 1.03`);
+    log(`  guarded / bare   ${ratio(s.guardedOverBare)}  certgate's whole cost per connection`);
+    log(`  noop / bare      ${ratio(s.noopOverBare)}  what certgate costs unguarded routes on a guarded server`);
     log(`  certgate us/conn guarded-noop ${s.certgateUsPerConnection.guardedMinusNoop.median} (${s.certgateUsPerConnection.guardedMinusNoop.min}..${s.certgateUsPerConnection.guardedMinusNoop.max}), guarded-bare ${s.certgateUsPerConnection.guardedMinusBare.median} (${s.certgateUsPerConnection.guardedMinusBare.min}..${s.certgateUsPerConnection.guardedMinusBare.max})`);
     log(`  load average start / end ${meta.loadAverageAtStart.join(' ')} / ${meta.loadAverageAtEnd.join(' ')}; total ${totalSeconds} s`);
     log(`results written to ${join(benchDir, 'results-new-connection.json')}`);
@@ -351,6 +354,19 @@ async function main(): Promise<void> {
     }
     await rm(pkiDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Distribution-free 95% confidence interval of the median: order statistics around n/2 (binomial,
+ * normal approximation). With 8 rounds it is min..max; it tells whether a run can resolve a 3% goal.
+ */
+function medianConfidence(values: number[]): [number, number] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const half = 1.96 * Math.sqrt(n) / 2;
+  const lo = Math.max(0, Math.floor(n / 2 - half) - 1);
+  const hi = Math.min(n - 1, Math.ceil(n / 2 + half));
+  return [sorted[lo] as number, sorted[hi] as number];
 }
 
 /** One CPU profile of this (server) process per leg, scoped to that leg's load window. */
