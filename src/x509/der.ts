@@ -7,7 +7,7 @@
  * takes 6 s and half a gigabyte (asn1js refuses anything over ~2,000 entries by default). This
  * reader decodes a certificate in about 25 µs and a CRL in linear time (100,000 entries: 0.12 s). Every read is checked against the enclosing element's
  * end, lengths must be minimal DER, and indefinite lengths and high tag numbers are refused.
- * test/der-fuzz.test.ts feeds it mutated inputs; test/der-differential.test.ts compares it with
+ * test/unit/der-fuzz.test.ts feeds it mutated inputs; test/unit/der-differential.test.ts compares it with
  * asn1-schema on every certificate and CRL the test suite has.
  */
 
