@@ -123,7 +123,10 @@ process.on('message', (msg) => {
     const wallUs = (now() - wall0) * 1000;
     let non2xx = 0;
     for (let i = 0; i < n; i++) if (status[i] < 200 || status[i] > 299) non2xx++;
-    process.send({ type: 'stopped', summary: { responses: n, non2xx, requestErrors: reqErrors, loadGenCpu: (cpu.user + cpu.system) / wallUs } });
+    process.send({
+      type: 'stopped',
+      summary: { responses: n, non2xx, requestErrors: reqErrors, loadGenCpu: (cpu.user + cpu.system) / wallUs },
+    });
   }
 });
 

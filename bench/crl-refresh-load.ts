@@ -76,7 +76,8 @@ x509.cryptoProvider.set(crypto);
 const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as EcKeyGenParams & EcdsaParams;
 const DAY = 864e5;
 const genKeys = () => crypto.subtle.generateKey(alg, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
-const keyPem = async (k: CryptoKey) => `${x509.PemConverter.encode(await crypto.subtle.exportKey('pkcs8', k), 'PRIVATE KEY')}\n`;
+const keyPem = async (k: CryptoKey) =>
+  `${x509.PemConverter.encode(await crypto.subtle.exportKey('pkcs8', k), 'PRIVATE KEY')}\n`;
 /** A positive 16-octet serial whose DER INTEGER content is exactly these octets. */
 const serialBytes = () => {
   const s = randomBytes(16);
@@ -93,7 +94,11 @@ const ca = await x509.X509CertificateGenerator.createSelfSigned({
   notAfter: new Date(Date.now() + 10 * DAY),
   keys: caKeys,
   signingAlgorithm: alg,
-  extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true), caSki],
+  extensions: [
+    new x509.BasicConstraintsExtension(true, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    caSki,
+  ],
 });
 const caPem = `${ca.toString('pem')}\n`;
 
@@ -111,7 +116,9 @@ async function issue(cn: string, serial: Buffer, server: boolean): Promise<{ cer
     extensions: [
       new x509.BasicConstraintsExtension(false),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+      new x509.ExtendedKeyUsageExtension([
+        server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
+      ]),
       ...(server ? [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])] : []),
       new x509.AuthorityKeyIdentifierExtension(caSki.keyId),
     ],
@@ -127,9 +134,14 @@ const revokedSerial = serialBytes();
 const revoked = await issue('revoked-client', revokedSerial, false);
 
 // ---- CRLs, DER-encoded by hand (fast enough for 1,000,000 entries), as bench/crl-refresh.ts -----
-const caPriv = createPrivateKey({ key: Buffer.from(await crypto.subtle.exportKey('pkcs8', caKeys.privateKey)), format: 'der', type: 'pkcs8' });
+const caPriv = createPrivateKey({
+  key: Buffer.from(await crypto.subtle.exportKey('pkcs8', caKeys.privateKey)),
+  format: 'der',
+  type: 'pkcs8',
+});
 const seq = (...p: Buffer[]) => encodeElement(TAG.SEQUENCE, Buffer.concat(p));
-const utc = (d: Date) => encodeElement(TAG.UTC_TIME, Buffer.from(`${d.toISOString().slice(2, 19).replace(/[-T:]/g, '')}Z`, 'latin1'));
+const utc = (d: Date) =>
+  encodeElement(TAG.UTC_TIME, Buffer.from(`${d.toISOString().slice(2, 19).replace(/[-T:]/g, '')}Z`, 'latin1'));
 const issuerName = Buffer.from(ca.subjectName.toArrayBuffer());
 const ECDSA_SHA256 = Buffer.from('300a06082a8648ce3d040302', 'hex');
 
@@ -144,16 +156,46 @@ function buildCrl(crlNumber: number, randomEntries: number, listed: Buffer[] = [
   for (let i = 0; i < count; i++) {
     const at = i * entry.length;
     entry.copy(entries, at);
-    const s = i < listed.length ? (listed[i] as Buffer) : random.subarray((i - listed.length) * 16, (i - listed.length + 1) * 16);
+    const s =
+      i < listed.length
+        ? (listed[i] as Buffer)
+        : random.subarray((i - listed.length) * 16, (i - listed.length + 1) * 16);
     s.copy(entries, at + serialAt);
     entries[at + serialAt] = (entries[at + serialAt]! & 0x7f) | 1;
-    if (i >= listed.length && entries.subarray(at + serialAt, at + serialAt + 16).equals(clientSerial)) entries[at + serialAt + 15] = entries[at + serialAt + 15]! ^ 1;
+    if (i >= listed.length && entries.subarray(at + serialAt, at + serialAt + 16).equals(clientSerial))
+      entries[at + serialAt + 15] = entries[at + serialAt + 15]! ^ 1;
   }
-  const number = encodeElement(0xa0, seq(seq(Buffer.from('0603551d14', 'hex'), encodeElement(TAG.OCTET_STRING, encodeElement(TAG.INTEGER, Buffer.from([crlNumber]))))));
-  const tbs = seq(Buffer.from('020101', 'hex'), ECDSA_SHA256, issuerName, date, utc(new Date(Date.now() + DAY)), encodeElement(TAG.SEQUENCE, entries), number);
-  return seq(tbs, ECDSA_SHA256, encodeElement(TAG.BIT_STRING, Buffer.concat([Buffer.from([0]), sign('sha256', tbs, caPriv)])));
+  const number = encodeElement(
+    0xa0,
+    seq(
+      seq(
+        Buffer.from('0603551d14', 'hex'),
+        encodeElement(TAG.OCTET_STRING, encodeElement(TAG.INTEGER, Buffer.from([crlNumber]))),
+      ),
+    ),
+  );
+  const tbs = seq(
+    Buffer.from('020101', 'hex'),
+    ECDSA_SHA256,
+    issuerName,
+    date,
+    utc(new Date(Date.now() + DAY)),
+    encodeElement(TAG.SEQUENCE, entries),
+    number,
+  );
+  return seq(
+    tbs,
+    ECDSA_SHA256,
+    encodeElement(TAG.BIT_STRING, Buffer.concat([Buffer.from([0]), sign('sha256', tbs, caPriv)])),
+  );
 }
-const asPem = (der: Buffer) => Buffer.from(`-----BEGIN X509 CRL-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END X509 CRL-----\n`);
+const asPem = (der: Buffer) =>
+  Buffer.from(
+    `-----BEGIN X509 CRL-----\n${der
+      .toString('base64')
+      .match(/.{1,64}/g)!
+      .join('\n')}\n-----END X509 CRL-----\n`,
+  );
 
 // ---- Event-loop probes --------------------------------------------------------------------------
 /**
@@ -232,7 +274,10 @@ verifier.on('crl-loaded', (e) => loaded.push({ at: now(), entries: e.entries, cr
 verifier.on('crl-refresh-failed', (e) => log(`!! crl-refresh-failed: ${JSON.stringify(e)}`));
 verifier.on('crl-rejected', (e) => log(`!! crl-rejected: ${JSON.stringify(e)}`));
 await verifier.refreshCrls();
-if (loaded.length !== 1 || loaded[0]!.entries !== 10) throw new Error(`SANITY FAILURE: the 10-entry CRL did not load (${JSON.stringify(loaded, (_k, v) => (typeof v === 'bigint' ? String(v) : v))})`);
+if (loaded.length !== 1 || loaded[0]!.entries !== 10)
+  throw new Error(
+    `SANITY FAILURE: the 10-entry CRL did not load (${JSON.stringify(loaded, (_k, v) => (typeof v === 'bigint' ? String(v) : v))})`,
+  );
 
 let served = 0;
 /** When the first request after each CRL revision change was answered (re-verified connection). */
@@ -243,7 +288,10 @@ app.get('/hello', requireClientCert({ verifier }), (req, res) => {
   if (!firstAtRevision.has(verifier.revision)) firstAtRevision.set(verifier.revision, now());
   res.json({ ok: true, user: req.clientCert?.user });
 });
-const server = https.createServer({ cert: serverPki.cert, key: serverPki.key, ca: caPem, requestCert: true, rejectUnauthorized: false }, app);
+const server = https.createServer(
+  { cert: serverPki.cert, key: serverPki.key, ca: caPem, requestCert: true, rejectUnauthorized: false },
+  app,
+);
 server.keepAliveTimeout = 120_000;
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const port = (server.address() as AddressInfo).port;
@@ -264,7 +312,8 @@ const sanity: Record<string, string> = {};
 {
   const ok = await get(client);
   const none = await get({});
-  if (ok.status !== 200 || none.status !== 401) throw new Error(`SANITY FAILURE: with the client certificate ${ok.status} ${ok.body}; without ${none.status}`);
+  if (ok.status !== 200 || none.status !== 401)
+    throw new Error(`SANITY FAILURE: with the client certificate ${ok.status} ${ok.body}; without ${none.status}`);
   const r = await verifier.verify(revoked.cert);
   if (!r.ok) throw new Error(`SANITY FAILURE: revoked-client refused before it is listed: ${r.code}`);
   sanity.before = `GET /hello with the client certificate -> ${ok.status}, without -> ${none.status}; revoked-client (not yet listed) verifies`;
@@ -272,11 +321,13 @@ const sanity: Record<string, string> = {};
 }
 
 // ---- The 1M-entry CRLs (set-up, before any window) ----------------------------------------------
-let t0 = performance.now();
+const t0 = performance.now();
 const bigDer = buildCrl(2, ENTRIES - 1, [revokedSerial]);
 const bigPem = asPem(buildCrl(3, ENTRIES - 1, [revokedSerial]));
 const buildMs = performance.now() - t0;
-log(`built two ${ENTRIES.toLocaleString('en-US')}-entry CRLs in ${(buildMs / 1000).toFixed(1)} s: DER ${(bigDer.length / 1048576).toFixed(1)} MiB, PEM ${(bigPem.length / 1048576).toFixed(1)} MiB`);
+log(
+  `built two ${ENTRIES.toLocaleString('en-US')}-entry CRLs in ${(buildMs / 1000).toFixed(1)} s: DER ${(bigDer.length / 1048576).toFixed(1)} MiB, PEM ${(bigPem.length / 1048576).toFixed(1)} MiB`,
+);
 
 // ---- Load generator -----------------------------------------------------------------------------
 interface ClientStats {
@@ -300,13 +351,20 @@ const fromRunner = (type: string) =>
       runner.off('exit', onExit);
       resolve(m);
     };
-    const onExit = (code: number | null) => reject(new Error(`load runner exited (code ${code}) while waiting for '${type}'`));
+    const onExit = (code: number | null) =>
+      reject(new Error(`load runner exited (code ${code}) while waiting for '${type}'`));
     runner.on('message', onMessage);
     runner.on('exit', onExit);
   });
 await fromRunner('ready');
 const loadStarted = fromRunner('started');
-runner.send({ type: 'start', url: `https://127.0.0.1:${port}/hello`, connections: CONNECTIONS, pipelining: 1, tls: { ...client, ca: caPem } });
+runner.send({
+  type: 'start',
+  url: `https://127.0.0.1:${port}/hello`,
+  connections: CONNECTIONS,
+  pipelining: 1,
+  tls: { ...client, ca: caPem },
+});
 await loadStarted;
 await sleep(WARMUP_MS);
 
@@ -339,7 +397,8 @@ interface Window {
 }
 const windows: Window[] = [];
 
-const cpuOf = (b: Block) => (b.cpuMs === undefined ? {} : { cpuMs: round(b.cpuMs, 1), waitMs: round(b.waitMs ?? 0, 1) });
+const cpuOf = (b: Block) =>
+  b.cpuMs === undefined ? {} : { cpuMs: round(b.cpuMs, 1), waitMs: round(b.waitMs ?? 0, 1) };
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 3; i++) {
@@ -363,7 +422,12 @@ async function measure(name: string, body: () => Promise<void>): Promise<Window>
   // synchronous stretch (a refresh resolves in the same task as its last synchronous step).
   await sleep(5);
   const to = now();
-  const loop = { maxMs: round(h.max / 1e6, 1), p99Ms: round(h.percentile(99) / 1e6, 1), p50Ms: round(h.percentile(50) / 1e6, 1), meanMs: round(h.mean / 1e6, 2) };
+  const loop = {
+    maxMs: round(h.max / 1e6, 1),
+    p99Ms: round(h.percentile(99) / 1e6, 1),
+    p50Ms: round(h.percentile(50) / 1e6, 1),
+    meanMs: round(h.mean / 1e6, 2),
+  };
   const cpu = process.cpuUsage(cpu0);
   const host1 = hostBusyTicks();
   const mine = blocks.filter((b) => b.at >= from && b.at - b.ms <= to);
@@ -373,15 +437,24 @@ async function measure(name: string, body: () => Promise<void>): Promise<Window>
     to,
     served: served - served0,
     serverCpu: round((cpu.user + cpu.system) / ((to - from) * 1000), 2),
-    hostCpu: host0 === undefined || host1 === undefined ? undefined : round((host1 - host0) / TICKS_PER_SECOND / ((to - from) / 1000), 2),
+    hostCpu:
+      host0 === undefined || host1 === undefined
+        ? undefined
+        : round((host1 - host0) / TICKS_PER_SECOND / ((to - from) / 1000), 2),
     monoStartUs,
     loop,
     blocksOver50Ms: mine.filter((b) => b.ms > LIMIT_MS).length,
-    notableBlocks: mine.map((b) => ({ atMs: round(b.at - from, 0), ms: round(b.ms, 1), ...cpuOf(b), monoEndUs: round((b.at - performance.timeOrigin + monoOffsetMs) * 1000, 0) })),
+    notableBlocks: mine.map((b) => ({
+      atMs: round(b.at - from, 0),
+      ms: round(b.ms, 1),
+      ...cpuOf(b),
+      monoEndUs: round((b.at - performance.timeOrigin + monoOffsetMs) * 1000, 0),
+    })),
   };
   const longest = mine.reduce<Block | undefined>((a, b) => (a && a.ms >= b.ms ? a : b), undefined);
   if (longest) w.longestBlock = { ms: round(longest.ms, 1), ...cpuOf(longest) };
-  if (mine.some((b) => b.cpuMs !== undefined)) w.longestBlockCpuMs = round(Math.max(...mine.map((b) => b.cpuMs ?? 0)), 1);
+  if (mine.some((b) => b.cpuMs !== undefined))
+    w.longestBlockCpuMs = round(Math.max(...mine.map((b) => b.cpuMs ?? 0)), 1);
   windows.push(w);
   return w;
 }
@@ -422,25 +495,32 @@ try {
     after.markers = { firstRequestAtNewRevisionMs: round((first ?? Number.NaN) - w.from, 0) };
     w.markersFrom = after.markersFrom = w.from;
     if (verifier.revision === revisionBefore) sanityFailures.push(`${label}: the CRL revision did not change`);
-    if (!w.loaded) sanityFailures.push(`${label}: no crl-loaded event with ${ENTRIES} entries and CRL number ${crlNumber}`);
+    if (!w.loaded)
+      sanityFailures.push(`${label}: no crl-loaded event with ${ENTRIES} entries and CRL number ${crlNumber}`);
     const r = await verifier.verify(revoked.cert);
-    if (r.ok || r.code !== 'CERT_REVOKED') sanityFailures.push(`${label}: revoked-client is not refused as CERT_REVOKED (${r.ok ? 'ok' : r.code})`);
+    if (r.ok || r.code !== 'CERT_REVOKED')
+      sanityFailures.push(`${label}: revoked-client is not refused as CERT_REVOKED (${r.ok ? 'ok' : r.code})`);
     const c = await verifier.verify(client.cert);
     if (!c.ok) sanityFailures.push(`${label}: load-client refused (${c.code})`);
-    sanity[label] = `crl-loaded ${w.loaded ? 'fired' : 'MISSING'} (${event?.entries ?? 0} entries, CRL number ${event?.crlNumber ?? '-'}); revoked-client -> ${r.ok ? 'ok' : r.code}; load-client -> ${c.ok ? 'ok' : c.code}`;
+    sanity[label] =
+      `crl-loaded ${w.loaded ? 'fired' : 'MISSING'} (${event?.entries ?? 0} entries, CRL number ${event?.crlNumber ?? '-'}); revoked-client -> ${r.ok ? 'ok' : r.code}; load-client -> ${c.ok ? 'ok' : c.code}`;
   }
 } finally {
   // Client figures for every window, then stop the load.
   const stats = runner.connected ? fromRunner('stats') : Promise.resolve({ results: {} });
-  if (runner.connected) runner.send({ type: 'stats', windows: windows.map(({ name, from, to }) => ({ name, from, to })) });
+  if (runner.connected)
+    runner.send({ type: 'stats', windows: windows.map(({ name, from, to }) => ({ name, from, to })) });
   const results = ((await stats) as { results: Record<string, ClientStats> }).results;
   for (const w of windows) {
     w.client = results[w.name];
-    if (w.client && w.markers) w.markers.longestNoResponseGapEndedMs = round(w.client.longestGapEndedAt - (w.markersFrom ?? w.from), 0);
+    if (w.client && w.markers)
+      w.markers.longestNoResponseGapEndedMs = round(w.client.longestGapEndedAt - (w.markersFrom ?? w.from), 0);
   }
   const stopped = runner.connected ? fromRunner('stopped') : Promise.resolve({ summary: undefined });
   if (runner.connected) runner.send({ type: 'stop' });
-  const summary = ((await stopped) as { summary?: { responses: number; non2xx: number; requestErrors: number; loadGenCpu: number } }).summary;
+  const summary = (
+    (await stopped) as { summary?: { responses: number; non2xx: number; requestErrors: number; loadGenCpu: number } }
+  ).summary;
   if (runner.connected) runner.disconnect();
   setTimeout(() => {
     if (runner.exitCode === null) runner.kill();
@@ -454,12 +534,33 @@ try {
   crlServer.closeAllConnections();
   crlServer.close();
 
-  if (summary && (summary.non2xx > 0 || summary.requestErrors > 0)) sanityFailures.push(`load: ${summary.non2xx} non-2xx responses, ${summary.requestErrors} request errors`);
-  for (const w of windows) if (w.client && w.client.non2xx > 0) sanityFailures.push(`${w.name}: ${w.client.non2xx} non-2xx responses`);
+  if (summary && (summary.non2xx > 0 || summary.requestErrors > 0))
+    sanityFailures.push(`load: ${summary.non2xx} non-2xx responses, ${summary.requestErrors} request errors`);
+  for (const w of windows)
+    if (w.client && w.client.non2xx > 0) sanityFailures.push(`${w.name}: ${w.client.non2xx} non-2xx responses`);
 
   // ---- Report -----------------------------------------------------------------------------------
-  const f = (n: number | null | undefined, d = 1) => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
-  const header = ['phase', 'window ms', 'refresh ms', 'loaded', 'srv req/s', 'cli req/s', 'cli p50', 'cli p99', 'cli max', 'no-resp gap', 'loop max', 'cpu/wait', 'loop p99', 'blocks>50', 'max blk CPU', 'srv CPU', 'host CPU'];
+  const f = (n: number | null | undefined, d = 1) =>
+    n === null || n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d);
+  const header = [
+    'phase',
+    'window ms',
+    'refresh ms',
+    'loaded',
+    'srv req/s',
+    'cli req/s',
+    'cli p50',
+    'cli p99',
+    'cli max',
+    'no-resp gap',
+    'loop max',
+    'cpu/wait',
+    'loop p99',
+    'blocks>50',
+    'max blk CPU',
+    'srv CPU',
+    'host CPU',
+  ];
   const rows = windows.map((w) => {
     const secs = (w.to - w.from) / 1000;
     return [
@@ -483,38 +584,88 @@ try {
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   log();
-  log(`CRL refresh under load: ${CONNECTIONS} keep-alive mTLS connections (autocannon, separate process), ${ENTRIES.toLocaleString('en-US')}-entry CRL from ${crlUrl}`);
-  log(`node ${process.version}, ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; latencies in ms`);
-  log(`srv CPU = server process, host CPU = all processes on the machine (${os.cpus().length} cores = ${os.cpus().length * 100}%); no-resp gap = longest time no response completed;`);
-  log(`loop max = longest event-loop block (monitorEventLoopDelay); cpu/wait = ms of that block the main thread was on a CPU / runnable but waiting for one; max blk CPU = most on-CPU ms in any block > ${NOTABLE_BLOCK_MS} ms`);
+  log(
+    `CRL refresh under load: ${CONNECTIONS} keep-alive mTLS connections (autocannon, separate process), ${ENTRIES.toLocaleString('en-US')}-entry CRL from ${crlUrl}`,
+  );
+  log(
+    `node ${process.version}, ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; latencies in ms`,
+  );
+  log(
+    `srv CPU = server process, host CPU = all processes on the machine (${os.cpus().length} cores = ${os.cpus().length * 100}%); no-resp gap = longest time no response completed;`,
+  );
+  log(
+    `loop max = longest event-loop block (monitorEventLoopDelay); cpu/wait = ms of that block the main thread was on a CPU / runnable but waiting for one; max blk CPU = most on-CPU ms in any block > ${NOTABLE_BLOCK_MS} ms`,
+  );
   log(line(header));
   for (const r of rows) log(line(r));
   log();
   for (const w of windows) {
-    if (w.markers) log(`${w.name}, ms after the refresh started: ${Object.entries(w.markers).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    if (w.markers)
+      log(
+        `${w.name}, ms after the refresh started: ${Object.entries(w.markers)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
     if (w.notableBlocks.length > 0) {
-      const detail = (b: Window['notableBlocks'][number]) => `+${b.atMs}: ${b.ms}${b.cpuMs === undefined ? '' : ` (cpu ${b.cpuMs.toFixed(0)}, wait ${(b.waitMs ?? 0).toFixed(0)})`}`;
-      log(`  ${w.name}: blocks > ${NOTABLE_BLOCK_MS} ms (+end, ms after window start: length): ${w.notableBlocks.map(detail).join(', ')}`);
+      const detail = (b: Window['notableBlocks'][number]) =>
+        `+${b.atMs}: ${b.ms}${b.cpuMs === undefined ? '' : ` (cpu ${b.cpuMs.toFixed(0)}, wait ${(b.waitMs ?? 0).toFixed(0)})`}`;
+      log(
+        `  ${w.name}: blocks > ${NOTABLE_BLOCK_MS} ms (+end, ms after window start: length): ${w.notableBlocks.map(detail).join(', ')}`,
+      );
     }
   }
   const worst = Math.max(...windows.filter((w) => !w.name.startsWith('baseline')).map((w) => w.loop.maxMs));
-  log(`longest event-loop block during/after a refresh: ${worst.toFixed(1)} ms (requirement: at most ${LIMIT_MS} ms) -> ${worst <= LIMIT_MS ? 'met' : 'NOT MET'}`);
-  if (summary) log(`load generator: ${summary.responses} responses, ${summary.non2xx} non-2xx, ${summary.requestErrors} errors, autocannon CPU ${(summary.loadGenCpu * 100).toFixed(0)}%`);
+  log(
+    `longest event-loop block during/after a refresh: ${worst.toFixed(1)} ms (requirement: at most ${LIMIT_MS} ms) -> ${worst <= LIMIT_MS ? 'met' : 'NOT MET'}`,
+  );
+  if (summary)
+    log(
+      `load generator: ${summary.responses} responses, ${summary.non2xx} non-2xx, ${summary.requestErrors} errors, autocannon CPU ${(summary.loadGenCpu * 100).toFixed(0)}%`,
+    );
   for (const [k, v] of Object.entries(sanity)) log(`sanity ${k}: ${v}`);
 
   const out = {
-    meta: { date: new Date().toISOString(), node: process.version, v8: process.versions.v8, cpuModel: os.cpus()[0]?.model, cpuCount: os.cpus().length, loadAverageAtEnd: os.loadavg().map((x) => round(x, 2)) },
-    config: { connections: CONNECTIONS, pipelining: 1, entries: ENTRIES, baselineMs: BASELINE_MS, afterMs: AFTER_MS, warmupMs: WARMUP_MS, derBytes: bigDer.length, pemBytes: bigPem.length, buildMs: round(buildMs, 0), limitMs: LIMIT_MS },
+    meta: {
+      date: new Date().toISOString(),
+      node: process.version,
+      v8: process.versions.v8,
+      cpuModel: os.cpus()[0]?.model,
+      cpuCount: os.cpus().length,
+      loadAverageAtEnd: os.loadavg().map((x) => round(x, 2)),
+    },
+    config: {
+      connections: CONNECTIONS,
+      pipelining: 1,
+      entries: ENTRIES,
+      baselineMs: BASELINE_MS,
+      afterMs: AFTER_MS,
+      warmupMs: WARMUP_MS,
+      derBytes: bigDer.length,
+      pemBytes: bigPem.length,
+      buildMs: round(buildMs, 0),
+      limitMs: LIMIT_MS,
+    },
     longestBlockDuringOrAfterRefreshMs: worst,
     requirementMet: worst <= LIMIT_MS,
-    windows: windows.map(({ from, to, markersFrom: _m, ...w }) => ({ ...w, durationMs: round(to - from, 0), serverRequestsPerSecond: round(w.served / ((to - from) / 1000), 0) })),
+    windows: windows.map(({ from, to, markersFrom: _m, ...w }) => ({
+      ...w,
+      durationMs: round(to - from, 0),
+      serverRequestsPerSecond: round(w.served / ((to - from) / 1000), 0),
+    })),
     loadGenerator: summary,
     sanity,
     sanityFailures,
   };
-  await writeFile(fileURLToPath(new URL('./results-crl-load.json', import.meta.url)), `${JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? String(v) : v), 2)}\n`);
+  await writeFile(
+    fileURLToPath(new URL('./results-crl-load.json', import.meta.url)),
+    `${JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? String(v) : v), 2)}\n`,
+  );
   log('wrote bench/results-crl-load.json');
   if (sanityFailures.length > 0) {
     log(`SANITY FAILURES:\n  ${sanityFailures.join('\n  ')}`);

@@ -53,7 +53,9 @@ export async function measureGuardCost(opts: {
   // Sanity: on this connection the guard already decided, so it must call next() synchronously.
   guardMiddleware(req as never, res as never, next);
   if (nexts !== 1 || errors !== 0 || req.clientCert?.user !== opts.expectedUser) {
-    throw new Error(`bench sanity: the guard did not take its synchronous fast path on the captured socket (next calls ${nexts}, errors ${errors}, user ${req.clientCert?.user})`);
+    throw new Error(
+      `bench sanity: the guard did not take its synchronous fast path on the captured socket (next calls ${nexts}, errors ${errors}, user ${req.clientCert?.user})`,
+    );
   }
 
   const noop: Middleware = (_req, _res, n) => n();
@@ -65,12 +67,33 @@ export async function measureGuardCost(opts: {
     getPeerCertificate: { perBatch: 10_000, batches: 5 },
   };
   let sink: unknown;
-  const guardMiddlewareNs = perCall(() => guardMiddleware(req as never, res as never, next), iterations.guardMiddleware.perBatch, iterations.guardMiddleware.batches);
-  const noopMiddlewareNs = perCall(() => noop(req as never, res as never, next), iterations.noopMiddleware.perBatch, iterations.noopMiddleware.batches);
-  const getPeerX509CertificateNs = perCall(() => (sink = socket.getPeerX509Certificate()), iterations.getPeerX509Certificate.perBatch, iterations.getPeerX509Certificate.batches);
-  const getPeerCertificateDetailedNs = perCall(() => (sink = socket.getPeerCertificate(true)), iterations.getPeerCertificateDetailed.perBatch, iterations.getPeerCertificateDetailed.batches);
-  const getPeerCertificateNs = perCall(() => (sink = socket.getPeerCertificate(false)), iterations.getPeerCertificate.perBatch, iterations.getPeerCertificate.batches);
-  if (errors !== 0 || req.clientCert?.user !== opts.expectedUser || !sink) throw new Error('bench sanity: the guard failed during the loop');
+  const guardMiddlewareNs = perCall(
+    () => guardMiddleware(req as never, res as never, next),
+    iterations.guardMiddleware.perBatch,
+    iterations.guardMiddleware.batches,
+  );
+  const noopMiddlewareNs = perCall(
+    () => noop(req as never, res as never, next),
+    iterations.noopMiddleware.perBatch,
+    iterations.noopMiddleware.batches,
+  );
+  const getPeerX509CertificateNs = perCall(
+    () => (sink = socket.getPeerX509Certificate()),
+    iterations.getPeerX509Certificate.perBatch,
+    iterations.getPeerX509Certificate.batches,
+  );
+  const getPeerCertificateDetailedNs = perCall(
+    () => (sink = socket.getPeerCertificate(true)),
+    iterations.getPeerCertificateDetailed.perBatch,
+    iterations.getPeerCertificateDetailed.batches,
+  );
+  const getPeerCertificateNs = perCall(
+    () => (sink = socket.getPeerCertificate(false)),
+    iterations.getPeerCertificate.perBatch,
+    iterations.getPeerCertificate.batches,
+  );
+  if (errors !== 0 || req.clientCert?.user !== opts.expectedUser || !sink)
+    throw new Error('bench sanity: the guard failed during the loop');
 
   // First request on a new connection, approximated: a fresh guard (empty per-socket memory) over
   // the shared verifier (outcome cache hit). The chain read from the socket is memoised per socket
@@ -82,7 +105,8 @@ export async function measureGuardCost(opts: {
     const start = process.hrtime.bigint();
     const outcome = await g.check({ socket });
     const ns = nsSince(start);
-    if (!outcome.ok) throw new Error(`bench sanity: guard.check refused the captured connection: ${outcome.error.code}`);
+    if (!outcome.ok)
+      throw new Error(`bench sanity: guard.check refused the captured connection: ${outcome.error.code}`);
     if (i >= 0) checks.push(ns);
   }
 

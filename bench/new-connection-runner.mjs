@@ -27,7 +27,12 @@ function once(port, path, opts) {
       const head = text.indexOf('\r\n\r\n');
       const statusLine = text.slice(0, text.indexOf('\r\n'));
       const status = Number(statusLine.split(' ')[1] ?? 0);
-      resolve({ status, body: head >= 0 ? text.slice(head + 4) : '', reused, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
+      resolve({
+        status,
+        body: head >= 0 ? text.slice(head + 4) : '',
+        reused,
+        ms: Number(process.hrtime.bigint() - t0) / 1e6,
+      });
     };
     const socket = tls.connect({ host: '127.0.0.1', port, ...opts });
     socket.once('secureConnect', () => {

@@ -106,14 +106,24 @@ class Client {
     await new Promise<void>((res, rej) => {
       child.once('error', rej);
       child.once('exit', (code) => rej(new Error(`client exited early (code ${code})`)));
-      child.once('message', (m: { type?: string }) => (m?.type === 'ready' ? res() : rej(new Error('client: unexpected first message'))));
+      child.once('message', (m: { type?: string }) =>
+        m?.type === 'ready' ? res() : rej(new Error('client: unexpected first message')),
+      );
     });
     child.removeAllListeners('exit');
     child.removeAllListeners('error');
     return new Client(child);
   }
 
-  run(opts: { port: number; path: string; duration: number; concurrency: number; expectStatus: number; expectBody?: string; tls: ClientTls }): Promise<ClientResult> {
+  run(opts: {
+    port: number;
+    path: string;
+    duration: number;
+    concurrency: number;
+    expectStatus: number;
+    expectBody?: string;
+    tls: ClientTls;
+  }): Promise<ClientResult> {
     const id = this.nextId++;
     return new Promise((res, rej) => {
       this.pending.set(id, { resolve: res, reject: rej });
@@ -158,7 +168,9 @@ async function main(): Promise<void> {
     loadAverageAtEnd: [] as number[],
     quick: QUICK,
   };
-  log(`certgate new-connection benchmark  ${meta.date}  node ${meta.node}  ${meta.cpuModel} x${meta.cpuCount}  load avg ${meta.loadAverageAtStart.join(' ')}`);
+  log(
+    `certgate new-connection benchmark  ${meta.date}  node ${meta.node}  ${meta.cpuModel} x${meta.cpuCount}  load avg ${meta.loadAverageAtStart.join(' ')}`,
+  );
   if (QUICK) log('BENCH_QUICK=1: harness check only, the figures are not meaningful');
 
   const pkiDir = await mkdtemp(join(os.tmpdir(), 'certgate-bench-conn-'));
@@ -179,17 +191,27 @@ async function main(): Promise<void> {
     // Same-length bodies so the routes differ only in the middleware.
     const served = { noop: 0, guarded: 0 };
     const app = express();
-    app.get('/noop', (_req, _res, next) => next(), (_req, res) => {
-      served.noop++;
-      res.json({ user: 'nobody' });
-    });
+    app.get(
+      '/noop',
+      (_req, _res, next) => next(),
+      (_req, res) => {
+        served.noop++;
+        res.json({ user: 'nobody' });
+      },
+    );
     app.get('/guarded', guard, (req, res) => {
       served.guarded++;
       res.json({ user: req.clientCert?.user ?? 'nobody' });
     });
     const bodies = { noop: JSON.stringify({ user: 'nobody' }), guarded: JSON.stringify({ user: 'alice' }) };
 
-    const tlsOptions = { cert: await pem(files.serverCert), key: await pem(files.serverKey), ca, requestCert: true, rejectUnauthorized: false };
+    const tlsOptions = {
+      cert: await pem(files.serverCert),
+      key: await pem(files.serverKey),
+      ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+    };
     const listen = async () => {
       const s = https.createServer(tlsOptions, app);
       servers.push(s);
@@ -212,9 +234,19 @@ async function main(): Promise<void> {
     const sanity: Record<string, string> = {};
     const single = async (leg: Leg, tls: ClientTls, expectStatus: number, expectBody?: string) => {
       const t = target[leg];
-      const r = await client!.run({ port: t.port, path: t.path, duration: 0, concurrency: 1, expectStatus, ...(expectBody === undefined ? {} : { expectBody }), tls });
+      const r = await client!.run({
+        port: t.port,
+        path: t.path,
+        duration: 0,
+        concurrency: 1,
+        expectStatus,
+        ...(expectBody === undefined ? {} : { expectBody }),
+        tls,
+      });
       if (r.requests !== 1 || r.mismatches !== 0 || r.errors !== 0) {
-        throw new Error(`SANITY FAILURE: GET ${t.path} (${leg}) ${tls.cert ? "with alice's certificate" : 'without a certificate'}: ${r.firstMismatch ?? r.firstError ?? JSON.stringify(r)}`);
+        throw new Error(
+          `SANITY FAILURE: GET ${t.path} (${leg}) ${tls.cert ? "with alice's certificate" : 'without a certificate'}: ${r.firstMismatch ?? r.firstError ?? JSON.stringify(r)}`,
+        );
       }
       return `${Object.keys(r.statusCounts).join(',')}`;
     };
@@ -222,21 +254,33 @@ async function main(): Promise<void> {
     sanity.guardedWithoutCert = await single('guarded', { ca, servername: 'localhost' }, 401);
     sanity.noopWithAlice = await single('noop', withAlice, 200, bodies.noop);
     sanity.bareWithAlice = await single('bare', withAlice, 200, bodies.noop);
-    log(`sanity: /guarded with alice -> ${sanity.guardedWithAlice}; without a certificate -> ${sanity.guardedWithoutCert}; /noop (A) -> ${sanity.noopWithAlice}; /noop (B) -> ${sanity.bareWithAlice}`);
+    log(
+      `sanity: /guarded with alice -> ${sanity.guardedWithAlice}; without a certificate -> ${sanity.guardedWithoutCert}; /noop (A) -> ${sanity.noopWithAlice}; /noop (B) -> ${sanity.bareWithAlice}`,
+    );
 
     const one = async (roundNo: number, leg: Leg, duration: number): Promise<LegRun> => {
       const t = target[leg];
       const served0 = served[t.counter];
       const cpu0 = process.cpuUsage();
       const w0 = process.hrtime.bigint();
-      const r = await client!.run({ port: t.port, path: t.path, duration, concurrency: CONFIG.concurrency, expectStatus: 200, expectBody: t.body, tls: withAlice });
+      const r = await client!.run({
+        port: t.port,
+        path: t.path,
+        duration,
+        concurrency: CONFIG.concurrency,
+        expectStatus: 200,
+        expectBody: t.body,
+        tls: withAlice,
+      });
       const wallUs = Number(process.hrtime.bigint() - w0) / 1000;
       const cpu = process.cpuUsage(cpu0);
       const cpuUs = cpu.user + cpu.system;
       const label = roundNo < 0 ? 'warm-up' : `round ${roundNo + 1}`;
       // Sanity (not timing): every response 200 with the expected body, every handshake a full one.
       if (r.mismatches !== 0 || r.errors !== 0 || r.requests === 0 || r.reusedSessions !== 0) {
-        throw new Error(`SANITY FAILURE on ${leg} (${label}): ${r.requests} requests, ${r.mismatches} unexpected responses (${r.firstMismatch}), ${r.errors} errors (${r.firstError}), ${r.reusedSessions} resumed sessions; status codes ${JSON.stringify(r.statusCounts)}`);
+        throw new Error(
+          `SANITY FAILURE on ${leg} (${label}): ${r.requests} requests, ${r.mismatches} unexpected responses (${r.firstMismatch}), ${r.errors} errors (${r.firstError}), ${r.reusedSessions} resumed sessions; status codes ${JSON.stringify(r.statusCounts)}`,
+        );
       }
       const run: LegRun = {
         round: roundNo,
@@ -251,12 +295,16 @@ async function main(): Promise<void> {
         latencyP50Ms: round(r.latencyP50Ms, 2),
         latencyP99Ms: round(r.latencyP99Ms, 2),
       };
-      log(`  ${label.padEnd(8)} ${leg.padEnd(8)} ${String(r.requests).padStart(5)} req  ${run.serverCpuUsPerRequest.toFixed(0).padStart(5)} us server CPU/req  server CPU ${(run.serverCpuShare * 100).toFixed(0)}%  client CPU ${(run.clientCpuShare * 100).toFixed(0)}%  p50 ${run.latencyP50Ms} ms  p99 ${run.latencyP99Ms} ms`);
+      log(
+        `  ${label.padEnd(8)} ${leg.padEnd(8)} ${String(r.requests).padStart(5)} req  ${run.serverCpuUsPerRequest.toFixed(0).padStart(5)} us server CPU/req  server CPU ${(run.serverCpuShare * 100).toFixed(0)}%  client CPU ${(run.clientCpuShare * 100).toFixed(0)}%  p50 ${run.latencyP50Ms} ms  p99 ${run.latencyP99Ms} ms`,
+      );
       return run;
     };
 
     log();
-    log(`warm-up: ${CONFIG.warmupSeconds} s per leg, concurrency ${CONFIG.concurrency}, a new TLS connection per request`);
+    log(
+      `warm-up: ${CONFIG.warmupSeconds} s per leg, concurrency ${CONFIG.concurrency}, a new TLS connection per request`,
+    );
     const warmup: LegRun[] = [];
     for (const leg of LEGS) warmup.push(await one(-1, leg, CONFIG.warmupSeconds));
 
@@ -267,7 +315,9 @@ async function main(): Promise<void> {
 
     // ---- Interleaved rounds ---------------------------------------------------------------------
     log();
-    log(`${CONFIG.rounds} rounds x ${LEGS.length} legs x ${CONFIG.durationSeconds} s, concurrency ${CONFIG.concurrency}, order rotated each round`);
+    log(
+      `${CONFIG.rounds} rounds x ${LEGS.length} legs x ${CONFIG.durationSeconds} s, concurrency ${CONFIG.concurrency}, order rotated each round`,
+    );
     const runs: LegRun[] = [];
     const order: Leg[][] = [];
     for (let r = 0; r < CONFIG.rounds; r++) {
@@ -282,7 +332,10 @@ async function main(): Promise<void> {
     const rounds = [...Array(CONFIG.rounds).keys()].map((r) => ({
       round: r + 1,
       order: order[r],
-      usPerRequest: Object.fromEntries(LEGS.map((leg) => [leg, of(leg, r).serverCpuUsPerRequest])) as Record<Leg, number>,
+      usPerRequest: Object.fromEntries(LEGS.map((leg) => [leg, of(leg, r).serverCpuUsPerRequest])) as Record<
+        Leg,
+        number
+      >,
       guardedOverNoop: round(of('guarded', r).serverCpuUsPerRequest / of('noop', r).serverCpuUsPerRequest, 4),
       guardedOverBare: round(of('guarded', r).serverCpuUsPerRequest / of('bare', r).serverCpuUsPerRequest, 4),
       noopOverBare: round(of('noop', r).serverCpuUsPerRequest / of('bare', r).serverCpuUsPerRequest, 4),
@@ -303,22 +356,52 @@ async function main(): Promise<void> {
         return [
           leg,
           {
-            serverCpuUsPerRequest: spread(mine.map((x) => x.serverCpuUsPerRequest), 1),
-            requestsPerRun: spread(mine.map((x) => x.requests), 0),
+            serverCpuUsPerRequest: spread(
+              mine.map((x) => x.serverCpuUsPerRequest),
+              1,
+            ),
+            requestsPerRun: spread(
+              mine.map((x) => x.requests),
+              0,
+            ),
             serverCpuShare: round(median(mine.map((x) => x.serverCpuShare)), 2),
             clientCpuShare: round(median(mine.map((x) => x.clientCpuShare)), 2),
             latencyP50Ms: round(median(mine.map((x) => x.latencyP50Ms)), 2),
           },
         ];
       }),
-    ) as Record<Leg, { serverCpuUsPerRequest: ReturnType<typeof spread>; requestsPerRun: ReturnType<typeof spread>; serverCpuShare: number; clientCpuShare: number; latencyP50Ms: number }>;
+    ) as Record<
+      Leg,
+      {
+        serverCpuUsPerRequest: ReturnType<typeof spread>;
+        requestsPerRun: ReturnType<typeof spread>;
+        serverCpuShare: number;
+        clientCpuShare: number;
+        latencyP50Ms: number;
+      }
+    >;
     const summary = {
-      guardedOverNoop: spread(rounds.map((x) => x.guardedOverNoop), 4),
-      guardedOverBare: spread(rounds.map((x) => x.guardedOverBare), 4),
-      noopOverBare: spread(rounds.map((x) => x.noopOverBare), 4),
+      guardedOverNoop: spread(
+        rounds.map((x) => x.guardedOverNoop),
+        4,
+      ),
+      guardedOverBare: spread(
+        rounds.map((x) => x.guardedOverBare),
+        4,
+      ),
+      noopOverBare: spread(
+        rounds.map((x) => x.noopOverBare),
+        4,
+      ),
       certgateUsPerConnection: {
-        guardedMinusNoop: spread(rounds.map((x) => x.guardedMinusNoopUs), 1),
-        guardedMinusBare: spread(rounds.map((x) => x.guardedMinusBareUs), 1),
+        guardedMinusNoop: spread(
+          rounds.map((x) => x.guardedMinusNoopUs),
+          1,
+        ),
+        guardedMinusBare: spread(
+          rounds.map((x) => x.guardedMinusBareUs),
+          1,
+        ),
       },
       perLeg,
       // Server handler counts vs client counts (equal unless a response was lost).
@@ -333,18 +416,26 @@ async function main(): Promise<void> {
     log();
     const pct = (r: number) => `${r >= 1 ? '+' : ''}${((r - 1) * 100).toFixed(1)}%`;
     const s = summary;
-    log(`-- new TLS connection per request (median of ${CONFIG.rounds} interleaved rounds, ${CONFIG.durationSeconds} s each, concurrency ${CONFIG.concurrency})`);
+    log(
+      `-- new TLS connection per request (median of ${CONFIG.rounds} interleaved rounds, ${CONFIG.durationSeconds} s each, concurrency ${CONFIG.concurrency})`,
+    );
     for (const leg of LEGS) {
       const p = perLeg[leg];
-      log(`  ${leg.padEnd(8)} ${p.serverCpuUsPerRequest.median} us server CPU/req (min ${p.serverCpuUsPerRequest.min}, max ${p.serverCpuUsPerRequest.max}); ${p.requestsPerRun.median} req/run; server CPU ${Math.round(p.serverCpuShare * 100)}%, client CPU ${Math.round(p.clientCpuShare * 100)}%`);
+      log(
+        `  ${leg.padEnd(8)} ${p.serverCpuUsPerRequest.median} us server CPU/req (min ${p.serverCpuUsPerRequest.min}, max ${p.serverCpuUsPerRequest.max}); ${p.requestsPerRun.median} req/run; server CPU ${Math.round(p.serverCpuShare * 100)}%, client CPU ${Math.round(p.clientCpuShare * 100)}%`,
+      );
     }
     const ratio = (x: ReturnType<typeof spread>) =>
       `${x.median.toFixed(4)}  (${pct(x.median)}; 95% CI of the median ${x.medianCi95.map((v) => v.toFixed(3)).join('..')}; per round ${x.min.toFixed(3)}..${x.max.toFixed(3)}, IQR ${x.p25.toFixed(3)}..${x.p75.toFixed(3)})`;
     log(`  guarded / noop   ${ratio(s.guardedOverNoop)}  goal < 1.03`);
     log(`  guarded / bare   ${ratio(s.guardedOverBare)}  certgate's whole cost per connection`);
     log(`  noop / bare      ${ratio(s.noopOverBare)}  what certgate costs unguarded routes on a guarded server`);
-    log(`  certgate us/conn guarded-noop ${s.certgateUsPerConnection.guardedMinusNoop.median} (${s.certgateUsPerConnection.guardedMinusNoop.min}..${s.certgateUsPerConnection.guardedMinusNoop.max}), guarded-bare ${s.certgateUsPerConnection.guardedMinusBare.median} (${s.certgateUsPerConnection.guardedMinusBare.min}..${s.certgateUsPerConnection.guardedMinusBare.max})`);
-    log(`  load average start / end ${meta.loadAverageAtStart.join(' ')} / ${meta.loadAverageAtEnd.join(' ')}; total ${totalSeconds} s`);
+    log(
+      `  certgate us/conn guarded-noop ${s.certgateUsPerConnection.guardedMinusNoop.median} (${s.certgateUsPerConnection.guardedMinusNoop.min}..${s.certgateUsPerConnection.guardedMinusNoop.max}), guarded-bare ${s.certgateUsPerConnection.guardedMinusBare.median} (${s.certgateUsPerConnection.guardedMinusBare.min}..${s.certgateUsPerConnection.guardedMinusBare.max})`,
+    );
+    log(
+      `  load average start / end ${meta.loadAverageAtStart.join(' ')} / ${meta.loadAverageAtEnd.join(' ')}; total ${totalSeconds} s`,
+    );
     log(`results written to ${join(benchDir, 'results-new-connection.json')}`);
   } finally {
     client?.stop();
@@ -363,14 +454,17 @@ async function main(): Promise<void> {
 function medianConfidence(values: number[]): [number, number] {
   const sorted = [...values].sort((a, b) => a - b);
   const n = sorted.length;
-  const half = 1.96 * Math.sqrt(n) / 2;
+  const half = (1.96 * Math.sqrt(n)) / 2;
   const lo = Math.max(0, Math.floor(n / 2 - half) - 1);
   const hi = Math.min(n - 1, Math.ceil(n / 2 + half));
   return [sorted[lo] as number, sorted[hi] as number];
 }
 
 /** One CPU profile of this (server) process per leg, scoped to that leg's load window. */
-async function profileLegs(dir: string, one: (round: number, leg: Leg, duration: number) => Promise<LegRun>): Promise<void> {
+async function profileLegs(
+  dir: string,
+  one: (round: number, leg: Leg, duration: number) => Promise<LegRun>,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   log();
   log(`profiling: ${CONFIG.profileSeconds} s per leg, sampling every ${CONFIG.profileIntervalUs} us -> ${dir}`);
@@ -389,7 +483,10 @@ async function profileLegs(dir: string, one: (round: number, leg: Leg, duration:
     legs[leg] = { requests: run.requests, serverCpuUsPerRequest: run.serverCpuUsPerRequest, file };
   }
   session.disconnect();
-  await writeFile(join(dir, 'legs.json'), `${JSON.stringify({ projectRoot: resolve(benchDir, '..'), legs }, null, 2)}\n`);
+  await writeFile(
+    join(dir, 'legs.json'),
+    `${JSON.stringify({ projectRoot: resolve(benchDir, '..'), legs }, null, 2)}\n`,
+  );
   log(`profiles written; summarise with: node bench/profile-summary.mjs ${dir}`);
 }
 
@@ -397,7 +494,9 @@ async function profileLegs(dir: string, one: (round: number, leg: Leg, duration:
  * tsx compiles each TypeScript file to one line: map the profile's positions back to the .ts
  * sources (tsx enables source maps), so frames read `src/guard/guard.ts:123`, not `:1`.
  */
-function remapToSources(profile: { nodes: Array<{ callFrame: { url: string; lineNumber: number; columnNumber: number }; positionTicks?: unknown }> }): void {
+function remapToSources(profile: {
+  nodes: Array<{ callFrame: { url: string; lineNumber: number; columnNumber: number }; positionTicks?: unknown }>;
+}): void {
   for (const node of profile.nodes) {
     const frame = node.callFrame;
     if (!frame.url.startsWith('file://') || frame.lineNumber < 0) continue;
@@ -415,7 +514,10 @@ main().catch(async (err: unknown) => {
   process.stderr.write(`\nBENCH FAILED: ${message}\n`);
   if (!PROFILE_DIR) {
     // Overwrite the results so a stale success is never mistaken for this run's.
-    await writeFile(join(benchDir, 'results-new-connection.json'), `${JSON.stringify({ failed: true, date: new Date().toISOString(), node: process.version, error: message }, null, 2)}\n`).catch(() => {});
+    await writeFile(
+      join(benchDir, 'results-new-connection.json'),
+      `${JSON.stringify({ failed: true, date: new Date().toISOString(), node: process.version, error: message }, null, 2)}\n`,
+    ).catch(() => {});
   }
   process.exit(1);
 });

@@ -53,7 +53,12 @@ function perCall(fn: () => unknown, { warmup, rounds, batch }: { warmup: number;
     for (let i = 0; i < batch; i++) if (fn()) sink++;
     samples.push(Number(process.hrtime.bigint() - t) / 1000 / batch);
   }
-  return { median: quantile(samples, 0.5), p10: quantile(samples, 0.1), p90: quantile(samples, 0.9), calls: rounds * batch };
+  return {
+    median: quantile(samples, 0.5),
+    p10: quantile(samples, 0.1),
+    p90: quantile(samples, 0.9),
+    calls: rounds * batch,
+  };
 }
 
 // --- a tiny DER encoder for the CRL template ------------------------------------------------------
@@ -101,16 +106,36 @@ function buildCrl(entries: number): Buffer {
       seq(hex('0603551d23'), tlv(0x04, seq(tlv(0x80, randomBytes(20))))),
     ),
   );
-  const tbs = seq(hex('020101'), sigAlg, issuer, utcTime(now), utcTime(new Date(now.getTime() + 7 * 86_400_000)), tlv(0x30, Buffer.concat(list)), extensions);
+  const tbs = seq(
+    hex('020101'),
+    sigAlg,
+    issuer,
+    utcTime(now),
+    utcTime(new Date(now.getTime() + 7 * 86_400_000)),
+    tlv(0x30, Buffer.concat(list)),
+    extensions,
+  );
   return seq(tbs, sigAlg, tlv(0x03, Buffer.from([0]), randomBytes(72)));
 }
 
 /** Runs asn1-schema on `der` in a worker; undefined if it needs more than the budget. */
-function asn1InWorker(der: Buffer, runs: number): Promise<{ times: number[]; entries: number; defaultError: string | null; heapUsedMb: number } | undefined> {
+function asn1InWorker(
+  der: Buffer,
+  runs: number,
+): Promise<{ times: number[]; entries: number; defaultError: string | null; heapUsedMb: number } | undefined> {
   return new Promise((resolve, reject) => {
     const require = createRequire(import.meta.url);
-    const workerData = { der, runs, schemaPath: require.resolve('@peculiar/asn1-schema'), x509Path: require.resolve('@peculiar/asn1-x509') };
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData, resourceLimits: { maxOldGenerationSizeMb: 8192 } });
+    const workerData = {
+      der,
+      runs,
+      schemaPath: require.resolve('@peculiar/asn1-schema'),
+      x509Path: require.resolve('@peculiar/asn1-x509'),
+    };
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData,
+      resourceLimits: { maxOldGenerationSizeMb: 8192 },
+    });
     const timer = setTimeout(() => {
       void worker.terminate();
       resolve(undefined);
@@ -150,26 +175,45 @@ async function main(): Promise<void> {
   }
   // Sanity: all three decode it and agree on the serial.
   const serials = [
-    Buffer.from(AsnConvert.parse(leaf, Certificate).tbsCertificate.serialNumber).toString('hex').toUpperCase().replace(/^00/, ''),
+    Buffer.from(AsnConvert.parse(leaf, Certificate).tbsCertificate.serialNumber)
+      .toString('hex')
+      .toUpperCase()
+      .replace(/^00/, ''),
     new X509Certificate(leaf).serialNumber,
     parseCertificate(leaf).serialNumber,
   ];
   if (new Set(serials).size !== 1) throw new Error(`decoders disagree on the leaf serial: ${serials.join(' / ')}`);
 
   const certRows = [
-    ['(a) asn1-schema AsnConvert.parse(Certificate)', perCall(() => AsnConvert.parse(leaf, Certificate), { warmup: 2_000, rounds: 60, batch: 100 })],
-    ['(b) node:crypto new X509Certificate', perCall(() => new X509Certificate(leaf), { warmup: 5_000, rounds: 100, batch: 500 })],
-    ['(c) certgate parseCertificate', perCall(() => parseCertificate(leaf), { warmup: 20_000, rounds: 100, batch: 1_000 })],
+    [
+      '(a) asn1-schema AsnConvert.parse(Certificate)',
+      perCall(() => AsnConvert.parse(leaf, Certificate), { warmup: 2_000, rounds: 60, batch: 100 }),
+    ],
+    [
+      '(b) node:crypto new X509Certificate',
+      perCall(() => new X509Certificate(leaf), { warmup: 5_000, rounds: 100, batch: 500 }),
+    ],
+    [
+      '(c) certgate parseCertificate',
+      perCall(() => parseCertificate(leaf), { warmup: 20_000, rounds: 100, batch: 1_000 }),
+    ],
   ] as const;
   console.log(`\nCertificate decode, dev PKI client leaf (${leaf.length} bytes DER, ECDSA P-256), µs per call`);
-  console.log(`  ${'decoder'.padEnd(48)} ${'median'.padStart(10)} ${'p10'.padStart(10)} ${'p90'.padStart(10)} ${'calls'.padStart(9)}`);
-  for (const [name, r] of certRows) console.log(`  ${name.padEnd(48)} ${fmt(r.median, 2)} ${fmt(r.p10, 2)} ${fmt(r.p90, 2)} ${String(r.calls).padStart(9)}`);
+  console.log(
+    `  ${'decoder'.padEnd(48)} ${'median'.padStart(10)} ${'p10'.padStart(10)} ${'p90'.padStart(10)} ${'calls'.padStart(9)}`,
+  );
+  for (const [name, r] of certRows)
+    console.log(
+      `  ${name.padEnd(48)} ${fmt(r.median, 2)} ${fmt(r.p10, 2)} ${fmt(r.p90, 2)} ${String(r.calls).padStart(9)}`,
+    );
   const [a, , c] = certRows.map(([, r]) => r.median) as [number, number, number];
   console.log(`  certgate is ${(a / c).toFixed(0)}x faster than asn1-schema on this certificate`);
 
   // --- 2. CRLs ----------------------------------------------------------------------------
   console.log('\nCRL decode, ms per CRL (median of runs; asn1-schema in a worker, 30 s budget)');
-  console.log(`  ${'entries'.padStart(8)} ${'DER MiB'.padStart(8)} ${'asn1-schema'.padStart(12)} ${'runs'.padStart(5)} ${'parseCrl'.padStart(10)} ${'runs'.padStart(5)}  ratio`);
+  console.log(
+    `  ${'entries'.padStart(8)} ${'DER MiB'.padStart(8)} ${'asn1-schema'.padStart(12)} ${'runs'.padStart(5)} ${'parseCrl'.padStart(10)} ${'runs'.padStart(5)}  ratio`,
+  );
   let crl100k: Buffer | undefined;
   for (const entries of [1_000, 10_000, 100_000]) {
     const der = buildCrl(entries);
@@ -188,13 +232,20 @@ async function main(): Promise<void> {
 
     const asnRuns = entries >= 100_000 ? 1 : entries >= 10_000 ? 3 : 7;
     const theirs = await asn1InWorker(der, asnRuns);
-    if (theirs && theirs.entries !== entries) throw new Error(`asn1-schema saw ${theirs.entries} of ${entries} entries`);
+    if (theirs && theirs.entries !== entries)
+      throw new Error(`asn1-schema saw ${theirs.entries} of ${entries} entries`);
     const theirMedian = theirs ? quantile(theirs.times, 0.5) : undefined;
     console.log(
       `  ${String(entries).padStart(8)} ${mb(der.length).padStart(8)} ${theirMedian === undefined ? `>${ASN1_BUDGET_MS / 1000} s skip`.padStart(12) : fmt(theirMedian, 1).padStart(12)} ${String(theirs ? asnRuns : 0).padStart(5)} ${fmt(quantile(ours, 0.5), 2)} ${String(oursRuns).padStart(5)}  ${theirMedian === undefined ? 'n/a' : `${(theirMedian / quantile(ours, 0.5)).toFixed(0)}x`}${theirs ? `  (worker heapUsed after: ${theirs.heapUsedMb.toFixed(0)} MiB)` : ''}`,
     );
-    if (!theirs) console.log(`           asn1-schema did not finish ${entries} entries within ${ASN1_BUDGET_MS / 1000} s: abandoned (worker terminated)`);
-    else if (theirs.defaultError) console.log(`           asn1-schema with asn1js's default limits refuses this CRL ("${theirs.defaultError}"); timed with the limits lifted`);
+    if (!theirs)
+      console.log(
+        `           asn1-schema did not finish ${entries} entries within ${ASN1_BUDGET_MS / 1000} s: abandoned (worker terminated)`,
+      );
+    else if (theirs.defaultError)
+      console.log(
+        `           asn1-schema with asn1js's default limits refuses this CRL ("${theirs.defaultError}"); timed with the limits lifted`,
+      );
   }
 
   // --- memory for parseCrl at 100k -----------------------------------------------------------
@@ -213,7 +264,9 @@ async function main(): Promise<void> {
   const retained = used() - before;
   console.log(`\nparseCrl memory at 100,000 entries (DER ${mb(der.length)} MiB, held by the caller, not counted):`);
   console.log(`  heapUsed+external growth during the parse (no GC): ${mb(peak)} MiB`);
-  console.log(`  retained by the ParsedCrl after GC:                 ${mb(retained)} MiB (${kept.revoked.size} serials, ${((retained / kept.revoked.size) | 0)} bytes each)`);
+  console.log(
+    `  retained by the ParsedCrl after GC:                 ${mb(retained)} MiB (${kept.revoked.size} serials, ${(retained / kept.revoked.size) | 0} bytes each)`,
+  );
   if (sink < 0) console.log(sink);
 }
 

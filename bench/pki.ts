@@ -37,19 +37,30 @@ interface Issuer {
   keyId: string;
 }
 
-function algorithms(kind: KeyKind): { keyGen: EcKeyGenParams | RsaHashedKeyGenParams; signing: EcdsaParams | Algorithm } {
+function algorithms(kind: KeyKind): {
+  keyGen: EcKeyGenParams | RsaHashedKeyGenParams;
+  signing: EcdsaParams | Algorithm;
+} {
   if (kind === 'ecdsa-p256') {
-    return { keyGen: { name: 'ECDSA', namedCurve: 'P-256' }, signing: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams };
+    return {
+      keyGen: { name: 'ECDSA', namedCurve: 'P-256' },
+      signing: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+    };
   }
   return {
-    keyGen: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+    keyGen: {
+      name: 'RSASSA-PKCS1-v1_5',
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: 'SHA-256',
+    },
     signing: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as Algorithm,
   };
 }
 
 function randomSerial(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[0] = (bytes[0]! & 0x7f) || 0x01;
+  bytes[0] = bytes[0]! & 0x7f || 0x01;
   return Buffer.from(bytes).toString('hex');
 }
 
@@ -131,9 +142,17 @@ export async function buildBenchPki(kind: KeyKind, leafCount: number, revokedCou
 
   const entries: x509.X509CrlEntryParams[] = [];
   for (let i = 0; i < revokedCount; i++) {
-    entries.push({ serialNumber: randomSerial(), revocationDate: at(-2 * HOUR), reason: x509.X509CrlReason.keyCompromise });
+    entries.push({
+      serialNumber: randomSerial(),
+      revocationDate: at(-2 * HOUR),
+      reason: x509.X509CrlReason.keyCompromise,
+    });
   }
-  entries.push({ serialNumber: revokedLeaf.serialNumber, revocationDate: at(-HOUR), reason: x509.X509CrlReason.keyCompromise });
+  entries.push({
+    serialNumber: revokedLeaf.serialNumber,
+    revocationDate: at(-HOUR),
+    reason: x509.X509CrlReason.keyCompromise,
+  });
   const crlFor = (issuer: Issuer, list: x509.X509CrlEntryParams[]) =>
     x509.X509CrlGenerator.create({
       issuer: issuer.cert.subjectName,

@@ -57,8 +57,12 @@ export function loadProfile(profile, projectRoot) {
   const transparent = (n) => {
     const url = n.callFrame.url;
     if (!url) return !SPECIAL.has(n.callFrame.functionName);
-    return /node_modules\/(lru-cache|@peculiar|asn1js|pvtsutils|pvutils|reflect-metadata|tslib|tsyringe)\//.test(url) ||
-      /^node:(crypto|internal\/crypto|_tls_wrap|_tls_common|buffer|internal\/buffer|events|internal\/util|internal\/validators|internal\/errors)/.test(url);
+    return (
+      /node_modules\/(lru-cache|@peculiar|asn1js|pvtsutils|pvutils|reflect-metadata|tslib|tsyringe)\//.test(url) ||
+      /^node:(crypto|internal\/crypto|_tls_wrap|_tls_common|buffer|internal\/buffer|events|internal\/util|internal\/validators|internal\/errors)/.test(
+        url,
+      )
+    );
   };
   const owner = (stack) => {
     for (const n of stack) if (!transparent(n)) return n;
@@ -70,7 +74,8 @@ export function loadProfile(profile, projectRoot) {
 /** Category of a sample: the special name, or the nearest frame with a URL (native leaves take their caller's). */
 function sampleCategory(p, s) {
   const name = s.leaf.callFrame.functionName;
-  if (SPECIAL.has(name) && !s.leaf.callFrame.url) return name === '(program)' ? 'native, no JS on the stack (TLS handshake, I/O)' : name;
+  if (SPECIAL.has(name) && !s.leaf.callFrame.url)
+    return name === '(program)' ? 'native, no JS on the stack (TLS handshake, I/O)' : name;
   for (const n of s.stack) if (n.callFrame.url) return p.category(n.callFrame.url);
   return 'other';
 }
@@ -130,11 +135,29 @@ async function main() {
   const f = (x) => x.toFixed(1).padStart(8);
   const names = Object.keys(out);
   console.log(`µs per connection (main-thread samples; process.cpuUsage also counts GC/helper threads)`);
-  console.log(`${'leg'.padEnd(52)}${names.map((n) => n.padStart(10)).join('')}${out.bare ? names.filter((n) => n !== 'bare').map((n) => `${n}-bare`.padStart(14)).join('') : ''}`);
+  console.log(
+    `${'leg'.padEnd(52)}${names.map((n) => n.padStart(10)).join('')}${
+      out.bare
+        ? names
+            .filter((n) => n !== 'bare')
+            .map((n) => `${n}-bare`.padStart(14))
+            .join('')
+        : ''
+    }`,
+  );
   const cats = [...new Set(names.flatMap((n) => out[n].byCategory.map(([k]) => k)))];
   const val = (n, c) => out[n].byCategory.find(([k]) => k === c)?.[1] ?? 0;
   const row = (label, get) =>
-    console.log(`${label.padEnd(52)}${names.map((n) => `  ${f(get(n))}`).join('')}${out.bare ? names.filter((n) => n !== 'bare').map((n) => `      ${f(get(n) - get('bare'))}`).join('') : ''}`);
+    console.log(
+      `${label.padEnd(52)}${names.map((n) => `  ${f(get(n))}`).join('')}${
+        out.bare
+          ? names
+              .filter((n) => n !== 'bare')
+              .map((n) => `      ${f(get(n) - get('bare'))}`)
+              .join('')
+          : ''
+      }`,
+    );
   row('connections profiled', (n) => out[n].connections);
   row('process.cpuUsage() µs/req (unprofiled-comparable)', (n) => out[n].cpuUsageUsPerRequest);
   row('main thread busy (sampled)', (n) => out[n].busyUsPerConnection);

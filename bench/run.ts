@@ -50,14 +50,30 @@ interface Response {
   contentType: string | undefined;
 }
 
-function get(port: number, path: string, tls: { ca: string; cert?: string; key?: string; agent?: https.Agent }): Promise<Response> {
+function get(
+  port: number,
+  path: string,
+  tls: { ca: string; cert?: string; key?: string; agent?: https.Agent },
+): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path, method: 'GET', ca: tls.ca, cert: tls.cert, key: tls.key, agent: tls.agent ?? false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, contentType: res.headers['content-type'] }));
-    });
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'GET',
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+        agent: tls.agent ?? false,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, contentType: res.headers['content-type'] }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -77,7 +93,9 @@ async function main(): Promise<void> {
     loadAverageAtEnd: [] as number[],
     quick: QUICK,
   };
-  log(`certgate benchmark  ${meta.date}  node ${meta.node}  ${meta.cpuModel} x${meta.cpuCount}  load avg ${meta.loadAverageAtStart.join(' ')}`);
+  log(
+    `certgate benchmark  ${meta.date}  node ${meta.node}  ${meta.cpuModel} x${meta.cpuCount}  load avg ${meta.loadAverageAtStart.join(' ')}`,
+  );
   if (QUICK) log('BENCH_QUICK=1: harness check only, the figures are not meaningful');
 
   // ---- Dev PKI and the server under test --------------------------------------------------------
@@ -103,9 +121,13 @@ async function main(): Promise<void> {
     app.get('/plain', (_req, res) => {
       res.json(body);
     });
-    app.get('/noop', (_req, _res, next) => next(), (_req, res) => {
-      res.json(body);
-    });
+    app.get(
+      '/noop',
+      (_req, _res, next) => next(),
+      (_req, res) => {
+        res.json(body);
+      },
+    );
     app.get('/guarded', guard, (_req, res) => {
       res.json(body);
     });
@@ -116,7 +138,13 @@ async function main(): Promise<void> {
     });
 
     server = https.createServer(
-      { cert: await pem(files.serverCert), key: await pem(files.serverKey), ca, requestCert: true, rejectUnauthorized: false },
+      {
+        cert: await pem(files.serverCert),
+        key: await pem(files.serverKey),
+        ca,
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
       app,
     );
     // Long enough that the connection captured for part 2 stays open while we measure on it.
@@ -131,17 +159,25 @@ async function main(): Promise<void> {
       throw new Error(`SANITY FAILURE: GET /guarded with alice's certificate gave ${withCert.status} ${withCert.body}`);
     }
     const noCert = await get(port, '/guarded', { ca });
-    if (noCert.status !== 401) throw new Error(`SANITY FAILURE: GET /guarded without a client certificate gave ${noCert.status}, expected 401: ${noCert.body}`);
+    if (noCert.status !== 401)
+      throw new Error(
+        `SANITY FAILURE: GET /guarded without a client certificate gave ${noCert.status}, expected 401: ${noCert.body}`,
+      );
     const plainNoCert = await get(port, '/plain', { ca });
-    if (plainNoCert.status !== 200) throw new Error(`SANITY FAILURE: GET /plain without a client certificate gave ${plainNoCert.status}`);
+    if (plainNoCert.status !== 200)
+      throw new Error(`SANITY FAILURE: GET /plain without a client certificate gave ${plainNoCert.status}`);
     sanity.guardedWithAlice = `${withCert.status}`;
     sanity.guardedWithoutCert = `${noCert.status} ${noCert.contentType ?? ''} ${noCert.body}`;
     sanity.plainWithoutCert = `${plainNoCert.status}`;
-    log(`sanity: /guarded with alice -> ${withCert.status}; without a certificate -> ${noCert.status} (${noCert.body}); /plain without -> ${plainNoCert.status}`);
+    log(
+      `sanity: /guarded with alice -> ${withCert.status}; without a certificate -> ${noCert.status} (${noCert.body}); /plain without -> ${plainNoCert.status}`,
+    );
 
     // ---- 1. Throughput ----------------------------------------------------------------------------
     log();
-    log(`1. keep-alive mTLS throughput: ${CONFIG.rounds} rounds x 3 routes x ${CONFIG.durationSeconds} s, ${CONFIG.connections} connections, pipelining ${CONFIG.pipelining} (autocannon in a child process)`);
+    log(
+      `1. keep-alive mTLS throughput: ${CONFIG.rounds} rounds x 3 routes x ${CONFIG.durationSeconds} s, ${CONFIG.connections} connections, pipelining ${CONFIG.pipelining} (autocannon in a child process)`,
+    );
     const throughput = await measureThroughput(baseUrl, { ca, ...alice }, CONFIG, log);
     sanity.throughputNon2xx = 'all runs 0 non-2xx, 0 errors';
 
@@ -151,8 +187,17 @@ async function main(): Promise<void> {
     agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
     const cap = await get(port, '/capture', { ca, ...alice, agent });
     if (cap.status !== 200 || !captured) throw new Error(`SANITY FAILURE: GET /capture gave ${cap.status}`);
-    const guardCost: GuardCostResult = await measureGuardCost({ socket: captured, guardMiddleware: guard as never, verifier, identify, roles, expectedUser: 'alice' });
-    log(`  guard middleware ${guardCost.guardMiddlewareNs} ns/call, no-op ${guardCost.noopMiddlewareNs} ns/call, getPeerX509Certificate() ${guardCost.getPeerX509CertificateNs} ns, getPeerCertificate(true) ${guardCost.getPeerCertificateDetailedNs} ns`);
+    const guardCost: GuardCostResult = await measureGuardCost({
+      socket: captured,
+      guardMiddleware: guard as never,
+      verifier,
+      identify,
+      roles,
+      expectedUser: 'alice',
+    });
+    log(
+      `  guard middleware ${guardCost.guardMiddlewareNs} ns/call, no-op ${guardCost.noopMiddlewareNs} ns/call, getPeerX509Certificate() ${guardCost.getPeerX509CertificateNs} ns, getPeerCertificate(true) ${guardCost.getPeerCertificateDetailedNs} ns`,
+    );
     agent.destroy();
     agent = undefined;
     await new Promise<void>((resolve) => {
@@ -163,12 +208,16 @@ async function main(): Promise<void> {
 
     // ---- 3. Verification cost ---------------------------------------------------------------------
     log();
-    log(`3. verification cost: ${VERIFY.leaves} distinct leaves, CRL with ~${VERIFY.crlEntries} revoked serials, ${VERIFY.coldIterations} cold iterations`);
+    log(
+      `3. verification cost: ${VERIFY.leaves} distinct leaves, CRL with ~${VERIFY.crlEntries} revoked serials, ${VERIFY.coldIterations} cold iterations`,
+    );
     const verifyCost: VerifyCostResult[] = [];
     for (const kind of ['ecdsa-p256', 'rsa-2048'] as const) {
       const r = await measureVerifyCost(kind, VERIFY);
       verifyCost.push(r);
-      log(`  ${kind}: unseen leaf ${r.unseenLeaf.medianUs} us (p95 ${r.unseenLeaf.p95Us}), cold ${r.cold.medianUs} us (p95 ${r.cold.p95Us}), cache hit ${r.cacheHitPem.medianUs} us (PEM) / ${r.cacheHitDer.medianUs} us (DER); createVerifier ${r.createVerifierMs.median} ms`);
+      log(
+        `  ${kind}: unseen leaf ${r.unseenLeaf.medianUs} us (p95 ${r.unseenLeaf.p95Us}), cold ${r.cold.medianUs} us (p95 ${r.cold.p95Us}), cache hit ${r.cacheHitPem.medianUs} us (PEM) / ${r.cacheHitDer.medianUs} us (DER); createVerifier ${r.createVerifierMs.median} ms`,
+      );
     }
     sanity.verify = 'every timed verification returned ok; the revoked leaf returned CERT_REVOKED';
 
@@ -190,7 +239,14 @@ async function main(): Promise<void> {
 }
 
 function renderTable(
-  meta: { date: string; node: string; cpuModel: string; cpuCount: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[] },
+  meta: {
+    date: string;
+    node: string;
+    cpuModel: string;
+    cpuCount: number;
+    loadAverageAtStart: number[];
+    loadAverageAtEnd: number[];
+  },
   t: ThroughputResult,
   g: GuardCostResult,
   v: VerifyCostResult[],
@@ -199,17 +255,31 @@ function renderTable(
   const rows: Array<[string, string]> = [];
   const section = (title: string) => rows.push([`-- ${title}`, '']);
   const c = t.config;
-  section(`1. keep-alive mTLS throughput (median of ${c.rounds} interleaved ${c.durationSeconds} s runs, ${c.connections} conns)`);
+  section(
+    `1. keep-alive mTLS throughput (median of ${c.rounds} interleaved ${c.durationSeconds} s runs, ${c.connections} conns)`,
+  );
   for (const route of ['plain', 'noop', 'guarded'] as const) {
     const p = t.perRoute[route];
-    rows.push([`/${route} req/s`, `${p.medianRps}  (min ${p.minRps}, max ${p.maxRps}; ${p.medianServerCpuUsPerRequest} us server CPU/req; CPU server ${Math.round(p.medianServerCpu * 100)}% / autocannon ${Math.round(p.medianLoadGenCpu * 100)}%; p99 ${p.medianLatencyP99Ms} ms)`]);
+    rows.push([
+      `/${route} req/s`,
+      `${p.medianRps}  (min ${p.minRps}, max ${p.maxRps}; ${p.medianServerCpuUsPerRequest} us server CPU/req; CPU server ${Math.round(p.medianServerCpu * 100)}% / autocannon ${Math.round(p.medianLoadGenCpu * 100)}%; p99 ${p.medianLatencyP99Ms} ms)`,
+    ]);
   }
-  rows.push(['guarded / plain', `${t.ratios.guardedOverPlain.toFixed(3)}  (goal >= 0.90; median of per-round ratios ${t.pairedRatios.guardedOverPlain.toFixed(3)}; CPU-normalised ${t.cpuNormalisedRatios.guardedOverPlain.toFixed(3)})`]);
-  rows.push(['noop / plain', `${t.ratios.noopOverPlain.toFixed(3)}  (median of per-round ratios ${t.pairedRatios.noopOverPlain.toFixed(3)}; CPU-normalised ${t.cpuNormalisedRatios.noopOverPlain.toFixed(3)})`]);
+  rows.push([
+    'guarded / plain',
+    `${t.ratios.guardedOverPlain.toFixed(3)}  (goal >= 0.90; median of per-round ratios ${t.pairedRatios.guardedOverPlain.toFixed(3)}; CPU-normalised ${t.cpuNormalisedRatios.guardedOverPlain.toFixed(3)})`,
+  ]);
+  rows.push([
+    'noop / plain',
+    `${t.ratios.noopOverPlain.toFixed(3)}  (median of per-round ratios ${t.pairedRatios.noopOverPlain.toFixed(3)}; CPU-normalised ${t.cpuNormalisedRatios.noopOverPlain.toFixed(3)})`,
+  ]);
   rows.push(['guarded / noop', t.ratios.guardedOverNoop.toFixed(3)]);
   rows.push(['non-2xx responses', '0 in every run (checked); /guarded without a cert -> 401']);
   if (t.starvedRuns > 0) {
-    rows.push(['WARNING', `in ${t.starvedRuns}/${t.runs.length} runs the server got < 90% of a core (other load on the machine): req/s figures are noisy, prefer the CPU-normalised ratios`]);
+    rows.push([
+      'WARNING',
+      `in ${t.starvedRuns}/${t.runs.length} runs the server got < 90% of a core (other load on the machine): req/s figures are noisy, prefer the CPU-normalised ratios`,
+    ]);
   }
   section('2. per request on an already-verified connection (in-process)');
   rows.push(['guard middleware (fast path)', `${g.guardMiddlewareNs} ns/call`]);
@@ -217,13 +287,25 @@ function renderTable(
   rows.push(['socket.getPeerX509Certificate()', `${g.getPeerX509CertificateNs} ns/call`]);
   rows.push(['socket.getPeerCertificate(true)', `${g.getPeerCertificateDetailedNs} ns/call`]);
   rows.push(['socket.getPeerCertificate()', `${g.getPeerCertificateNs} ns/call`]);
-  rows.push(['guard.check, new connection*', `${g.guardCheckNewConnectionUs.median} us  (*fresh guard, verifier cache hit; + chain read ~ one getPeerCertificate(true))`]);
+  rows.push([
+    'guard.check, new connection*',
+    `${g.guardCheckNewConnectionUs.median} us  (*fresh guard, verifier cache hit; + chain read ~ one getPeerCertificate(true))`,
+  ]);
   for (const r of v) {
     section(`3${r.kind === 'rsa-2048' ? 'c' : ''}. verify() cost, ${r.kind} chain (CRL ${r.crlEntries} serials)`);
-    rows.push(['(a) unseen leaf, known intermediate', `median ${r.unseenLeaf.medianUs} us, p95 ${r.unseenLeaf.p95Us} us  (n=${r.unseenLeaf.n})`]);
-    rows.push(['(b) fully cold (new verifier)', `median ${r.cold.medianUs} us, p95 ${r.cold.p95Us} us  (n=${r.cold.n})`]);
+    rows.push([
+      '(a) unseen leaf, known intermediate',
+      `median ${r.unseenLeaf.medianUs} us, p95 ${r.unseenLeaf.p95Us} us  (n=${r.unseenLeaf.n})`,
+    ]);
+    rows.push([
+      '(b) fully cold (new verifier)',
+      `median ${r.cold.medianUs} us, p95 ${r.cold.p95Us} us  (n=${r.cold.n})`,
+    ]);
     rows.push(['(d) cache hit, PEM / DER input', `median ${r.cacheHitPem.medianUs} us / ${r.cacheHitDer.medianUs} us`]);
-    rows.push(['createVerifier({ ca, crl })', `median ${r.createVerifierMs.median} ms, p95 ${r.createVerifierMs.p95} ms`]);
+    rows.push([
+      'createVerifier({ ca, crl })',
+      `median ${r.createVerifierMs.median} ms, p95 ${r.createVerifierMs.p95} ms`,
+    ]);
   }
   section('environment');
   rows.push(['node', meta.node]);
@@ -239,6 +321,9 @@ main().catch(async (err: unknown) => {
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
   process.stderr.write(`\nBENCH FAILED: ${message}\n`);
   // Overwrite results.json so a stale success is never mistaken for this run's.
-  await writeFile(join(benchDir, 'results.json'), `${JSON.stringify({ failed: true, date: new Date().toISOString(), node: process.version, error: message }, null, 2)}\n`).catch(() => {});
+  await writeFile(
+    join(benchDir, 'results.json'),
+    `${JSON.stringify({ failed: true, date: new Date().toISOString(), node: process.version, error: message }, null, 2)}\n`,
+  ).catch(() => {});
   process.exit(1);
 });

@@ -49,7 +49,20 @@ export interface ThroughputConfig {
 
 export interface ThroughputResult {
   config: ThroughputConfig;
-  perRoute: Record<Route, { medianRps: number; minRps: number; maxRps: number; medianServerCpu: number; medianLoadGenCpu: number; medianServerCpuUsPerRequest: number; medianLatencyP50Ms: number; medianLatencyP99Ms: number; runs: number[] }>;
+  perRoute: Record<
+    Route,
+    {
+      medianRps: number;
+      minRps: number;
+      maxRps: number;
+      medianServerCpu: number;
+      medianLoadGenCpu: number;
+      medianServerCpuUsPerRequest: number;
+      medianLatencyP50Ms: number;
+      medianLatencyP99Ms: number;
+      runs: number[];
+    }
+  >;
   /** Ratios of the per-route medians (the headline figures). */
   ratios: { guardedOverPlain: number; noopOverPlain: number; guardedOverNoop: number };
   /** Median of the per-round ratios (each round's routes ran back to back): a robustness check. */
@@ -100,14 +113,22 @@ export class LoadRunner {
     await new Promise<void>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`load runner exited early (code ${code})`)));
-      child.once('message', (m: { type?: string }) => (m?.type === 'ready' ? resolve() : reject(new Error('load runner: unexpected first message'))));
+      child.once('message', (m: { type?: string }) =>
+        m?.type === 'ready' ? resolve() : reject(new Error('load runner: unexpected first message')),
+      );
     });
     child.removeAllListeners('exit');
     child.removeAllListeners('error');
     return new LoadRunner(child);
   }
 
-  run(opts: { url: string; duration: number; connections: number; pipelining: number; tls: TlsClient }): Promise<LoadResult> {
+  run(opts: {
+    url: string;
+    duration: number;
+    connections: number;
+    pipelining: number;
+    tls: TlsClient;
+  }): Promise<LoadResult> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -135,19 +156,41 @@ export async function measureThroughput(
     const one = async (roundNo: number, route: Route, duration: number): Promise<RunRecord> => {
       const cpu0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
-      const load = await runner.run({ url: `${baseUrl}/${route}`, duration, connections: config.connections, pipelining: config.pipelining, tls });
+      const load = await runner.run({
+        url: `${baseUrl}/${route}`,
+        duration,
+        connections: config.connections,
+        pipelining: config.pipelining,
+        tls,
+      });
       const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
       const rps = load.durationSeconds > 0 ? load.requestsTotal / load.durationSeconds : 0;
-      const record: RunRecord = { round: roundNo, route, rps: round2(rps), serverCpu: round((cpu.user + cpu.system) / wallUs, 2), loadGenCpu: round(load.loadGenCpu, 2), serverCpuUsPerRequest: round((cpu.user + cpu.system) / Math.max(1, load.requestsTotal), 1), load };
+      const record: RunRecord = {
+        round: roundNo,
+        route,
+        rps: round2(rps),
+        serverCpu: round((cpu.user + cpu.system) / wallUs, 2),
+        loadGenCpu: round(load.loadGenCpu, 2),
+        serverCpuUsPerRequest: round((cpu.user + cpu.system) / Math.max(1, load.requestsTotal), 1),
+        load,
+      };
       // Sanity (not timing): every response must be a 2xx, in particular on /guarded.
-      if (load.non2xx !== 0 || load.status2xx === 0 || load.errors !== 0 || load.timeouts !== 0 || load.mismatches !== 0) {
+      if (
+        load.non2xx !== 0 ||
+        load.status2xx === 0 ||
+        load.errors !== 0 ||
+        load.timeouts !== 0 ||
+        load.mismatches !== 0
+      ) {
         throw new Error(
-          `SANITY FAILURE on /${route} (${roundNo < 0 ? "warm-up" : `round ${roundNo + 1}`}): 2xx=${load.status2xx} non2xx=${load.non2xx} errors=${load.errors} timeouts=${load.timeouts} ` +
+          `SANITY FAILURE on /${route} (${roundNo < 0 ? 'warm-up' : `round ${roundNo + 1}`}): 2xx=${load.status2xx} non2xx=${load.non2xx} errors=${load.errors} timeouts=${load.timeouts} ` +
             `status codes ${JSON.stringify(load.statusCodeStats)}`,
         );
       }
-      log(`  ${roundNo < 0 ? 'warm-up' : `round ${roundNo + 1}`}  /${route.padEnd(8)} ${rps.toFixed(0).padStart(7)} req/s  server CPU ${(record.serverCpu * 100).toFixed(0)}%  autocannon CPU ${(record.loadGenCpu * 100).toFixed(0)}%  ${record.serverCpuUsPerRequest} us CPU/req  p50 ${load.latencyP50Ms} ms  p99 ${load.latencyP99Ms} ms`);
+      log(
+        `  ${roundNo < 0 ? 'warm-up' : `round ${roundNo + 1}`}  /${route.padEnd(8)} ${rps.toFixed(0).padStart(7)} req/s  server CPU ${(record.serverCpu * 100).toFixed(0)}%  autocannon CPU ${(record.loadGenCpu * 100).toFixed(0)}%  ${record.serverCpuUsPerRequest} us CPU/req  p50 ${load.latencyP50Ms} ms  p99 ${load.latencyP99Ms} ms`,
+      );
       return record;
     };
 
@@ -195,7 +238,10 @@ export async function measureThroughput(
         guardedOverNoop: round(perRoute.guarded.medianRps / perRoute.noop.medianRps, 3),
       },
       cpuNormalisedRatios: {
-        guardedOverPlain: round(perRoute.plain.medianServerCpuUsPerRequest / perRoute.guarded.medianServerCpuUsPerRequest, 3),
+        guardedOverPlain: round(
+          perRoute.plain.medianServerCpuUsPerRequest / perRoute.guarded.medianServerCpuUsPerRequest,
+          3,
+        ),
         noopOverPlain: round(perRoute.plain.medianServerCpuUsPerRequest / perRoute.noop.medianServerCpuUsPerRequest, 3),
       },
       starvedRuns: runs.filter((x) => x.serverCpu < 0.9).length,

@@ -36,7 +36,10 @@ function expectOk(r: VerifyResult, what: string): void {
 
 const newVerifier = (pki: BenchPki): Verifier => createVerifier({ ca: pki.rootPem, crl: pki.crlPem });
 
-export async function measureVerifyCost(kind: KeyKind, opts: { leaves: number; coldIterations: number; crlEntries: number; warmup: number }): Promise<VerifyCostResult> {
+export async function measureVerifyCost(
+  kind: KeyKind,
+  opts: { leaves: number; coldIterations: number; crlEntries: number; warmup: number },
+): Promise<VerifyCostResult> {
   const t0 = process.hrtime.bigint();
   const pki = await buildBenchPki(kind, opts.leaves + opts.warmup, opts.crlEntries);
   const pkiGenerationMs = round(nsSince(t0) / 1e6, 0);
@@ -45,7 +48,8 @@ export async function measureVerifyCost(kind: KeyKind, opts: { leaves: number; c
 
   // Sanity: the revoked leaf is refused, so the CRL is really consulted.
   const sanity = await newVerifier(pki).verify(pki.revokedChain);
-  if (sanity.ok || sanity.code !== 'CERT_REVOKED') throw new Error(`bench sanity: revoked ${kind} leaf gave ${sanity.ok ? 'ok' : sanity.code}, expected CERT_REVOKED`);
+  if (sanity.ok || sanity.code !== 'CERT_REVOKED')
+    throw new Error(`bench sanity: revoked ${kind} leaf gave ${sanity.ok ? 'ok' : sanity.code}, expected CERT_REVOKED`);
 
   // (a) One verifier; warm it (JIT, intermediate parsed, its signature and the CRLs' checked) on
   // leaves we do not time, then each timed leaf is a cache miss for the leaf only.
@@ -105,7 +109,11 @@ export async function measureVerifyCost(kind: KeyKind, opts: { leaves: number; c
     pkiGenerationMs,
     unseenLeaf: dist(unseen),
     cold: dist(cold),
-    createVerifierMs: { n: construct.length - coldWarmup, median: round(median(construct.slice(coldWarmup)) / 1e6, 2), p95: round(p95(construct.slice(coldWarmup)) / 1e6, 2) },
+    createVerifierMs: {
+      n: construct.length - coldWarmup,
+      median: round(median(construct.slice(coldWarmup)) / 1e6, 2),
+      p95: round(p95(construct.slice(coldWarmup)) / 1e6, 2),
+    },
     cacheHitPem: dist(hitPem),
     cacheHitDer: dist(hitDer),
   };

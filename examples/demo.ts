@@ -18,7 +18,10 @@ await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const { port } = server.address() as AddressInfo;
 const ca = readFileSync(files.caBundle);
 
-function get(path: string, client?: { cert: string; key: string }): Promise<{ status: number; body: Record<string, unknown> }> {
+function get(
+  path: string,
+  client?: { cert: string; key: string },
+): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = https.get(
       {
@@ -33,7 +36,9 @@ function get(path: string, client?: { cert: string; key: string }): Promise<{ st
       (res) => {
         let text = '';
         res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }),
+        );
       },
     );
     req.on('error', reject);

@@ -62,6 +62,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   createBankingServer(pkiDir).listen(port, '127.0.0.1', () => {
     console.log(`Express banking example on https://localhost:${port} (PKI in ${pkiDir})`);
     console.log(`  curl --cacert ${pkiDir}/ca.pem https://localhost:${port}/`);
-    console.log(`  curl --cacert ${pkiDir}/ca.pem --cert ${pkiDir}/alice.pem --key ${pkiDir}/alice-key.pem https://localhost:${port}/banking/balance`);
+    console.log(
+      `  curl --cacert ${pkiDir}/ca.pem --cert ${pkiDir}/alice.pem --key ${pkiDir}/alice-key.pem https://localhost:${port}/banking/balance`,
+    );
   });
 }

@@ -39,7 +39,13 @@ export function createKoaBankingServer(pkiDir: string): https.Server {
   const app = new Koa();
   app.use(router.routes()).use(router.allowedMethods());
   return https.createServer(
-    { cert: file('server.pem'), key: file('server-key.pem'), ca: file('ca.pem'), requestCert: true, rejectUnauthorized: false },
+    {
+      cert: file('server.pem'),
+      key: file('server-key.pem'),
+      ca: file('ca.pem'),
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
     app.callback(),
   );
 }
@@ -50,6 +56,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const port = Number(process.env.PORT ?? 8444);
   createKoaBankingServer(pkiDir).listen(port, '127.0.0.1', () => {
     console.log(`Koa banking example on https://localhost:${port} (PKI in ${pkiDir})`);
-    console.log(`  curl --cacert ${pkiDir}/ca.pem --cert ${pkiDir}/alice.pem --key ${pkiDir}/alice-key.pem https://localhost:${port}/banking/balance`);
+    console.log(
+      `  curl --cacert ${pkiDir}/ca.pem --cert ${pkiDir}/alice.pem --key ${pkiDir}/alice-key.pem https://localhost:${port}/banking/balance`,
+    );
   });
 }

@@ -64,7 +64,8 @@ export const PUBLIC_MESSAGES: Record<ReasonCode, string> = {
   CERT_ISSUER_NOT_CA: 'A certificate in the chain is not allowed to issue certificates.',
   CERT_MALFORMED: 'The client certificate could not be parsed.',
   CERT_EXTENSION_UNSUPPORTED: 'The client certificate chain has a critical extension this server does not support.',
-  CERT_ALGORITHM_UNSUPPORTED: 'The client certificate chain uses a key or signature algorithm this server does not accept.',
+  CERT_ALGORITHM_UNSUPPORTED:
+    'The client certificate chain uses a key or signature algorithm this server does not accept.',
   REVOCATION_UNKNOWN: 'The revocation status of the client certificate cannot be determined.',
   IDENTITY_UNKNOWN: 'The client certificate does not map to a known user.',
   ROLE_FORBIDDEN: 'The user of this client certificate lacks the required role.',

@@ -1,5 +1,12 @@
 export { createVerifier } from './verifier/verifier.js';
-export type { Verifier, VerifierEvents, VerifyResult, VerifySuccess, VerifyFailure, VerifyOptions } from './verifier/verifier.js';
+export type {
+  Verifier,
+  VerifierEvents,
+  VerifyResult,
+  VerifySuccess,
+  VerifyFailure,
+  VerifyOptions,
+} from './verifier/verifier.js';
 export type { VerifierOptions, CrlOptions, OcspOptions, Purpose } from './verifier/options.js';
 export { CertgateError, REASON_CODES, statusFor } from './errors.js';
 export type { ReasonCode, VerifyFailureCode } from './errors.js';

@@ -54,7 +54,12 @@ describe('a decision after an await reads the clock after it', () => {
     const now = notAfter - 10_000;
     crlBody = await pki.crl(1, [], { thisUpdate: new Date(now - 60_000), nextUpdate: new Date(now + 86_400_000) });
     onFetch = () => undefined;
-    const verifier = createVerifier({ ca: pki.rootPem, intermediates: pki.intermediatePem, crl: { distributionPoints: true }, clock: { now: () => now } });
+    const verifier = createVerifier({
+      ca: pki.rootPem,
+      intermediates: pki.intermediatePem,
+      crl: { distributionPoints: true },
+      clock: { now: () => now },
+    });
     try {
       expect(await verifier.verify(pki.bob.cert)).toMatchObject({ ok: true });
     } finally {

@@ -7,7 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertgateError } from 'certgate';
 import { requireClientCert as expressGuard } from 'certgate/express';
 import { requireClientCert as koaGuard } from 'certgate/koa';
-import { expectProblem, get, makePki, PROBLEM_KEYS, startHttps, type Reply, type RunningServer, type TestPki } from './helpers/clients.js';
+import {
+  expectProblem,
+  get,
+  makePki,
+  PROBLEM_KEYS,
+  startHttps,
+  type Reply,
+  type RunningServer,
+  type TestPki,
+} from './helpers/clients.js';
 
 const require = createRequire(import.meta.url);
 
@@ -23,7 +32,9 @@ beforeAll(async () => {
   const app: any = express4();
   app.get('/public', (_req: any, res: any) => res.json({ public: true }));
   app.use('/banking', expressGuard({ crl: pki.crl }));
-  app.get('/banking/balance', (req: any, res: any) => res.json({ user: req.clientCert?.user, roles: req.clientCert?.roles }));
+  app.get('/banking/balance', (req: any, res: any) =>
+    res.json({ user: req.clientCert?.user, roles: req.clientCert?.roles }),
+  );
   app.use('/forwarded', expressGuard({ crl: pki.crl, forwardErrors: true }));
   app.get('/forwarded', (req: any, res: any) => res.json({ user: req.clientCert?.user }));
   app.use((err: any, _req: any, res: any, _next: any) => {

@@ -73,7 +73,11 @@ const crlServer = new CrlServer();
 const verifiers: Verifier[] = [];
 
 function liveVerifier(extra: Record<string, unknown> = {}): Verifier {
-  const v = createVerifier({ ca: pki.rootPem, intermediates: pki.intermediatePem, crl: { urls: [crlServer.url], fetchTimeoutMs: 300, ...extra } });
+  const v = createVerifier({
+    ca: pki.rootPem,
+    intermediates: pki.intermediatePem,
+    crl: { urls: [crlServer.url], fetchTimeoutMs: 300, ...extra },
+  });
   verifiers.push(v);
   return v;
 }
@@ -123,7 +127,11 @@ describe('CRLs from a URL', () => {
       const r = await v.verify(pki.alice.cert);
       expect({ mode, code: r.ok ? 'accepted' : r.code }).toEqual({ mode, code: 'CERT_REVOKED' });
     }
-    expect(failures.map((f) => f.error)).toEqual([expect.stringMatching(/HTTP 503/), expect.stringMatching(/no answer within 300 ms/), expect.stringMatching(/PEM|DER/)]);
+    expect(failures.map((f) => f.error)).toEqual([
+      expect.stringMatching(/HTTP 503/),
+      expect.stringMatching(/no answer within 300 ms/),
+      expect.stringMatching(/PEM|DER/),
+    ]);
     // Retries back off: each failure waits longer than the one before.
     expect(failures[1]!.retryInMs).toBeGreaterThan(failures[0]!.retryInMs);
     crlServer.mode = 'ok';
@@ -140,7 +148,10 @@ describe('CRLs from a URL', () => {
     await v.refreshCrls();
     crlServer.body = await pki.crl(9, [pki.alice.serial]);
     await v.refreshCrls();
-    expect(rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/signature does not verify/), expect.stringMatching(/older than the CRL in use/)]);
+    expect(rejected.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/signature does not verify/),
+      expect.stringMatching(/older than the CRL in use/),
+    ]);
     // Neither replaced the good CRL: alice is still accepted.
     expect((await v.verify(pki.alice.cert)).ok).toBe(true);
   });
@@ -189,11 +200,15 @@ describe('a hijacked CRL URL', () => {
   });
 });
 
-describe('CRLs from certificates\' distribution points', () => {
+describe("CRLs from certificates' distribution points", () => {
   it('fetches the CRL a certificate names, once its signature verified, and keeps it', async () => {
     crlServer.mode = 'ok';
     crlServer.body = await pki.crl(50, [pki.bob.serial]);
-    const v = createVerifier({ ca: pki.rootPem, intermediates: pki.intermediatePem, crl: { distributionPoints: true, fetchTimeoutMs: 300 } });
+    const v = createVerifier({
+      ca: pki.rootPem,
+      intermediates: pki.intermediatePem,
+      crl: { distributionPoints: true, fetchTimeoutMs: 300 },
+    });
     verifiers.push(v);
     const hits = crlServer.hits;
     const r = await v.verify(pki.bob.cert);
@@ -207,7 +222,11 @@ describe('CRLs from certificates\' distribution points', () => {
 
   it('an unreachable distribution point is REVOCATION_UNKNOWN (fail closed)', async () => {
     crlServer.mode = 'down';
-    const v = createVerifier({ ca: pki.rootPem, intermediates: pki.intermediatePem, crl: { distributionPoints: true, fetchTimeoutMs: 300 } });
+    const v = createVerifier({
+      ca: pki.rootPem,
+      intermediates: pki.intermediatePem,
+      crl: { distributionPoints: true, fetchTimeoutMs: 300 },
+    });
     verifiers.push(v);
     const r = await v.verify(pki.bob.cert);
     expect(r.ok ? 'accepted' : r.code).toBe('REVOCATION_UNKNOWN');
@@ -220,7 +239,11 @@ describe('CRLs from files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'certgate-crl-file-'));
     const file = join(dir, 'intermediate.crl');
     writeFileSync(file, await pki.crl(1, []));
-    const v = createVerifier({ ca: pki.rootPem, intermediates: pki.intermediatePem, crl: { files: [file], fileCheckIntervalMs: 50 } });
+    const v = createVerifier({
+      ca: pki.rootPem,
+      intermediates: pki.intermediatePem,
+      crl: { files: [file], fileCheckIntervalMs: 50 },
+    });
     verifiers.push(v);
     expect((await v.verify(pki.alice.cert)).ok).toBe(true);
     const loaded = new Promise((resolve) => v.on('crl-loaded', resolve));
@@ -232,7 +255,9 @@ describe('CRLs from files', () => {
   });
 
   it('refuses a missing file at creation', () => {
-    expect(() => createVerifier({ ca: pki.rootPem, crl: { files: ['/nonexistent/crl.pem'] } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/crl\.files/) }));
+    expect(() => createVerifier({ ca: pki.rootPem, crl: { files: ['/nonexistent/crl.pem'] } })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/crl\.files/) }),
+    );
   });
 });
 
@@ -271,13 +296,25 @@ describe('end to end: revocation reaches an open keep-alive connection', () => {
     app.get('/banking', requireClientCert({ verifier }), (req, res) => {
       res.json({ user: req.clientCert?.user });
     });
-    const server = https.createServer({ cert: pki.server.cert, key: pki.server.key, requestCert: true, rejectUnauthorized: false }, app);
+    const server = https.createServer(
+      { cert: pki.server.cert, key: pki.server.key, requestCert: true, rejectUnauthorized: false },
+      app,
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
     const get = () =>
       new Promise<{ status: number; body: { code?: string; user?: string } }>((resolve, reject) => {
         const req = https.get(
-          { host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/banking', servername: 'localhost', ca: pki.rootPem, cert: pki.alice.cert, key: pki.alice.key, agent },
+          {
+            host: '127.0.0.1',
+            port: (server.address() as AddressInfo).port,
+            path: '/banking',
+            servername: 'localhost',
+            ca: pki.rootPem,
+            cert: pki.alice.cert,
+            key: pki.alice.key,
+            agent,
+          },
           (res) => {
             let text = '';
             res.on('data', (c) => (text += c));
@@ -358,7 +395,9 @@ describe('a CRL URL serving forgeries', () => {
     verifiers.push(v);
     const rejected = collect<{ reason: string }>(v, 'crl-rejected');
     await v.refreshCrls();
-    expect(rejected.map((x) => x.reason)).toContain('its issuer is not a configured CA certificate, so its signature cannot be checked');
+    expect(rejected.map((x) => x.reason)).toContain(
+      'its issuer is not a configured CA certificate, so its signature cannot be checked',
+    );
     const r = await v.verify(pki.alice.cert);
     expect(r.ok ? 'accepted' : r.code).toBe('REVOCATION_UNKNOWN');
   });
@@ -367,7 +406,11 @@ describe('a CRL URL serving forgeries', () => {
 describe('close()', () => {
   it('aborts a fetch in flight and stops refreshing', async () => {
     crlServer.mode = 'slow';
-    const v = createVerifier({ ca: pki.rootPem, intermediates: pki.intermediatePem, crl: { urls: [crlServer.url], fetchTimeoutMs: 60_000 } });
+    const v = createVerifier({
+      ca: pki.rootPem,
+      intermediates: pki.intermediatePem,
+      crl: { urls: [crlServer.url], fetchTimeoutMs: 60_000 },
+    });
     const failures = collect<{ error: string }>(v, 'crl-refresh-failed');
     const started = Date.now();
     setTimeout(() => v.close(), 100);

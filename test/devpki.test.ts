@@ -39,7 +39,8 @@ afterAll(() => {
 describe('generateDevPki', () => {
   let files: DevPkiFiles;
   let dir: string;
-  const verify = (...args: string[]) => opensslVerify(dir, ['-CAfile', 'ca.pem', '-untrusted', 'intermediate-ca.pem', ...args]);
+  const verify = (...args: string[]) =>
+    opensslVerify(dir, ['-CAfile', 'ca.pem', '-untrusted', 'intermediate-ca.pem', ...args]);
 
   beforeAll(async () => {
     // A subdirectory that does not exist yet: the generator must create it.
@@ -120,7 +121,8 @@ describe('generateDevPki', () => {
 
 describe('test/fixtures/openssl-pki.sh', () => {
   let dir: string;
-  const verify = (...args: string[]) => opensslVerify(dir, ['-CAfile', 'ca.pem', '-untrusted', 'intermediate.pem', ...args]);
+  const verify = (...args: string[]) =>
+    opensslVerify(dir, ['-CAfile', 'ca.pem', '-untrusted', 'intermediate.pem', ...args]);
 
   beforeAll(() => {
     dir = tempDir('certgate-openssl-pki-');
@@ -128,9 +130,10 @@ describe('test/fixtures/openssl-pki.sh', () => {
   }, 30_000);
 
   it('produces a good client certificate', () => {
-    expect(verify('-purpose', 'sslclient', '-crl_check_all', '-CRLfile', 'crl.pem', '-CRLfile', 'root-crl.pem', 'good.pem').ok).toBe(
-      true,
-    );
+    expect(
+      verify('-purpose', 'sslclient', '-crl_check_all', '-CRLfile', 'crl.pem', '-CRLfile', 'root-crl.pem', 'good.pem')
+        .ok,
+    ).toBe(true);
   });
 
   it('revokes `revoked` in crl.pem', () => {

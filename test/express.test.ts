@@ -5,7 +5,19 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { byCommonName, CertgateError, createVerifier } from 'certgate';
 import { requireClientCert } from 'certgate/express';
-import { crlBlocks, DAY_MS, expectProblem, get, makeOtherCa, makePki, startHttps, type FullTestPki, type Reply, type RunningServer, type TestPki } from './helpers/clients.js';
+import {
+  crlBlocks,
+  DAY_MS,
+  expectProblem,
+  get,
+  makeOtherCa,
+  makePki,
+  startHttps,
+  type FullTestPki,
+  type Reply,
+  type RunningServer,
+  type TestPki,
+} from './helpers/clients.js';
 
 const PUBLIC_REVOKED = 'The client certificate or one of its issuers has been revoked.';
 
@@ -29,7 +41,13 @@ const rejections: CertgateError[] = [];
 /** Server-side sockets seen per `x-trace` header value. */
 const socketsByTrace = new Map<string, Set<Socket>>();
 
-type ClientCertView = { user?: string; roles?: readonly string[]; cn?: unknown; issuerCN?: unknown; chainLength?: number };
+type ClientCertView = {
+  user?: string;
+  roles?: readonly string[];
+  cn?: unknown;
+  issuerCN?: unknown;
+  chainLength?: number;
+};
 const show = (req: Request, res: Response): void => {
   const c = req.clientCert;
   const view: ClientCertView & { hasCert: boolean } = {
@@ -54,9 +72,19 @@ function configErrorOf(fn: () => unknown): CertgateError {
 }
 
 beforeAll(async () => {
-  [pki, foreign, stale, other] = await Promise.all([makePki(), makePki(), makePki({ now: new Date(Date.now() - 40 * DAY_MS) }), makeOtherCa()]);
+  [pki, foreign, stale, other] = await Promise.all([
+    makePki(),
+    makePki(),
+    makePki({ now: new Date(Date.now() - 40 * DAY_MS) }),
+    makeOtherCa(),
+  ]);
 
-  const customers = byCommonName({ alice: { roles: ['customer'] }, bob: { roles: [] }, mallory: { roles: ['customer'] }, eve: { roles: ['customer'] } });
+  const customers = byCommonName({
+    alice: { roles: ['customer'] },
+    bob: { roles: [] },
+    mallory: { roles: ['customer'] },
+    eve: { roles: ['customer'] },
+  });
   const verifier = createVerifier({ ca: pki.ca, crl: pki.crl });
 
   // Main app: server with `ca` (dev root) and no `crl`; guards take the server's ca unless given one.
@@ -78,24 +106,58 @@ beforeAll(async () => {
   app.get('/stale/balance', show);
   app.use('/stale-without-crl', requireClientCert({ ca: stale.ca }));
   app.get('/stale-without-crl/balance', show);
-  app.use('/forwarded', requireClientCert({ crl: pki.crl, roles: ['customer'], identify: customers, forwardErrors: true }));
+  app.use(
+    '/forwarded',
+    requireClientCert({ crl: pki.crl, roles: ['customer'], identify: customers, forwardErrors: true }),
+  );
   app.get('/forwarded/balance', show);
   app.use('/audited', requireClientCert({ crl: pki.crl, onReject: (e) => rejections.push(e) }));
   app.get('/audited/balance', show);
-  app.use('/admin', requireClientCert({ verifier, roles: ['admin'], identify: byCommonName({ alice: { roles: ['admin'] }, bob: { roles: ['teller'] }, mallory: { roles: ['admin'] } }) }));
+  app.use(
+    '/admin',
+    requireClientCert({
+      verifier,
+      roles: ['admin'],
+      identify: byCommonName({
+        alice: { roles: ['admin'] },
+        bob: { roles: ['teller'] },
+        mallory: { roles: ['admin'] },
+      }),
+    }),
+  );
   app.get('/admin/panel', show);
   app.use('/me', requireClientCert({ verifier }));
   app.get('/me', show);
   app.use('/default', requireClientCert());
   app.get('/default', show);
-  app.use('/identify-throws', requireClientCert({ identify: () => { throw new Error('directory down'); } }));
+  app.use(
+    '/identify-throws',
+    requireClientCert({
+      identify: () => {
+        throw new Error('directory down');
+      },
+    }),
+  );
   app.get('/identify-throws', show);
-  app.use('/fragile', requireClientCert({ onReject: () => { throw new Error('audit log unavailable'); } }));
+  app.use(
+    '/fragile',
+    requireClientCert({
+      onReject: () => {
+        throw new Error('audit log unavailable');
+      },
+    }),
+  );
   app.get('/fragile', show);
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     forwarded.push(err);
     const e = err as Partial<CertgateError>;
-    res.status(typeof e.status === 'number' ? e.status : 500).json({ handledBy: 'app', path: req.path, code: e.code, status: e.status, isCertgateError: err instanceof CertgateError });
+    res.status(typeof e.status === 'number' ? e.status : 500).json({
+      handledBy: 'app',
+      path: req.path,
+      code: e.code,
+      status: e.status,
+      isCertgateError: err instanceof CertgateError,
+    });
   });
   main = await startHttps(pki, app);
 
@@ -144,7 +206,14 @@ describe('Express 5: /public and /banking (supertest)', () => {
   it('lets alice in and hands the handler her identity and certificate', async () => {
     const res = await request(main.server).get('/banking/balance').ca(pki.ca).cert(pki.alice.cert).key(pki.alice.key);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ hasCert: true, user: 'alice', roles: ['customer'], cn: 'alice', issuerCN: 'certgate Dev Intermediate CA', chainLength: 3 });
+    expect(res.body).toEqual({
+      hasCert: true,
+      user: 'alice',
+      roles: ['customer'],
+      cn: 'alice',
+      issuerCN: 'certgate Dev Intermediate CA',
+      chainLength: 3,
+    });
   });
 
   it('refuses bob, who holds no customer role: 403 ROLE_FORBIDDEN', async () => {
@@ -153,7 +222,11 @@ describe('Express 5: /public and /banking (supertest)', () => {
   });
 
   it('refuses mallory, whose certificate is revoked: 401 CERT_REVOKED', async () => {
-    const res = await request(main.server).get('/banking/balance').ca(pki.ca).cert(pki.mallory.cert).key(pki.mallory.key);
+    const res = await request(main.server)
+      .get('/banking/balance')
+      .ca(pki.ca)
+      .cert(pki.mallory.cert)
+      .key(pki.mallory.key);
     expectProblem(res, 401, 'CERT_REVOKED');
   });
 });
@@ -205,7 +278,13 @@ describe('Express 5: forwardErrors and onReject', () => {
     forwarded.length = 0;
     const missing = await as(undefined, '/forwarded/balance');
     expect(missing.status).toBe(401);
-    expect(missing.body).toEqual({ handledBy: 'app', path: '/forwarded/balance', code: 'CERT_MISSING', status: 401, isCertgateError: true });
+    expect(missing.body).toEqual({
+      handledBy: 'app',
+      path: '/forwarded/balance',
+      code: 'CERT_MISSING',
+      status: 401,
+      isCertgateError: true,
+    });
 
     const forbidden = await as(pki.bob, '/forwarded/balance');
     expect(forbidden.status).toBe(403);
@@ -326,7 +405,14 @@ describe('Express 5: keep-alive', () => {
     try {
       const replies: Reply[] = [];
       for (let i = 0; i < 5; i++) {
-        replies.push(await get(main.port, '/banking/balance', { ca: pki.ca, client: pki.alice, agent, headers: { 'x-trace': 'keep-alive' } }));
+        replies.push(
+          await get(main.port, '/banking/balance', {
+            ca: pki.ca,
+            client: pki.alice,
+            agent,
+            headers: { 'x-trace': 'keep-alive' },
+          }),
+        );
       }
       expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
       expect(replies.every((r) => r.body.user === 'alice')).toBe(true);
@@ -342,7 +428,14 @@ describe('Express 5: keep-alive', () => {
     try {
       const replies: Reply[] = [];
       for (let i = 0; i < 3; i++) {
-        replies.push(await get(main.port, '/banking/balance', { ca: pki.ca, client: pki.mallory, agent, headers: { 'x-trace': 'keep-alive-revoked' } }));
+        replies.push(
+          await get(main.port, '/banking/balance', {
+            ca: pki.ca,
+            client: pki.mallory,
+            agent,
+            headers: { 'x-trace': 'keep-alive-revoked' },
+          }),
+        );
       }
       for (const r of replies) expectProblem(r, 401, 'CERT_REVOKED');
       expect(socketsByTrace.get('keep-alive-revoked')?.size).toBe(1);

@@ -33,7 +33,14 @@ afterAll(async () => {
 
 async function listen(handler: Parameters<typeof http2.createSecureServer>[1]): Promise<string> {
   const server = http2.createSecureServer(
-    { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, requestCert: true, rejectUnauthorized: false, allowHTTP1: true },
+    {
+      cert: pki.server.cert,
+      key: pki.server.key,
+      ca: pki.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+      allowHTTP1: true,
+    },
     handler,
   );
   servers.push(server);
@@ -42,7 +49,12 @@ async function listen(handler: Parameters<typeof http2.createSecureServer>[1]): 
 }
 
 /** `n` requests on ONE HTTP/2 session, all at once or one after the other. */
-async function onOneSession(origin: string, client: { cert: Buffer; key: Buffer } | undefined, n: number, together: boolean) {
+async function onOneSession(
+  origin: string,
+  client: { cert: Buffer; key: Buffer } | undefined,
+  n: number,
+  together: boolean,
+) {
   const session = http2.connect(origin, { ca: pki.ca, ...(client ?? {}), servername: 'localhost' });
   const one = () =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -70,7 +82,13 @@ describe('Koa on an HTTP/2 server', () => {
   let origin: string;
   beforeAll(async () => {
     const app = new Koa<ClientCertState>();
-    app.use(requireClientCert({ verifier, roles: ['customer'], identify: (c) => ({ user: String(c.subject.CN), roles: ['customer'] }) }));
+    app.use(
+      requireClientCert({
+        verifier,
+        roles: ['customer'],
+        identify: (c) => ({ user: String(c.subject.CN), roles: ['customer'] }),
+      }),
+    );
     app.use((ctx) => {
       ctx.body = { user: ctx.state.clientCert.user, http: ctx.req.httpVersion };
     });
@@ -107,7 +125,14 @@ describe('Koa on an HTTP/2 server', () => {
   });
 
   it('curl over HTTP/2 and over HTTP/1.1 (allowHTTP1) gets the same answer', async () => {
-    const args = ['--cacert', pki.files.caBundle, '--cert', pki.files.clients.alice.cert, '--key', pki.files.clients.alice.key];
+    const args = [
+      '--cacert',
+      pki.files.caBundle,
+      '--cert',
+      pki.files.clients.alice.cert,
+      '--key',
+      pki.files.clients.alice.key,
+    ];
     const h2 = await curl(`${origin}/banking`, ['--http2', ...args]);
     const h1 = await curl(`${origin}/banking`, ['--http1.1', ...args]);
     expect([h2.status, h2.body]).toEqual([200, { user: 'alice', http: '2.0' }]);

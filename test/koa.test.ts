@@ -6,7 +6,18 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { byCommonName, CertgateError, createVerifier } from 'certgate';
 import { requireClientCert, type ClientCertState } from 'certgate/koa';
-import { DAY_MS, expectProblem, get, makeOtherCa, makePki, startHttps, type FullTestPki, type Reply, type RunningServer, type TestPki } from './helpers/clients.js';
+import {
+  DAY_MS,
+  expectProblem,
+  get,
+  makeOtherCa,
+  makePki,
+  startHttps,
+  type FullTestPki,
+  type Reply,
+  type RunningServer,
+  type TestPki,
+} from './helpers/clients.js';
 
 type Ctx = ParameterizedContext<Partial<ClientCertState>>;
 
@@ -38,22 +49,55 @@ const show = (ctx: Ctx): void => {
 };
 
 beforeAll(async () => {
-  [pki, stale, other] = await Promise.all([makePki(), makePki({ now: new Date(Date.now() - 40 * DAY_MS) }), makeOtherCa()]);
-  const customers = byCommonName({ alice: { roles: ['customer'] }, bob: { roles: [] }, mallory: { roles: ['customer'] }, eve: { roles: ['customer'] } });
+  [pki, stale, other] = await Promise.all([
+    makePki(),
+    makePki({ now: new Date(Date.now() - 40 * DAY_MS) }),
+    makeOtherCa(),
+  ]);
+  const customers = byCommonName({
+    alice: { roles: ['customer'] },
+    bob: { roles: [] },
+    mallory: { roles: ['customer'] },
+    eve: { roles: ['customer'] },
+  });
   const verifier = createVerifier({ ca: pki.ca, crl: pki.crl });
 
   // Mutual TLS only on guarded routes, one guard per route (@koa/router).
   const router = new Router<Partial<ClientCertState>>();
   router.get('/public', show);
   router.get('/banking/balance', requireClientCert({ crl: pki.crl, roles: ['customer'], identify: customers }), show);
-  router.get('/partners/feed', requireClientCert({ crl: pki.crl, identify: byCommonName({ carol: { roles: ['partner'] } }) }), show);
+  router.get(
+    '/partners/feed',
+    requireClientCert({ crl: pki.crl, identify: byCommonName({ carol: { roles: ['partner'] } }) }),
+    show,
+  );
   router.get('/stale/balance', requireClientCert({ ca: stale.ca, crl: stale.crl }), show);
   router.get('/stale-without-crl/balance', requireClientCert({ ca: stale.ca }), show);
-  router.get('/forwarded/balance', requireClientCert({ crl: pki.crl, roles: ['customer'], identify: customers, forwardErrors: true }), show);
+  router.get(
+    '/forwarded/balance',
+    requireClientCert({ crl: pki.crl, roles: ['customer'], identify: customers, forwardErrors: true }),
+    show,
+  );
   router.get('/audited/balance', requireClientCert({ crl: pki.crl, onReject: (e) => rejections.push(e) }), show);
-  router.get('/admin/panel', requireClientCert({ verifier, roles: ['admin'], identify: byCommonName({ alice: { roles: ['admin'] }, bob: { roles: ['teller'] } }) }), show);
+  router.get(
+    '/admin/panel',
+    requireClientCert({
+      verifier,
+      roles: ['admin'],
+      identify: byCommonName({ alice: { roles: ['admin'] }, bob: { roles: ['teller'] } }),
+    }),
+    show,
+  );
   router.get('/me', requireClientCert({ verifier }), show);
-  router.get('/fragile', requireClientCert({ onReject: () => { throw new Error('audit log unavailable'); } }), show);
+  router.get(
+    '/fragile',
+    requireClientCert({
+      onReject: () => {
+        throw new Error('audit log unavailable');
+      },
+    }),
+    show,
+  );
   const app = new Koa();
   app.use(async (ctx, next) => {
     const trace = ctx.get('x-trace');
@@ -161,7 +205,15 @@ describe('Koa 3 + @koa/router: route guards', () => {
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const replies: Reply[] = [];
-      for (let i = 0; i < 3; i++) replies.push(await get(routed.port, '/banking/balance', { ca: pki.ca, client: pki.alice, agent, headers: { 'x-trace': 'koa-keep-alive' } }));
+      for (let i = 0; i < 3; i++)
+        replies.push(
+          await get(routed.port, '/banking/balance', {
+            ca: pki.ca,
+            client: pki.alice,
+            agent,
+            headers: { 'x-trace': 'koa-keep-alive' },
+          }),
+        );
       expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
       expect(replies.map((r) => r.body.user)).toEqual(['alice', 'alice', 'alice']);
       expect(socketsByTrace.get('koa-keep-alive')?.size).toBe(1);
@@ -241,7 +293,8 @@ describe('Koa 3: app.use(requireClientCert()) for the whole app', () => {
   });
 
   it('on a server created without `ca`: 500 CONFIG_INVALID, never 200', async () => {
-    for (const client of [pki.alice, pki.bob]) expectProblem(await as(client, '/', () => withoutCa), 500, 'CONFIG_INVALID');
+    for (const client of [pki.alice, pki.bob])
+      expectProblem(await as(client, '/', () => withoutCa), 500, 'CONFIG_INVALID');
     expectProblem(await as(undefined, '/', () => withoutCa), 500, 'CONFIG_INVALID');
   });
 });

@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 /** A request on a new TLS connection, never a resumed session. */
-const fresh = (client: { cert: Buffer; key: Buffer }) => get(srv.port, '/', { ca: pki.ca, client, });
+const fresh = (client: { cert: Buffer; key: Buffer }) => get(srv.port, '/', { ca: pki.ca, client });
 
 describe('a known client on a new connection', () => {
   it('verifies the leaf once, and runs identify on every connection', async () => {

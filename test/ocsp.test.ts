@@ -58,7 +58,10 @@ function heldClock(): Clock & { start: number; hold(at: number): void; release(s
     start,
     now: () => held ?? Date.now() + skew,
     hold: (at: number) => void (held = at),
-    release: (skewMs: number) => void ((held = undefined), (skew = skewMs)),
+    release: (skewMs: number) => {
+      held = undefined;
+      skew = skewMs;
+    },
   };
 }
 
@@ -272,7 +275,9 @@ describe('CRL and OCSP together', () => {
   function crlRevoking(revoke: OcspLeaf[]): string {
     const dir = tempDir('certgate-ocsp-crl-');
     const lines = revoke.map((name) => {
-      const serial = opensslOk(['x509', '-in', pki.file(`${name}.pem`), '-noout', '-serial']).trim().split('=')[1];
+      const serial = opensslOk(['x509', '-in', pki.file(`${name}.pem`), '-noout', '-serial'])
+        .trim()
+        .split('=')[1];
       const revokedAt = new Date(Date.now() - 3600_000).toISOString().replace(/^\d\d|[-T:]|\.\d+/g, '');
       return `R\t301231000000Z\t${revokedAt}\t${serial}\tunknown\t/CN=${name}`;
     });
@@ -404,16 +409,19 @@ describe('OCSP responses judged one by one (real OpenSSL responses, hostile vari
     const response = parseOcspResponse(await askFor('good', { nextUpdateMinutes: 10 }));
     const [good, revoked, ca] = [parse('good'), parse('revoked'), parse('ca')];
     // Times relative to the answer's own thisUpdate and nextUpdate (whole seconds), not to the wall clock.
-    const stamped = (response.responses[0]?.thisUpdate as Date).getTime();
-    const judge = (cert: typeof good, at: number, r = response) => () => validateOcspResponse(r, cert, ca, ctx(at));
+    const stamped = response.responses[0]!.thisUpdate.getTime();
+    const judge =
+      (cert: typeof good, at: number, r = response) =>
+      () =>
+        validateOcspResponse(r, cert, ca, ctx(at));
     expect(judge(good, stamped)()).toMatchObject({ status: 'good', signer: 'the issuer' });
     expect(problemOf(judge(revoked, stamped))).toBe('no-match');
-    const due = (response.responses[0]?.nextUpdate as Date).getTime();
+    const due = response.responses[0]!.nextUpdate!.getTime();
     expect(problemOf(judge(good, due + 999))).toBe('accepted');
     expect(problemOf(judge(good, due + 1000))).toBe('stale');
     expect(problemOf(judge(good, stamped - 1))).toBe('not-yet-valid');
     const timeless = parseOcspResponse(await askFor('good'));
-    const produced = (timeless.responses[0]?.thisUpdate as Date).getTime();
+    const produced = timeless.responses[0]!.thisUpdate.getTime();
     expect(problemOf(judge(good, produced + MAX_AGE_WITHOUT_NEXT_UPDATE_MS, timeless))).toBe('accepted');
     expect(problemOf(judge(good, produced + MAX_AGE_WITHOUT_NEXT_UPDATE_MS + 1000, timeless))).toBe('stale');
   });
@@ -428,7 +436,7 @@ describe('OCSP responses judged one by one (real OpenSSL responses, hostile vari
   it('survives 3,000 mutated responses: only OcspProtocolError, nothing but the genuine answer believed', async () => {
     const der = await askFor('revoked', { signer: 'responder', nextUpdateMinutes: 10 });
     const [revoked, ca] = [parse('revoked'), parse('ca')];
-    const at = (parseOcspResponse(der).responses[0]?.thisUpdate as Date).getTime();
+    const at = parseOcspResponse(der).responses[0]!.thisUpdate.getTime();
     const genuine = validateOcspResponse(parseOcspResponse(der), revoked, ca, ctx(at));
     expect(genuine.status).toBe('revoked');
     let seed = 0x2545f491;

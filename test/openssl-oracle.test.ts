@@ -64,23 +64,44 @@ beforeAll(async () => {
 afterAll(() => {
   if (rows.length > 0) {
     const w = (k: keyof Row) => Math.max(k.length, ...rows.map((r) => r[k].length));
-    const line = (r: Row) => `${r.pki.padEnd(w('pki'))}  ${r.leaf.padEnd(w('leaf'))}  ${r.openssl.padEnd(w('openssl'))}  ${r.certgate}`;
-    console.log(['openssl verify vs certgate', line({ pki: 'pki', leaf: 'leaf', openssl: 'openssl', certgate: 'certgate' }), ...rows.map(line)].join('\n'));
+    const line = (r: Row) =>
+      `${r.pki.padEnd(w('pki'))}  ${r.leaf.padEnd(w('leaf'))}  ${r.openssl.padEnd(w('openssl'))}  ${r.certgate}`;
+    console.log(
+      [
+        'openssl verify vs certgate',
+        line({ pki: 'pki', leaf: 'leaf', openssl: 'openssl', certgate: 'certgate' }),
+        ...rows.map(line),
+      ].join('\n'),
+    );
   }
   removeTempDirs();
 });
 
-async function compare(pki: string, leaf: string, leafFile: string, leafPem: string, input: OpensslVerifyInput, verifier: Verifier) {
+async function compare(
+  pki: string,
+  leaf: string,
+  leafFile: string,
+  leafPem: string,
+  input: OpensslVerifyInput,
+  verifier: Verifier,
+) {
   const oracle = opensslVerify(leafFile, input);
-  expect(oracle.status === 0 || oracle.status === 2, `openssl exit status ${oracle.status}: ${oracle.output}`).toBe(true);
+  expect(oracle.status === 0 || oracle.status === 2, `openssl exit status ${oracle.status}: ${oracle.output}`).toBe(
+    true,
+  );
   const ours = await verifier.verify(leafPem);
   rows.push({
     pki,
     leaf,
-    openssl: oracle.ok ? 'OK' : `rejected: ${/error (\d+ at \d+ depth lookup: .+)/.exec(oracle.output)?.[1] ?? oracle.output.trim().split('\n')[0]}`,
+    openssl: oracle.ok
+      ? 'OK'
+      : `rejected: ${/error (\d+ at \d+ depth lookup: .+)/.exec(oracle.output)?.[1] ?? oracle.output.trim().split('\n')[0]}`,
     certgate: ours.ok ? 'OK' : ours.code,
   });
-  expect(ours.ok, `openssl says ${oracle.ok ? 'OK' : oracle.output.trim()}; certgate says ${ours.ok ? 'OK' : `${ours.code}: ${ours.detail}`}`).toBe(oracle.ok);
+  expect(
+    ours.ok,
+    `openssl says ${oracle.ok ? 'OK' : oracle.output.trim()}; certgate says ${ours.ok ? 'OK' : `${ours.code}: ${ours.detail}`}`,
+  ).toBe(oracle.ok);
   expect(ours.ok).toBe(EXPECTED_ACCEPT.has(leaf));
 }
 

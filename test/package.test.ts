@@ -21,7 +21,10 @@ beforeAll(() => {
   execFileSync('mkdir', ['-p', app]);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', version: '1.0.0', private: true }));
   // Dependencies come from the npm cache that `npm ci` filled; the network is only a fallback.
-  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(work, tarball)], { cwd: app, stdio: 'pipe' });
+  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(work, tarball)], {
+    cwd: app,
+    stdio: 'pipe',
+  });
   execFileSync(join(app, 'node_modules/.bin/certgate'), ['dev-pki', join(app, 'pki')], { stdio: 'pipe' });
 }, 180_000);
 
@@ -45,7 +48,14 @@ console.log(JSON.stringify({
 }));
 `;
 
-const expected = { alice: true, mallory: 'CERT_REVOKED', express: 'function', koa: 'function', sameErrorClass: true, code: 'CONFIG_INVALID' };
+const expected = {
+  alice: true,
+  mallory: 'CERT_REVOKED',
+  express: 'function',
+  koa: 'function',
+  sameErrorClass: true,
+  code: 'CONFIG_INVALID',
+};
 
 /** The repository's TypeScript compiler, by explicit path (the scratch app has none of its own). */
 const TSC = join(root, 'node_modules/typescript/bin/tsc');
@@ -133,20 +143,18 @@ describe('the packed package in a fresh app', () => {
   it('works with import (ESM)', () => {
     const r = node(
       'esm.mjs',
-      usage(`import * as core from 'certgate'; import * as express from 'certgate/express'; import * as koa from 'certgate/koa'; import * as fsMod from 'node:fs';`).replace(
-        'require_or_import_fs',
-        'fsMod',
-      ),
+      usage(
+        `import * as core from 'certgate'; import * as express from 'certgate/express'; import * as koa from 'certgate/koa'; import * as fsMod from 'node:fs';`,
+      ).replace('require_or_import_fs', 'fsMod'),
     );
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual(expected);
   });
 
   it('works with require (CommonJS)', () => {
-    const body = usage(`const core = require('certgate'); const express = require('certgate/express'); const koa = require('certgate/koa');`).replace(
-      'require_or_import_fs',
-      `require('node:fs')`,
-    );
+    const body = usage(
+      `const core = require('certgate'); const express = require('certgate/express'); const koa = require('certgate/koa');`,
+    ).replace('require_or_import_fs', `require('node:fs')`);
     const r = node('cjs.cjs', `(async () => {${body}})().catch((e) => { console.error(e); process.exit(1); });`);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual(expected);
@@ -178,7 +186,10 @@ describe('the packed package in a fresh app', () => {
     for (const entry of ['index', 'express', 'koa']) {
       for (const ext of ['d.ts', 'd.cts']) {
         const file = `/node_modules/certgate/dist/${entry}.${ext}`;
-        expect(used.some((f) => f.endsWith(file)), file).toBe(true);
+        expect(
+          used.some((f) => f.endsWith(file)),
+          file,
+        ).toBe(true);
       }
     }
   }, 120_000);

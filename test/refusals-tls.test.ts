@@ -65,9 +65,24 @@ const X509_V_ERR = {
 } as const;
 
 const ODD: readonly OddLeaf[] = [
-  { leaf: 'bad-signature', what: 'last byte of the ECDSA signature flipped', code: 'CERT_SIGNATURE_INVALID', openssl: { rejects: X509_V_ERR.CERT_SIGNATURE_FAILURE } },
-  { leaf: 'not-yet-valid', what: 'notBefore 2099-01-01', code: 'CERT_NOT_YET_VALID', openssl: { rejects: X509_V_ERR.CERT_NOT_YET_VALID } },
-  { leaf: 'serverauth-only', what: 'extendedKeyUsage serverAuth only', code: 'CERT_PURPOSE_INVALID', openssl: { rejects: X509_V_ERR.INVALID_PURPOSE } },
+  {
+    leaf: 'bad-signature',
+    what: 'last byte of the ECDSA signature flipped',
+    code: 'CERT_SIGNATURE_INVALID',
+    openssl: { rejects: X509_V_ERR.CERT_SIGNATURE_FAILURE },
+  },
+  {
+    leaf: 'not-yet-valid',
+    what: 'notBefore 2099-01-01',
+    code: 'CERT_NOT_YET_VALID',
+    openssl: { rejects: X509_V_ERR.CERT_NOT_YET_VALID },
+  },
+  {
+    leaf: 'serverauth-only',
+    what: 'extendedKeyUsage serverAuth only',
+    code: 'CERT_PURPOSE_INVALID',
+    openssl: { rejects: X509_V_ERR.INVALID_PURPOSE },
+  },
   {
     leaf: 'ee-certsign-issued',
     what: 'issued by an end-entity certificate (CA:FALSE, keyCertSign asserted); sent with it and the intermediate',
@@ -89,9 +104,24 @@ const ODD: readonly OddLeaf[] = [
     overTls: { code: 'CERT_UNTRUSTED', why: "Node's getPeerCertificate(true) drops an issuer without keyCertSign" },
     openssl: { rejects: X509_V_ERR.INVALID_CA },
   },
-  { leaf: 'serial-zero', what: 'serial number 0 (RFC 5280 4.1.2.2)', code: 'CERT_MALFORMED', openssl: { accepts: 'OpenSSL 3.0 does not check that a serial number is positive' } },
-  { leaf: 'no-aki', what: 'no authorityKeyIdentifier (RFC 5280 4.2.1.1)', code: 'CERT_MALFORMED', openssl: { rejects: X509_V_ERR.MISSING_AUTHORITY_KEY_IDENTIFIER } },
-  { leaf: 'unknown-critical', what: 'critical extension 1.3.6.1.4.1.55738.666.1', code: 'CERT_EXTENSION_UNSUPPORTED', openssl: { rejects: X509_V_ERR.UNHANDLED_CRITICAL_EXTENSION } },
+  {
+    leaf: 'serial-zero',
+    what: 'serial number 0 (RFC 5280 4.1.2.2)',
+    code: 'CERT_MALFORMED',
+    openssl: { accepts: 'OpenSSL 3.0 does not check that a serial number is positive' },
+  },
+  {
+    leaf: 'no-aki',
+    what: 'no authorityKeyIdentifier (RFC 5280 4.2.1.1)',
+    code: 'CERT_MALFORMED',
+    openssl: { rejects: X509_V_ERR.MISSING_AUTHORITY_KEY_IDENTIFIER },
+  },
+  {
+    leaf: 'unknown-critical',
+    what: 'critical extension 1.3.6.1.4.1.55738.666.1',
+    code: 'CERT_EXTENSION_UNSUPPORTED',
+    openssl: { rejects: X509_V_ERR.UNHANDLED_CRITICAL_EXTENSION },
+  },
   {
     leaf: 'rsa-2052',
     what: 'RSA key of 2052 bits (not a multiple of 8)',
@@ -147,7 +177,14 @@ const row = (leaf: string): Row => {
 /** An HTTPS server on 127.0.0.1 (port 0) asking for, not requiring, a client certificate. */
 async function startServer(handler: RequestListener): Promise<Server> {
   const server = https.createServer(
-    { cert: serverPem.cert, key: serverPem.key, ca: root, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
+    {
+      cert: serverPem.cert,
+      key: serverPem.key,
+      ca: root,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.3',
+    },
     handler,
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -162,17 +199,36 @@ async function startServer(handler: RequestListener): Promise<Server> {
 }
 
 /** The certificates of a PEM bundle, one PEM string each. */
-const pemCerts = (pem: Buffer | string): string[] => [...String(pem).matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)].map((m) => m[0]);
+const pemCerts = (pem: Buffer | string): string[] =>
+  [...String(pem).matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)].map((m) => m[0]);
 
 /** `openssl verify -x509_strict -purpose sslclient [extra] -CAfile root.pem -untrusted <issuers> <leaf>`. */
-function opensslVerify(leaf: string, extra: readonly string[] = []): { ok: boolean; verdict: string; errors: number[] } {
+function opensslVerify(
+  leaf: string,
+  extra: readonly string[] = [],
+): { ok: boolean; verdict: string; errors: number[] } {
   const chain = pemCerts(readFileSync(join(dir, `${leaf}.pem`)));
   const leafFile = join(dir, `${leaf}.leaf-only.pem`);
   const untrustedFile = join(dir, `${leaf}.untrusted.pem`);
   writeFileSync(leafFile, chain[0] as string);
   // The intermediate, plus the EE issuer for the ee-* leaves: the same certificates the client sends.
   writeFileSync(untrustedFile, chain.slice(1).join(''));
-  const res = spawnSync('openssl', ['verify', '-x509_strict', '-purpose', 'sslclient', ...extra, '-CAfile', join(dir, 'root.pem'), '-untrusted', untrustedFile, leafFile], { encoding: 'utf8' });
+  const res = spawnSync(
+    'openssl',
+    [
+      'verify',
+      '-x509_strict',
+      '-purpose',
+      'sslclient',
+      ...extra,
+      '-CAfile',
+      join(dir, 'root.pem'),
+      '-untrusted',
+      untrustedFile,
+      leafFile,
+    ],
+    { encoding: 'utf8' },
+  );
   if (res.error) throw res.error;
   const out = `${res.stdout}${res.stderr}`;
   if (res.status === 0) return { ok: true, verdict: 'OK', errors: [] };
@@ -191,7 +247,8 @@ beforeAll(async () => {
   const read = (name: string) => readFileSync(join(dir, name));
   root = read('root.pem');
   serverPem = { cert: read('server.pem'), key: read('server-key.pem') };
-  for (const name of ['good', ...ODD.map((c) => c.leaf)]) clients.set(name, { cert: read(`${name}.pem`), key: read(`${name}-key.pem`) });
+  for (const name of ['good', ...ODD.map((c) => c.leaf)])
+    clients.set(name, { cert: read(`${name}.pem`), key: read(`${name}-key.pem`) });
   verifier = createVerifier({ ca: root });
 
   const app = express();
@@ -223,13 +280,21 @@ afterAll(async () => {
     ];
     const all = [...rows.values()];
     const width = (k: keyof Row, h: string) => Math.max(h.length, ...all.map((r) => (r[k] ?? '-').length));
-    const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(width(cols[i]![0], cols[i]![1])))).join('  ');
-    console.log(['certgate refusals over real TLS vs openssl verify', line(cols.map(([, h]) => h)), ...all.map((r) => line(cols.map(([k]) => r[k] ?? '-')))].join('\n'));
+    const line = (cells: string[]) =>
+      cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(width(cols[i]![0], cols[i]![1])))).join('  ');
+    console.log(
+      [
+        'certgate refusals over real TLS vs openssl verify',
+        line(cols.map(([, h]) => h)),
+        ...all.map((r) => line(cols.map(([k]) => r[k] ?? '-'))),
+      ].join('\n'),
+    );
   }
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const ask = (server: () => Server, leaf: string) => get(server().port, '/banking/whoami', { ca: root, client: clients.get(leaf)!, giveUpAfterMs: 10_000 });
+const ask = (server: () => Server, leaf: string) =>
+  get(server().port, '/banking/whoami', { ca: root, client: clients.get(leaf)!, giveUpAfterMs: 10_000 });
 
 describe('fixture: test/fixtures/openssl-odd-certs.sh', () => {
   it('writes every odd leaf with its issuers (leaf + intermediate, or leaf + EE issuer + intermediate)', () => {
@@ -239,7 +304,10 @@ describe('fixture: test/fixtures/openssl-odd-certs.sh', () => {
 
   it('makes each leaf odd in the intended way (as `openssl x509 -text` reads it)', () => {
     const text = (leaf: string) =>
-      execFileSync('openssl', ['x509', '-noout', '-text'], { input: pemCerts(clients.get(leaf)!.cert)[0], encoding: 'utf8' });
+      execFileSync('openssl', ['x509', '-noout', '-text'], {
+        input: pemCerts(clients.get(leaf)!.cert)[0],
+        encoding: 'utf8',
+      });
     expect(text('good')).toMatch(/Authority Key Identifier/);
     expect(text('no-aki')).not.toMatch(/Authority Key Identifier/);
     expect(text('serial-zero')).toMatch(/Serial Number: 0 \(0x0\)/);
@@ -248,7 +316,11 @@ describe('fixture: test/fixtures/openssl-odd-certs.sh', () => {
     expect(text('unknown-critical')).toMatch(/1\.3\.6\.1\.4\.1\.55738\.666\.1: critical/);
     expect(text('rsa-2052')).toMatch(/Public-Key: \(2052 bit\)/);
     expect(text('rsa-1024')).toMatch(/Public-Key: \(1024 bit\)/);
-    const issuer = (leaf: string) => execFileSync('openssl', ['x509', '-noout', '-text'], { input: pemCerts(clients.get(leaf)!.cert)[1], encoding: 'utf8' });
+    const issuer = (leaf: string) =>
+      execFileSync('openssl', ['x509', '-noout', '-text'], {
+        input: pemCerts(clients.get(leaf)!.cert)[1],
+        encoding: 'utf8',
+      });
     expect(issuer('ee-issued')).toMatch(/CA:FALSE/);
     expect(issuer('ee-issued')).not.toMatch(/Certificate Sign/);
     expect(issuer('ee-certsign-issued')).toMatch(/CA:FALSE/);

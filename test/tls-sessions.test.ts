@@ -3,7 +3,20 @@ import type { Socket } from 'node:net';
 import express, { type Request, type Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireClientCert } from 'certgate/express';
-import { curl, expectProblem, get, leafOnly, makePki, pemCount, startHttps, type FullTestPki, type Pem, type Reply, type RunningServer, type TestPki } from './helpers/clients.js';
+import {
+  curl,
+  expectProblem,
+  get,
+  leafOnly,
+  makePki,
+  pemCount,
+  startHttps,
+  type FullTestPki,
+  type Pem,
+  type Reply,
+  type RunningServer,
+  type TestPki,
+} from './helpers/clients.js';
 
 const VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 type Version = (typeof VERSIONS)[number];
@@ -37,7 +50,12 @@ function makeApp() {
     }
     next();
   });
-  const show = (req: Request, res: Response) => res.json({ user: req.clientCert?.user, cn: req.clientCert?.certificate.subject.CN, chainLength: req.clientCert?.chain.length });
+  const show = (req: Request, res: Response) =>
+    res.json({
+      user: req.clientCert?.user,
+      cn: req.clientCert?.certificate.subject.CN,
+      chainLength: req.clientCert?.chain.length,
+    });
   app.get('/public', show);
   // Trust from the server's `ca`; mallory is on the CRL.
   app.use('/banking', requireClientCert({ crl: pki.crl }));
@@ -65,7 +83,13 @@ function makeApp() {
 }
 
 beforeAll(async () => {
-  [pki, leafPki, peekedPki, unguardedFirst['TLSv1.2'], unguardedFirst['TLSv1.3']] = await Promise.all([makePki(), makePki(), makePki(), makePki(), makePki()]);
+  [pki, leafPki, peekedPki, unguardedFirst['TLSv1.2'], unguardedFirst['TLSv1.3']] = await Promise.all([
+    makePki(),
+    makePki(),
+    makePki(),
+    makePki(),
+    makePki(),
+  ]);
   const app = makeApp();
   for (const v of VERSIONS) servers[v] = await startHttps(pki, app, { minVersion: v, maxVersion: v });
   servers.default = await startHttps(pki, app);
@@ -76,7 +100,12 @@ afterAll(async () => {
 });
 
 /** A full handshake, then a second TCP connection resuming its TLS session. */
-async function fullThenResumed(v: Version, path: string, client: Pem | undefined, trace: string): Promise<[Reply, Reply]> {
+async function fullThenResumed(
+  v: Version,
+  path: string,
+  client: Pem | undefined,
+  trace: string,
+): Promise<[Reply, Reply]> {
   const opts = { ca: pki.ca, headers: { 'x-trace': trace }, ...(client ? { client } : {}) };
   const full = await get(servers[v].port, path, opts);
   expect(full.headers['x-tls-version']).toBe(v);
@@ -129,7 +158,11 @@ describe.each(VERSIONS)('%s session resumption', (v) => {
     // Regression: the intermediates a leaf presented were once remembered only when a guard read
     // the chain; now every full handshake on a guarded server is recorded, so a session first
     // used on unguarded routes resumes into a guarded one.
-    expect({ status: resumed.status, code: resumed.body?.code, user: resumed.body?.user }).toEqual({ status: 200, code: undefined, user: 'alice' });
+    expect({ status: resumed.status, code: resumed.body?.code, user: resumed.body?.user }).toEqual({
+      status: 200,
+      code: undefined,
+      user: 'alice',
+    });
   });
 });
 
@@ -152,7 +185,11 @@ describe('client that sends only its leaf', () => {
 
   it('and the guard without intermediates still refuses it afterwards', async () => {
     const client = { cert: leafOnly(leafPki.alice.cert), key: leafPki.alice.key };
-    expectProblem(await get(servers.default.port, '/leaf/without-intermediates', { ca: pki.ca, client }), 401, 'CERT_UNTRUSTED');
+    expectProblem(
+      await get(servers.default.port, '/leaf/without-intermediates', { ca: pki.ca, client }),
+      401,
+      'CERT_UNTRUSTED',
+    );
   });
 });
 
@@ -163,7 +200,11 @@ describe('peer chain read by other code first', () => {
     expect(reply.headers['x-peer']).toBe('chain');
     // Regression: on Node 20 getPeerX509Certificate() links the issuer chain only on its first
     // call per connection; the guard reads getPeerCertificate(true) so an earlier caller is harmless.
-    expect({ status: reply.status, code: reply.body?.code, user: reply.body?.user }).toEqual({ status: 200, code: undefined, user: 'alice' });
+    expect({ status: reply.status, code: reply.body?.code, user: reply.body?.user }).toEqual({
+      status: 200,
+      code: undefined,
+      user: 'alice',
+    });
   });
 });
 
@@ -200,8 +241,17 @@ describe('curl as a foreign TLS client', () => {
   it('alice over TLS 1.2: 200', async () => {
     const port = servers['TLSv1.2'].port;
     const reply = await curl(`https://localhost:${port}/banking/balance`, [
-      '--cacert', pki.files.caBundle, '--resolve', `localhost:${port}:127.0.0.1`,
-      '--cert', pki.files.clients.alice.cert, '--key', pki.files.clients.alice.key, '--tlsv1.2', '--tls-max', '1.2',
+      '--cacert',
+      pki.files.caBundle,
+      '--resolve',
+      `localhost:${port}:127.0.0.1`,
+      '--cert',
+      pki.files.clients.alice.cert,
+      '--key',
+      pki.files.clients.alice.key,
+      '--tlsv1.2',
+      '--tls-max',
+      '1.2',
     ]);
     expect(reply.status).toBe(200);
     expect(reply.body.user).toBe('alice');

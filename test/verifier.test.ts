@@ -90,7 +90,11 @@ describe('dev PKI (generateDevPki)', () => {
 
     it('accepts a leaf alone when the intermediate is configured in `intermediates`', async () => {
       const r = accepted(await devVerifier({ intermediates: dev.intermediate }).verify(dev.leaf.alice));
-      expect(r.chain.map((c) => c.subject.CN)).toEqual(['alice', 'certgate Dev Intermediate CA', 'certgate Dev Root CA']);
+      expect(r.chain.map((c) => c.subject.CN)).toEqual([
+        'alice',
+        'certgate Dev Intermediate CA',
+        'certgate Dev Root CA',
+      ]);
     });
 
     it('rejects a leaf alone with CERT_UNTRUSTED when no intermediate is known', async () => {
@@ -233,7 +237,10 @@ describe('dev PKI (generateDevPki)', () => {
     it('lets a just-expired certificate through within clockTolerance (seconds)', async () => {
       const at = plus(notAfterOf(dev.leaf.eve), 30 * SECOND);
       expectRejected(await createVerifier({ ca: dev.ca }).verify(dev.chain.eve, { at }), 'CERT_EXPIRED');
-      expectRejected(await createVerifier({ ca: dev.ca, clockTolerance: 10 }).verify(dev.chain.eve, { at }), 'CERT_EXPIRED');
+      expectRejected(
+        await createVerifier({ ca: dev.ca, clockTolerance: 10 }).verify(dev.chain.eve, { at }),
+        'CERT_EXPIRED',
+      );
       const r = accepted(await createVerifier({ ca: dev.ca, clockTolerance: 60 }).verify(dev.chain.eve, { at }));
       expect(r.certificate.subject.CN).toBe('eve');
     });
@@ -245,7 +252,9 @@ describe('dev PKI (generateDevPki)', () => {
     });
 
     it('throws CONFIG_INVALID for an invalid `at` (a programming error, not certificate input)', async () => {
-      await expect(devVerifier().verify(dev.chain.alice, { at: new Date('nope') })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+      await expect(devVerifier().verify(dev.chain.alice, { at: new Date('nope') })).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+      });
     });
   });
 
@@ -260,7 +269,9 @@ describe('dev PKI (generateDevPki)', () => {
     });
 
     it('maxChainDepth 0 still accepts a leaf issued directly by an anchor', async () => {
-      const r = accepted(await createVerifier({ ca: [dev.ca, dev.intermediate], maxChainDepth: 0 }).verify(dev.leaf.alice));
+      const r = accepted(
+        await createVerifier({ ca: [dev.ca, dev.intermediate], maxChainDepth: 0 }).verify(dev.leaf.alice),
+      );
       expect(r.chain).toHaveLength(2);
     });
   });
@@ -346,7 +357,10 @@ describe('OpenSSL PKI (test/fixtures/openssl-pki.sh)', () => {
 
   it('CERT_SIGNATURE_INVALID for wrongsig (presented or configured intermediate)', async () => {
     expectRejected(await full().verify(ossl.leaf.wrongsig), 'CERT_SIGNATURE_INVALID');
-    expectRejected(await createVerifier({ ca: ossl.ca }).verify([ossl.leaf.wrongsig, ossl.intermediate]), 'CERT_SIGNATURE_INVALID');
+    expectRejected(
+      await createVerifier({ ca: ossl.ca }).verify([ossl.leaf.wrongsig, ossl.intermediate]),
+      'CERT_SIGNATURE_INVALID',
+    );
   });
 
   it('CERT_EXPIRED for expired', async () => {
@@ -355,7 +369,10 @@ describe('OpenSSL PKI (test/fixtures/openssl-pki.sh)', () => {
 
   it('CERT_REVOKED for revoked with the CRL, accepted without it', async () => {
     expectRejected(await full().verify(ossl.leaf.revoked), 'CERT_REVOKED');
-    expectRejected(await createVerifier({ ca: ossl.ca, crl: ossl.crl }).verify([ossl.leaf.revoked, ossl.intermediate]), 'CERT_REVOKED');
+    expectRejected(
+      await createVerifier({ ca: ossl.ca, crl: ossl.crl }).verify([ossl.leaf.revoked, ossl.intermediate]),
+      'CERT_REVOKED',
+    );
     accepted(await createVerifier({ ca: ossl.ca, intermediates: ossl.intermediate }).verify(ossl.leaf.revoked));
   });
 
@@ -370,7 +387,10 @@ describe('OpenSSL PKI (test/fixtures/openssl-pki.sh)', () => {
 
   it('CERT_ISSUER_NOT_CA for noca-issued with its CA:FALSE issuer in the chain', async () => {
     expectRejected(await full().verify([ossl.leaf['noca-issued'], ossl.eeIssuer]), 'CERT_ISSUER_NOT_CA');
-    expectRejected(await createVerifier({ ca: ossl.ca }).verify([ossl.leaf['noca-issued'], ossl.eeIssuer, ossl.intermediate]), 'CERT_ISSUER_NOT_CA');
+    expectRejected(
+      await createVerifier({ ca: ossl.ca }).verify([ossl.leaf['noca-issued'], ossl.eeIssuer, ossl.intermediate]),
+      'CERT_ISSUER_NOT_CA',
+    );
     // The CA:FALSE issuer asserts keyCertSign, which RFC 5280 section 4.2.1.3 allows only with
     // cA, so it is no good client certificate either (x509-limbo rfc5280::leaf-ku-keycertsign).
     expectRejected(await full().verify(ossl.eeIssuer), 'CERT_MALFORMED');
@@ -447,7 +467,12 @@ describe('OpenSSL PKI (test/fixtures/openssl-pki.sh)', () => {
       const at = plus(nextUpdate, DAY);
       expect(at.getTime()).toBeLessThan(notAfterOf(ossl.leaf.good).getTime());
       expectRejected(await full().verify(ossl.leaf.good, { at }), 'REVOCATION_UNKNOWN');
-      expectRejected(await createVerifier({ ca: ossl.ca, intermediates: ossl.intermediate, crl: ossl.crl }).verify(ossl.leaf.good, { at }), 'REVOCATION_UNKNOWN');
+      expectRejected(
+        await createVerifier({ ca: ossl.ca, intermediates: ossl.intermediate, crl: ossl.crl }).verify(ossl.leaf.good, {
+          at,
+        }),
+        'REVOCATION_UNKNOWN',
+      );
       // Just before nextUpdate the CRL is current.
       accepted(await full().verify(ossl.leaf.good, { at: plus(nextUpdate, -SECOND) }));
     });
@@ -459,7 +484,11 @@ describe('OpenSSL PKI (test/fixtures/openssl-pki.sh)', () => {
       });
 
       it('which OpenSSL rejects too (the fixture really is wrongly signed)', () => {
-        const verdict = opensslVerify(ossl.path('good.pem'), { caFile: ossl.path('ca.pem'), untrustedFile: ossl.path('intermediate.pem'), crlFiles: [bad.file] });
+        const verdict = opensslVerify(ossl.path('good.pem'), {
+          caFile: ossl.path('ca.pem'),
+          untrustedFile: ossl.path('intermediate.pem'),
+          crlFiles: [bad.file],
+        });
         expect(verdict.ok).toBe(false);
         expect(verdict.output).toMatch(/CRL signature failure/);
       });
@@ -528,7 +557,9 @@ describe('OpenSSL PKI (test/fixtures/openssl-pki.sh)', () => {
     });
 
     it('finds the valid path when the client presents the wrong twin and the right one is in `intermediates`', async () => {
-      const r = accepted(await createVerifier({ ca: ossl.ca, intermediates: twins.right }).verify([twins.leaf, twins.wrong]));
+      const r = accepted(
+        await createVerifier({ ca: ossl.ca, intermediates: twins.right }).verify([twins.leaf, twins.wrong]),
+      );
       expect(r.chain).toHaveLength(3);
       expect(r.chain[1]?.raw.equals(pemToDer(twins.right))).toBe(true);
     });
@@ -616,7 +647,15 @@ describe('createVerifier option validation', () => {
   });
 
   it('accepts a valid full configuration and exposes the anchors', () => {
-    const v = createVerifier({ ca: ossl.ca, intermediates: ossl.intermediate, crl: [ossl.crl, ossl.rootCrl], purpose: false, maxChainDepth: 0, clockTolerance: 1.5, cacheSize: 0 });
+    const v = createVerifier({
+      ca: ossl.ca,
+      intermediates: ossl.intermediate,
+      crl: [ossl.crl, ossl.rootCrl],
+      purpose: false,
+      maxChainDepth: 0,
+      clockTolerance: 1.5,
+      cacheSize: 0,
+    });
     expect(v.anchors).toHaveLength(1);
     expect(v.anchors[0]?.fingerprint256).toBe(new X509Certificate(ossl.ca).fingerprint256);
   });

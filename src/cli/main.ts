@@ -29,7 +29,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'crl':
         return await runCrl(rest, io);
       case 'dev-pki':
-        return await runDevPki(rest, io.err === io.out ? io.out : (line) => (line.startsWith('usage:') || line.startsWith('certgate:') ? io.err(line) : io.out(line)));
+        return await runDevPki(
+          rest,
+          io.err === io.out
+            ? io.out
+            : (line) => (line.startsWith('usage:') || line.startsWith('certgate:') ? io.err(line) : io.out(line)),
+        );
       case undefined:
       case '-h':
       case '--help':
@@ -41,7 +46,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
   } catch (err) {
     // parseArgs reports unknown flags with a code; anything else unexpected is still one line.
-    const message = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (err as Error).message : `unexpected error: ${(err as Error).message}`;
+    const message =
+      err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+        ? (err as Error).message
+        : `unexpected error: ${(err as Error).message}`;
     io.err(`certgate: ${message}`);
     return 2;
   }

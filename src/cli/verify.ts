@@ -4,7 +4,8 @@ import { createVerifier } from '../verifier/verifier.js';
 import { readInputFile, readCertificateFile, UsageError, type CliIo } from './io.js';
 
 export const VERIFY_USAGE =
-  'usage: certgate verify <chain.pem> --ca F [--ca F ...] [--intermediate F ...] [--crl F ...] [--ocsp] [--ocsp-url U ...] [--at ISO8601] [--purpose clientAuth|serverAuth|any] [--json]';
+  'usage: certgate verify <chain.pem> --ca F [--ca F ...] [--intermediate F ...] [--crl F ...] ' +
+  '[--ocsp] [--ocsp-url U ...] [--at ISO8601] [--purpose clientAuth|serverAuth|any] [--json]';
 
 /** `certgate verify`: exit 0 accepted, 1 rejected, 2 usage or input error. */
 export async function runVerify(args: string[], io: CliIo): Promise<number> {
@@ -22,12 +23,16 @@ export async function runVerify(args: string[], io: CliIo): Promise<number> {
       json: { type: 'boolean' },
     },
   });
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'verify needs one certificate chain file' : 'verify takes one certificate chain file');
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length === 0 ? 'verify needs one certificate chain file' : 'verify takes one certificate chain file',
+    );
   if (!values.ca?.length) throw new UsageError('verify needs at least one --ca file');
   let at: Date | undefined;
   if (values.at !== undefined) {
     at = new Date(values.at);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(values.at) || Number.isNaN(at.getTime())) throw new UsageError(`--at must be an ISO 8601 date, got "${values.at}"`);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(values.at) || Number.isNaN(at.getTime()))
+      throw new UsageError(`--at must be an ISO 8601 date, got "${values.at}"`);
   }
   const purpose = values.purpose ?? 'clientAuth';
   if (purpose !== 'clientAuth' && purpose !== 'serverAuth' && purpose !== 'any') {
@@ -39,19 +44,35 @@ export async function runVerify(args: string[], io: CliIo): Promise<number> {
   try {
     verifier = createVerifier({
       ca: values.ca.map((f) => readInputFile(f, '--ca')),
-      ...(values.intermediate ? { intermediates: values.intermediate.map((f) => readInputFile(f, '--intermediate')) } : {}),
+      ...(values.intermediate
+        ? { intermediates: values.intermediate.map((f) => readInputFile(f, '--intermediate')) }
+        : {}),
       ...(values.crl ? { crl: values.crl.map((f) => readInputFile(f, '--crl')) } : {}),
       purpose: purpose === 'any' ? false : purpose,
       // --ocsp asks the responder the certificate names; --ocsp-url names one instead.
       ...(values['ocsp-url'] ? { ocsp: { urls: values['ocsp-url'] } } : values.ocsp ? { ocsp: true } : {}),
     });
   } catch (err) {
-    if (err instanceof CertgateError) throw new UsageError(err.message.replace(/^createVerifier: option '([\w.]+)'/, (_m, o: string) => `--${optionFlag(o)}`));
+    if (err instanceof CertgateError)
+      throw new UsageError(
+        err.message.replace(/^createVerifier: option '([\w.]+)'/, (_m, o: string) => `--${optionFlag(o)}`),
+      );
     throw err;
   }
   const result = await verifier.verify(chain, at ? { at } : undefined).finally(() => verifier.close());
   if (values.json) {
-    io.out(JSON.stringify(result.ok ? { ok: true, subject: result.certificate.subjectDN, chain: result.chain.map((c) => c.subjectDN), expiresAt: result.expiresAt } : { ok: false, code: result.code, message: result.message, detail: result.detail }));
+    io.out(
+      JSON.stringify(
+        result.ok
+          ? {
+              ok: true,
+              subject: result.certificate.subjectDN,
+              chain: result.chain.map((c) => c.subjectDN),
+              expiresAt: result.expiresAt,
+            }
+          : { ok: false, code: result.code, message: result.message, detail: result.detail },
+      ),
+    );
   } else if (result.ok) {
     io.out(`OK: ${result.certificate.subjectDN}`);
     io.out(`chain: ${result.chain.map((c) => c.subjectDN).join(' <- ')}`);

@@ -205,7 +205,7 @@ async function generateKeys(): Promise<CryptoKeyPair> {
 /** 16 random bytes, kept positive and free of a leading zero so DER needs no padding. */
 function randomSerial(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[0] = (bytes[0]! & 0x7f) || 0x01;
+  bytes[0] = bytes[0]! & 0x7f || 0x01;
   return Buffer.from(bytes).toString('hex');
 }
 

@@ -35,7 +35,11 @@ export interface ClientCertGuard {
 }
 
 /** The guard's own options, on top of the verifier's. */
-export const GUARD_OPTION_NAMES = optionNames<Omit<GuardOptions, keyof VerifierOptions>>()(['verifier', 'identify', 'roles']);
+export const GUARD_OPTION_NAMES = optionNames<Omit<GuardOptions, keyof VerifierOptions>>()([
+  'verifier',
+  'identify',
+  'roles',
+]);
 
 /** A refusal remembered for a connection or credential is re-examined after this long. */
 export const REFUSAL_RECHECK_MS = 10_000;
@@ -56,7 +60,10 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
   if (identify !== undefined && typeof identify !== 'function') {
     throw configError(where, `option 'identify' must be a function, got ${describeType(identify)}`);
   }
-  if (roles !== undefined && (!Array.isArray(roles) || roles.length === 0 || !roles.every((r) => typeof r === 'string'))) {
+  if (
+    roles !== undefined &&
+    (!Array.isArray(roles) || roles.length === 0 || !roles.every((r) => typeof r === 'string'))
+  ) {
     throw configError(where, `option 'roles' must be a non-empty array of strings`);
   }
   if (shared !== undefined && (typeof shared !== 'object' || shared === null || typeof shared.verify !== 'function')) {
@@ -68,8 +75,12 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
   }
   // Unknown keys and bad values are reported now, not at the first request.
   let own: Verifier | undefined;
-  if (!shared && verifierOptions.ca !== undefined) own = verifierFromConfig(parseVerifierOptions(verifierOptions, where, GUARD_OPTION_NAMES));
-  else if (!shared) parseVerifierOptions({ ...verifierOptions, ca: [] as Buffer[] }, where, GUARD_OPTION_NAMES, { requireAnchors: false });
+  if (!shared && verifierOptions.ca !== undefined)
+    own = verifierFromConfig(parseVerifierOptions(verifierOptions, where, GUARD_OPTION_NAMES));
+  else if (!shared)
+    parseVerifierOptions({ ...verifierOptions, ca: [] as Buffer[] }, where, GUARD_OPTION_NAMES, {
+      requireAnchors: false,
+    });
   return {
     trust: new GuardTrust(where, shared, own, verifierOptions),
     identify: identify ?? defaultIdentify,
@@ -79,7 +90,11 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
 }
 
 /** The verdict for a presented certificate, then identity and roles: one decision to remember. */
-async function decide(reading: PresentedCertificate, settings: GuardSettings, memory: VerdictMemory): Promise<Remembered> {
+async function decide(
+  reading: PresentedCertificate,
+  settings: GuardSettings,
+  memory: VerdictMemory,
+): Promise<Remembered> {
   const { trust, identify, roles, clock } = settings;
   // Configuration first: a guard with nothing to trust refuses everyone with the same 500.
   const verifier = trust.verifierFor(reading.server);
@@ -93,7 +108,11 @@ async function decide(reading: PresentedCertificate, settings: GuardSettings, me
   const refusalExpiry = () => clock.now() + REFUSAL_RECHECK_MS;
   if (!result.ok) {
     const hint = result.code === 'CERT_UNTRUSTED' && reading.untrustedHint ? ` (${reading.untrustedHint})` : '';
-    return { outcome: refusal(result.code, `${result.detail}${hint} [${reading.via}]`), expiresAt: refusalExpiry(), ...stamp };
+    return {
+      outcome: refusal(result.code, `${result.detail}${hint} [${reading.via}]`),
+      expiresAt: refusalExpiry(),
+      ...stamp,
+    };
   }
   let identity: Identity | null | undefined;
   try {
@@ -106,9 +125,17 @@ async function decide(reading: PresentedCertificate, settings: GuardSettings, me
   const expiresAt = result.expiresAt.getTime();
   // Identity and role refusals are re-examined like other refusals: the user store may change.
   const refusedUntil = Math.min(expiresAt, refusalExpiry());
-  if (!identity) return { outcome: refusal('IDENTITY_UNKNOWN', `no identity for ${result.certificate.subjectDN}`), expiresAt: refusedUntil, ...stamp };
+  if (!identity)
+    return {
+      outcome: refusal('IDENTITY_UNKNOWN', `no identity for ${result.certificate.subjectDN}`),
+      expiresAt: refusedUntil,
+      ...stamp,
+    };
   if (typeof identity.user !== 'string' || !Array.isArray(identity.roles)) {
-    return { outcome: refusal('CONFIG_INVALID', `identify() must return { user: string, roles: string[] } or null`), expiresAt: Infinity };
+    return {
+      outcome: refusal('CONFIG_INVALID', `identify() must return { user: string, roles: string[] } or null`),
+      expiresAt: Infinity,
+    };
   }
   const held = identity.roles;
   if (roles && !roles.some((r) => held.includes(r))) {
@@ -127,18 +154,26 @@ async function decide(reading: PresentedCertificate, settings: GuardSettings, me
 function configRefusal(err: CertgateError): GuardOutcome {
   return Object.freeze({
     ok: false as const,
-    error: new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail: err.detail ?? err.message, cause: err }),
+    error: new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, {
+      detail: err.detail ?? err.message,
+      cause: err,
+    }),
   });
 }
 
 /** Outcomes of readings that need no verification (no certificate, a source's refusal). */
 function withoutVerification(reading: Exclude<SourceReading, PresentedCertificate>): Remembered {
-  const outcome = reading.kind === 'none' ? refusal('CERT_MISSING', reading.detail) : refusal(reading.code, reading.detail);
+  const outcome =
+    reading.kind === 'none' ? refusal('CERT_MISSING', reading.detail) : refusal(reading.code, reading.detail);
   return { outcome, expiresAt: Infinity };
 }
 
 /** Builds a guard; `where` names the API in configuration errors (e.g. `requireClientCert`). */
-export function createGuard(options: GuardOptions = {}, where = 'clientCertGuard', source: CertificateSource = tlsSocketSource): ClientCertGuard {
+export function createGuard(
+  options: GuardOptions = {},
+  where = 'clientCertGuard',
+  source: CertificateSource = tlsSocketSource,
+): ClientCertGuard {
   const settings = parseGuardOptions(options, where);
   const memory = new VerdictMemory(settings.clock);
   const run = async (reading: SourceReading): Promise<Remembered> => {

@@ -11,7 +11,9 @@ export interface ClientCert {
 }
 
 /** The one result adapters translate: a verified client, or a refusal to answer with. */
-export type GuardOutcome = { readonly ok: true; readonly clientCert: ClientCert } | { readonly ok: false; readonly error: CertgateError };
+export type GuardOutcome =
+  | { readonly ok: true; readonly clientCert: ClientCert }
+  | { readonly ok: false; readonly error: CertgateError };
 
 export function refusal(code: ReasonCode, detail?: string): GuardOutcome {
   const error = new CertgateError(code, PUBLIC_MESSAGES[code], detail === undefined ? undefined : { detail });

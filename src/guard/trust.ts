@@ -51,7 +51,8 @@ export class GuardTrust {
       if (server.ca === undefined) {
         throw configError(
           this.where,
-          `no 'ca' option was given and the HTTPS server has no 'ca' either: pass the CAs that issue client certificates (see README, "Use it")`,
+          `no 'ca' option was given and the HTTPS server has no 'ca' either: ` +
+            `pass the CAs that issue client certificates (see README, "Use it")`,
         );
       }
       const crl = this.verifierOptions.crl ?? server.crl;

@@ -8,7 +8,9 @@ export interface Identity {
 }
 
 /** Maps a verified certificate to an identity; `null`/`undefined` means "not a known user". */
-export type IdentifyFunction = (certificate: CertificateInfo) => Identity | null | undefined | Promise<Identity | null | undefined>;
+export type IdentifyFunction = (
+  certificate: CertificateInfo,
+) => Identity | null | undefined | Promise<Identity | null | undefined>;
 
 /** A table entry: a user name, or a user with roles (the user defaults to the table key). */
 export type IdentityEntry = string | { user?: string; roles?: readonly string[] };
@@ -24,10 +26,12 @@ export function defaultIdentify(certificate: CertificateInfo): Identity | undefi
 function entryToIdentity(what: string, key: string, entry: IdentityEntry): Identity {
   if (typeof entry === 'string') return Object.freeze({ user: entry, roles: Object.freeze([]) });
   const bad = (why: string) => new CertgateError('CONFIG_INVALID', `${what}: entry "${key}" ${why}`);
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw bad('must be a user name or { user?, roles? }');
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+    throw bad('must be a user name or { user?, roles? }');
   if (entry.user !== undefined && typeof entry.user !== 'string') throw bad("has a 'user' that is not a string");
   // A string here would be spread into one-letter roles, so it is refused, not coerced.
-  if (entry.roles !== undefined && (!Array.isArray(entry.roles) || !entry.roles.every((r) => typeof r === 'string'))) throw bad("has 'roles' that are not an array of strings");
+  if (entry.roles !== undefined && (!Array.isArray(entry.roles) || !entry.roles.every((r) => typeof r === 'string')))
+    throw bad("has 'roles' that are not an array of strings");
   return Object.freeze({ user: entry.user ?? key, roles: Object.freeze([...(entry.roles ?? [])]) });
 }
 
@@ -46,7 +50,8 @@ function tableLookup(table: IdentityTable, normalise: (key: string) => string, w
   };
 }
 
-const asList = (v: string | readonly string[] | undefined): readonly string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
+const asList = (v: string | readonly string[] | undefined): readonly string[] =>
+  v === undefined ? [] : typeof v === 'string' ? [v] : v;
 const same = (s: string) => s;
 const lower = (s: string) => s.toLowerCase();
 

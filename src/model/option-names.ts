@@ -6,6 +6,7 @@
  */
 export function optionNames<T>() {
   return <const N extends readonly (keyof T & string)[]>(
-    names: N & ([Exclude<keyof T, N[number]>] extends [never] ? unknown : { missingOptionNames: Exclude<keyof T, N[number]> }),
+    names: N &
+      ([Exclude<keyof T, N[number]>] extends [never] ? unknown : { missingOptionNames: Exclude<keyof T, N[number]> }),
   ): N => names;
 }

@@ -15,10 +15,15 @@ export interface Failure {
   detail: string;
 }
 
-export type SignatureCheck = { ok: true } | { ok: false; code: 'CERT_SIGNATURE_INVALID' | 'CERT_ALGORITHM_UNSUPPORTED'; detail: string };
+export type SignatureCheck =
+  | { ok: true }
+  | { ok: false; code: 'CERT_SIGNATURE_INVALID' | 'CERT_ALGORITHM_UNSUPPORTED'; detail: string };
 
 /** What the CRLs say about one certificate. `unchecked`: no CRL is configured for its issuer. */
-export type CrlFinding = { status: 'good' } | { status: 'unchecked' } | { status: 'revoked' | 'unknown'; failure: Failure };
+export type CrlFinding =
+  | { status: 'good' }
+  | { status: 'unchecked' }
+  | { status: 'revoked' | 'unknown'; failure: Failure };
 
 /** What the OCSP responder says about the leaf. `unknown` also covers "no trustworthy answer". */
 export type OcspFinding = { status: 'good' } | { status: 'revoked' | 'unknown'; failure: Failure };

@@ -1,5 +1,13 @@
 import type { ParsedCertificate } from '../x509/certificate.js';
-import { describe, type Failure, type PathResult, type PathVerdict, type Reliance, type SignatureBudget, type SignatureCheck } from '../model/verdict.js';
+import {
+  describe,
+  type Failure,
+  type PathResult,
+  type PathVerdict,
+  type Reliance,
+  type SignatureBudget,
+  type SignatureCheck,
+} from '../model/verdict.js';
 import type { CertificatePool } from './pool.js';
 
 /**
@@ -22,7 +30,7 @@ export interface PathSearch {
 }
 
 /** Ranks how far an attempt got, so the reported failure is the most informative one. */
-const enum Progress {
+enum Progress {
   NoIssuer = 0,
   KeyMismatch = 1,
   TooDeep = 2,
@@ -46,7 +54,10 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
   const { budget } = search;
   let best: { progress: Progress; failure: Failure } = {
     progress: Progress.NoIssuer,
-    failure: { code: 'CERT_UNTRUSTED', detail: `no trusted issuer found for ${describe(leaf)}: issuer "${leaf.issuerDN}" is not a configured CA` },
+    failure: {
+      code: 'CERT_UNTRUSTED',
+      detail: `no trusted issuer found for ${describe(leaf)}: issuer "${leaf.issuerDN}" is not a configured CA`,
+    },
   };
   const note = (progress: Progress, failure: Failure) => {
     if (progress > best.progress) best = { progress, failure };
@@ -67,12 +78,16 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
     );
     for (const { c: issuer, anchor } of candidates) {
       // A certificate may appear only once in a path (loops through cross-signatures).
-      if (path.some((p) => p.id === issuer.id || (p.subjectKey === issuer.subjectKey && p.spki.equals(issuer.spki)))) continue;
+      if (path.some((p) => p.id === issuer.id || (p.subjectKey === issuer.subjectKey && p.spki.equals(issuer.spki))))
+        continue;
       // Self-issued certificates (key rollover) do not count towards the depth, as they do not
       // count towards pathLenConstraint (RFC 5280 section 6.1.4 (l)).
       const depth = path.slice(1).filter((c) => !c.selfIssued).length + (issuer.selfIssued ? 0 : 1);
       if (!anchor && depth > search.maxChainDepth) {
-        note(Progress.TooDeep, { code: 'CERT_UNTRUSTED', detail: `no path within maxChainDepth ${search.maxChainDepth} for ${describe(leaf)}` });
+        note(Progress.TooDeep, {
+          code: 'CERT_UNTRUSTED',
+          detail: `no path within maxChainDepth ${search.maxChainDepth} for ${describe(leaf)}`,
+        });
         continue;
       }
       if (budget.remaining-- <= 0) return undefined;
@@ -81,9 +96,17 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
         // A candidate whose key identifier differs from the AKI is only a name match: failing its
         // signature means "not this issuer" (as Go reports it), not a forged certificate.
         if (akiRank(child, issuer) === 2) {
-          note(Progress.KeyMismatch, { code: 'CERT_UNTRUSTED', detail: `no trusted issuer found for ${describe(child)}: ${describe(issuer)} has the issuer's name but another key (AKI ${child.authorityKeyId}, SKI ${issuer.subjectKeyId})` });
+          note(Progress.KeyMismatch, {
+            code: 'CERT_UNTRUSTED',
+            detail:
+              `no trusted issuer found for ${describe(child)}: ${describe(issuer)} has the issuer's name ` +
+              `but another key (AKI ${child.authorityKeyId}, SKI ${issuer.subjectKeyId})`,
+          });
         } else {
-          note(Progress.BadSignature, { code: sig.code, detail: `${describe(child)}: ${sig.detail} (tried issuer ${describe(issuer)})` });
+          note(Progress.BadSignature, {
+            code: sig.code,
+            detail: `${describe(child)}: ${sig.detail} (tried issuer ${describe(issuer)})`,
+          });
         }
         continue;
       }
@@ -104,7 +127,13 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
   const found = extend([leaf]);
   if (found) return { ok: true, ...found };
   if (budget.remaining <= 0 && best.progress < Progress.CompletePath) {
-    return { ok: false, failure: { code: 'CERT_UNTRUSTED', detail: `gave up building a path for ${describe(leaf)} after ${MAX_SIGNATURE_CHECKS} signature checks` } };
+    return {
+      ok: false,
+      failure: {
+        code: 'CERT_UNTRUSTED',
+        detail: `gave up building a path for ${describe(leaf)} after ${MAX_SIGNATURE_CHECKS} signature checks`,
+      },
+    };
   }
   return { ok: false, failure: best.failure };
 }

@@ -59,58 +59,80 @@ const unprocessed = (oid: string, name: string, section: string): ExtensionRow =
 /** The rows both roles share, in RFC 5280 section order; `table()` applies per-role overrides. */
 const COMMON: readonly ExtensionRow[] = [
   row({
-    oid: OID.authorityKeyIdentifier, name: 'authorityKeyIdentifier', section: '4.2.1.1',
+    oid: OID.authorityKeyIdentifier,
+    name: 'authorityKeyIdentifier',
+    section: '4.2.1.1',
     processedBy: 'path/builder.ts (issuer candidate order), certificate-rules.ts (presence)',
     // RFC 5280 4.2.1.1: "Conforming CAs MUST mark this extension as non-critical", and the
     // keyIdentifier MUST be present except in self-signed certificates. Trust anchors are exempt
     // (certificate-rules.ts): they are configured, not presented.
-    ifCritical: 'malformed', presence: 'requiredUnlessSelfIssued',
+    ifCritical: 'malformed',
+    presence: 'requiredUnlessSelfIssued',
     present: (cert) => cert.authorityKeyId !== undefined,
     absent: 'it lacks an authorityKeyIdentifier keyIdentifier',
   }),
   row({
-    oid: OID.subjectKeyIdentifier, name: 'subjectKeyIdentifier', section: '4.2.1.2',
+    oid: OID.subjectKeyIdentifier,
+    name: 'subjectKeyIdentifier',
+    section: '4.2.1.2',
     processedBy: 'path/builder.ts (issuer candidate order)',
     // RFC 5280 4.2.1.2: "Conforming CAs MUST mark this extension as non-critical."
     ifCritical: 'malformed',
   }),
   row({
-    oid: OID.keyUsage, name: 'keyUsage', section: '4.2.1.3',
+    oid: OID.keyUsage,
+    name: 'keyUsage',
+    section: '4.2.1.3',
     processedBy: 'certificate-rules.ts and path-rules.ts (keyCertSign), revocation (cRLSign, digitalSignature)',
     ifCritical: 'honoured',
   }),
   unprocessed(OID.certificatePolicies, 'certificatePolicies', '4.2.1.4'),
   unprocessed(OID.policyMappings, 'policyMappings', '4.2.1.5'),
   row({
-    oid: OID.subjectAltName, name: 'subjectAltName', section: '4.2.1.6',
-    processedBy: 'identity (CertificateInfo san)', ifCritical: 'honoured',
+    oid: OID.subjectAltName,
+    name: 'subjectAltName',
+    section: '4.2.1.6',
+    processedBy: 'identity (CertificateInfo san)',
+    ifCritical: 'honoured',
   }),
   unprocessed(OID.issuerAltName, 'issuerAltName', '4.2.1.7'),
   unprocessed(OID.subjectDirectoryAttributes, 'subjectDirectoryAttributes', '4.2.1.8'),
   row({
-    oid: OID.basicConstraints, name: 'basicConstraints', section: '4.2.1.9',
+    oid: OID.basicConstraints,
+    name: 'basicConstraints',
+    section: '4.2.1.9',
     // Its presence in issuers is path processing (6.1.4 (k)), reported as CERT_ISSUER_NOT_CA.
-    processedBy: 'path-rules.ts (cA, pathLenConstraint)', ifCritical: 'honoured',
+    processedBy: 'path-rules.ts (cA, pathLenConstraint)',
+    ifCritical: 'honoured',
   }),
   // Name constraints and certificate policies are not enforced yet: a certificate that makes
   // them critical is refused rather than half-checked. The next issue flips these rows.
   unprocessed(OID.nameConstraints, 'nameConstraints', '4.2.1.10'),
   unprocessed(OID.policyConstraints, 'policyConstraints', '4.2.1.11'),
   row({
-    oid: OID.extKeyUsage, name: 'extKeyUsage', section: '4.2.1.12',
-    processedBy: 'path-rules.ts (purpose, chained through CAs)', ifCritical: 'honoured',
+    oid: OID.extKeyUsage,
+    name: 'extKeyUsage',
+    section: '4.2.1.12',
+    processedBy: 'path-rules.ts (purpose, chained through CAs)',
+    ifCritical: 'honoured',
   }),
   row({
-    oid: OID.crlDistributionPoints, name: 'cRLDistributionPoints', section: '4.2.1.13',
-    processedBy: 'revocation (CRL scope, fetching)', ifCritical: 'honoured',
+    oid: OID.crlDistributionPoints,
+    name: 'cRLDistributionPoints',
+    section: '4.2.1.13',
+    processedBy: 'revocation (CRL scope, fetching)',
+    ifCritical: 'honoured',
   }),
   unprocessed(OID.inhibitAnyPolicy, 'inhibitAnyPolicy', '4.2.1.14'),
   unprocessed(OID.freshestCrl, 'freshestCRL', '4.2.1.15'),
   row({
-    oid: OID.authorityInfoAccess, name: 'authorityInfoAccess', section: '4.2.2.1',
+    oid: OID.authorityInfoAccess,
+    name: 'authorityInfoAccess',
+    section: '4.2.2.1',
     // "This extension MUST be marked as non-critical"; certgate reads the OCSP URLs of a
     // non-critical one and keeps refusing a critical one as unsupported (its verdict since 0.1).
-    processedBy: 'revocation (OCSP responder URLs)', ifCritical: 'unsupported',
+    processedBy: 'revocation (OCSP responder URLs)',
+    ifCritical: 'unsupported',
   }),
   unprocessed(OID.subjectInfoAccess, 'subjectInfoAccess', '4.2.2.2'),
 ];

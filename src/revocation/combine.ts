@@ -58,7 +58,10 @@ export function decideLeaf(
   if (crl.status === 'unchecked') return { status: 'unknown', failure: ocsp.failure, allowed: rules.ocsp === 'allow' };
   // One detail for both sources: "<leaf> is unknown: <OCSP's reason>; and from CRLs: <CRLs' reason>".
   const crlReason = crl.failure.detail.replace(/^.* is unknown: /, '');
-  const failure: Failure = { code: 'REVOCATION_UNKNOWN', detail: `${ocsp.failure.detail}; and from CRLs: ${crlReason}` };
+  const failure: Failure = {
+    code: 'REVOCATION_UNKNOWN',
+    detail: `${ocsp.failure.detail}; and from CRLs: ${crlReason}`,
+  };
   return { status: 'unknown', failure, allowed: rules.ocsp === 'allow' && rules.crl === 'allow' };
 }
 

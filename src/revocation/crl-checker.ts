@@ -106,7 +106,8 @@ export class CrlChecker {
     if (!chosen || !relied) {
       // Fail closed: a CRL is configured for this issuer, so "no usable CRL" is not "not revoked".
       const why = [...new Set(reasons)].join('; ');
-      const detail = `revocation status of ${describe(cert)} is unknown: no usable CRL from "${cert.issuerDN}" (${why})`;
+      const reason = `no usable CRL from "${cert.issuerDN}" (${why})`;
+      const detail = `revocation status of ${describe(cert)} is unknown: ${reason}`;
       return { status: 'unknown', failure: { code: 'REVOCATION_UNKNOWN', detail } };
     }
     if (chosen.revoked.has(cert.serial)) {

@@ -187,7 +187,8 @@ function delegationProblem(
   if (!responder.extKeyUsage?.includes(OID.ocspSigning)) return 'no id-kp-OCSPSigning';
   const { keyUsage } = responder;
   if (keyUsage !== undefined && !(keyUsage & KEY_USAGE.digitalSignature)) return 'keyUsage lacks digitalSignature';
-  if (unprocessedCriticalExtensions(responder, END_ENTITY_EXTENSIONS).length > 0) return 'unsupported critical extension';
+  if (unprocessedCriticalExtensions(responder, END_ENTITY_EXTENSIONS).length > 0)
+    return 'unsupported critical extension';
   const tol = ctx.clockToleranceMs;
   if (beforeStart(responder.notBefore.getTime(), ctx.at, tol) || afterEnd(responder.notAfter.getTime(), ctx.at, tol)) {
     return 'outside its validity period';

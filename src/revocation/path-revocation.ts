@@ -35,11 +35,19 @@ export const SOFT_FAIL_RECHECK_MS = 30_000;
 type Pending = { status: 'pending'; failure: Failure; urls: readonly string[]; issuer: ParsedCertificate };
 
 function unknown(cert: ParsedCertificate, why: string): CrlFinding {
-  return { status: 'unknown', failure: { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: ${why}` } };
+  return {
+    status: 'unknown',
+    failure: { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(cert)} is unknown: ${why}` },
+  };
 }
 
 /** What the CRLs say about `cert`, with the configured reasons why "no CRL" cannot mean "not checked". */
-function crlFinding(path: readonly ParsedCertificate[], i: number, input: RevocationInput, relied: Reliance): CrlFinding | Pending {
+function crlFinding(
+  path: readonly ParsedCertificate[],
+  i: number,
+  input: RevocationInput,
+  relied: Reliance,
+): CrlFinding | Pending {
   const cert = path[i] as ParsedCertificate;
   const issuer = path[i + 1] as ParsedCertificate;
   const anchor = path[path.length - 1] as ParsedCertificate;
@@ -57,7 +65,12 @@ function crlFinding(path: readonly ParsedCertificate[], i: number, input: Revoca
     // (checked against this issuer's key) and decides again. Until then: unknown.
     const where = cert.crlUrls.join(', ');
     if (dp.untried(cert.crlUrls)) {
-      return { ...unknown(cert, `its CRL at ${where} has not been fetched`), status: 'pending', urls: cert.crlUrls, issuer } as Pending;
+      return {
+        ...unknown(cert, `its CRL at ${where} has not been fetched`),
+        status: 'pending',
+        urls: cert.crlUrls,
+        issuer,
+      } as Pending;
     }
     return unknown(cert, `its CRL at ${where} could not be fetched`);
   }
@@ -88,7 +101,8 @@ export function checkRevocation(path: readonly ParsedCertificate[], input: Revoc
     decisions.push(decideByCrl(finding, input.whenUnavailable));
   }
   const decision = combinePath(decisions);
-  if (decision.status === 'revoked' || (decision.status === 'unknown' && !decision.allowed)) return { ok: false, failure: decision.failure };
+  if (decision.status === 'revoked' || (decision.status === 'unknown' && !decision.allowed))
+    return { ok: false, failure: decision.failure };
   if (pending.length > 0) {
     // Fetched only for a path that nothing else refuses; every certificate's points in one pass.
     for (const p of pending) input.distributionPoints?.request(p.urls, p.issuer);

@@ -62,7 +62,10 @@ export class SerialIndex {
   *[Symbol.iterator](): IterableIterator<string> {
     for (let slot = 0; slot < this.slots.length; slot++) {
       const taken = this.slots[slot] as number;
-      if (taken !== 0) yield Buffer.from(this.der.buffer, this.der.byteOffset + taken - 1, this.lengths[slot] as number).toString('hex');
+      if (taken !== 0)
+        yield Buffer.from(this.der.buffer, this.der.byteOffset + taken - 1, this.lengths[slot] as number).toString(
+          'hex',
+        );
     }
   }
 

@@ -32,11 +32,16 @@ export interface TransportFacts {
  * one verdict; `request`: a string naming the credential itself (a forwarded certificate), since
  * one proxy connection carries many clients and a per-connection verdict would mix them up.
  */
-export type CacheScope = { readonly scope: 'connection'; readonly cacheKey: object } | { readonly scope: 'request'; readonly cacheKey: string };
+export type CacheScope =
+  | { readonly scope: 'connection'; readonly cacheKey: object }
+  | { readonly scope: 'request'; readonly cacheKey: string };
 
 export type PresentedCertificate = CacheScope & {
   readonly kind: 'certificate';
-  /** DER certificates, leaf first, as presented (untrusted). May be read lazily: only a guard that must verify reads it. */
+  /**
+   * DER certificates, leaf first, as presented (untrusted). May be read lazily: only a guard that
+   * must verify reads it.
+   */
   readonly ders: readonly Buffer[];
   readonly transport?: TransportFacts;
   /** Where the certificate came from, for operator details (e.g. `TLS connection from 10.0.0.7`). */

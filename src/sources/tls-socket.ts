@@ -27,11 +27,16 @@ export const MAX_REMEMBERED_INTERMEDIATES = 8;
 // sessions then fail closed with a hint) but cannot grow memory.
 const intermediatesByLeaf = new LRUCache<string, readonly Buffer[]>({
   maxSize: INTERMEDIATES_MEMORY_BYTES,
-  sizeCalculation: (ders) => Math.max(1, ders.reduce((n, d) => n + d.length, 0)),
+  sizeCalculation: (ders) =>
+    Math.max(
+      1,
+      ders.reduce((n, d) => n + d.length, 0),
+    ),
 });
 
 const RESUMED_HINT =
-  'resumed TLS session: the intermediates the client sent earlier are unknown to this process; configure them with the `intermediates` option';
+  'resumed TLS session: the intermediates the client sent earlier are unknown to this process; ' +
+  'configure them with the `intermediates` option';
 
 /** What is known about one TLS socket, read from OpenSSL at most once each. */
 interface SocketRecord {
@@ -93,7 +98,11 @@ interface Connection {
 }
 
 function isTlsSocket(socket: unknown): socket is TLSSocket {
-  return !!socket && typeof (socket as TLSSocket).getPeerCertificate === 'function' && (socket as TLSSocket).encrypted === true;
+  return (
+    !!socket &&
+    typeof (socket as TLSSocket).getPeerCertificate === 'function' &&
+    (socket as TLSSocket).encrypted === true
+  );
 }
 
 /** The connection a request arrived on, if over TLS. */
@@ -113,7 +122,14 @@ const NOT_TLS: SourceReading = Object.freeze({ kind: 'none', detail: 'the reques
 function readingFor(socket: TLSSocket, record: SocketRecord, key: object): SourceReading {
   const server = (socket as TLSSocket & { server?: object }).server;
   const leaf = record.leaf;
-  if (!leaf) return Object.freeze({ kind: 'none', detail: 'the client sent no certificate', scope: 'connection', cacheKey: key, server });
+  if (!leaf)
+    return Object.freeze({
+      kind: 'none',
+      detail: 'the client sent no certificate',
+      scope: 'connection',
+      cacheKey: key,
+      server,
+    });
   const remote = socket.remoteAddress ? ` from ${socket.remoteAddress}` : '';
   let resumedWithoutChain: boolean | undefined;
   const resumed = () => (resumedWithoutChain ??= chainOf(socket, record).length === 1 && socket.isSessionReused());

@@ -2,7 +2,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { SignatureCheck } from '../model/verdict.js';
 import type { ParsedCrl } from '../revocation/crl.js';
-import { MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { type MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { dsaKeyWithInheritedParameters } from '../x509/dsa-inheritance.js';
 import { UnsupportedAlgorithmError, verifySignature } from '../x509/signature.js';
 import type { CertificatePool } from '../path/pool.js';
@@ -69,11 +69,15 @@ export class CertificateCache {
     if (!result) {
       let ok = false;
       try {
-        ok = this.issuerKeys(signer).some((k) => verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, k, this.legacyAlgorithms));
+        ok = this.issuerKeys(signer).some((k) =>
+          verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, k, this.legacyAlgorithms),
+        );
       } catch {
         ok = false;
       }
-      result = ok ? { ok: true } : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'CRL signature does not verify' };
+      result = ok
+        ? { ok: true }
+        : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'CRL signature does not verify' };
       this.signatures.set(key, result);
     }
     return result.ok;
@@ -82,11 +86,19 @@ export class CertificateCache {
   private checkCertificateSignature(child: ParsedCertificate, issuer: ParsedCertificate): SignatureCheck {
     // RFC 5280 section 4.1.1.2: the outer algorithm must equal the one inside the signed part.
     if (!child.signatureAlgorithmsMatch) {
-      return { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'the signature algorithm inside the signed part differs from the outer one' };
+      return {
+        ok: false,
+        code: 'CERT_SIGNATURE_INVALID',
+        detail: 'the signature algorithm inside the signed part differs from the outer one',
+      };
     }
     try {
-      const ok = this.issuerKeys(issuer).some((k) => verifySignature(child.signatureAlgorithm, child.tbs, child.signature, k, this.legacyAlgorithms));
-      return ok ? { ok: true } : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'signature does not verify with the issuer key' };
+      const ok = this.issuerKeys(issuer).some((k) =>
+        verifySignature(child.signatureAlgorithm, child.tbs, child.signature, k, this.legacyAlgorithms),
+      );
+      return ok
+        ? { ok: true }
+        : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'signature does not verify with the issuer key' };
     } catch (err) {
       return err instanceof UnsupportedAlgorithmError
         ? { ok: false, code: 'CERT_ALGORITHM_UNSUPPORTED', detail: err.message }

@@ -42,7 +42,8 @@ export class ChainDecider {
     const key = certs.map((c) => c.id).join(':');
     const hit = cacheable ? outcomes.get(key, at, revocation.revision) : undefined;
     if (hit) return hit;
-    const pool = certs.length > 1 ? new CertificatePool([...config.intermediates, ...certs.slice(1)]) : this.intermediates;
+    const pool =
+      certs.length > 1 ? new CertificatePool([...config.intermediates, ...certs.slice(1)]) : this.intermediates;
     const built = validator.validate(certs[0] as ParsedCertificate, pool, {
       at,
       budget: { remaining: MAX_SIGNATURE_CHECKS },
@@ -60,7 +61,12 @@ export class ChainDecider {
         built.relied.recheckBy ?? Infinity,
       );
       const chain = Object.freeze(built.path.map(certificateInfo));
-      const result = Object.freeze({ ok: true as const, certificate: chain[0] as CertificateInfo, chain, expiresAt: new Date(expiry) });
+      const result = Object.freeze({
+        ok: true as const,
+        certificate: chain[0] as CertificateInfo,
+        chain,
+        expiresAt: new Date(expiry),
+      });
       outcome = { result, path: built.path, ...(built.relied.leafCrl ? { leafCrl: built.relied.leafCrl } : {}) };
     } else {
       const { code, detail } = built.failure;

@@ -24,7 +24,10 @@ export class VerifierEventBus {
       try {
         (listener as Listener<E>)(payload);
       } catch (err) {
-        process.emitWarning(`certgate: a '${event}' listener threw: ${(err as Error)?.message ?? String(err)}`, 'CertgateWarning');
+        process.emitWarning(
+          `certgate: a '${event}' listener threw: ${(err as Error)?.message ?? String(err)}`,
+          'CertgateWarning',
+        );
       }
     }
   }

@@ -15,11 +15,18 @@ export function ocspFinding(answer: OcspAnswer, leaf: ParsedCertificate): OcspFi
     const { revokedAt, reason, signer } = answer.verdict;
     const when = revokedAt ? ` at ${revokedAt.toISOString()}` : '';
     const why = reason === undefined ? '' : ` (reason ${reason})`;
-    const detail = `${describe(leaf)} was revoked${when}${why}, says the OCSP responder at ${answer.url} (signed by ${signer})`;
+    const source = `the OCSP responder at ${answer.url} (signed by ${signer})`;
+    const detail = `${describe(leaf)} was revoked${when}${why}, says ${source}`;
     return { status: 'revoked', failure: { code: 'CERT_REVOKED', detail } };
   }
-  const ocspWhy = answer.status === 'unavailable' ? `no OCSP answer (${answer.why})` : `the OCSP responder at ${answer.url} does not know it`;
-  return { status: 'unknown', failure: { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(leaf)} is unknown: ${ocspWhy}` } };
+  const ocspWhy =
+    answer.status === 'unavailable'
+      ? `no OCSP answer (${answer.why})`
+      : `the OCSP responder at ${answer.url} does not know it`;
+  return {
+    status: 'unknown',
+    failure: { code: 'REVOCATION_UNKNOWN', detail: `revocation status of ${describe(leaf)} is unknown: ${ocspWhy}` },
+  };
 }
 
 /**
@@ -46,7 +53,9 @@ export function applyOcsp(
     events.emit('certificate-revoked', { code: 'CERT_REVOKED', detail: decision.failure.detail });
   } else {
     events.emit('revocation-unknown', { detail: decision.failure.detail, allowed: decision.allowed });
-    combined = decision.allowed ? until(at + SOFT_FAIL_RECHECK_MS) : failure('REVOCATION_UNKNOWN', decision.failure.detail);
+    combined = decision.allowed
+      ? until(at + SOFT_FAIL_RECHECK_MS)
+      : failure('REVOCATION_UNKNOWN', decision.failure.detail);
   }
   outcome.withOcsp = { answer, result: combined };
   return combined;

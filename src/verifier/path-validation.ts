@@ -47,7 +47,13 @@ export class PathValidator {
     return this.validateAt(leaf, intermediates, this.clientRules, run, 0);
   }
 
-  private validateAt(leaf: ParsedCertificate, intermediates: CertificatePool, rules: PathPolicy, run: ValidationRun, signerDepth: number): PathResult {
+  private validateAt(
+    leaf: ParsedCertificate,
+    intermediates: CertificatePool,
+    rules: PathPolicy,
+    run: ValidationRun,
+    signerDepth: number,
+  ): PathResult {
     const { anchors, cache } = this;
     const revocation = this.revocationInput(run, signerDepth);
     return buildPath(leaf, {
@@ -83,7 +89,8 @@ export class PathValidator {
       validateSigner: (signer) => {
         // A CRL signer's path needs its own revocation check, which may need another signer:
         // bounded so that a hostile set of CRLs cannot recurse.
-        if (signerDepth >= MAX_CRL_SIGNER_DEPTH) return { ok: false, failure: { code: 'REVOCATION_UNKNOWN', detail: 'CRL signer paths nest too deeply' } };
+        if (signerDepth >= MAX_CRL_SIGNER_DEPTH)
+          return { ok: false, failure: { code: 'REVOCATION_UNKNOWN', detail: 'CRL signer paths nest too deeply' } };
         return this.validateAt(signer, this.configuredIntermediates, this.signerRules, run, signerDepth + 1);
       },
     };

@@ -9,7 +9,10 @@ export interface VerifySuccess {
   readonly certificate: CertificateInfo;
   /** The validated path, leaf first, trust anchor last. */
   readonly chain: readonly CertificateInfo[];
-  /** When this verdict stops being true: the earliest notAfter in the path, nextUpdate of a CRL or end of an OCSP answer relied on. */
+  /**
+   * When this verdict stops being true: the earliest notAfter in the path, nextUpdate of a CRL or
+   * end of an OCSP answer relied on.
+   */
   readonly expiresAt: Date;
 }
 
@@ -18,10 +21,15 @@ export interface VerifyFailure {
   readonly code: VerifyFailureCode;
   /** Client-safe: the same short text as `CertgateError.message` for this code. */
   readonly message: string;
-  /** Operator-facing: names the certificate, the issuer tried and the rule that failed (for logs, never for clients). */
+  /** Operator-facing: names the certificate, the issuer tried and the rule that failed (logs, never clients). */
   readonly detail: string;
 }
 
 export function failure(code: VerifyFailureCode, detail: string): VerifyFailure {
-  return Object.freeze({ ok: false as const, code, message: PUBLIC_MESSAGES[code], detail: detail || PUBLIC_MESSAGES[code] });
+  return Object.freeze({
+    ok: false as const,
+    code,
+    message: PUBLIC_MESSAGES[code],
+    detail: detail || PUBLIC_MESSAGES[code],
+  });
 }

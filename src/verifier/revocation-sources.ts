@@ -20,7 +20,11 @@ export class RevocationSources {
   private readonly fixed: CrlChecker | undefined;
   private readonly followDistributionPoints: boolean;
 
-  constructor(config: VerifierConfig, issuersNamed: (issuerKey: string) => readonly ParsedCertificate[], events: VerifierEventBus) {
+  constructor(
+    config: VerifierConfig,
+    issuersNamed: (issuerKey: string) => readonly ParsedCertificate[],
+    events: VerifierEventBus,
+  ) {
     const settings = config.crlSettings;
     this.followDistributionPoints = settings.distributionPoints;
     if (settings.sources.length > 0 || settings.distributionPoints) {
@@ -36,7 +40,10 @@ export class RevocationSources {
     }
     if (config.ocsp) {
       const { clockToleranceMs, legacyAlgorithms, cacheSize, clock } = config;
-      this.ocsp = new OcspClient({ ...config.ocsp, clockToleranceMs, legacyAlgorithms, cacheSize, clock }, (event, payload) => events.emit(event, payload as VerifierEvents[typeof event]));
+      this.ocsp = new OcspClient(
+        { ...config.ocsp, clockToleranceMs, legacyAlgorithms, cacheSize, clock },
+        (event, payload) => events.emit(event, payload as VerifierEvents[typeof event]),
+      );
     }
   }
 

@@ -2,7 +2,6 @@ import { CertgateError } from '../errors.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import { certificateInfo, type CertificateInfo } from '../x509/certificate.js';
 import { decodePemOrDer, expectLabels, PemError, type PemOrDerInput } from '../x509/pem.js';
-import { MAX_SIGNATURE_CHECKS } from '../path/builder.js';
 import { CertificatePool } from '../path/pool.js';
 import type { Clock } from '../time/clock.js';
 import { CertificateCache } from './certificate-cache.js';
@@ -74,9 +73,19 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
   const cache = new CertificateCache(config.cacheSize, config.legacyAlgorithms, [anchors, intermediates]);
   const revocation = new RevocationSources(config, (key) => validator.configuredNamed(key), events);
   const validator: PathValidator = new PathValidator(config, anchors, intermediates, cache, revocation);
-  const ocspRules = { crl: config.crlSettings.whenUnavailable, ocsp: config.ocsp?.whenUnavailable ?? 'reject' } as const;
+  const ocspRules = {
+    crl: config.crlSettings.whenUnavailable,
+    ocsp: config.ocsp?.whenUnavailable ?? 'reject',
+  } as const;
 
-  const chains = new ChainDecider(config, cache, revocation, validator, new OutcomeCache(config.cacheSize, clock), events);
+  const chains = new ChainDecider(
+    config,
+    cache,
+    revocation,
+    validator,
+    new OutcomeCache(config.cacheSize, clock),
+    events,
+  );
   const decide = chains.decide.bind(chains);
 
   const verifier: Verifier = {
@@ -109,7 +118,10 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       if (!ocsp || !outcome.result.ok || !outcome.path || outcome.path.length < 2) return outcome.result;
       const [leaf, issuer] = outcome.path as [ParsedCertificate, ParsedCertificate];
       // An explicit `at` needs an answer current at that instant: never a remembered one.
-      const answer = at === undefined ? (ocsp.cached(leaf, issuer, now()) ?? (await ocsp.query(leaf, issuer))) : await ocsp.query(leaf, issuer, at.getTime());
+      const answer =
+        at === undefined
+          ? (ocsp.cached(leaf, issuer, now()) ?? (await ocsp.query(leaf, issuer)))
+          : await ocsp.query(leaf, issuer, at.getTime());
       return applyOcsp(outcome, answer, now(), ocspRules, events);
     },
     on(event, listener) {

@@ -150,7 +150,10 @@ export function readAlgorithm(bytes: Uint8Array, el: Element): AlgorithmIdentifi
 }
 
 function colonHex(digest: Buffer): string {
-  return digest.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+  return digest
+    .toString('hex')
+    .toUpperCase()
+    .replace(/(..)(?!$)/g, '$1:');
 }
 
 /**

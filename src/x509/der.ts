@@ -5,10 +5,11 @@
  * hardware (bench/parse-cost.ts), decoding one certificate through asn1js + asn1-schema costs
  * 250-500 µs, most of the "unseen client certificate" budget, and a CRL with 100,000 entries
  * takes 6 s and half a gigabyte (asn1js refuses anything over ~2,000 entries by default). This
- * reader decodes a certificate in about 25 µs and a CRL in linear time (100,000 entries: 0.12 s). Every read is checked against the enclosing element's
- * end, lengths must be minimal DER, and indefinite lengths and high tag numbers are refused.
- * test/unit/der-fuzz.test.ts feeds it mutated inputs; test/unit/der-differential.test.ts compares it with
- * asn1-schema on every certificate and CRL the test suite has.
+ * reader decodes a certificate in about 25 µs and a CRL in linear time (100,000 entries: 0.12 s).
+ * Every read is checked against the enclosing element's end, lengths must be minimal DER, and
+ * indefinite lengths and high tag numbers are refused. test/unit/der-fuzz.test.ts feeds it mutated
+ * inputs; test/unit/der-differential.test.ts compares it with asn1-schema on every certificate and
+ * CRL the test suite has.
  */
 
 export class DerError extends Error {}
@@ -73,7 +74,8 @@ export function readElement(bytes: Uint8Array, pos: number, limit: number): Elem
 /** The single element that must fill `bytes` exactly. */
 export function readRoot(bytes: Uint8Array, expectTag: number): Element {
   const el = readElement(bytes, 0, bytes.length);
-  if (el.tag !== expectTag) throw new DerError(`expected tag 0x${expectTag.toString(16)}, found 0x${el.tag.toString(16)}`);
+  if (el.tag !== expectTag)
+    throw new DerError(`expected tag 0x${expectTag.toString(16)}, found 0x${el.tag.toString(16)}`);
   if (el.end !== bytes.length) throw new DerError('trailing bytes after the structure');
   return el;
 }
@@ -119,7 +121,8 @@ export class Cursor {
 }
 
 export function cursor(bytes: Uint8Array, el: Element, expectTag?: number): Cursor {
-  if (expectTag !== undefined && el.tag !== expectTag) throw new DerError(`expected tag 0x${expectTag.toString(16)}, found 0x${el.tag.toString(16)}`);
+  if (expectTag !== undefined && el.tag !== expectTag)
+    throw new DerError(`expected tag 0x${expectTag.toString(16)}, found 0x${el.tag.toString(16)}`);
   return new Cursor(bytes, el);
 }
 
@@ -190,7 +193,8 @@ export function readBitString(bytes: Uint8Array, el: Element): { unused: number;
   const data = Buffer.from(bytes.buffer, bytes.byteOffset + el.contentStart + 1, el.end - el.contentStart - 1);
   if (unused > 7 || (data.length === 0 && unused !== 0)) throw new DerError('malformed BIT STRING');
   // DER (X.690 11.2.1): the unused bits of the last octet are zero.
-  if (unused > 0 && ((data[data.length - 1] as number) & ((1 << unused) - 1)) !== 0) throw new DerError('BIT STRING padding bits are not zero');
+  if (unused > 0 && ((data[data.length - 1] as number) & ((1 << unused) - 1)) !== 0)
+    throw new DerError('BIT STRING padding bits are not zero');
   return { unused, data };
 }
 
@@ -230,7 +234,13 @@ export function readTime(bytes: Uint8Array, el: Element): Date {
   d.setUTCFullYear(year, month - 1, day);
   d.setUTCHours(hour, minute, second, 0);
   // Rejects 2023-02-30 and 24:00:00, which Date.UTC would silently roll over.
-  if (d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day || d.getUTCHours() !== hour || d.getUTCMinutes() !== minute || d.getUTCSeconds() !== second) {
+  if (
+    d.getUTCMonth() !== month - 1 ||
+    d.getUTCDate() !== day ||
+    d.getUTCHours() !== hour ||
+    d.getUTCMinutes() !== minute ||
+    d.getUTCSeconds() !== second
+  ) {
     throw new DerError('time out of range');
   }
   return d;

@@ -7,7 +7,10 @@ import type { ParsedCertificate } from './certificate.js';
  * inherits them from its issuer's key. Returns the issuer key completed with the parameters of
  * `parameterSource`, or undefined when that certificate has none to give. Legacy PKIs only.
  */
-export function dsaKeyWithInheritedParameters(issuer: ParsedCertificate, parameterSource: ParsedCertificate): KeyObject | undefined {
+export function dsaKeyWithInheritedParameters(
+  issuer: ParsedCertificate,
+  parameterSource: ParsedCertificate,
+): KeyObject | undefined {
   if (parameterSource.key.type !== 'dsa' || !parameterSource.key.hasParameters) return undefined;
   const sourceAlg = cursor(parameterSource.spki, readRoot(parameterSource.spki, TAG.SEQUENCE)).next(TAG.SEQUENCE);
   const issuerSpki = cursor(issuer.spki, readRoot(issuer.spki, TAG.SEQUENCE));

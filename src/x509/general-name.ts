@@ -8,7 +8,7 @@ import { canonicalNameKey, readName, type Name } from './name.js';
  */
 export type GeneralName =
   /** [0] OtherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY DEFINED BY type-id }. */
-  | { readonly type: 'otherName'; readonly typeId: string; /** The value's full DER. */ readonly value: Buffer }
+  | { readonly type: 'otherName'; readonly typeId: string /** The value's full DER. */; readonly value: Buffer }
   | { readonly type: 'rfc822Name'; readonly value: string }
   | { readonly type: 'dNSName'; readonly value: string }
   /** [3] ORAddress: kept opaque (the SEQUENCE's content octets), as no rule reads it. */

@@ -28,14 +28,18 @@ export function keyPolicyViolation(key: PublicKeyInfo, legacyAlgorithms: boolean
     case 'ec':
       // RFC 5480 section 2.1.1: only named curves; explicit parameters hide what the curve is.
       if (key.explicitCurve) return 'EC key with explicit curve parameters (only named curves are accepted)';
-      return key.curve && ACCEPTED_CURVES[key.curve] ? undefined : `EC key on an unsupported curve ${key.curve ?? ''}`.trimEnd();
+      return key.curve && ACCEPTED_CURVES[key.curve]
+        ? undefined
+        : `EC key on an unsupported curve ${key.curve ?? ''}`.trimEnd();
     case 'ed25519':
     case 'ed448':
       return undefined;
     case 'dsa':
       if (!legacyAlgorithms) return 'DSA key (accepted only with legacyAlgorithms: true)';
       // A key without parameters inherits them from its issuer, whose own key is checked here too.
-      return key.bits !== undefined && key.bits < MIN_LEGACY_DSA_BITS ? `${key.bits}-bit DSA key (at least ${MIN_LEGACY_DSA_BITS} bits even with legacyAlgorithms)` : undefined;
+      return key.bits !== undefined && key.bits < MIN_LEGACY_DSA_BITS
+        ? `${key.bits}-bit DSA key (at least ${MIN_LEGACY_DSA_BITS} bits even with legacyAlgorithms)`
+        : undefined;
     default:
       return `key of unsupported type ${key.algorithm}`;
   }

@@ -128,4 +128,3 @@ export function canonicalNameKey(name: Name): string {
   // JSON keeps values containing separators from colliding with other names.
   return JSON.stringify(rdns);
 }
-

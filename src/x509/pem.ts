@@ -55,7 +55,9 @@ export function decodePemOrDer(input: PemOrDerInput): DerItem[] {
 export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? `an object (${(value as object).constructor?.name ?? 'Object'})` : `a ${typeof value}`;
+  return typeof value === 'object'
+    ? `an object (${(value as object).constructor?.name ?? 'Object'})`
+    : `a ${typeof value}`;
 }
 
 /** Keeps items whose label is one of `labels` (bare DER is accepted as any); names the first stranger. */
@@ -73,7 +75,13 @@ export function expectLabels(items: DerItem[], labels: readonly string[], what: 
  * a wrong label or an item that does not parse is a PemError naming the item
  * (`certificate #2 is malformed: ...`).
  */
-export function decodeEach<T>(input: PemOrDerInput, label: string, what: string, parse: (der: Buffer) => T, problem: string): T[] {
+export function decodeEach<T>(
+  input: PemOrDerInput,
+  label: string,
+  what: string,
+  parse: (der: Buffer) => T,
+  problem: string,
+): T[] {
   return expectLabels(decodePemOrDer(input), [label], what).map((der, i) => {
     try {
       return parse(der);

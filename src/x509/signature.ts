@@ -60,7 +60,8 @@ export function signatureScheme(alg: AlgorithmIdentifier, legacyAlgorithms = fal
     const paramsOk = RSA_WITH_NULL_PARAMS.has(alg.algorithm)
       ? params === undefined || params.equals(NULL_DER)
       : params === undefined;
-    if (!paramsOk) throw new UnsupportedAlgorithmError(`unexpected parameters for signature algorithm ${alg.algorithm}`);
+    if (!paramsOk)
+      throw new UnsupportedAlgorithmError(`unexpected parameters for signature algorithm ${alg.algorithm}`);
     return fixed;
   }
   if (alg.algorithm === RSA_PSS) {
@@ -68,7 +69,8 @@ export function signatureScheme(alg: AlgorithmIdentifier, legacyAlgorithms = fal
     const pss = AsnConvert.parse(params, RsaSaPssParams);
     const hash = HASHES[pss.hashAlgorithm.algorithm];
     if (!hash) throw new UnsupportedAlgorithmError(`RSA-PSS with unsupported hash ${pss.hashAlgorithm.algorithm}`);
-    if (pss.maskGenAlgorithm.algorithm !== MGF1) throw new UnsupportedAlgorithmError('RSA-PSS with a mask generation function other than MGF1');
+    if (pss.maskGenAlgorithm.algorithm !== MGF1)
+      throw new UnsupportedAlgorithmError('RSA-PSS with a mask generation function other than MGF1');
     const mgfHash = pss.maskGenAlgorithm.parameters
       ? AsnConvert.parse(pss.maskGenAlgorithm.parameters, AlgorithmIdentifierSchema)
       : undefined;
@@ -81,12 +83,18 @@ export function signatureScheme(alg: AlgorithmIdentifier, legacyAlgorithms = fal
   }
   const legacy = LEGACY_SCHEMES[alg.algorithm];
   if (legacy) {
-    if (!legacyAlgorithms) throw new UnsupportedAlgorithmError(`signature algorithm ${alg.algorithm} (${legacy.name}) is accepted only with legacyAlgorithms: true`);
-    if (params !== undefined && !params.equals(NULL_DER)) throw new UnsupportedAlgorithmError(`unexpected parameters for signature algorithm ${alg.algorithm}`);
+    if (!legacyAlgorithms)
+      throw new UnsupportedAlgorithmError(
+        `signature algorithm ${alg.algorithm} (${legacy.name}) is accepted only with legacyAlgorithms: true`,
+      );
+    if (params !== undefined && !params.equals(NULL_DER))
+      throw new UnsupportedAlgorithmError(`unexpected parameters for signature algorithm ${alg.algorithm}`);
     return legacy;
   }
   if (alg.algorithm === '1.2.840.113549.1.1.4' || alg.algorithm === '1.2.840.113549.1.1.2') {
-    throw new UnsupportedAlgorithmError(`signature algorithm ${alg.algorithm} uses MD5 or MD2, which certgate never accepts`);
+    throw new UnsupportedAlgorithmError(
+      `signature algorithm ${alg.algorithm} uses MD5 or MD2, which certgate never accepts`,
+    );
   }
   throw new UnsupportedAlgorithmError(`unsupported signature algorithm ${alg.algorithm}`);
 }
@@ -95,7 +103,9 @@ function schemeForKey(alg: AlgorithmIdentifier, key: KeyObject, legacyAlgorithms
   const scheme = signatureScheme(alg, legacyAlgorithms);
   const keyType = key.asymmetricKeyType as KeyType | undefined;
   if (!keyType || !scheme.keyTypes.includes(keyType)) {
-    throw new UnsupportedAlgorithmError(`signature algorithm ${alg.algorithm} does not fit the issuer's ${keyType ?? 'unknown'} key`);
+    throw new UnsupportedAlgorithmError(
+      `signature algorithm ${alg.algorithm} does not fit the issuer's ${keyType ?? 'unknown'} key`,
+    );
   }
   return scheme;
 }
@@ -109,7 +119,11 @@ export interface StreamingVerifier {
  * A verifier fed in pieces, for signed data too large to hash in one go (a 35 MiB CRL); undefined
  * for EdDSA, which cannot be streamed. Throws UnsupportedAlgorithmError like verifySignature.
  */
-export function streamingVerifier(alg: AlgorithmIdentifier, key: KeyObject, legacyAlgorithms = false): StreamingVerifier | undefined {
+export function streamingVerifier(
+  alg: AlgorithmIdentifier,
+  key: KeyObject,
+  legacyAlgorithms = false,
+): StreamingVerifier | undefined {
   const scheme = schemeForKey(alg, key, legacyAlgorithms);
   if (!scheme.hash) return undefined;
   const verifier = createVerify(scheme.hash);
@@ -117,7 +131,12 @@ export function streamingVerifier(alg: AlgorithmIdentifier, key: KeyObject, lega
     update: (data) => void verifier.update(data),
     verify: (signature) => {
       try {
-        return scheme.pss ? verifier.verify({ key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.pss.saltLength }, signature) : verifier.verify(key, signature);
+        return scheme.pss
+          ? verifier.verify(
+              { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.pss.saltLength },
+              signature,
+            )
+          : verifier.verify(key, signature);
       } catch {
         return false;
       }
@@ -126,11 +145,22 @@ export function streamingVerifier(alg: AlgorithmIdentifier, key: KeyObject, lega
 }
 
 /** True when `signature` over `data` verifies with `key` under `alg`; throws UnsupportedAlgorithmError. */
-export function verifySignature(alg: AlgorithmIdentifier, data: Buffer, signature: Buffer, key: KeyObject, legacyAlgorithms = false): boolean {
+export function verifySignature(
+  alg: AlgorithmIdentifier,
+  data: Buffer,
+  signature: Buffer,
+  key: KeyObject,
+  legacyAlgorithms = false,
+): boolean {
   const scheme = schemeForKey(alg, key, legacyAlgorithms);
   try {
     if (scheme.pss) {
-      return cryptoVerify(scheme.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.pss.saltLength }, signature);
+      return cryptoVerify(
+        scheme.hash,
+        data,
+        { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.pss.saltLength },
+        signature,
+      );
     }
     return cryptoVerify(scheme.hash, data, key, signature);
   } catch {

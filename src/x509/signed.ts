@@ -1,4 +1,14 @@
-import { cursor, DerError, readBitString, readBoolean, readElement, readOid, readRoot, TAG, type Element } from './der.js';
+import {
+  cursor,
+  DerError,
+  readBitString,
+  readBoolean,
+  readElement,
+  readOid,
+  readRoot,
+  TAG,
+  type Element,
+} from './der.js';
 
 /** Certificate and CertificateList ::= SEQUENCE { tbs, signatureAlgorithm, signatureValue BIT STRING }. */
 export interface SignedEnvelope {

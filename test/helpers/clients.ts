@@ -75,7 +75,14 @@ export async function startHttps(
   options: https.ServerOptions = {},
 ): Promise<RunningServer> {
   const server = https.createServer(
-    { cert: pki.server.cert, key: pki.server.key, ca: pki.ca, requestCert: true, rejectUnauthorized: false, ...options },
+    {
+      cert: pki.server.cert,
+      key: pki.server.key,
+      ca: pki.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+      ...options,
+    },
     handler,
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -179,7 +186,15 @@ export function get(port: number, path: string, opts: GetOptions): Promise<Reply
           } catch {
             /* not JSON */
           }
-          reply = { status: res.statusCode ?? 0, headers: res.headers, text, body, socket: s, clientReused, localPort: s.localPort };
+          reply = {
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text,
+            body,
+            socket: s,
+            clientReused,
+            localPort: s.localPort,
+          };
           finish();
         });
       },
@@ -193,7 +208,9 @@ export function get(port: number, path: string, opts: GetOptions): Promise<Reply
       });
     });
     if (opts.giveUpAfterMs !== undefined) {
-      req.setTimeout(opts.giveUpAfterMs, () => req.destroy(new Error(`no response to ${path} within ${opts.giveUpAfterMs} ms`)));
+      req.setTimeout(opts.giveUpAfterMs, () =>
+        req.destroy(new Error(`no response to ${path} within ${opts.giveUpAfterMs} ms`)),
+      );
     }
     req.on('error', reject);
     req.end();
@@ -216,7 +233,16 @@ export function curl(url: string, args: string[]): Promise<CurlReply> {
   return new Promise((resolve, reject) => {
     execFile(
       '/usr/bin/curl',
-      ['--silent', '--show-error', '--max-time', '20', ...args, '--write-out', `${marker}%{http_code} %{content_type}`, url],
+      [
+        '--silent',
+        '--show-error',
+        '--max-time',
+        '20',
+        ...args,
+        '--write-out',
+        `${marker}%{http_code} %{content_type}`,
+        url,
+      ],
       { encoding: 'utf8' },
       (err, stdout, stderr) => {
         if (err) {
@@ -243,11 +269,24 @@ export const PROBLEM_KEYS = ['code', 'detail', 'message', 'status', 'title', 'ty
 
 /** The `X509 CRL` PEM blocks of a bundle, in order (dev PKI crl.pem: intermediate's, then root's). */
 export function crlBlocks(pem: Buffer | string): Buffer[] {
-  return [...pem.toString().matchAll(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----\n?/g)].map((m) => Buffer.from(m[0]));
+  return [...pem.toString().matchAll(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----\n?/g)].map((m) =>
+    Buffer.from(m[0]),
+  );
 }
 
 /** Fragments that must never reach a client in a problem body: stack frames and certificate data. */
-export const LEAKY = [/\n\s+at /, /Error:/, /stack/i, /BEGIN CERTIFICATE/, /Example Bank/, /certgate Dev/, /serial/i, /CN=/, /@bank\.example/, /\b(alice|bob|mallory|eve)\b/];
+export const LEAKY = [
+  /\n\s+at /,
+  /Error:/,
+  /stack/i,
+  /BEGIN CERTIFICATE/,
+  /Example Bank/,
+  /certgate Dev/,
+  /serial/i,
+  /CN=/,
+  /@bank\.example/,
+  /\b(alice|bob|mallory|eve)\b/,
+];
 
 /**
  * A small CA unrelated to the dev PKI, with different names ("Other Bank Root CA"), and a client
@@ -291,7 +330,10 @@ export async function makeOtherCa(): Promise<{ ca: Buffer; alice: Pem }> {
   const rootPem = `${root.toString('pem')}\n`;
   return {
     ca: Buffer.from(rootPem),
-    alice: { cert: Buffer.from(`${leaf.toString('pem')}\n${rootPem}`), key: Buffer.from(`${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n`) },
+    alice: {
+      cert: Buffer.from(`${leaf.toString('pem')}\n${rootPem}`),
+      key: Buffer.from(`${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n`),
+    },
   };
 }
 
@@ -299,7 +341,11 @@ export async function makeOtherCa(): Promise<{ ca: Buffer; alice: Pem }> {
  * Asserts a certgate refusal: status, `code`, problem+json content type, exactly the problem
  * keys, the public message only, and nothing from {@link LEAKY} anywhere in the raw body.
  */
-export function expectProblem(reply: { status: number; headers: Record<string, unknown>; body: any; text: string }, status: number, code: ReasonCode): void {
+export function expectProblem(
+  reply: { status: number; headers: Record<string, unknown>; body: any; text: string },
+  status: number,
+  code: ReasonCode,
+): void {
   expect({ status: reply.status, code: reply.body?.code }).toEqual({ status, code });
   expect(String(reply.headers['content-type'])).toMatch(/^application\/problem\+json/);
   expect(Object.keys(reply.body).sort()).toEqual(PROBLEM_KEYS);

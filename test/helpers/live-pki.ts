@@ -24,7 +24,11 @@ export interface LivePki {
   /** A client whose certificate names `crlUrl` in its CRL Distribution Points. */
   bob: { cert: string; key: string; serial: string };
   /** A PEM CRL from the intermediate: `number` is the CRL Number, `revoked` hex serials. */
-  crl(number: number, revoked: string[], options?: { wrongKey?: boolean; nextUpdate?: Date; thisUpdate?: Date }): Promise<string>;
+  crl(
+    number: number,
+    revoked: string[],
+    options?: { wrongKey?: boolean; nextUpdate?: Date; thisUpdate?: Date },
+  ): Promise<string>;
 }
 
 const pem = (c: x509.X509Certificate) => `${c.toString('pem')}\n`;
@@ -40,17 +44,37 @@ async function keyPem(key: CryptoKey): Promise<string> {
 async function issuer(name: string, parent?: Issuer): Promise<Issuer> {
   const k = await keys();
   const ski = await x509.SubjectKeyIdentifierExtension.create(k.publicKey);
-  const extensions = [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true), ski];
-  const common = { serialNumber: Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex').replace(/^./, '1'), notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 365 * DAY), signingAlgorithm: ALG };
+  const extensions = [
+    new x509.BasicConstraintsExtension(true, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ski,
+  ];
+  const common = {
+    serialNumber: Buffer.from(crypto.getRandomValues(new Uint8Array(8)))
+      .toString('hex')
+      .replace(/^./, '1'),
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + 365 * DAY),
+    signingAlgorithm: ALG,
+  };
   const cert = parent
-    ? await x509.X509CertificateGenerator.create({ ...common, subject: name, issuer: parent.cert.subjectName, publicKey: k.publicKey, signingKey: parent.keys.privateKey, extensions: [...extensions, new x509.AuthorityKeyIdentifierExtension(parent.keyId)] })
+    ? await x509.X509CertificateGenerator.create({
+        ...common,
+        subject: name,
+        issuer: parent.cert.subjectName,
+        publicKey: k.publicKey,
+        signingKey: parent.keys.privateKey,
+        extensions: [...extensions, new x509.AuthorityKeyIdentifierExtension(parent.keyId)],
+      })
     : await x509.X509CertificateGenerator.createSelfSigned({ ...common, name, keys: k, extensions });
   return { cert, keys: k, keyId: ski.keyId };
 }
 
 async function leaf(parent: Issuer, name: string, usage: x509.ExtendedKeyUsage, dns?: string, crlUrl?: string) {
   const k = await keys();
-  const serial = Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString('hex').replace(/^./, '2');
+  const serial = Buffer.from(crypto.getRandomValues(new Uint8Array(12)))
+    .toString('hex')
+    .replace(/^./, '2');
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial,
     subject: name,
@@ -66,7 +90,14 @@ async function leaf(parent: Issuer, name: string, usage: x509.ExtendedKeyUsage, 
       new x509.ExtendedKeyUsageExtension([usage]),
       await x509.SubjectKeyIdentifierExtension.create(k.publicKey),
       new x509.AuthorityKeyIdentifierExtension(parent.keyId),
-      ...(dns ? [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: dns }, { type: 'ip', value: '127.0.0.1' }])] : []),
+      ...(dns
+        ? [
+            new x509.SubjectAlternativeNameExtension([
+              { type: 'dns', value: dns },
+              { type: 'ip', value: '127.0.0.1' },
+            ]),
+          ]
+        : []),
       ...(crlUrl ? [new x509.CRLDistributionPointsExtension([crlUrl])] : []),
     ],
   });
@@ -94,7 +125,10 @@ export async function makeLivePki(crlUrl = 'http://127.0.0.1:9/none.crl'): Promi
         nextUpdate: options.nextUpdate ?? new Date(Date.now() + DAY),
         signingKey: signer.keys.privateKey,
         signingAlgorithm: ALG,
-        extensions: [new x509.Extension(id_ce_cRLNumber, false, AsnConvert.serialize(new CRLNumber(number))), new x509.AuthorityKeyIdentifierExtension(intermediate.keyId)],
+        extensions: [
+          new x509.Extension(id_ce_cRLNumber, false, AsnConvert.serialize(new CRLNumber(number))),
+          new x509.AuthorityKeyIdentifierExtension(intermediate.keyId),
+        ],
         entries: revoked.map((serialNumber) => ({ serialNumber, revocationDate: new Date(Date.now() - 60_000) })),
       });
       return `${x509.PemConverter.encode(crl.rawData, 'X509 CRL')}\n`;

@@ -19,7 +19,7 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate, CRLReason, Extension } from '@peculiar/asn1-x509';
 import {
   BasicOCSPResponse,
-  CertID,
+  type CertID,
   CertStatus,
   id_pkix_ocsp_basic,
   KeyHash,
@@ -245,13 +245,19 @@ export class OcspResponder {
     const nmin = this.config.nextUpdateMinutes;
     await run('openssl', [
       'ocsp',
-      '-index', this.index(),
-      '-CA', join(this.dir, 'ca.pem'),
-      '-rsigner', join(this.dir, `${signer}.pem`),
-      '-rkey', join(this.dir, `${signer}-key.pem`),
+      '-index',
+      this.index(),
+      '-CA',
+      join(this.dir, 'ca.pem'),
+      '-rsigner',
+      join(this.dir, `${signer}.pem`),
+      '-rkey',
+      join(this.dir, `${signer}-key.pem`),
       ...(nmin === undefined ? [] : ['-nmin', String(nmin)]),
-      '-reqin', reqFile,
-      '-respout', respFile,
+      '-reqin',
+      reqFile,
+      '-respout',
+      respFile,
     ]);
     return readFileSync(respFile);
   }

@@ -42,7 +42,8 @@ export function openssl(args: readonly string[], cwd?: string, input?: string): 
 /** Runs the OpenSSL CLI and throws with its output when it fails (for fixture building). */
 export function opensslOk(args: readonly string[], cwd?: string, input?: string): string {
   const res = openssl(args, cwd, input);
-  if (res.status !== 0) throw new Error(`openssl ${args.join(' ')} failed (${res.status}):\n${res.stdout}${res.stderr}`);
+  if (res.status !== 0)
+    throw new Error(`openssl ${args.join(' ')} failed (${res.status}):\n${res.stdout}${res.stderr}`);
   return res.stdout;
 }
 
@@ -61,18 +62,24 @@ export function pemToDer(pem: string | Buffer): Buffer {
 
 /** OpenSSL's rendering of the serial number (`openssl x509 -serial`), without `serial=`. */
 export function opensslSerial(certPath: string): string {
-  return opensslOk(['x509', '-in', certPath, '-noout', '-serial']).trim().replace(/^serial=/, '');
+  return opensslOk(['x509', '-in', certPath, '-noout', '-serial'])
+    .trim()
+    .replace(/^serial=/, '');
 }
 
 /** OpenSSL's RFC 2253 / RFC 4514 rendering of the subject name. */
 export function opensslSubjectRfc2253(certPath: string): string {
-  return opensslOk(['x509', '-in', certPath, '-noout', '-subject', '-nameopt', 'RFC2253']).trim().replace(/^subject=/, '');
+  return opensslOk(['x509', '-in', certPath, '-noout', '-subject', '-nameopt', 'RFC2253'])
+    .trim()
+    .replace(/^subject=/, '');
 }
 
 /** nextUpdate of every CRL in `pem` (one or more X509 CRL blocks), as OpenSSL reads them. */
 export function opensslCrlNextUpdates(pem: string): Date[] {
   return pemBlocks(pem, 'X509 CRL').map((block) => {
-    const out = opensslOk(['crl', '-noout', '-nextupdate'], undefined, block).trim().replace(/^nextUpdate=/, '');
+    const out = opensslOk(['crl', '-noout', '-nextupdate'], undefined, block)
+      .trim()
+      .replace(/^nextUpdate=/, '');
     const d = new Date(out);
     if (Number.isNaN(d.getTime())) throw new Error(`cannot parse OpenSSL date ${out}`);
     return d;
@@ -114,7 +121,17 @@ export function opensslVerify(leafFile: string, input: OpensslVerifyInput): Open
 // ---------------------------------------------------------------------------------------------
 // The OpenSSL-made PKI (test/fixtures/openssl-pki.sh)
 
-export const OPENSSL_LEAVES = ['good', 'revoked', 'expired', 'serveronly', 'ed25519', 'pss', 'selfsigned', 'wrongsig', 'noca-issued'] as const;
+export const OPENSSL_LEAVES = [
+  'good',
+  'revoked',
+  'expired',
+  'serveronly',
+  'ed25519',
+  'pss',
+  'selfsigned',
+  'wrongsig',
+  'noca-issued',
+] as const;
 export type OpensslLeaf = (typeof OPENSSL_LEAVES)[number];
 
 export interface OpensslPki {
@@ -254,19 +271,57 @@ function newEcKey(dir: string, name: string): string {
 function issue(
   dir: string,
   name: string,
-  opts: { keyFile: string; subject: string; caCert: string; caKey: string; extensions: string; serial: string; days?: number; extraExt?: string },
+  opts: {
+    keyFile: string;
+    subject: string;
+    caCert: string;
+    caKey: string;
+    extensions: string;
+    serial: string;
+    days?: number;
+    extraExt?: string;
+  },
 ): string {
   const csr = join(dir, `${name}.csr`);
   const out = join(dir, `${name}.pem`);
-  opensslOk(['req', '-new', '-batch', '-config', join(dir, 'ext.cnf'), '-key', opts.keyFile, '-subj', opts.subject, '-out', csr]);
+  opensslOk([
+    'req',
+    '-new',
+    '-batch',
+    '-config',
+    join(dir, 'ext.cnf'),
+    '-key',
+    opts.keyFile,
+    '-subj',
+    opts.subject,
+    '-out',
+    csr,
+  ]);
   let extFile = join(dir, 'ext.cnf');
   if (opts.extraExt) {
     extFile = join(dir, `${name}-ext.cnf`);
     writeFileSync(extFile, `${EXT_CONFIG}\n[ extra ]\n${opts.extraExt}\n`);
   }
   opensslOk([
-    'x509', '-req', '-in', csr, '-CA', opts.caCert, '-CAkey', opts.caKey, '-set_serial', opts.serial,
-    '-days', String(opts.days ?? 365), '-sha256', '-extfile', extFile, '-extensions', opts.extraExt ? 'extra' : opts.extensions, '-out', out,
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    opts.caCert,
+    '-CAkey',
+    opts.caKey,
+    '-set_serial',
+    opts.serial,
+    '-days',
+    String(opts.days ?? 365),
+    '-sha256',
+    '-extfile',
+    extFile,
+    '-extensions',
+    opts.extraExt ? 'extra' : opts.extensions,
+    '-out',
+    out,
   ]);
   return out;
 }
@@ -305,7 +360,13 @@ export function makeSameNameIntermediates(pki: OpensslPki): SameNameIntermediate
   const wrongKey = newEcKey(dir, 'wrong');
   // RFC 5280 requires an SKI in every CA certificate, so `wrong` carries a copy of right's: the
   // two rank equally, and only the signature check can tell them apart.
-  const rightFile = issue(dir, 'right', { ...root, keyFile: rightKey, subject, extensions: 'int_real_ski', serial: '0x7002' });
+  const rightFile = issue(dir, 'right', {
+    ...root,
+    keyFile: rightKey,
+    subject,
+    extensions: 'int_real_ski',
+    serial: '0x7002',
+  });
   const signer = rightFile;
   const ski = subjectKeyId(rightFile);
   const wrongFile = issue(dir, 'wrong', {
@@ -373,7 +434,12 @@ export function makeShortLivedIntermediate(pki: OpensslPki, days = 2): ShortLive
     serial: '0x7102',
     days: 365,
   });
-  return { intermediate: readFileSync(intermediateFile, 'utf8'), intermediateFile, leaf: readFileSync(leafFile, 'utf8'), leafFile };
+  return {
+    intermediate: readFileSync(intermediateFile, 'utf8'),
+    intermediateFile,
+    leaf: readFileSync(leafFile, 'utf8'),
+    leafFile,
+  };
 }
 
 /**
@@ -389,14 +455,42 @@ export function makeWronglySignedCrl(pki: OpensslPki): { pem: string; file: stri
   // `openssl ca -gencrl` takes the CRL issuer from -cert and insists the key matches it.
   const impostor = join(dir, 'impostor.pem');
   opensslOk([
-    'req', '-x509', '-new', '-batch', '-config', join(dir, 'ext.cnf'), '-key', pki.path('root-key.pem'),
-    '-subj', subject, '-days', '30', '-out', impostor,
+    'req',
+    '-x509',
+    '-new',
+    '-batch',
+    '-config',
+    join(dir, 'ext.cnf'),
+    '-key',
+    pki.path('root-key.pem'),
+    '-subj',
+    subject,
+    '-days',
+    '30',
+    '-out',
+    impostor,
   ]);
   const out = join(dir, 'bad-crl.pem');
-  opensslOk([
-    'ca', '-gencrl', '-batch', '-config', join(dir, 'ext.cnf'), '-name', 'crl_ca', '-cert', impostor,
-    '-keyfile', pki.path('root-key.pem'), '-crldays', '30', '-out', out,
-  ], dir);
+  opensslOk(
+    [
+      'ca',
+      '-gencrl',
+      '-batch',
+      '-config',
+      join(dir, 'ext.cnf'),
+      '-name',
+      'crl_ca',
+      '-cert',
+      impostor,
+      '-keyfile',
+      pki.path('root-key.pem'),
+      '-crldays',
+      '30',
+      '-out',
+      out,
+    ],
+    dir,
+  );
   return { pem: readFileSync(out, 'utf8'), file: out };
 }
 
@@ -412,8 +506,23 @@ export function makeSelfSigned(opts: SelfSignedOptions): { pem: string; file: st
   const key = newEcKey(dir, 'ss');
   const file = join(dir, 'ss.pem');
   const args = [
-    'req', '-x509', '-new', '-batch', '-config', join(dir, 'ext.cnf'), '-key', key, '-sha256', '-days', '30',
-    '-subj', opts.subject, '-extensions', 'selfsigned_leaf', '-out', file,
+    'req',
+    '-x509',
+    '-new',
+    '-batch',
+    '-config',
+    join(dir, 'ext.cnf'),
+    '-key',
+    key,
+    '-sha256',
+    '-days',
+    '30',
+    '-subj',
+    opts.subject,
+    '-extensions',
+    'selfsigned_leaf',
+    '-out',
+    file,
   ];
   if (opts.san) args.push('-addext', `subjectAltName = ${opts.san}`);
   opensslOk(args);

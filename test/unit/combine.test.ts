@@ -3,15 +3,31 @@
  * function that decides them (src/revocation/combine.ts). No certificates, no servers.
  */
 import { describe, expect, it } from 'vitest';
-import { combinePath, decideByCrl, decideLeaf, needsOcsp, type CrlFinding, type OcspFinding } from '../../src/revocation/combine.js';
+import {
+  combinePath,
+  decideByCrl,
+  decideLeaf,
+  needsOcsp,
+  type CrlFinding,
+  type OcspFinding,
+} from '../../src/revocation/combine.js';
 
 const crlRevoked: CrlFinding = { status: 'revoked', failure: { code: 'CERT_REVOKED', detail: 'on the CRL' } };
-const crlUnknown: CrlFinding = { status: 'unknown', failure: { code: 'REVOCATION_UNKNOWN', detail: 'revocation status of leaf is unknown: the CRL is stale' } };
+const crlUnknown: CrlFinding = {
+  status: 'unknown',
+  failure: { code: 'REVOCATION_UNKNOWN', detail: 'revocation status of leaf is unknown: the CRL is stale' },
+};
 const crlGood: CrlFinding = { status: 'good' };
 const crlUnchecked: CrlFinding = { status: 'unchecked' };
 const ocspGood: OcspFinding = { status: 'good' };
-const ocspRevoked: OcspFinding = { status: 'revoked', failure: { code: 'CERT_REVOKED', detail: 'the responder says revoked' } };
-const ocspNoAnswer: OcspFinding = { status: 'unknown', failure: { code: 'REVOCATION_UNKNOWN', detail: 'revocation status of leaf is unknown: no OCSP answer (down)' } };
+const ocspRevoked: OcspFinding = {
+  status: 'revoked',
+  failure: { code: 'CERT_REVOKED', detail: 'the responder says revoked' },
+};
+const ocspNoAnswer: OcspFinding = {
+  status: 'unknown',
+  failure: { code: 'REVOCATION_UNKNOWN', detail: 'revocation status of leaf is unknown: no OCSP answer (down)' },
+};
 
 const strict = { crl: 'reject', ocsp: 'reject' } as const;
 const soft = { crl: 'allow', ocsp: 'allow' } as const;
@@ -37,14 +53,26 @@ describe('decideLeaf: the README table "How CRL and OCSP combine"', () => {
     expect(decideLeaf(crlGood, ocspNoAnswer, strict)).toEqual({ status: 'good' });
   });
 
-  it("no CRL for the issuer and no answer: ocsp.whenUnavailable alone decides", () => {
-    expect(decideLeaf(crlUnchecked, ocspNoAnswer, { crl: 'allow', ocsp: 'reject' })).toMatchObject({ status: 'unknown', allowed: false });
-    expect(decideLeaf(crlUnchecked, ocspNoAnswer, { crl: 'reject', ocsp: 'allow' })).toMatchObject({ status: 'unknown', allowed: true });
+  it('no CRL for the issuer and no answer: ocsp.whenUnavailable alone decides', () => {
+    expect(decideLeaf(crlUnchecked, ocspNoAnswer, { crl: 'allow', ocsp: 'reject' })).toMatchObject({
+      status: 'unknown',
+      allowed: false,
+    });
+    expect(decideLeaf(crlUnchecked, ocspNoAnswer, { crl: 'reject', ocsp: 'allow' })).toMatchObject({
+      status: 'unknown',
+      allowed: true,
+    });
   });
 
   it('CRLs unknown and no answer: refused unless both whenUnavailable are allow; one detail names both reasons', () => {
-    expect(decideLeaf(crlUnknown, ocspNoAnswer, { crl: 'allow', ocsp: 'reject' })).toMatchObject({ status: 'unknown', allowed: false });
-    expect(decideLeaf(crlUnknown, ocspNoAnswer, { crl: 'reject', ocsp: 'allow' })).toMatchObject({ status: 'unknown', allowed: false });
+    expect(decideLeaf(crlUnknown, ocspNoAnswer, { crl: 'allow', ocsp: 'reject' })).toMatchObject({
+      status: 'unknown',
+      allowed: false,
+    });
+    expect(decideLeaf(crlUnknown, ocspNoAnswer, { crl: 'reject', ocsp: 'allow' })).toMatchObject({
+      status: 'unknown',
+      allowed: false,
+    });
     const both = decideLeaf(crlUnknown, ocspNoAnswer, soft);
     expect(both).toMatchObject({ status: 'unknown', allowed: true });
     expect(both.status === 'unknown' && both.failure.detail).toBe(

@@ -20,9 +20,20 @@ function bigCrl(count: number): { der: Buffer; serials: Buffer[] } {
     s[0] = ((s[0] as number) & 0x7f) | 0x01;
     return s;
   });
-  const entries = encodeElement(TAG.SEQUENCE, Buffer.concat(serials.map((s) => seq(encodeElement(TAG.INTEGER, s), utc))));
-  const issuer = seq(encodeElement(TAG.SET, seq(Buffer.from('0603550403', 'hex'), encodeElement(TAG.UTF8_STRING, Buffer.from('Index CA')))));
-  const crlNumber = encodeElement(0xa0, seq(seq(Buffer.from('0603551d14', 'hex'), encodeElement(TAG.OCTET_STRING, Buffer.from('020102', 'hex')))));
+  const entries = encodeElement(
+    TAG.SEQUENCE,
+    Buffer.concat(serials.map((s) => seq(encodeElement(TAG.INTEGER, s), utc))),
+  );
+  const issuer = seq(
+    encodeElement(
+      TAG.SET,
+      seq(Buffer.from('0603550403', 'hex'), encodeElement(TAG.UTF8_STRING, Buffer.from('Index CA'))),
+    ),
+  );
+  const crlNumber = encodeElement(
+    0xa0,
+    seq(seq(Buffer.from('0603551d14', 'hex'), encodeElement(TAG.OCTET_STRING, Buffer.from('020102', 'hex')))),
+  );
   const tbs = seq(Buffer.from('020101', 'hex'), alg, issuer, utc, utc, entries, crlNumber);
   return { der: seq(tbs, alg, encodeElement(TAG.BIT_STRING, Buffer.from([0, 1, 2, 3]))), serials };
 }

@@ -32,7 +32,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDevPki } from '../../src/devpki/generate.js';
 import { parseCrl, type ParsedCrl } from '../../src/revocation/crl.js';
-import { certificateInfo, MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../../src/x509/certificate.js';
+import {
+  certificateInfo,
+  MalformedCertificateError,
+  parseCertificate,
+  type ParsedCertificate,
+} from '../../src/x509/certificate.js';
 import type { Name } from '../../src/x509/name.js';
 import { FIXTURES } from './conformance/suites.js';
 
@@ -77,16 +82,26 @@ function loadConformance(): { certs: Corpus; crls: Corpus } {
   const certs = new Corpus();
   const crls = new Corpus();
   const pkits = conformanceDir('pkits');
-  for (const f of readdirSync(join(pkits, 'certs')).filter((n) => n.endsWith('.crt')).sort()) {
+  for (const f of readdirSync(join(pkits, 'certs'))
+    .filter((n) => n.endsWith('.crt'))
+    .sort()) {
     certs.add(`pkits/${f}`, readFileSync(join(pkits, 'certs', f)));
   }
-  for (const f of readdirSync(join(pkits, 'crls')).filter((n) => n.endsWith('.crl')).sort()) {
+  for (const f of readdirSync(join(pkits, 'crls'))
+    .filter((n) => n.endsWith('.crl'))
+    .sort()) {
     crls.add(`pkits/${f}`, readFileSync(join(pkits, 'crls', f)));
   }
-  const limbo = JSON.parse(readFileSync(join(conformanceDir('x509-limbo'), 'limbo-client-subset.json'), 'utf8')) as { testcases: LimboCase[] };
+  const limbo = JSON.parse(readFileSync(join(conformanceDir('x509-limbo'), 'limbo-client-subset.json'), 'utf8')) as {
+    testcases: LimboCase[];
+  };
   for (const tc of limbo.testcases) {
-    const add = (corpus: Corpus, role: string, pems: readonly string[], label: string) =>
-      pems.forEach((pem, i) => pemBodies(pem, label).forEach((der, j) => corpus.add(`limbo/${tc.id}/${role}#${i}${j ? `.${j}` : ''}`, der)));
+    const add = (corpus: Corpus, role: string, pems: readonly string[], label: string) => {
+      for (const [i, pem] of pems.entries()) {
+        for (const [j, der] of pemBodies(pem, label).entries())
+          corpus.add(`limbo/${tc.id}/${role}#${i}${j ? `.${j}` : ''}`, der);
+      }
+    };
     add(certs, 'trusted', tc.trusted_certs, 'CERTIFICATE');
     add(certs, 'intermediate', tc.untrusted_intermediates, 'CERTIFICATE');
     if (tc.peer_certificate) add(certs, 'peer', [tc.peer_certificate], 'CERTIFICATE');
@@ -184,7 +199,8 @@ function attempt<T>(f: () => T): Outcome<T> {
   }
 }
 
-const hex = (b: ArrayBuffer | Uint8Array | undefined | null) => (b == null ? undefined : Buffer.from(b as ArrayBuffer).toString('hex'));
+const hex = (b: ArrayBuffer | Uint8Array | undefined | null) =>
+  b == null ? undefined : Buffer.from(b as ArrayBuffer).toString('hex');
 
 /** As certgate's serialHex and Node print serials: uppercase, leading zero octets stripped. */
 function strippedSerial(bytes: ArrayBuffer): string {
@@ -199,7 +215,8 @@ function asnNameAttributes(name: AsnName): string[][] {
   return name.map((rdn) =>
     rdn.map((atv) => {
       const v = atv.value;
-      const text = v.utf8String ?? v.printableString ?? v.ia5String ?? v.bmpString ?? v.universalString ?? v.teletexString;
+      const text =
+        v.utf8String ?? v.printableString ?? v.ia5String ?? v.bmpString ?? v.universalString ?? v.teletexString;
       if (text !== undefined) return `${atv.type}=${text}`;
       return `${atv.type}=#${v.anyValue === null ? '0500' : hex(v.anyValue)}`;
     }),
@@ -213,7 +230,11 @@ function asnNameAttributes(name: AsnName): string[][] {
 function certgateNameAttributes(name: Name): string[][] {
   const RAW_IN_ASN1 = new Set([0x12, 0x1a]);
   return name.map((rdn) =>
-    rdn.map((a) => (a.text === undefined || RAW_IN_ASN1.has(a.der[0] as number) ? `${a.type}=#${a.der.toString('hex')}` : `${a.type}=${a.text}`)),
+    rdn.map((a) =>
+      a.text === undefined || RAW_IN_ASN1.has(a.der[0] as number)
+        ? `${a.type}=#${a.der.toString('hex')}`
+        : `${a.type}=${a.text}`,
+    ),
   );
 }
 
@@ -224,7 +245,16 @@ function certgateNameAttributes(name: Name): string[][] {
  * ParsedCertificate.unsupportedCriticalExtensions, and nothing may be listed there that is not
  * critical in the certificate.
  */
-const MAY_UNDERSTAND = new Set(['2.5.29.19', '2.5.29.15', '2.5.29.37', '2.5.29.17', '2.5.29.35', '2.5.29.14', '1.3.6.1.5.5.7.1.1', '2.5.29.31']);
+const MAY_UNDERSTAND = new Set([
+  '2.5.29.19',
+  '2.5.29.15',
+  '2.5.29.37',
+  '2.5.29.17',
+  '2.5.29.35',
+  '2.5.29.14',
+  '1.3.6.1.5.5.7.1.1',
+  '2.5.29.31',
+]);
 
 /** The certgate-visible fields, as asn1-schema decodes them. */
 function asnCertFields(asn: Certificate): Record<string, unknown> {
@@ -257,15 +287,22 @@ function asnCertFields(asn: Certificate): Record<string, unknown> {
     subject: asnNameAttributes(tbs.subject),
     issuer: asnNameAttributes(tbs.issuer),
     san: sans,
-    basicConstraints: bcv ? (bcv.pathLenConstraint === undefined ? { ca: bcv.cA } : { ca: bcv.cA, pathLen: bcv.pathLenConstraint }) : undefined,
+    basicConstraints: bcv
+      ? bcv.pathLenConstraint === undefined
+        ? { ca: bcv.cA }
+        : { ca: bcv.cA, pathLen: bcv.pathLenConstraint }
+      : undefined,
     keyUsage: ku ? AsnConvert.parse(value(ku), KeyUsage).toNumber() : undefined,
     extKeyUsage: eku ? [...AsnConvert.parse(value(eku), ExtendedKeyUsage)].map(String) : undefined,
     authorityKeyId: akiv?.keyIdentifier ? hex(akiv.keyIdentifier.buffer) : undefined,
     subjectKeyId: ski ? hex(AsnConvert.parse(value(ski), SubjectKeyIdentifier).buffer) : undefined,
-    unsupportedCriticalExtensions: (tbs.extensions ?? []).filter((e) => e.critical && !MAY_UNDERSTAND.has(e.extnID)).map((e) => e.extnID),
+    unsupportedCriticalExtensions: (tbs.extensions ?? [])
+      .filter((e) => e.critical && !MAY_UNDERSTAND.has(e.extnID))
+      .map((e) => e.extnID),
     unsupportedAreCritical: true,
     signatureAlgorithm: asn.signatureAlgorithm.algorithm,
-    signatureAlgorithmParameters: asn.signatureAlgorithm.parameters === null ? '0500' : hex(asn.signatureAlgorithm.parameters),
+    signatureAlgorithmParameters:
+      asn.signatureAlgorithm.parameters === null ? '0500' : hex(asn.signatureAlgorithm.parameters),
     tbs: hex(asn.tbsCertificateRaw),
     signature: hex(asn.signatureValue),
   };
@@ -273,7 +310,9 @@ function asnCertFields(asn: Certificate): Record<string, unknown> {
 
 /** Whether `der` carries extension `type` marked critical (asn1-schema as the judge). */
 function criticalIn(der: Buffer, type: string): boolean {
-  return AsnConvert.parse(der, Certificate).tbsCertificate.extensions?.some((e) => e.extnID === type && e.critical) ?? false;
+  return (
+    AsnConvert.parse(der, Certificate).tbsCertificate.extensions?.some((e) => e.extnID === type && e.critical) ?? false
+  );
 }
 
 function certgateCertFields(c: ParsedCertificate): Record<string, unknown> {
@@ -286,7 +325,11 @@ function certgateCertFields(c: ParsedCertificate): Record<string, unknown> {
     subject: certgateNameAttributes(c.subjectName),
     issuer: certgateNameAttributes(c.issuerName),
     san: c.san,
-    basicConstraints: c.basicConstraints && (c.basicConstraints.pathLen === undefined ? { ca: c.basicConstraints.ca } : { ca: c.basicConstraints.ca, pathLen: c.basicConstraints.pathLen }),
+    basicConstraints:
+      c.basicConstraints &&
+      (c.basicConstraints.pathLen === undefined
+        ? { ca: c.basicConstraints.ca }
+        : { ca: c.basicConstraints.ca, pathLen: c.basicConstraints.pathLen }),
     keyUsage: c.keyUsage,
     extKeyUsage: c.extKeyUsage,
     authorityKeyId: c.authorityKeyId,
@@ -304,7 +347,8 @@ function certgateCertFields(c: ParsedCertificate): Record<string, unknown> {
  * What Node's `ca` means: OpenSSL's X509_check_ca() === 1, i.e. basicConstraints cA TRUE and,
  * when keyUsage is present, keyCertSign set (a v1 self-signed root is 3, so `ca` is false).
  */
-const nodeCaModel = (c: ParsedCertificate) => c.basicConstraints?.ca === true && (c.keyUsage === undefined || (c.keyUsage & 32) !== 0);
+const nodeCaModel = (c: ParsedCertificate) =>
+  c.basicConstraints?.ca === true && (c.keyUsage === undefined || (c.keyUsage & 32) !== 0);
 
 function nodeCertFields(n: X509Certificate): Record<string, unknown> {
   return {
@@ -368,7 +412,8 @@ const show = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint'
 function fieldDiffs(ours: Record<string, unknown>, theirs: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const key of Object.keys(theirs)) {
-    if (show(ours[key]) !== show(theirs[key])) out.push(`${key}: certgate=${show(ours[key])} other=${show(theirs[key])}`);
+    if (show(ours[key]) !== show(theirs[key]))
+      out.push(`${key}: certgate=${show(ours[key])} other=${show(theirs[key])}`);
   }
   return out;
 }
@@ -393,7 +438,15 @@ function compare<A, B>(
   oursFields: (a: A) => Record<string, unknown>,
   theirsFields: (b: B) => Record<string, unknown>,
 ): Report {
-  const report: Report = { total: samples.length, bothAccept: 0, bothReject: 0, onlyCertgateRejects: {}, onlyOtherRejects: {}, fieldDiffs: [], otherReasons: {} };
+  const report: Report = {
+    total: samples.length,
+    bothAccept: 0,
+    bothReject: 0,
+    onlyCertgateRejects: {},
+    onlyOtherRejects: {},
+    fieldDiffs: [],
+    otherReasons: {},
+  };
   for (const { id, der } of samples) {
     const a = attempt(() => ours(der));
     const b = attempt(() => theirs(der));
@@ -434,14 +487,18 @@ function expectPinned(actual: Record<string, string>, pinned: Record<string, str
 }
 
 function table(title: string, rows: [string, Report][]): string {
-  const lines = [title, '  comparison                         inputs  both-ok  both-reject  only-certgate-rejects  only-other-rejects  field-diffs'];
+  const lines = [
+    title,
+    '  comparison                         inputs  both-ok  both-reject  only-certgate-rejects  only-other-rejects  field-diffs',
+  ];
   for (const [name, r] of rows) {
     lines.push(
       `  ${name.padEnd(34)} ${String(r.total).padStart(6)}  ${String(r.bothAccept).padStart(7)}  ${String(r.bothReject).padStart(11)}  ${String(Object.keys(r.onlyCertgateRejects).length).padStart(21)}  ${String(Object.keys(r.onlyOtherRejects).length).padStart(18)}  ${String(r.fieldDiffs.length).padStart(11)}`,
     );
   }
   for (const [name, r] of rows) {
-    for (const [id, why] of Object.entries(r.onlyCertgateRejects)) lines.push(`  [${name}] certgate rejects ${id}: ${why}`);
+    for (const [id, why] of Object.entries(r.onlyCertgateRejects))
+      lines.push(`  [${name}] certgate rejects ${id}: ${why}`);
     for (const [id, why] of Object.entries(r.onlyOtherRejects)) lines.push(`  [${name}] other rejects ${id}: ${why}`);
     for (const d of r.fieldDiffs) lines.push(`  [${name}] field diff ${d}`);
   }
@@ -458,14 +515,21 @@ let devDir: string | undefined;
 beforeAll(async () => {
   devDir = mkdtempSync(join(tmpdir(), 'certgate-der-diff-'));
   const files = await generateDevPki(devDir);
-  const certFiles = [files.rootCert, files.intermediateCert, files.serverCert, ...Object.values(files.clients).map((c) => c.cert)];
+  const certFiles = [
+    files.rootCert,
+    files.intermediateCert,
+    files.serverCert,
+    ...Object.values(files.clients).map((c) => c.cert),
+  ];
   for (const path of certFiles) {
     pemBodies(readFileSync(path, 'utf8'), 'CERTIFICATE').forEach((der, i) => {
       const id = `devpki/${path.slice(devDir!.length + 1)}#${i}`;
       if (!certSamples.some((s) => s.der.equals(der))) certSamples.push({ id, der });
     });
   }
-  pemBodies(readFileSync(files.crl, 'utf8'), 'X509 CRL').forEach((der, i) => crlSamples.push({ id: `devpki/crl.pem#${i}`, der }));
+  for (const [i, der] of pemBodies(readFileSync(files.crl, 'utf8'), 'X509 CRL').entries()) {
+    crlSamples.push({ id: `devpki/crl.pem#${i}`, der });
+  }
 });
 
 afterAll(() => {
@@ -477,9 +541,26 @@ describe('DER differential: certificates', () => {
   let vsNode: Report;
 
   beforeAll(() => {
-    vsAsn1 = compare(certSamples, parseCertificate, (der) => AsnConvert.parse(der, Certificate), certgateCertFields, asnCertFields);
-    vsNode = compare(certSamples, parseCertificate, (der) => new X509Certificate(der), certgateNodeFields, nodeCertFields);
-    console.log(table('certificates (PKITS + x509-limbo subset + dev PKI, deduplicated)', [['certgate vs @peculiar/asn1-schema', vsAsn1], ['certgate vs node:crypto X509Certificate', vsNode]]));
+    vsAsn1 = compare(
+      certSamples,
+      parseCertificate,
+      (der) => AsnConvert.parse(der, Certificate),
+      certgateCertFields,
+      asnCertFields,
+    );
+    vsNode = compare(
+      certSamples,
+      parseCertificate,
+      (der) => new X509Certificate(der),
+      certgateNodeFields,
+      nodeCertFields,
+    );
+    console.log(
+      table('certificates (PKITS + x509-limbo subset + dev PKI, deduplicated)', [
+        ['certgate vs @peculiar/asn1-schema', vsAsn1],
+        ['certgate vs node:crypto X509Certificate', vsNode],
+      ]),
+    );
   });
 
   it('reads the whole corpus (PKITS, x509-limbo, dev PKI)', () => {
@@ -523,7 +604,13 @@ describe('DER differential: CRLs', () => {
   let vsAsn1: Report;
 
   beforeAll(() => {
-    vsAsn1 = compare(crlSamples, parseCrl, (der) => AsnConvert.parse(der, CertificateList), certgateCrlFields, asnCrlFields);
+    vsAsn1 = compare(
+      crlSamples,
+      parseCrl,
+      (der) => AsnConvert.parse(der, CertificateList),
+      certgateCrlFields,
+      asnCrlFields,
+    );
     console.log(table('CRLs (PKITS + x509-limbo subset + dev PKI)', [['certgate vs @peculiar/asn1-schema', vsAsn1]]));
   });
 
@@ -573,10 +660,21 @@ function oid(dotted: string): Buffer {
 const seq = (...parts: Buffer[]) => tlv(0x30, ...parts);
 const str = (tag: number, text: string, encoding: BufferEncoding = 'utf8') => tlv(tag, Buffer.from(text, encoding));
 const bmp = (text: string) => tlv(0x1e, Buffer.from(text, 'utf16le').swap16());
-const universal = (text: string) => tlv(0x1c, Buffer.concat([...text].map((ch) => { const b = Buffer.alloc(4); b.writeUInt32BE(ch.codePointAt(0) as number); return b; })));
+const universal = (text: string) =>
+  tlv(
+    0x1c,
+    Buffer.concat(
+      [...text].map((ch) => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE(ch.codePointAt(0) as number);
+        return b;
+      }),
+    ),
+  );
 const atv = (type: string, value: Buffer) => seq(oid(type), value);
 const rdn = (...atvs: Buffer[]) => tlv(0x31, ...atvs);
-const extension = (type: string, value: Buffer, critical = false) => seq(oid(type), ...(critical ? [Buffer.from([0x01, 0x01, 0xff])] : []), tlv(0x04, value));
+const extension = (type: string, value: Buffer, critical = false) =>
+  seq(oid(type), ...(critical ? [Buffer.from([0x01, 0x01, 0xff])] : []), tlv(0x04, value));
 
 /** TLVs directly inside the element at `pos` (a minimal walker for well-formed templates). */
 function children(der: Buffer, pos: number): Buffer[] {
@@ -637,12 +735,19 @@ function syntheticCerts(template: Buffer): Sample[] {
     {
       // OpenSSL's X509_NAME_ENTRY value is ASN1_PRINTABLE, which has no VisibleString.
       id: 'synthetic/name-visible-string',
-      der: synthesize(template, { subject: seq(rdn(atv('2.5.4.12', str(0x1a, 'Dr. Visible'))), rdn(atv('2.5.4.3', str(0x0c, 'v')))) }),
+      der: synthesize(template, {
+        subject: seq(rdn(atv('2.5.4.12', str(0x1a, 'Dr. Visible'))), rdn(atv('2.5.4.3', str(0x0c, 'v')))),
+      }),
     },
     {
       // An attribute value that is no string type at all: certgate keeps it as opaque DER (#hex).
       id: 'synthetic/name-integer-value',
-      der: synthesize(template, { subject: seq(rdn(atv('1.3.6.1.4.1.99999.1', tlv(0x02, Buffer.from([0x01, 0x00])))), rdn(atv('2.5.4.3', str(0x0c, 'i')))) }),
+      der: synthesize(template, {
+        subject: seq(
+          rdn(atv('1.3.6.1.4.1.99999.1', tlv(0x02, Buffer.from([0x01, 0x00])))),
+          rdn(atv('2.5.4.3', str(0x0c, 'i'))),
+        ),
+      }),
     },
     {
       id: 'synthetic/san-forms',
@@ -676,7 +781,14 @@ function syntheticCerts(template: Buffer): Sample[] {
           // Two octets: digitalSignature, keyCertSign, cRLSign, decipherOnly (bit 8).
           extension('2.5.29.15', tlv(0x03, Buffer.from([0x07, 0x86, 0x80])), true),
           extension('2.5.29.37', seq(oid('1.3.6.1.5.5.7.3.2'), oid('1.3.6.1.4.1.311.20.2.2'), oid('2.999.4294967296'))),
-          extension('2.5.29.35', seq(tlv(0x80, Buffer.from('0102030405', 'hex')), tlv(0xa1, tlv(0xa4, seq(rdn(atv('2.5.4.3', str(0x0c, 'ca')))))), tlv(0x82, Buffer.from([0x05])))),
+          extension(
+            '2.5.29.35',
+            seq(
+              tlv(0x80, Buffer.from('0102030405', 'hex')),
+              tlv(0xa1, tlv(0xa4, seq(rdn(atv('2.5.4.3', str(0x0c, 'ca')))))),
+              tlv(0x82, Buffer.from([0x05])),
+            ),
+          ),
           extension('2.5.29.14', tlv(0x04, Buffer.from('a1b2c3', 'hex'))),
           extension('1.3.6.1.4.1.99999.2', Buffer.alloc(0), true),
         ],
@@ -722,9 +834,26 @@ describe('DER differential: synthetic edge-case certificates', () => {
 
   it('agrees with asn1-schema and Node except for the explained, pinned differences', () => {
     const samples = syntheticCerts(template());
-    const vsAsn1 = compare(samples, parseCertificate, (der) => AsnConvert.parse(der, Certificate), certgateCertFields, asnCertFields);
-    const vsNode = compare(samples, parseCertificate, (der) => new X509Certificate(der), certgateNodeFields, nodeCertFields);
-    console.log(table('synthetic certificates', [['certgate vs @peculiar/asn1-schema', vsAsn1], ['certgate vs node:crypto X509Certificate', vsNode]]));
+    const vsAsn1 = compare(
+      samples,
+      parseCertificate,
+      (der) => AsnConvert.parse(der, Certificate),
+      certgateCertFields,
+      asnCertFields,
+    );
+    const vsNode = compare(
+      samples,
+      parseCertificate,
+      (der) => new X509Certificate(der),
+      certgateNodeFields,
+      nodeCertFields,
+    );
+    console.log(
+      table('synthetic certificates', [
+        ['certgate vs @peculiar/asn1-schema', vsAsn1],
+        ['certgate vs node:crypto X509Certificate', vsNode],
+      ]),
+    );
     expect(vsAsn1.bothAccept).toBe(samples.length);
     expectKnownDiffs(vsAsn1.fieldDiffs, KNOWN_SYNTHETIC_ASN1_DIFFS);
     expectPinned(vsNode.onlyOtherRejects, SYNTHETIC_ONLY_NODE_REJECTS);
@@ -734,7 +863,9 @@ describe('DER differential: synthetic edge-case certificates', () => {
 
   it('refuses a BIT STRING whose padding bits are set (not DER), which asn1-schema would mask', () => {
     // 07 = seven unused bits, 81 = digitalSignature plus a padding bit set.
-    const der = synthesize(template(), { extensions: [extension('2.5.29.15', tlv(0x03, Buffer.from([0x07, 0x81])), true)] });
+    const der = synthesize(template(), {
+      extensions: [extension('2.5.29.15', tlv(0x03, Buffer.from([0x07, 0x81])), true)],
+    });
     expect(AsnConvert.parse(der, Certificate)).toBeDefined();
     expect(() => parseCertificate(der)).toThrow(MalformedCertificateError);
     expect(() => parseCertificate(der)).toThrow(/padding bits/);
@@ -794,12 +925,24 @@ describe('DER differential: synthetic CRL', () => {
           entry('7f0102030405060708090a0b0c0d0e0f10111213', gt('20100101083000Z'), reason),
           entry('00', utc('100101083000Z')),
         ),
-        tlv(0xa0, seq(extension('2.5.29.20', tlv(0x02, Buffer.from('7f0102030405060708090a0b0c0d0e0f10111213', 'hex'))), extension('2.5.29.35', seq(tlv(0x80, Buffer.from('abcdef', 'hex')))))),
+        tlv(
+          0xa0,
+          seq(
+            extension('2.5.29.20', tlv(0x02, Buffer.from('7f0102030405060708090a0b0c0d0e0f10111213', 'hex'))),
+            extension('2.5.29.35', seq(tlv(0x80, Buffer.from('abcdef', 'hex')))),
+          ),
+        ),
       ),
       alg,
       sig,
     );
-    const report = compare([{ id: 'synthetic/crl', der }], parseCrl, (d) => AsnConvert.parse(d, CertificateList), certgateCrlFields, asnCrlFields);
+    const report = compare(
+      [{ id: 'synthetic/crl', der }],
+      parseCrl,
+      (d) => AsnConvert.parse(d, CertificateList),
+      certgateCrlFields,
+      asnCrlFields,
+    );
     expect(report.bothAccept).toBe(1);
     expect(report.fieldDiffs).toEqual([]);
     const crl = parseCrl(der);

@@ -24,7 +24,12 @@ import { Certificate } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
 import { CertgateError, createVerifier, type Verifier } from '../../src/index.js';
 import { MalformedCrlError, parseCrl } from '../../src/revocation/crl.js';
-import { certificateInfo, MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../../src/x509/certificate.js';
+import {
+  certificateInfo,
+  MalformedCertificateError,
+  parseCertificate,
+  type ParsedCertificate,
+} from '../../src/x509/certificate.js';
 import { FIXTURES } from './conformance/suites.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -112,7 +117,9 @@ const CRL_SEEDS: Seed[] = [
     'onlySomeReasonsCA1compromiseCRL',
     'UnknownCRLEntryExtensionCACRL',
   ].map((n): Seed => ({ kind: 'pkits-crl', name: n, der: pkits('crls', `${n}.crl`) })),
-  ...['crl::revoked-certificate-with-crl', 'crl::crlnumber-critical'].map((id): Seed => ({ kind: 'limbo-crl', name: id, der: limbo(id, 'crl') })),
+  ...['crl::revoked-certificate-with-crl', 'crl::crlnumber-critical'].map(
+    (id): Seed => ({ kind: 'limbo-crl', name: id, der: limbo(id, 'crl') }),
+  ),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -154,7 +161,8 @@ function derLength(n: number): Buffer {
   return Buffer.from([0x80 | octets.length, ...octets]);
 }
 
-const tlv = (tag: number, content: Buffer, length: Buffer = derLength(content.length)) => Buffer.concat([Buffer.from([tag]), length, content]);
+const tlv = (tag: number, content: Buffer, length: Buffer = derLength(content.length)) =>
+  Buffer.concat([Buffer.from([tag]), length, content]);
 
 /** A TLV; constructed ones (and OCTET/BIT STRINGs that wrap DER, as extension values do) have kids. */
 interface Node {
@@ -230,7 +238,10 @@ function cloneTree(node: Node): Node {
 // ---------------------------------------------------------------------------------------------
 // Mutations
 
-const INTERESTING_TAGS = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0c, 0x13, 0x14, 0x16, 0x17, 0x18, 0x1c, 0x1e, 0x1f, 0x30, 0x31, 0x80, 0x81, 0x82, 0x86, 0x87, 0xa0, 0xa3, 0xff];
+const INTERESTING_TAGS = [
+  0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0c, 0x13, 0x14, 0x16, 0x17, 0x18, 0x1c, 0x1e, 0x1f, 0x30, 0x31, 0x80,
+  0x81, 0x82, 0x86, 0x87, 0xa0, 0xa3, 0xff,
+];
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 /** Edge-case TLVs that replace a node wholesale. */
@@ -333,7 +344,8 @@ const BYTE_MUTATORS: Record<string, Mutator> = {
   },
   'overwrite-bytes': (der, rng) => {
     const m = Buffer.from(der);
-    for (let i = 1 + rng.int(4); i > 0; i--) m[rng.int(m.length)] = rng.pick([0x00, 0x7f, 0x80, 0x81, 0x84, 0xff, rng.int(256)]);
+    for (let i = 1 + rng.int(4); i > 0; i--)
+      m[rng.int(m.length)] = rng.pick([0x00, 0x7f, 0x80, 0x81, 0x84, 0xff, rng.int(256)]);
     return m;
   },
   'insert-bytes': (der, rng) => {
@@ -352,7 +364,9 @@ const BYTE_MUTATORS: Record<string, Mutator> = {
 const headerAttack: Mutator = (der, rng) => {
   // parseNodes keeps views into `der`, so each node's header offset follows from its content's
   // (seeds are DER, so their length octets are the minimal ones derLength produces).
-  const offsets = flatten(parseNodes(der) ?? []).map(({ node }) => node.content.byteOffset - der.byteOffset - derLength(node.content.length).length - 1);
+  const offsets = flatten(parseNodes(der) ?? []).map(
+    ({ node }) => node.content.byteOffset - der.byteOffset - derLength(node.content.length).length - 1,
+  );
   const at = rng.pick(offsets);
   const lenStart = at + 1;
   const first = der[lenStart] as number;
@@ -478,7 +492,16 @@ function specialCases(): Case[] {
     special('null', Buffer.from([0x05, 0x00])),
     special('100k-nested-indefinite', indefinite100k),
     special('100k-nested-definite', nestedSequences(100_000)),
-    special('10k-nested-in-tbs', Buffer.concat([Buffer.from([0x30]), derLength(DEEP_10K.length + 8), DEEP_10K, Buffer.from('3000030100', 'hex'), Buffer.from('300003', 'hex')])),
+    special(
+      '10k-nested-in-tbs',
+      Buffer.concat([
+        Buffer.from([0x30]),
+        derLength(DEEP_10K.length + 8),
+        DEEP_10K,
+        Buffer.from('3000030100', 'hex'),
+        Buffer.from('300003', 'hex'),
+      ]),
+    ),
     special('declared-4GiB', Buffer.concat([Buffer.from([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]), Buffer.alloc(64)])),
     special('declared-2GiB', Buffer.concat([Buffer.from([0x30, 0x84, 0x7f, 0xff, 0xff, 0xff]), Buffer.alloc(64)])),
     special('long-form-5-octets', Buffer.from([0x30, 0x85, 0x00, 0x00, 0x00, 0x00, 0x02, 0x05, 0x00])),
@@ -505,7 +528,8 @@ interface Outcome {
   cases: number;
 }
 
-const describeCase = (c: Case, n: number) => `#${n} ${c.kind}:${c.seed} ${c.mutation} (${c.input.length} bytes, sha256 ${createHash('sha256').update(c.input).digest('hex').slice(0, 16)})`;
+const describeCase = (c: Case, n: number) =>
+  `#${n} ${c.kind}:${c.seed} ${c.mutation} (${c.input.length} bytes, sha256 ${createHash('sha256').update(c.input).digest('hex').slice(0, 16)})`;
 
 function tally(map: Map<string, Tally>, key: string, accepted: boolean): void {
   const t = map.get(key) ?? { accepted: 0, rejected: 0 };
@@ -518,7 +542,13 @@ const validDate = (d: unknown) => d instanceof Date && Number.isFinite(d.getTime
 
 /** Runs parseCertificate / parseCrl on every case; collects contract violations. */
 function run(cases: readonly Case[], what: 'certificate' | 'crl', accepted: Buffer[]): Outcome {
-  const out: Outcome = { failures: [], byKind: new Map(), byMutation: new Map(), slowest: { ms: 0, label: '' }, cases: cases.length };
+  const out: Outcome = {
+    failures: [],
+    byKind: new Map(),
+    byMutation: new Map(),
+    slowest: { ms: 0, label: '' },
+    cases: cases.length,
+  };
   cases.forEach((c, n) => {
     const started = performance.now();
     let ok = false;
@@ -527,20 +557,24 @@ function run(cases: readonly Case[], what: 'certificate' | 'crl', accepted: Buff
         const cert = parseCertificate(c.input);
         ok = true;
         const info = certificateInfo(cert);
-        if (!validDate(cert.notBefore) || !validDate(cert.notAfter) || !validDate(info.notBefore)) throw new Error('parsed an invalid Date');
+        if (!validDate(cert.notBefore) || !validDate(cert.notAfter) || !validDate(info.notBefore))
+          throw new Error('parsed an invalid Date');
         if (!/^[0-9A-F]+$/.test(cert.serialNumber)) throw new Error(`odd serialNumber ${cert.serialNumber}`);
         void info.subjectDN.length;
         accepted.push(c.input);
       } else {
         const crl = parseCrl(c.input);
         ok = true;
-        if (!validDate(crl.thisUpdate) || (crl.nextUpdate !== undefined && !validDate(crl.nextUpdate))) throw new Error('parsed an invalid Date');
+        if (!validDate(crl.thisUpdate) || (crl.nextUpdate !== undefined && !validDate(crl.nextUpdate)))
+          throw new Error('parsed an invalid Date');
         accepted.push(c.input);
       }
     } catch (err) {
       const expected = what === 'certificate' ? MalformedCertificateError : MalformedCrlError;
       if (ok || !(err instanceof expected)) {
-        out.failures.push(`${describeCase(c, n)}: ${ok ? 'after a successful parse, ' : ''}${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
+        out.failures.push(
+          `${describeCase(c, n)}: ${ok ? 'after a successful parse, ' : ''}${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`,
+        );
       }
     }
     const ms = performance.now() - started;
@@ -578,7 +612,13 @@ function certCases(): Case[] {
     const rng = new Rng(0x5eed0000 + s);
     for (let i = 0; i < PER_CERT_SEED; i++) cases.push(mutate(seed, rng, i));
     if (TRUNCATED_CERT_SEEDS.includes(seed.name)) {
-      for (let len = 0; len < seed.der.length; len++) cases.push({ kind: seed.kind, seed: seed.name, mutation: 'truncate-every-length', input: seed.der.subarray(0, len) });
+      for (let len = 0; len < seed.der.length; len++)
+        cases.push({
+          kind: seed.kind,
+          seed: seed.name,
+          mutation: 'truncate-every-length',
+          input: seed.der.subarray(0, len),
+        });
     }
   });
   return cases;
@@ -590,7 +630,13 @@ function crlCases(): Case[] {
     const rng = new Rng(0xc41c0000 + s);
     for (let i = 0; i < PER_CRL_SEED; i++) cases.push(mutate(seed, rng, i));
     if (TRUNCATED_CRL_SEEDS.includes(seed.name)) {
-      for (let len = 0; len < seed.der.length; len++) cases.push({ kind: seed.kind, seed: seed.name, mutation: 'truncate-every-length', input: seed.der.subarray(0, len) });
+      for (let len = 0; len < seed.der.length; len++)
+        cases.push({
+          kind: seed.kind,
+          seed: seed.name,
+          mutation: 'truncate-every-length',
+          input: seed.der.subarray(0, len),
+        });
     }
   });
   return cases;
@@ -642,14 +688,23 @@ describe('DER fuzz', { timeout: 20_000 }, () => {
     const root = pkits('certs', 'TrustAnchorRootCertificate.crt');
     const goodCa = pkits('certs', 'GoodCACert.crt');
     const leaf = pkits('certs', 'ValidCertificatePathTest1EE.crt');
-    const verifier = createVerifier({ ca: root, intermediates: [goodCa], crl: [pkits('crls', 'TrustAnchorRootCRL.crl'), pkits('crls', 'GoodCACRL.crl')], purpose: false });
+    const verifier = createVerifier({
+      ca: root,
+      intermediates: [goodCa],
+      crl: [pkits('crls', 'TrustAnchorRootCRL.crl'), pkits('crls', 'GoodCACRL.crl')],
+      purpose: false,
+    });
     // The setup is real: the unmutated leaf verifies.
     expect(await verifier.verify(leaf, { at: PKITS_AT })).toMatchObject({ ok: true });
 
     // Every mutant of the leaf and of GoodCACert (presented as chain [leaf, mutant]), plus a
     // deterministic sample of the rest: about 3,000 verifications.
-    const leafMutants = allCertCases().filter((c) => c.seed === 'ValidCertificatePathTest1EE' || c.seed === 'GoodCACert' || c.kind === 'special');
-    const others = allCertCases().filter((c) => !leafMutants.includes(c)).filter((_c, i) => i % 8 === 0);
+    const leafMutants = allCertCases().filter(
+      (c) => c.seed === 'ValidCertificatePathTest1EE' || c.seed === 'GoodCACert' || c.kind === 'special',
+    );
+    const others = allCertCases()
+      .filter((c) => !leafMutants.includes(c))
+      .filter((_c, i) => i % 8 === 0);
     const failures: string[] = [];
     const results = { ok: 0, rejected: 0, codes: new Map<string, number>() };
     const seedBytes = new Set(CERT_SEEDS.map((s) => s.der.toString('hex')));
@@ -659,7 +714,8 @@ describe('DER fuzz', { timeout: 20_000 }, () => {
         if (r.ok !== true && r.ok !== false) throw new Error(`result without a boolean ok: ${JSON.stringify(r)}`);
         // A changed leaf must never verify: every byte of it is signed, or is the signature, and
         // DER has one encoding. (As [leaf, mutated CA] the configured GoodCACert may still serve.)
-        if (r.ok && !Array.isArray(chain) && !seedBytes.has(chain.toString('hex'))) throw new Error('a mutated certificate verified');
+        if (r.ok && !Array.isArray(chain) && !seedBytes.has(chain.toString('hex')))
+          throw new Error('a mutated certificate verified');
         if (r.ok) results.ok++;
         else {
           results.rejected++;
@@ -699,7 +755,10 @@ describe('DER fuzz', { timeout: 20_000 }, () => {
         verifier = createVerifier({ ca: root, intermediates: [goodCa], crl: [c.input], purpose: false });
         built++;
       } catch (err) {
-        if (!(err instanceof CertgateError)) failures.push(`${describeCase(c, i)}: createVerifier threw ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
+        if (!(err instanceof CertgateError))
+          failures.push(
+            `${describeCase(c, i)}: createVerifier threw ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`,
+          );
         else refused++;
         continue;
       }
@@ -710,7 +769,9 @@ describe('DER fuzz', { timeout: 20_000 }, () => {
         failures.push(`${describeCase(c, i)}: verify rejected: ${(err as Error)?.message}`);
       }
     }
-    console.log(`createVerifier with mutated CRLs: ${built} built, ${refused} refused with CertgateError, ${failures.length} violations`);
+    console.log(
+      `createVerifier with mutated CRLs: ${built} built, ${refused} refused with CertgateError, ${failures.length} violations`,
+    );
     expect(failures.slice(0, 20)).toEqual([]);
   });
 });
@@ -727,7 +788,8 @@ describe('DER fuzz: differential on accepted mutants', () => {
     let both = 0;
     const asn1Rejects = new Map<string, number>();
     const hex = (b: ArrayBuffer | undefined) => (b ? Buffer.from(b).toString('hex') : undefined);
-    const types = (name: readonly (readonly { type: string }[])[]) => name.map((r) => r.map((a) => a.type).join('+')).join(',');
+    const types = (name: readonly (readonly { type: string }[])[]) =>
+      name.map((r) => r.map((a) => a.type).join('+')).join(',');
     allCertCases().forEach((c, n) => {
       let cert: ParsedCertificate;
       let asn: Certificate;
@@ -748,7 +810,14 @@ describe('DER fuzz: differential on accepted mutants', () => {
       const checks: [string, unknown, unknown][] = [
         ['tbs', cert.tbs.toString('hex'), hex(asn.tbsCertificateRaw)],
         ['signature', cert.signature.toString('hex'), hex(asn.signatureValue)],
-        ['serialNumber', cert.serialNumber, Buffer.from(tbs.serialNumber).toString('hex').toUpperCase().replace(/^(00)+(?=..)/, '')],
+        [
+          'serialNumber',
+          cert.serialNumber,
+          Buffer.from(tbs.serialNumber)
+            .toString('hex')
+            .toUpperCase()
+            .replace(/^(00)+(?=..)/, ''),
+        ],
         ['notBefore', cert.notBefore.getTime(), tbs.validity.notBefore.getTime().getTime()],
         ['notAfter', cert.notAfter.getTime(), tbs.validity.notAfter.getTime().getTime()],
         ['version', cert.version, tbs.version + 1],
@@ -757,7 +826,10 @@ describe('DER fuzz: differential on accepted mutants', () => {
         ['signatureAlgorithm', cert.signatureAlgorithm.algorithm, asn.signatureAlgorithm.algorithm],
       ];
       for (const [field, ours, theirs] of checks) {
-        if (ours !== theirs) diffs.push(`${describeCase(c, n)} ${field}: certgate=${String(ours).slice(0, 80)} asn1-schema=${String(theirs).slice(0, 80)}`);
+        if (ours !== theirs)
+          diffs.push(
+            `${describeCase(c, n)} ${field}: certgate=${String(ours).slice(0, 80)} asn1-schema=${String(theirs).slice(0, 80)}`,
+          );
       }
     });
     const onlyCertgate = [...asn1Rejects.values()].reduce((a, b) => a + b, 0);
@@ -772,7 +844,7 @@ describe('DER fuzz: differential on accepted mutants', () => {
   });
 });
 
-describe("DER fuzz: inputs with very many elements", () => {
+describe('DER fuzz: inputs with very many elements', () => {
   /** An OID under 1.2 with one more arc, `n`: distinct, short extension identifiers. */
   function oidUnder12(n: number): Buffer {
     const groups = [n & 0x7f];
@@ -780,7 +852,13 @@ describe("DER fuzz: inputs with very many elements", () => {
     return tlv(0x06, Buffer.from([0x2a, ...groups]));
   }
   /** Extensions ::= SEQUENCE OF `count` distinct, non-critical, empty-valued extensions. */
-  const manyExtensions = (count: number) => tlv(0x30, Buffer.concat(Array.from({ length: count }, (_v, i) => tlv(0x30, Buffer.concat([oidUnder12(i), tlv(0x04, Buffer.alloc(0))])))));
+  const manyExtensions = (count: number) =>
+    tlv(
+      0x30,
+      Buffer.concat(
+        Array.from({ length: count }, (_v, i) => tlv(0x30, Buffer.concat([oidUnder12(i), tlv(0x04, Buffer.alloc(0))]))),
+      ),
+    );
 
   // Timing is kept out of npm test (it flakes under parallel load); bench/parse-cost.ts measures
   // decode cost. These cases once took seconds (a quadratic duplicate check) and now decode.
@@ -803,7 +881,10 @@ describe("DER fuzz: inputs with very many elements", () => {
     const sigAlg = Buffer.from('300a06082a8648ce3d040302', 'hex');
     const build = (count: number) => {
       const entry = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), utc, manyExtensions(count)]));
-      const tbs = tlv(0x30, Buffer.concat([Buffer.from('020101', 'hex'), sigAlg, Buffer.from('3000', 'hex'), utc, tlv(0x30, entry)]));
+      const tbs = tlv(
+        0x30,
+        Buffer.concat([Buffer.from('020101', 'hex'), sigAlg, Buffer.from('3000', 'hex'), utc, tlv(0x30, entry)]),
+      );
       return tlv(0x30, Buffer.concat([tbs, sigAlg, Buffer.from('030100', 'hex')]));
     };
     expect(parseCrl(build(10_000)).revoked.size).toBe(1);

@@ -34,7 +34,11 @@ describe('extension table rows', () => {
     for (const table of [CA_EXTENSIONS, END_ENTITY_EXTENSIONS]) {
       const sections = table.rows.map((r) => r.section);
       for (const s of sections) expect(s).toMatch(/^4\.2\.[12]\.\d+$/);
-      const order = (s: string) => s.split('.').map(Number).reduce((acc, n) => acc * 100 + n, 0);
+      const order = (s: string) =>
+        s
+          .split('.')
+          .map(Number)
+          .reduce((acc, n) => acc * 100 + n, 0);
       expect([...sections].sort((a, b) => order(a) - order(b))).toEqual(sections);
       expect(new Set(table.rows.map((r) => r.oid)).size).toBe(table.rows.length);
     }

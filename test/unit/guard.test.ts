@@ -41,8 +41,15 @@ const headerSource: CertificateSource = {
   read(req: RequestLike): SourceReading {
     const name = req.headers?.['x-client'];
     if (name === undefined) return { kind: 'none', detail: 'no x-client header' };
-    if (name !== 'alice' && name !== 'bob' && name !== 'mallory') return { kind: 'refusal', code: 'CERT_MALFORMED', detail: 'unknown name' };
-    return { kind: 'certificate', ders: chainOf(name), scope: 'request', cacheKey: `x-client:${name}`, via: 'header x-client' };
+    if (name !== 'alice' && name !== 'bob' && name !== 'mallory')
+      return { kind: 'refusal', code: 'CERT_MALFORMED', detail: 'unknown name' };
+    return {
+      kind: 'certificate',
+      ders: chainOf(name),
+      scope: 'request',
+      cacheKey: `x-client:${name}`,
+      via: 'header x-client',
+    };
   },
 };
 
@@ -63,15 +70,23 @@ describe('remembering by the source cache key', () => {
   it('a source refusal and "no certificate" become refusals without verifying anything', async () => {
     const guard = createGuard({ verifier }, 'test', headerSource);
     verifications = 0;
-    expect(await guard.check({ headers: { 'x-client': 'eve?' } })).toMatchObject({ ok: false, error: { code: 'CERT_MALFORMED' } });
-    expect(await guard.check({ headers: {} })).toMatchObject({ ok: false, error: { code: 'CERT_MISSING', detail: 'no x-client header' } });
+    expect(await guard.check({ headers: { 'x-client': 'eve?' } })).toMatchObject({
+      ok: false,
+      error: { code: 'CERT_MALFORMED' },
+    });
+    expect(await guard.check({ headers: {} })).toMatchObject({
+      ok: false,
+      error: { code: 'CERT_MISSING', detail: 'no x-client header' },
+    });
     expect(verifications).toBe(0);
   });
 
   it('concurrent first requests for one key share one verification', async () => {
     const guard = createGuard({ verifier }, 'test', headerSource);
     verifications = 0;
-    const outcomes = await Promise.all(Array.from({ length: 8 }, () => guard.check({ headers: { 'x-client': 'bob' } })));
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, () => guard.check({ headers: { 'x-client': 'bob' } })),
+    );
     expect(outcomes.every((o) => o === outcomes[0] && o.ok)).toBe(true);
     expect(verifications).toBe(1);
   });
@@ -79,7 +94,10 @@ describe('remembering by the source cache key', () => {
   it('the TLS source refuses a request that did not come over TLS, and never caches it', async () => {
     const guard = createGuard({ verifier }, 'test', tlsSocketSource);
     const plain = { socket: { encrypted: false }, headers: {} };
-    expect(await guard.check(plain)).toMatchObject({ ok: false, error: { code: 'CERT_MISSING', detail: 'the request did not arrive over TLS' } });
+    expect(await guard.check(plain)).toMatchObject({
+      ok: false,
+      error: { code: 'CERT_MISSING', detail: 'the request did not arrive over TLS' },
+    });
     expect(guard.cached(plain)).toBeUndefined();
   });
 });

@@ -35,7 +35,10 @@ beforeAll(async () => {
   bob = leafOf(await verifier.verify(dev.chain.bob));
   aliceDnFromOpenssl = opensslSubjectRfc2253(dev.leafFile.alice);
 
-  const ws = makeSelfSigned({ subject: '/O=Example Bank/CN=payments/CN=payments-backup', san: `URI:${SPIFFE}, email:Payments@Bank.Example` });
+  const ws = makeSelfSigned({
+    subject: '/O=Example Bank/CN=payments/CN=payments-backup',
+    san: `URI:${SPIFFE}, email:Payments@Bank.Example`,
+  });
   workload = leafOf(await createVerifier({ ca: ws.pem }).verify(ws.pem));
   const anon = makeSelfSigned({ subject: '/O=Example Bank/OU=Anonymous' });
   noCn = leafOf(await createVerifier({ ca: anon.pem }).verify(anon.pem));
@@ -75,7 +78,10 @@ describe('byCommonName', () => {
   });
 
   it('maps an object entry; the user defaults to the table key', () => {
-    const identify = byCommonName({ alice: { roles: ['teller', 'auditor'] }, bob: { user: 'robert', roles: ['teller'] } });
+    const identify = byCommonName({
+      alice: { roles: ['teller', 'auditor'] },
+      bob: { user: 'robert', roles: ['teller'] },
+    });
     expect(identify(alice)).toEqual({ user: 'alice', roles: ['teller', 'auditor'] });
     expect(identify(bob)).toEqual({ user: 'robert', roles: ['teller'] });
   });
@@ -95,7 +101,10 @@ describe('byCommonName', () => {
 
   it('matches any of several CNs', () => {
     expect(byCommonName({ 'payments-backup': 'svc' })(workload)).toEqual({ user: 'svc', roles: [] });
-    expect(byCommonName({ payments: 'svc-a', 'payments-backup': 'svc-b' })(workload)).toEqual({ user: 'svc-a', roles: [] });
+    expect(byCommonName({ payments: 'svc-a', 'payments-backup': 'svc-b' })(workload)).toEqual({
+      user: 'svc-a',
+      roles: [],
+    });
   });
 
   it('returns undefined for a certificate without a CN', () => {
@@ -202,7 +211,10 @@ describe('byFingerprint', () => {
     const bare = alice.fingerprint256.replace(/:/g, '');
     expect(byFingerprint({ [bare.toLowerCase()]: 'alice' })(alice)).toEqual({ user: 'alice', roles: [] });
     expect(byFingerprint({ [bare]: 'alice' })(alice)).toEqual({ user: 'alice', roles: [] });
-    expect(byFingerprint({ [alice.fingerprint256.toLowerCase()]: 'alice' })(alice)).toEqual({ user: 'alice', roles: [] });
+    expect(byFingerprint({ [alice.fingerprint256.toLowerCase()]: 'alice' })(alice)).toEqual({
+      user: 'alice',
+      roles: [],
+    });
   });
 
   it('defaults the user to the key as written', () => {
@@ -224,6 +236,8 @@ describe('identity table validation', () => {
     ['a non-string user', { alice: { user: 7 } }],
     ['roles with a non-string', { alice: { roles: ['ok', 3] } }],
   ])('refuses %s with CONFIG_INVALID naming the entry', (_label, table) => {
-    expect(() => byCommonName(table as never)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('"alice"') }));
+    expect(() => byCommonName(table as never)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('"alice"') }),
+    );
   });
 });

@@ -22,7 +22,12 @@ function frozenClock(at: string): Clock & { set(iso: string): void; tick(ms: num
 
 const policy = pathPolicy({ purpose: 'clientAuth' });
 const AT = Date.parse('2024-06-01T12:00:00Z');
-const codeOf = (path: Made[], p: PathPolicy = policy, at = AT) => checkRules(path.map((m) => m.cert), p, at)?.code;
+const codeOf = (path: Made[], p: PathPolicy = policy, at = AT) =>
+  checkRules(
+    path.map((m) => m.cert),
+    p,
+    at,
+  )?.code;
 
 describe('validity at one-second granularity (RFC 5280 4.1.2.5), frozen clock', () => {
   const NOT_BEFORE = '2024-05-01T12:00:00Z';
@@ -214,5 +219,4 @@ describe('PathPolicy', () => {
     expect(() => pathPolicy(options as never)).toThrow(TypeError);
     expect(() => pathPolicy(options as never)).toThrow(name);
   });
-
 });

@@ -43,7 +43,10 @@ beforeAll(async () => {
     verdicts.legacy.set(t.id, l.verdict);
     details.set(t.id, d.result && !d.result.ok ? `${d.result.code}: ${d.result.detail}` : (d.error ?? ''));
     const section = `PKITS ${t.id.split('.').slice(0, 2).join('.')}`;
-    for (const [label, v] of [['default', d.verdict], ['legacyAlgorithms', l.verdict]] as const) {
+    for (const [label, v] of [
+      ['default', d.verdict],
+      ['legacyAlgorithms', l.verdict],
+    ] as const) {
       const key = `${section} (${label})`;
       const row = tally.get(key) ?? { pass: 0, total: 0 };
       row.total++;
@@ -61,7 +64,10 @@ describe('NIST PKITS 4.1-4.7 and 4.16', () => {
 
   it.each(tests.map((t) => [`${t.id} ${t.title}`, t] as const))('%s', (_label, t) => {
     const wantDefault = NEEDS_LEGACY_ALGORITHMS.has(t.id) ? 'FAILURE' : expected(t);
-    expect({ id: t.id, default: verdicts.default.get(t.id), legacyAlgorithms: verdicts.legacy.get(t.id) }, details.get(t.id)).toEqual({
+    expect(
+      { id: t.id, default: verdicts.default.get(t.id), legacyAlgorithms: verdicts.legacy.get(t.id) },
+      details.get(t.id),
+    ).toEqual({
       id: t.id,
       default: wantDefault,
       legacyAlgorithms: expected(t),
@@ -70,6 +76,9 @@ describe('NIST PKITS 4.1-4.7 and 4.16', () => {
 
   it('passes 76 of 78 by default and all 78 with legacyAlgorithms (a drop fails the suite)', () => {
     const pass = (m: Map<string, Verdict>) => tests.filter((t) => m.get(t.id) === expected(t)).length;
-    expect({ default: pass(verdicts.default), legacyAlgorithms: pass(verdicts.legacy) }).toEqual({ default: 76, legacyAlgorithms: 78 });
+    expect({ default: pass(verdicts.default), legacyAlgorithms: pass(verdicts.legacy) }).toEqual({
+      default: 76,
+      legacyAlgorithms: 78,
+    });
   });
 });

@@ -29,8 +29,13 @@ export interface Category {
 }
 
 export function loadLimbo(): { cases: LimboCase[]; categories: Record<string, Category> } {
-  const suite = JSON.parse(readFileSync(`${FIXTURES}x509-limbo/limbo-client-subset.json`, 'utf8')) as { testcases: LimboCase[] };
-  const categories = JSON.parse(readFileSync(`${FIXTURES}x509-limbo/categories.json`, 'utf8')) as Record<string, Category>;
+  const suite = JSON.parse(readFileSync(`${FIXTURES}x509-limbo/limbo-client-subset.json`, 'utf8')) as {
+    testcases: LimboCase[];
+  };
+  const categories = JSON.parse(readFileSync(`${FIXTURES}x509-limbo/categories.json`, 'utf8')) as Record<
+    string,
+    Category
+  >;
   return { cases: suite.testcases, categories };
 }
 
@@ -54,7 +59,11 @@ export const pkitsCert = (name: string) => readFileSync(`${FIXTURES}pkits/certs/
 export const pkitsCrl = (name: string) => readFileSync(`${FIXTURES}pkits/crls/${name}.crl`);
 
 /** Runs one verification; a throw (which createVerifier may do for a malformed trust anchor) is a FAILURE verdict. */
-export async function verdictOf(options: VerifierOptions, chain: string | Buffer, at: Date | undefined): Promise<{ verdict: Verdict; result?: VerifyResult; error?: string }> {
+export async function verdictOf(
+  options: VerifierOptions,
+  chain: string | Buffer,
+  at: Date | undefined,
+): Promise<{ verdict: Verdict; result?: VerifyResult; error?: string }> {
   try {
     const result = await createVerifier(options).verify(chain, at ? { at } : undefined);
     return { verdict: result.ok ? 'SUCCESS' : 'FAILURE', result };
@@ -65,6 +74,8 @@ export async function verdictOf(options: VerifierOptions, chain: string | Buffer
 
 /** Prints `topic  passed/total` lines, for the README table and for humans reading CI logs. */
 export function printTally(title: string, rows: Map<string, { pass: number; total: number }>): void {
-  const lines = [...rows.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([topic, { pass, total }]) => `  ${topic.padEnd(58)} ${pass}/${total}`);
+  const lines = [...rows.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([topic, { pass, total }]) => `  ${topic.padEnd(58)} ${pass}/${total}`);
   console.log(`${title}\n${lines.join('\n')}`);
 }
