@@ -1,7 +1,7 @@
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 import type { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
-import type { CertificateSource, RequestLike, SourceReading } from './source.js';
+import type { CertificateSource, RequestLike, SourceReading, TransportFacts } from './source.js';
 
 /**
  * The TLS connection as a certificate source: the certificate the client presented in the
@@ -118,38 +118,45 @@ function connectionOf(req: RequestLike): Connection | undefined {
 
 const NOT_TLS: SourceReading = Object.freeze({ kind: 'none', detail: 'the request did not arrive over TLS' });
 
-/** A connection's reading: the leaf now, the chain only if a guard asks for `ders`. */
+/**
+ * A connection's reading: the leaf now, the chain only if a guard asks for `ders` (a class with
+ * getters on its prototype: made once per connection, cheaper than a frozen object of accessors).
+ */
+class TlsReading {
+  readonly kind = 'certificate' as const;
+  readonly scope = 'connection' as const;
+  readonly leafKey: string;
+  readonly via: string;
+  readonly server: object | undefined;
+
+  constructor(
+    private readonly socket: TLSSocket,
+    private readonly record: SocketRecord,
+    readonly cacheKey: object,
+  ) {
+    this.leafKey = `tls-leaf:${(record.leaf as PeerCertificate).fingerprint256}`;
+    this.via = `TLS connection${socket.remoteAddress ? ` from ${socket.remoteAddress}` : ''}`;
+    this.server = (socket as TLSSocket & { server?: object }).server;
+  }
+
+  get ders(): readonly Buffer[] {
+    return chainOf(this.socket, this.record);
+  }
+
+  get transport(): TransportFacts {
+    return { protocol: this.socket.getProtocol?.() ?? undefined, cipher: this.socket.getCipher?.()?.name };
+  }
+
+  get untrustedHint(): string | undefined {
+    const resumedWithoutChain = this.ders.length === 1 && this.socket.isSessionReused();
+    return resumedWithoutChain ? RESUMED_HINT : undefined;
+  }
+}
+
 function readingFor(socket: TLSSocket, record: SocketRecord, key: object): SourceReading {
+  if (record.leaf) return new TlsReading(socket, record, key);
   const server = (socket as TLSSocket & { server?: object }).server;
-  const leaf = record.leaf;
-  if (!leaf)
-    return Object.freeze({
-      kind: 'none',
-      detail: 'the client sent no certificate',
-      scope: 'connection',
-      cacheKey: key,
-      server,
-    });
-  const remote = socket.remoteAddress ? ` from ${socket.remoteAddress}` : '';
-  let resumedWithoutChain: boolean | undefined;
-  const resumed = () => (resumedWithoutChain ??= chainOf(socket, record).length === 1 && socket.isSessionReused());
-  return Object.freeze({
-    kind: 'certificate' as const,
-    scope: 'connection' as const,
-    cacheKey: key,
-    leafKey: `tls-leaf:${leaf.fingerprint256}`,
-    via: `TLS connection${remote}`,
-    server,
-    get ders() {
-      return chainOf(socket, record);
-    },
-    get transport() {
-      return Object.freeze({ protocol: socket.getProtocol?.() ?? undefined, cipher: socket.getCipher?.()?.name });
-    },
-    get untrustedHint() {
-      return resumed() ? RESUMED_HINT : undefined;
-    },
-  });
+  return Object.freeze({ kind: 'none', detail: 'the client sent no certificate', scope: 'connection', cacheKey: key, server });
 }
 
 const watched = new WeakSet<object>();
