@@ -66,4 +66,18 @@ describe('a decision after an await reads the clock after it', () => {
       verifier.close();
     }
   });
+
+  it('a distribution point the store will not fetch is "could not be fetched", final, and soft-failed under allow', async () => {
+    const verifier = createVerifier({
+      ca: pki.rootPem,
+      intermediates: pki.intermediatePem,
+      crl: { distributionPoints: true, whenUnavailable: 'allow' },
+    });
+    const unknown: { detail: string; allowed: boolean }[] = [];
+    verifier.on('revocation-unknown', (e) => unknown.push(e));
+    // A closed store fetches nothing (as it skips URLs past MAX_DISCOVERED_SOURCES): never "being fetched".
+    verifier.close();
+    expect(await verifier.verify(pki.bob.cert)).toMatchObject({ ok: true });
+    expect(unknown).toEqual([{ detail: expect.stringMatching(/could not be fetched/), allowed: true }]);
+  });
 });

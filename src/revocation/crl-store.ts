@@ -167,6 +167,17 @@ export class CrlStore extends EventEmitter {
     return s !== undefined && !s.inFlight && (s.loaded || s.failures > 0);
   }
 
+  /**
+   * Whether discover() would fetch this URL (or wait for its fetch in flight): not tried yet, the
+   * store not closed, and a new URL still within MAX_DISCOVERED_SOURCES. A URL it would skip is
+   * "could not be fetched" for the caller, never "being fetched" forever.
+   */
+  willFetch(url: string): boolean {
+    if (this.closed || this.tried(url)) return false;
+    if (this.states.has(url)) return true;
+    return [...this.states.values()].filter((s) => s.discovered).length < MAX_DISCOVERED_SOURCES;
+  }
+
   close(): void {
     this.closed = true;
     this.stopping.abort();
@@ -304,10 +315,9 @@ export class CrlStore extends EventEmitter {
     const parsed: ParsedCrl[] = [];
     for (const der of await crlDers(bytes)) parsed.push(await parseCrlAsync(der));
     if (parsed.length === 0) throw new Error('no CRL in the response');
-    const now = this.config.clock.now();
     const accepted: ParsedCrl[] = [];
     for (const crl of parsed) {
-      const reason = await this.rejectReason(crl, state, now);
+      const reason = await this.rejectReason(crl, state);
       if (reason) {
         this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason });
         // Keep the CRL in use for this issuer rather than leave the issuer uncovered.
@@ -364,9 +374,10 @@ export class CrlStore extends EventEmitter {
   };
 
   /** Why a delivered CRL may not enter (crl-usability.ts decides each rule); undefined when it may. */
-  private async rejectReason(crl: ParsedCrl, state: SourceState, now: number): Promise<string | undefined> {
+  private async rejectReason(crl: ParsedCrl, state: SourceState): Promise<string | undefined> {
     // A newer CRL is taken even if already past nextUpdate (the checker applies gracePeriodMs), but
-    // not one from the future.
+    // not one from the future. The clock is read per CRL: a bundle's earlier CRLs took time to check.
+    const now = this.config.clock.now();
     const time = { clockToleranceMs: this.config.clockToleranceMs ?? 0, gracePeriodMs: 0 };
     if (freshness(crl, now, time) === 'not yet valid') return freshnessProblem(crl, now, time);
     // A CRL no verification could use (delta, indirect, no CRL number, ...) must not take a slot.

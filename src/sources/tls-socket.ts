@@ -44,12 +44,11 @@ interface SocketRecord {
   leaf: PeerCertificate | null;
   /** The presented chain, leaf first, once read. */
   chain?: readonly Buffer[];
-  /** The reading handed to guards, per connection key (the socket, or the HTTP/2 session). */
-  reading?: SourceReading;
-  readingKey?: object;
 }
 
 const perSocket = new WeakMap<TLSSocket, SocketRecord>();
+/** The reading handed to guards, per connection (the HTTP/1 socket, or the HTTP/2 session). */
+const readings = new WeakMap<object, SourceReading>();
 
 function recordOf(socket: TLSSocket): SocketRecord {
   let record = perSocket.get(socket);
@@ -126,7 +125,6 @@ class TlsReading {
   readonly kind = 'certificate' as const;
   readonly scope = 'connection' as const;
   readonly leafKey: string;
-  readonly via: string;
   readonly server: object | undefined;
 
   constructor(
@@ -135,8 +133,12 @@ class TlsReading {
     readonly cacheKey: object,
   ) {
     this.leafKey = `tls-leaf:${(record.leaf as PeerCertificate).fingerprint256}`;
-    this.via = `TLS connection${socket.remoteAddress ? ` from ${socket.remoteAddress}` : ''}`;
     this.server = (socket as TLSSocket & { server?: object }).server;
+  }
+
+  /** Read only for operator details (a refusal): asking the socket for its peer address costs. */
+  get via(): string {
+    return `TLS connection${this.socket.remoteAddress ? ` from ${this.socket.remoteAddress}` : ''}`;
   }
 
   get ders(): readonly Buffer[] {
@@ -156,7 +158,13 @@ class TlsReading {
 function readingFor(socket: TLSSocket, record: SocketRecord, key: object): SourceReading {
   if (record.leaf) return new TlsReading(socket, record, key);
   const server = (socket as TLSSocket & { server?: object }).server;
-  return Object.freeze({ kind: 'none', detail: 'the client sent no certificate', scope: 'connection', cacheKey: key, server });
+  return Object.freeze({
+    kind: 'none',
+    detail: 'the client sent no certificate',
+    scope: 'connection',
+    cacheKey: key,
+    server,
+  });
 }
 
 const watched = new WeakSet<object>();
@@ -181,15 +189,17 @@ function watchHandshakes(server: object | undefined): void {
 /** The client certificate of the TLS connection a request arrived on. */
 export const tlsSocketSource: CertificateSource = Object.freeze({
   read(req: RequestLike): SourceReading {
+    // The per-request path: one WeakMap lookup by the connection (HTTP/2 session or socket), before
+    // touching the socket (on HTTP/2, Node's socket proxy binds a new function per property read).
+    const session = (req.stream as { session?: object } | undefined)?.session;
+    const known = readings.get(session ?? (req.socket as object));
+    if (known) return known;
     const connection = connectionOf(req);
     if (!connection) return NOT_TLS;
     const { socket, key } = connection;
-    const known = perSocket.get(socket);
-    if (known?.reading && known.readingKey === key) return known.reading;
     watchHandshakes((socket as TLSSocket & { server?: object }).server);
-    const record = known ?? recordOf(socket);
-    record.reading = readingFor(socket, record, key);
-    record.readingKey = key;
-    return record.reading;
+    const reading = readingFor(socket, recordOf(socket), key);
+    readings.set(key, reading);
+    return reading;
   },
 });

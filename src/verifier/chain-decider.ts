@@ -16,18 +16,16 @@ import type { RevocationSources, WantedCrls } from './revocation-sources.js';
  * as events, once a verdict is final.
  */
 export class ChainDecider {
-  private readonly intermediates: CertificatePool;
-
   constructor(
     private readonly config: VerifierConfig,
+    /** The configured intermediates (a chain that brings none of its own uses them as they are). */
+    private readonly intermediates: CertificatePool,
     private readonly cache: CertificateCache,
     private readonly revocation: RevocationSources,
     private readonly validator: PathValidator,
     private readonly outcomes: OutcomeCache,
     private readonly events: VerifierEventBus,
-  ) {
-    this.intermediates = new CertificatePool(config.intermediates);
-  }
+  ) {}
 
   decide(ders: readonly Buffer[], at: number, cacheable: boolean, wanted: WantedCrls): Outcome {
     const { config, cache, revocation, validator, outcomes, events } = this;

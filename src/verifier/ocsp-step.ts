@@ -40,7 +40,11 @@ export function applyOcsp(
   rules: { crl: 'reject' | 'allow'; ocsp: 'reject' | 'allow' },
   events: VerifierEventBus,
 ): VerifyResult {
-  if (outcome.withOcsp?.answer === answer) return outcome.withOcsp.result;
+  // The same answer gives the same result, while that result holds: a soft failure's result ends
+  // after SOFT_FAIL_RECHECK_MS even when the answer itself is remembered longer.
+  const previous = outcome.withOcsp;
+  const stillHolds = previous?.answer === answer && (!previous.result.ok || previous.result.expiresAt.getTime() > at);
+  if (stillHolds) return previous.result;
   const result = outcome.result as VerifySuccess;
   const leaf = (outcome.path as readonly ParsedCertificate[])[0] as ParsedCertificate;
   const until = (...limits: number[]) =>

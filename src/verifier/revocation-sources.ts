@@ -72,7 +72,7 @@ export class RevocationSources {
     const store = this.store;
     if (!store || !this.followDistributionPoints) return undefined;
     return {
-      untried: (urls) => urls.some((url) => !store.tried(url)),
+      untried: (urls) => urls.some((url) => store.willFetch(url)),
       request: (urls, issuer) => {
         for (const url of urls) if (!store.tried(url) && !wanted.has(url)) wanted.set(url, issuer);
       },

@@ -78,14 +78,8 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     ocsp: config.ocsp?.whenUnavailable ?? 'reject',
   } as const;
 
-  const chains = new ChainDecider(
-    config,
-    cache,
-    revocation,
-    validator,
-    new OutcomeCache(config.cacheSize, clock),
-    events,
-  );
+  const outcomes = new OutcomeCache(config.cacheSize, clock);
+  const chains = new ChainDecider(config, intermediates, cache, revocation, validator, outcomes, events);
   const decide = chains.decide.bind(chains);
 
   const verifier: Verifier = {
@@ -122,7 +116,12 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
         at === undefined
           ? (ocsp.cached(leaf, issuer, now()) ?? (await ocsp.query(leaf, issuer)))
           : await ocsp.query(leaf, issuer, at.getTime());
-      return applyOcsp(outcome, answer, now(), ocspRules, events);
+      // The wait for the responder may outlast the verdict (a certificate expiring meanwhile).
+      const after = now();
+      if (outcome.result.ok && outcome.result.expiresAt.getTime() <= after)
+        outcome = decide(ders, after, at === undefined, new Map());
+      if (!outcome.result.ok || !outcome.path) return outcome.result;
+      return applyOcsp(outcome, answer, after, ocspRules, events);
     },
     on(event, listener) {
       events.on(event, listener);
