@@ -45,6 +45,32 @@ function akiRank(child: ParsedCertificate, candidate: ParsedCertificate): number
   return child.authorityKeyId === candidate.subjectKeyId ? 0 : 2;
 }
 
+/** Issuer candidates for `child` by name: matching key identifiers first, then anchors before intermediates. */
+function candidatesFor(child: ParsedCertificate, search: PathSearch): { c: ParsedCertificate; anchor: boolean }[] {
+  const anchors = search.anchors.withSubject(child.issuerKey).map((c) => ({ c, anchor: true }));
+  const intermediates = search.intermediates.withSubject(child.issuerKey).map((c) => ({ c, anchor: false }));
+  return [...anchors, ...intermediates].sort(
+    (a, b) => akiRank(child, a.c) - akiRank(child, b.c) || Number(b.anchor) - Number(a.anchor),
+  );
+}
+
+/** How far a candidate whose signature failed got, and what to report. */
+function signatureFailure(
+  child: ParsedCertificate,
+  issuer: ParsedCertificate,
+  sig: Exclude<SignatureCheck, { ok: true }>,
+): [Progress, Failure] {
+  // A candidate whose key identifier differs from the AKI is only a name match: failing its
+  // signature means "not this issuer" (as Go reports it), not a forged certificate.
+  if (akiRank(child, issuer) === 2) {
+    const detail =
+      `no trusted issuer found for ${describe(child)}: ${describe(issuer)} has the issuer's name ` +
+      `but another key (AKI ${child.authorityKeyId}, SKI ${issuer.subjectKeyId})`;
+    return [Progress.KeyMismatch, { code: 'CERT_UNTRUSTED', detail }];
+  }
+  return [Progress.BadSignature, { code: sig.code, detail: `${describe(child)}: ${sig.detail} (tried issuer ${describe(issuer)})` }];
+}
+
 /**
  * Depth-first search for a path from `leaf` to an anchor, backtracking over alternative issuers
  * (cross-signed and re-keyed CAs), within {@link MAX_SIGNATURE_CHECKS}. The first path that passes
@@ -71,12 +97,7 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
 
   const extend = (path: ParsedCertificate[]): { path: ParsedCertificate[]; relied: Reliance } | undefined => {
     const child = path[path.length - 1] as ParsedCertificate;
-    const anchors = search.anchors.withSubject(child.issuerKey).map((c) => ({ c, anchor: true }));
-    const intermediates = search.intermediates.withSubject(child.issuerKey).map((c) => ({ c, anchor: false }));
-    const candidates = [...anchors, ...intermediates].sort(
-      (a, b) => akiRank(child, a.c) - akiRank(child, b.c) || Number(b.anchor) - Number(a.anchor),
-    );
-    for (const { c: issuer, anchor } of candidates) {
+    for (const { c: issuer, anchor } of candidatesFor(child, search)) {
       // A certificate may appear only once in a path (loops through cross-signatures).
       if (path.some((p) => p.id === issuer.id || (p.subjectKey === issuer.subjectKey && p.spki.equals(issuer.spki))))
         continue;
@@ -93,21 +114,7 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
       if (budget.remaining-- <= 0) return undefined;
       const sig = search.signedBy(child, issuer);
       if (!sig.ok) {
-        // A candidate whose key identifier differs from the AKI is only a name match: failing its
-        // signature means "not this issuer" (as Go reports it), not a forged certificate.
-        if (akiRank(child, issuer) === 2) {
-          note(Progress.KeyMismatch, {
-            code: 'CERT_UNTRUSTED',
-            detail:
-              `no trusted issuer found for ${describe(child)}: ${describe(issuer)} has the issuer's name ` +
-              `but another key (AKI ${child.authorityKeyId}, SKI ${issuer.subjectKeyId})`,
-          });
-        } else {
-          note(Progress.BadSignature, {
-            code: sig.code,
-            detail: `${describe(child)}: ${sig.detail} (tried issuer ${describe(issuer)})`,
-          });
-        }
+        note(...signatureFailure(child, issuer, sig));
         continue;
       }
       const next = [...path, issuer];
