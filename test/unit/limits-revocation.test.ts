@@ -6,6 +6,8 @@
  *   exactly that long after the verification instant, and is recomputed then, not before.
  * - REJECTION_CACHE_TTL_MS: a refusal is answered from the cache until exactly that long after it
  *   was reached and recomputed after; CERT_NOT_YET_VALID and REVOCATION_UNKNOWN are never cached.
+ * - cacheSize (default DEFAULT_CACHE_SIZE): that many verdicts are kept, one more evicts the least
+ *   recently used (at a small size: the bound is the same code at any size).
  * "Recomputed" is observed twice over: a new result object (a cache hit returns the remembered
  * one) and the operator event that only a computed verdict emits.
  */
@@ -256,5 +258,34 @@ describe('REJECTION_CACHE_TTL_MS: refusals are remembered, except those time alo
     const first = await verifier.verify(expired.cert.der);
     expect(outcome(first)).toBe('CERT_EXPIRED');
     expect(await verifier.verify(expired.cert.der)).toBe(first);
+  });
+});
+
+describe('cacheSize: the bound of the verdict cache', () => {
+  it('keeps exactly cacheSize verdicts; one more evicts the least recently used', async () => {
+    const leaves = await Promise.all(
+      ['a', 'b', 'c'].map((n) => issue({ subject: `CN=cached ${n}`, issuer: root, eku: [CLIENT_AUTH] })),
+    );
+    const [a, b, c] = leaves.map((m) => m.cert.der) as [Buffer, Buffer, Buffer];
+    const verifier = createVerifier({ ca: root.cert.der, cacheSize: 2, clock: frozen(AT) });
+    const first = { a: await verifier.verify(a), b: await verifier.verify(b) };
+    // Both kept; asking for a makes b the least recently used.
+    expect(await verifier.verify(a)).toBe(first.a);
+    expect(await verifier.verify(b)).toBe(first.b);
+    expect(await verifier.verify(a)).toBe(first.a);
+    const firstC = await verifier.verify(c);
+    const again = await verifier.verify(b);
+    expect(outcome(again)).toBe('accepted');
+    expect(again).not.toBe(first.b);
+    // b's return evicted a in turn (least recently used since c came); c stayed.
+    expect(await verifier.verify(c)).toBe(firstC);
+  });
+
+  it('cacheSize 0 keeps none', async () => {
+    const leaf = await issue({ subject: 'CN=uncached', issuer: root, eku: [CLIENT_AUTH] });
+    const verifier = createVerifier({ ca: root.cert.der, cacheSize: 0, clock: frozen(AT) });
+    const first = await verifier.verify(leaf.cert.der);
+    expect(outcome(first)).toBe('accepted');
+    expect(await verifier.verify(leaf.cert.der)).not.toBe(first);
   });
 });
