@@ -68,7 +68,10 @@ function signatureFailure(
       `but another key (AKI ${child.authorityKeyId}, SKI ${issuer.subjectKeyId})`;
     return [Progress.KeyMismatch, { code: 'CERT_UNTRUSTED', detail }];
   }
-  return [Progress.BadSignature, { code: sig.code, detail: `${describe(child)}: ${sig.detail} (tried issuer ${describe(issuer)})` }];
+  return [
+    Progress.BadSignature,
+    { code: sig.code, detail: `${describe(child)}: ${sig.detail} (tried issuer ${describe(issuer)})` },
+  ];
 }
 
 /**

@@ -128,6 +128,63 @@ class EntryIndexer {
   }
 }
 
+/** The CRL extensions certgate reads (RFC 5280 section 5.2); what makes a CRL unusable goes to `unusable`. */
+function readCrlExtensions(
+  der: Buffer,
+  extensionsEl: Element | undefined,
+  unusable: Set<string>,
+): { crlNumber: bigint | undefined; authorityKeyId: string | undefined; scope: CrlScope } {
+  let crlNumber: bigint | undefined;
+  let authorityKeyId: string | undefined;
+  const scope: CrlScope = { onlyUserCerts: false, onlyCaCerts: false };
+  if (!extensionsEl) return { crlNumber, authorityKeyId, scope };
+  const wrapper = cursor(der, extensionsEl);
+  const extensions = readExtensions(der, wrapper.next(TAG.SEQUENCE));
+  wrapper.end();
+  for (const ext of extensions) {
+    const value = extensionValue(der, ext.value);
+    switch (ext.oid) {
+      case CRL_OID.crlNumber: {
+        // RFC 5280 section 5.2.3: CRLNumber is non-critical.
+        if (ext.critical) unusable.add('its CRL number extension is marked critical');
+        const n = integerBytes(der, value);
+        crlNumber = BigInt(`0x${n.toString('hex')}`);
+        break;
+      }
+      case CRL_OID.authorityKeyIdentifier: {
+        const keyId = cursor(der, value, TAG.SEQUENCE).optional(0x80);
+        if (keyId) authorityKeyId = contentOf(der, keyId).toString('hex');
+        break;
+      }
+      case CRL_OID.issuingDistributionPoint: {
+        // RFC 5280 section 5.2.5: the distribution point and the user/CA scope flags are
+        // supported; a CRL partitioned by reason, or an indirect CRL, is not.
+        const idp = cursor(der, value, TAG.SEQUENCE);
+        const dp = idp.optional(0xa0);
+        if (dp) scope.distributionPoint = distributionPointNames(der, dp);
+        const user = idp.optional(0x81);
+        const ca = idp.optional(0x82);
+        if (user) scope.onlyUserCerts = implicitBoolean(der, user);
+        if (ca) scope.onlyCaCerts = implicitBoolean(der, ca);
+        if (idp.optional(0x83)) unusable.add('it covers only some revocation reasons');
+        const indirect = idp.optional(0x84);
+        if (indirect && implicitBoolean(der, indirect)) unusable.add('it is an indirect CRL');
+        const attr = idp.optional(0x85);
+        if (attr && implicitBoolean(der, attr)) unusable.add('it covers attribute certificates only');
+        idp.end();
+        break;
+      }
+      case CRL_OID.deltaCrlIndicator:
+        // RFC 5280 section 5.2.4: a delta CRL lists only changes; it is never complete alone.
+        unusable.add('it is a delta CRL');
+        break;
+      default:
+        if (ext.critical) unusable.add(`it has an unsupported critical extension ${ext.oid}`);
+    }
+  }
+  return { crlNumber, authorityKeyId, scope };
+}
+
 /** Everything but the entries, decoded up front (cheap); the entries are indexed separately. */
 function decodeCrl(der: Buffer): { crl: ParsedCrl; indexer: EntryIndexer; unusable: Set<string> } {
   const { tbs: tbsEl, algorithm: outerAlgEl, signature } = readSigned(der);
@@ -149,55 +206,7 @@ function decodeCrl(der: Buffer): { crl: ParsedCrl; indexer: EntryIndexer; unusab
   const unusable = new Set<string>();
   const indexer = new EntryIndexer(der, revokedEl, unusable);
 
-  let crlNumber: bigint | undefined;
-  let authorityKeyId: string | undefined;
-  const scope: CrlScope = { onlyUserCerts: false, onlyCaCerts: false };
-  if (extensionsEl) {
-    const wrapper = cursor(der, extensionsEl);
-    const extensions = readExtensions(der, wrapper.next(TAG.SEQUENCE));
-    wrapper.end();
-    for (const ext of extensions) {
-      const value = extensionValue(der, ext.value);
-      switch (ext.oid) {
-        case CRL_OID.crlNumber: {
-          // RFC 5280 section 5.2.3: CRLNumber is non-critical.
-          if (ext.critical) unusable.add('its CRL number extension is marked critical');
-          const n = integerBytes(der, value);
-          crlNumber = BigInt(`0x${n.toString('hex')}`);
-          break;
-        }
-        case CRL_OID.authorityKeyIdentifier: {
-          const keyId = cursor(der, value, TAG.SEQUENCE).optional(0x80);
-          if (keyId) authorityKeyId = contentOf(der, keyId).toString('hex');
-          break;
-        }
-        case CRL_OID.issuingDistributionPoint: {
-          // RFC 5280 section 5.2.5: the distribution point and the user/CA scope flags are
-          // supported; a CRL partitioned by reason, or an indirect CRL, is not.
-          const idp = cursor(der, value, TAG.SEQUENCE);
-          const dp = idp.optional(0xa0);
-          if (dp) scope.distributionPoint = distributionPointNames(der, dp);
-          const user = idp.optional(0x81);
-          const ca = idp.optional(0x82);
-          if (user) scope.onlyUserCerts = implicitBoolean(der, user);
-          if (ca) scope.onlyCaCerts = implicitBoolean(der, ca);
-          if (idp.optional(0x83)) unusable.add('it covers only some revocation reasons');
-          const indirect = idp.optional(0x84);
-          if (indirect && implicitBoolean(der, indirect)) unusable.add('it is an indirect CRL');
-          const attr = idp.optional(0x85);
-          if (attr && implicitBoolean(der, attr)) unusable.add('it covers attribute certificates only');
-          idp.end();
-          break;
-        }
-        case CRL_OID.deltaCrlIndicator:
-          // RFC 5280 section 5.2.4: a delta CRL lists only changes; it is never complete alone.
-          unusable.add('it is a delta CRL');
-          break;
-        default:
-          if (ext.critical) unusable.add(`it has an unsupported critical extension ${ext.oid}`);
-      }
-    }
-  }
+  const { crlNumber, authorityKeyId, scope } = readCrlExtensions(der, extensionsEl, unusable);
 
   // A missing CRL number is a usability rule, not a decoding one: see crl-usability.ts.
 

@@ -72,7 +72,8 @@ export class OcspClient {
     private readonly config: OcspClientConfig,
     private readonly emit: <E extends keyof OcspEvents>(event: E, payload: OcspEvents[E]) => void,
   ) {
-    this.answers = new LRUCache({ max: Math.max(config.cacheSize, 16), perf: config.clock });
+    // ttlResolution 0: lru-cache would otherwise reuse a clock reading for 1 ms, whatever the injected clock says.
+    this.answers = new LRUCache({ max: Math.max(config.cacheSize, 16), perf: config.clock, ttlResolution: 0 });
   }
 
   /** The remembered answer about `cert`, if still usable at `at`: the per-request fast path. */

@@ -96,6 +96,42 @@ export const VERIFIER_OPTION_NAMES = optionNames<VerifierOptions>()([
   'clock',
 ]);
 
+function rejectUnknownKeys(o: Record<string, unknown>, where: string, extraKeys: readonly string[]): void {
+  for (const key of Object.keys(o)) {
+    if (!(VERIFIER_OPTION_NAMES as readonly string[]).includes(key) && !extraKeys.includes(key)) {
+      const known = [...VERIFIER_OPTION_NAMES, ...extraKeys].join(', ');
+      throw configError(where, `unknown option '${key}' (known: ${known})`);
+    }
+  }
+}
+
+function purposeOption(value: unknown, where: string): Purpose | false {
+  const purpose = value === undefined ? 'clientAuth' : value;
+  if (purpose !== 'clientAuth' && purpose !== 'serverAuth' && purpose !== false) {
+    const got = JSON.stringify(purpose) ?? describeType(purpose);
+    throw configError(where, `option 'purpose' must be 'clientAuth', 'serverAuth' or false, got ${got}`);
+  }
+  return purpose;
+}
+
+/** Seconds in the option, milliseconds in the configuration. */
+function clockToleranceOption(value: unknown, where: string): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw configError(where, `option 'clockTolerance' must be a non-negative number of seconds, got ${String(value)}`);
+  }
+  return value * 1000;
+}
+
+function clockOption(value: unknown, where: string): Clock {
+  const clock = value === undefined ? systemClock : (value as Clock);
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
+    const got = describeType(value);
+    throw configError(where, `option 'clock' must be an object with a now() method returning epoch ms, got ${got}`);
+  }
+  return clock;
+}
+
 /** Validates options once, up front; every problem names the option and what was wrong. */
 export function parseVerifierOptions(
   options: unknown,
@@ -107,14 +143,7 @@ export function parseVerifierOptions(
     throw configError(where, `options must be an object, got ${describeType(options)}`);
   }
   const o = options as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!(VERIFIER_OPTION_NAMES as readonly string[]).includes(key) && !extraKeys.includes(key)) {
-      throw configError(
-        where,
-        `unknown option '${key}' (known: ${[...VERIFIER_OPTION_NAMES, ...extraKeys].join(', ')})`,
-      );
-    }
-  }
+  rejectUnknownKeys(o, where, extraKeys);
   for (const key of ['ca', 'intermediates'] as const) {
     if (o[key] !== undefined && !isPemOrDerInput(o[key])) {
       throw configError(
@@ -133,40 +162,18 @@ export function parseVerifierOptions(
   const crlSettings = parseCrlOption(o.crl, where);
   const crls = crlSettings.initial.flatMap((i) => i.crls);
 
-  const purpose = o.purpose === undefined ? 'clientAuth' : o.purpose;
-  if (purpose !== 'clientAuth' && purpose !== 'serverAuth' && purpose !== false) {
-    throw configError(
-      where,
-      `option 'purpose' must be 'clientAuth', 'serverAuth' or false, ` +
-        `got ${JSON.stringify(purpose) ?? describeType(purpose)}`,
-    );
-  }
+  const purpose = purposeOption(o.purpose, where);
   const maxChainDepth =
     o.maxChainDepth === undefined
       ? DEFAULT_MAX_CHAIN_DEPTH
       : nonNegativeInteger(o.maxChainDepth, where, 'maxChainDepth', MAX_CHAIN_DEPTH_LIMIT);
-  let clockToleranceMs = 0;
-  if (o.clockTolerance !== undefined) {
-    if (typeof o.clockTolerance !== 'number' || !Number.isFinite(o.clockTolerance) || o.clockTolerance < 0) {
-      throw configError(
-        where,
-        `option 'clockTolerance' must be a non-negative number of seconds, got ${String(o.clockTolerance)}`,
-      );
-    }
-    clockToleranceMs = o.clockTolerance * 1000;
-  }
+  const clockToleranceMs = clockToleranceOption(o.clockTolerance, where);
   const cacheSize =
     o.cacheSize === undefined ? DEFAULT_CACHE_SIZE : nonNegativeInteger(o.cacheSize, where, 'cacheSize', 10_000_000);
   const requireCrl = booleanOption(o.requireCrl, where, 'requireCrl');
   const legacyAlgorithms = booleanOption(o.legacyAlgorithms, where, 'legacyAlgorithms');
   const ocsp = parseOcspOption(o.ocsp, where);
-  const clock = o.clock === undefined ? systemClock : (o.clock as Clock);
-  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
-    throw configError(
-      where,
-      `option 'clock' must be an object with a now() method returning epoch milliseconds, got ${describeType(o.clock)}`,
-    );
-  }
+  const clock = clockOption(o.clock, where);
   return Object.freeze({
     anchors,
     intermediates,

@@ -30,7 +30,8 @@ export class OutcomeCache {
   private revision = 0;
 
   constructor(cacheSize: number, clock: Clock) {
-    this.entries = cacheSize > 0 ? new LRUCache({ max: cacheSize, perf: clock }) : undefined;
+    // ttlResolution 0: lru-cache would otherwise reuse a clock reading for 1 ms, whatever the injected clock says.
+    this.entries = cacheSize > 0 ? new LRUCache({ max: cacheSize, perf: clock, ttlResolution: 0 }) : undefined;
   }
 
   get(key: string, at: number, revision: number): Outcome | undefined {
