@@ -41,6 +41,9 @@ export default defineConfig({
           maxWorkers: 2,
           // Fails a unit test that starts a server: it belongs in the integration project.
           setupFiles: ['test/unit/setup.ts'],
+          // Unit files share one module graph (imports once: 10 s instead of 21 s on 2 cores); each
+          // builds its own verifiers and injects its own clock, so no state leaks between them.
+          isolate: false,
         },
       },
       {
