@@ -1,15 +1,16 @@
 import { CertgateError, PUBLIC_MESSAGES } from '../errors.js';
 import { configError, parseVerifierOptions, type VerifierOptions } from '../verifier/options.js';
 import { verifierFromConfig, type Verifier } from '../verifier/verifier.js';
-import { defaultIdentify, type Identity, type IdentifyFunction } from '../identity/identity.js';
+import { defaultIdentify, type IdentifyFunction } from '../identity/identity.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import type { CertificateSource, PresentedCertificate, RequestLike, SourceReading } from '../sources/source.js';
 import { tlsSocketSource } from '../sources/tls-socket.js';
 import { describeType } from '../x509/pem.js';
 import { optionNames } from '../model/option-names.js';
-import { refusal, type ClientCert, type GuardOutcome } from './outcome.js';
+import { refusal, type GuardOutcome } from './outcome.js';
 import { GuardTrust } from './trust.js';
 import { VerdictMemory, type Remembered } from './verdict-memory.js';
+import { identityStep, REFUSAL_RECHECK_MS } from './identity-step.js';
 
 export type { ClientCert, GuardOutcome } from './outcome.js';
 
@@ -41,8 +42,7 @@ export const GUARD_OPTION_NAMES = optionNames<Omit<GuardOptions, keyof VerifierO
   'roles',
 ]);
 
-/** A refusal remembered for a connection or credential is re-examined after this long. */
-export const REFUSAL_RECHECK_MS = 10_000;
+export { REFUSAL_RECHECK_MS } from './identity-step.js';
 
 interface GuardSettings {
   trust: GuardTrust;
@@ -95,60 +95,48 @@ async function decide(
   settings: GuardSettings,
   memory: VerdictMemory,
 ): Promise<Remembered> {
-  const { trust, identify, roles, clock } = settings;
   // Configuration first: a guard with nothing to trust refuses everyone with the same 500.
-  const verifier = trust.verifierFor(reading.server);
+  const verifier = settings.trust.verifierFor(reading.server);
   if (verifier instanceof CertgateError) return { outcome: configRefusal(verifier), expiresAt: Infinity };
-  const revision = verifier.revision;
-  const stamp = { verifier, revision };
+  const stamp = { verifier, revision: verifier.revision };
   const { leafKey } = reading;
   const known = leafKey === undefined ? undefined : memory.verifiedLeaf(leafKey, verifier);
   const result = known ?? (await verifier.verify(reading.ders as Buffer[]));
-  if (result.ok && !known && leafKey !== undefined) memory.rememberVerifiedLeaf(leafKey, verifier, revision, result);
-  const refusalExpiry = () => clock.now() + REFUSAL_RECHECK_MS;
   if (!result.ok) {
     const hint = result.code === 'CERT_UNTRUSTED' && reading.untrustedHint ? ` (${reading.untrustedHint})` : '';
-    return {
-      outcome: refusal(result.code, `${result.detail}${hint} [${reading.via}]`),
-      expiresAt: refusalExpiry(),
-      ...stamp,
-    };
+    const outcome = refusal(result.code, `${result.detail}${hint} [${reading.via}]`);
+    return { outcome, expiresAt: settings.clock.now() + REFUSAL_RECHECK_MS, ...stamp };
   }
-  let identity: Identity | null | undefined;
-  try {
-    identity = await identify(result.certificate);
-  } catch (err) {
-    // The application's identify() failed: refuse (500, nothing let through) and tell the operator why.
-    const detail = `identify() threw for ${result.certificate.subjectDN}: ${(err as Error)?.message ?? String(err)}`;
-    return { outcome: refusal('CONFIG_INVALID', detail), expiresAt: refusalExpiry(), ...stamp };
+  if (!known && leafKey !== undefined) memory.rememberVerifiedLeaf(leafKey, verifier, stamp.revision, result);
+  return identityStep(result, settings, stamp);
+}
+
+/**
+ * A known client's new connection, decided without a promise when possible: the leaf's
+ * verification from another connection, then identity and roles. An asynchronous `identify` is
+ * started here and joined by check(). Undefined when there is nothing to reuse.
+ */
+function reuseVerifiedLeaf(
+  reading: SourceReading,
+  settings: GuardSettings,
+  memory: VerdictMemory,
+): GuardOutcome | undefined {
+  if (reading.kind !== 'certificate' || reading.leafKey === undefined || reading.cacheKey === undefined) {
+    return undefined;
   }
-  const expiresAt = result.expiresAt.getTime();
-  // Identity and role refusals are re-examined like other refusals: the user store may change.
-  const refusedUntil = Math.min(expiresAt, refusalExpiry());
-  if (!identity)
-    return {
-      outcome: refusal('IDENTITY_UNKNOWN', `no identity for ${result.certificate.subjectDN}`),
-      expiresAt: refusedUntil,
-      ...stamp,
-    };
-  if (typeof identity.user !== 'string' || !Array.isArray(identity.roles)) {
-    return {
-      outcome: refusal('CONFIG_INVALID', `identify() must return { user: string, roles: string[] } or null`),
-      expiresAt: Infinity,
-    };
+  // An asynchronous identify started by cached() is joined by check(), not started again.
+  if (memory.deciding(reading.cacheKey)) return undefined;
+  const verifier = settings.trust.verifierFor(reading.server);
+  if (verifier instanceof CertgateError) return undefined;
+  const verified = memory.verifiedLeaf(reading.leafKey, verifier);
+  if (!verified) return undefined;
+  const step = identityStep(verified, settings, { verifier, revision: verifier.revision });
+  if (step instanceof Promise) {
+    void memory.decideOnce(reading.cacheKey, () => step);
+    return undefined;
   }
-  const held = identity.roles;
-  if (roles && !roles.some((r) => held.includes(r))) {
-    const detail = `user "${identity.user}" holds [${held.join(', ')}], needs one of [${roles.join(', ')}]`;
-    return { outcome: refusal('ROLE_FORBIDDEN', detail), expiresAt: refusedUntil, ...stamp };
-  }
-  const clientCert: ClientCert = Object.freeze({
-    user: identity.user,
-    roles: Object.freeze([...held]),
-    certificate: result.certificate,
-    chain: result.chain,
-  });
-  return { outcome: Object.freeze({ ok: true as const, clientCert }), expiresAt, ...stamp };
+  memory.remember(reading.cacheKey, step);
+  return step.outcome;
 }
 
 function configRefusal(err: CertgateError): GuardOutcome {
@@ -198,7 +186,8 @@ export function createGuard(
       } catch {
         return undefined; // check() reports it
       }
-      return reading.cacheKey === undefined ? undefined : memory.get(reading.cacheKey);
+      if (reading.cacheKey === undefined) return undefined;
+      return memory.get(reading.cacheKey) ?? reuseVerifiedLeaf(reading, settings, memory);
     },
     async check(req) {
       let reading: SourceReading;
@@ -208,7 +197,8 @@ export function createGuard(
         return refusal('CONFIG_INVALID', `the certificate source failed: ${(err as Error)?.message ?? String(err)}`);
       }
       if (reading.cacheKey === undefined) return (await guarded(reading)).outcome;
-      return memory.get(reading.cacheKey) ?? memory.decideOnce(reading.cacheKey, () => guarded(reading));
+      const known = memory.get(reading.cacheKey) ?? reuseVerifiedLeaf(reading, settings, memory);
+      return known ?? memory.decideOnce(reading.cacheKey, () => guarded(reading));
     },
   };
 }

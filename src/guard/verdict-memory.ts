@@ -68,6 +68,16 @@ export class VerdictMemory {
     return entry;
   }
 
+  /** Whether a decision for this key is in flight (check() joins it rather than start another). */
+  deciding(key: object | string): boolean {
+    return typeof key === 'string' ? this.credentialsInFlight.has(key) : this.connectionsInFlight.has(key);
+  }
+
+  /** Remembers a decision made without going through decideOnce (a synchronous one). */
+  remember(key: object | string, entry: Remembered): void {
+    this.set(key, entry);
+  }
+
   private set(key: object | string, entry: Remembered): void {
     if (typeof key === 'string') this.byCredential.set(key, entry);
     else this.byConnection.set(key, entry);

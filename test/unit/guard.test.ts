@@ -140,3 +140,49 @@ describe('remembered outcomes follow the injected clock', () => {
     expect(await guard.check({})).toMatchObject({ ok: false, error: { code: 'CONFIG_INVALID', status: 500 } });
   });
 });
+
+describe("a known client's new connection (the same leaf, proved by a TLS handshake)", () => {
+  /** A connection-scoped source that names the leaf, as the TLS source does. */
+  const connection = (name: 'alice' | 'bob'): RequestLike & { reading: SourceReading } => ({
+    reading: {
+      kind: 'certificate' as const,
+      scope: 'connection' as const,
+      cacheKey: {},
+      leafKey: `leaf:${name}`,
+      ders: chainOf(name),
+      via: 'test connection',
+    },
+  });
+  const byReading: CertificateSource = { read: (req) => (req as unknown as { reading: SourceReading }).reading };
+
+  it('is decided synchronously by cached() when identify is synchronous: no verification, identify again', async () => {
+    let identified = 0;
+    const identify = (c: { subject: { CN?: unknown } }) => {
+      identified++;
+      return { user: String(c.subject.CN), roles: [] };
+    };
+    const guard = createGuard({ verifier, identify }, 'test', byReading);
+    verifications = 0;
+    expect(guard.cached(connection('alice'))).toBeUndefined();
+    expect(await guard.check(connection('alice'))).toMatchObject({ ok: true });
+    const next = connection('alice');
+    expect(guard.cached(next)).toMatchObject({ ok: true, clientCert: { user: 'alice' } });
+    expect(guard.cached(next)).toBe(guard.cached(next));
+    expect([verifications, identified]).toEqual([1, 2]);
+  });
+
+  it('with an asynchronous identify, cached() starts the decision and check() joins it: identify runs once', async () => {
+    let identified = 0;
+    const identify = async (c: { subject: { CN?: unknown } }) => {
+      identified++;
+      return { user: String(c.subject.CN), roles: [] };
+    };
+    const guard = createGuard({ verifier, identify }, 'test', byReading);
+    await guard.check(connection('bob'));
+    identified = 0;
+    const next = connection('bob');
+    expect(guard.cached(next)).toBeUndefined();
+    expect(await guard.check(next)).toMatchObject({ ok: true, clientCert: { user: 'bob' } });
+    expect(identified).toBe(1);
+  });
+});

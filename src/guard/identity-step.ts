@@ -1,0 +1,81 @@
+import type { IdentifyFunction, Identity } from '../identity/identity.js';
+import type { Clock } from '../time/clock.js';
+import type { Verifier, VerifySuccess } from '../verifier/verifier.js';
+import { refusal, type ClientCert } from './outcome.js';
+import type { Remembered } from './verdict-memory.js';
+
+/** A refusal remembered for a connection or credential is re-examined after this long. */
+export const REFUSAL_RECHECK_MS = 10_000;
+
+export interface IdentityRules {
+  identify: IdentifyFunction;
+  roles: readonly string[] | undefined;
+  clock: Clock;
+}
+
+/** The verifier and its CRL revision a decision was reached with: a CRL change voids it. */
+export interface Stamp {
+  verifier: Verifier;
+  revision: number;
+}
+
+type Identified = Identity | null | undefined;
+
+function isThenable(value: unknown): value is PromiseLike<Identified> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/**
+ * Identity and roles for a verified certificate: the application's `identify`, then the guard's
+ * `roles`. Synchronous when `identify` is (a known client's new connection then needs no promise
+ * at all); never rejects: an `identify` that throws or rejects is a 500 refusal, told to operators.
+ */
+export function identityStep(
+  result: VerifySuccess,
+  rules: IdentityRules,
+  stamp: Stamp,
+): Remembered | Promise<Remembered> {
+  let identity: Identified | PromiseLike<Identified>;
+  try {
+    identity = rules.identify(result.certificate);
+  } catch (err) {
+    return identifyFailed(err, result, rules, stamp);
+  }
+  if (!isThenable(identity)) return identityOutcome(identity, result, rules, stamp);
+  return Promise.resolve(identity).then(
+    (resolved) => identityOutcome(resolved, result, rules, stamp),
+    (err: unknown) => identifyFailed(err, result, rules, stamp),
+  );
+}
+
+/** The application's identify() failed: refuse (500, nothing let through) and tell the operator why. */
+function identifyFailed(err: unknown, result: VerifySuccess, rules: IdentityRules, stamp: Stamp): Remembered {
+  const detail = `identify() threw for ${result.certificate.subjectDN}: ${(err as Error)?.message ?? String(err)}`;
+  return { outcome: refusal('CONFIG_INVALID', detail), expiresAt: rules.clock.now() + REFUSAL_RECHECK_MS, ...stamp };
+}
+
+function identityOutcome(identity: Identified, result: VerifySuccess, rules: IdentityRules, stamp: Stamp): Remembered {
+  const expiresAt = result.expiresAt.getTime();
+  // Identity and role refusals are re-examined like other refusals: the user store may change.
+  const refusedUntil = Math.min(expiresAt, rules.clock.now() + REFUSAL_RECHECK_MS);
+  const subject = result.certificate.subjectDN;
+  if (!identity)
+    return { outcome: refusal('IDENTITY_UNKNOWN', `no identity for ${subject}`), expiresAt: refusedUntil, ...stamp };
+  if (typeof identity.user !== 'string' || !Array.isArray(identity.roles)) {
+    const detail = `identify() must return { user: string, roles: string[] } or null`;
+    return { outcome: refusal('CONFIG_INVALID', detail), expiresAt: Infinity };
+  }
+  const held = identity.roles;
+  const { roles } = rules;
+  if (roles && !roles.some((r) => held.includes(r))) {
+    const detail = `user "${identity.user}" holds [${held.join(', ')}], needs one of [${roles.join(', ')}]`;
+    return { outcome: refusal('ROLE_FORBIDDEN', detail), expiresAt: refusedUntil, ...stamp };
+  }
+  const clientCert: ClientCert = Object.freeze({
+    user: identity.user,
+    roles: Object.freeze([...held]),
+    certificate: result.certificate,
+    chain: result.chain,
+  });
+  return { outcome: Object.freeze({ ok: true as const, clientCert }), expiresAt, ...stamp };
+}
