@@ -89,7 +89,7 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
   };
 }
 
-/** The verdict for a presented certificate, then identity and roles: one decision to remember. */
+/** Verification of a presented certificate, then identity and roles: one decision to remember. */
 async function decide(
   reading: PresentedCertificate,
   settings: GuardSettings,
@@ -99,15 +99,14 @@ async function decide(
   const verifier = settings.trust.verifierFor(reading.server);
   if (verifier instanceof CertgateError) return { outcome: configRefusal(verifier), expiresAt: Infinity };
   const stamp = { verifier, revision: verifier.revision };
-  const { leafKey } = reading;
-  const known = leafKey === undefined ? undefined : memory.verifiedLeaf(leafKey, verifier);
-  const result = known ?? (await verifier.verify(reading.ders as Buffer[]));
+  const result = await verifier.verify(reading.ders as Buffer[]);
   if (!result.ok) {
     const hint = result.code === 'CERT_UNTRUSTED' && reading.untrustedHint ? ` (${reading.untrustedHint})` : '';
     const outcome = refusal(result.code, `${result.detail}${hint} [${reading.via}]`);
     return { outcome, expiresAt: settings.clock.now() + REFUSAL_RECHECK_MS, ...stamp };
   }
-  if (!known && leafKey !== undefined) memory.rememberVerifiedLeaf(leafKey, verifier, stamp.revision, result);
+  // For the same client's next connections (reuseVerifiedLeaf): a lookup instead of this.
+  if (reading.leafKey !== undefined) memory.rememberVerifiedLeaf(reading.leafKey, verifier, stamp.revision, result);
   return identityStep(result, settings, stamp);
 }
 
