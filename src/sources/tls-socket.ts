@@ -40,8 +40,8 @@ const RESUMED_HINT =
 
 /** What is known about one TLS socket, read from OpenSSL at most once each. */
 interface SocketRecord {
-  /** The client's leaf, or null when it sent none. */
-  leaf: PeerCertificate | null;
+  /** The client's leaf (its DER and SHA-256 fingerprint only), or null when it sent none. */
+  leaf: Pick<PeerCertificate, 'raw' | 'fingerprint256'> | null;
   /** The presented chain, leaf first, once read. */
   chain?: readonly Buffer[];
 }
@@ -54,7 +54,7 @@ function recordOf(socket: TLSSocket): SocketRecord {
   let record = perSocket.get(socket);
   if (!record) {
     const leaf = socket.getPeerCertificate(false);
-    record = { leaf: leaf?.raw ? leaf : null };
+    record = { leaf: leaf?.raw ? { raw: leaf.raw, fingerprint256: leaf.fingerprint256 } : null };
     perSocket.set(socket, record);
   }
   return record;
@@ -68,7 +68,7 @@ function recordOf(socket: TLSSocket): SocketRecord {
  */
 function chainOf(socket: TLSSocket, record: SocketRecord): readonly Buffer[] {
   if (record.chain) return record.chain;
-  const leaf = record.leaf as PeerCertificate;
+  const leaf = record.leaf as NonNullable<SocketRecord['leaf']>;
   const detailed = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
   const ders: Buffer[] = [leaf.raw];
   const seen = new Set([leaf.fingerprint256]);
@@ -132,7 +132,7 @@ class TlsReading {
     private readonly record: SocketRecord,
     readonly cacheKey: object,
   ) {
-    this.leafKey = `tls-leaf:${(record.leaf as PeerCertificate).fingerprint256}`;
+    this.leafKey = `tls-leaf:${(record.leaf as NonNullable<SocketRecord['leaf']>).fingerprint256}`;
     this.server = (socket as TLSSocket & { server?: object }).server;
   }
 
