@@ -29,7 +29,8 @@ export interface PathPolicyOptions {
 }
 
 /** src/verifier/options.ts's default, repeated so that the policy stands on its own in tests. */
-const DEFAULT_MAX_CHAIN_DEPTH = 8;
+/** Intermediates allowed between leaf and anchor unless configured otherwise (`maxChainDepth`). */
+export const DEFAULT_MAX_CHAIN_DEPTH = 8;
 
 const EXTENSIONS: PathPolicy['extensions'] = Object.freeze({ ca: CA_EXTENSIONS, endEntity: END_ENTITY_EXTENSIONS });
 

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { readFile, stat } from 'node:fs/promises';
+import { fetchChanged, readChangedFile } from './crl-delivery.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import type { Clock } from '../time/clock.js';
 import { crlDers, verifyInSlices } from './crl-bytes.js';
-import { fetchBounded, retryDelayMs, timerDelay } from './http-fetch.js';
+import { retryDelayMs, timerDelay } from './http-fetch.js';
 import { CrlChecker } from './crl-checker.js';
 import { parseCrlAsync, type ParsedCrl } from './crl.js';
 import {
@@ -91,6 +91,8 @@ export class CrlStore extends EventEmitter {
   revision = 0;
   /** Settles once every URL and file source has been tried once. */
   readonly ready: Promise<void>;
+  /** Time rules for a delivered CRL: the clock tolerance, no grace period. */
+  private readonly strictTime: { clockToleranceMs: number; gracePeriodMs: number };
 
   constructor(
     private readonly config: CrlStoreConfig,
@@ -98,6 +100,7 @@ export class CrlStore extends EventEmitter {
     private readonly issuersNamed: (issuerKey: string) => readonly ParsedCertificate[],
   ) {
     super();
+    this.strictTime = { clockToleranceMs: config.clockToleranceMs ?? 0, gracePeriodMs: 0 };
     this.fixed = config.initial
       .filter((i) => !config.sources.some((s) => s.location === i.source))
       .flatMap((i) => i.crls);
@@ -138,7 +141,7 @@ export class CrlStore extends EventEmitter {
     for (const [url, issuer] of wanted) {
       let state = this.states.get(url);
       if (!state) {
-        if ([...this.states.values()].filter((s) => s.discovered).length >= MAX_DISCOVERED_SOURCES) continue;
+        if (this.discoveredCount() >= MAX_DISCOVERED_SOURCES) continue;
         // The CRL at a distribution point is accepted only if it verifies with the key of the
         // issuer whose (verified) certificate named it: plain-http CRL URLs are easy to intercept.
         state = {
@@ -175,7 +178,13 @@ export class CrlStore extends EventEmitter {
   willFetch(url: string): boolean {
     if (this.closed || this.tried(url)) return false;
     if (this.states.has(url)) return true;
-    return [...this.states.values()].filter((s) => s.discovered).length < MAX_DISCOVERED_SOURCES;
+    return this.discoveredCount() < MAX_DISCOVERED_SOURCES;
+  }
+
+  private discoveredCount(): number {
+    let n = 0;
+    for (const s of this.states.values()) if (s.discovered) n++;
+    return n;
   }
 
   close(): void {
@@ -238,7 +247,11 @@ export class CrlStore extends EventEmitter {
     if (this.closed) return;
     const source = state.spec.location;
     try {
-      const delivered = state.spec.kind === 'file' ? await this.readChangedFile(state) : await this.fetch(state);
+      const { maxBytes, fetchTimeoutMs } = this.config;
+      const delivered =
+        state.spec.kind === 'file'
+          ? await readChangedFile(state, maxBytes)
+          : await fetchChanged(state, { maxBytes, timeoutMs: fetchTimeoutMs, signal: this.stopping.signal });
       if (delivered) {
         await this.accept(state, delivered.bytes);
         // Validators are remembered only for a body that was accepted, so a refused response is
@@ -264,49 +277,13 @@ export class CrlStore extends EventEmitter {
     const now = this.config.clock.now();
     const inUse = new Set(this.all().map((c) => c.id));
     for (const id of this.reportedStale) if (!inUse.has(id)) this.reportedStale.delete(id);
-    const strict = { clockToleranceMs: this.config.clockToleranceMs ?? 0, gracePeriodMs: 0 };
     for (const crl of state.crls) {
-      const when = freshness(crl, now, strict);
+      const when = freshness(crl, now, this.strictTime);
       if ((when === 'stale' || when === 'no nextUpdate') && !this.reportedStale.has(crl.id)) {
         this.reportedStale.add(crl.id);
         this.emit('crl-stale', { source, issuer: crl.issuerDN, nextUpdate: crl.nextUpdate });
       }
     }
-  }
-
-  private async readChangedFile(
-    state: SourceState,
-  ): Promise<{ bytes: Buffer; etag?: string; lastModified?: string } | undefined> {
-    // An atomic rename gives a new inode; an in-place write a new mtime or size.
-    const s = await stat(state.spec.location);
-    const stamp = `${s.ino}:${s.mtimeMs}:${s.size}`;
-    if (stamp === state.fileStamp) return undefined;
-    if (s.size > this.config.maxBytes)
-      throw new Error(`file is ${s.size} bytes, over the ${this.config.maxBytes}-byte limit`);
-    const bytes = await readFile(state.spec.location);
-    state.fileStamp = stamp;
-    return { bytes };
-  }
-
-  private async fetch(
-    state: SourceState,
-  ): Promise<{ bytes: Buffer; etag?: string; lastModified?: string } | undefined> {
-    const headers: Record<string, string> = {};
-    if (state.etag) headers['if-none-match'] = state.etag;
-    if (state.lastModified) headers['if-modified-since'] = state.lastModified;
-    const response = await fetchBounded(state.spec.location, {
-      headers,
-      timeoutMs: this.config.fetchTimeoutMs,
-      maxBytes: this.config.maxBytes,
-      signal: this.stopping.signal,
-    });
-    if (response.status === 304) return undefined;
-    if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
-    return {
-      bytes: response.bytes,
-      etag: response.headers.get('etag') ?? undefined,
-      lastModified: response.headers.get('last-modified') ?? undefined,
-    };
   }
 
   /** Parses, checks and installs what a source delivered; throws (keeping the old CRL) if unusable. */
@@ -378,8 +355,7 @@ export class CrlStore extends EventEmitter {
     // A newer CRL is taken even if already past nextUpdate (the checker applies gracePeriodMs), but
     // not one from the future. The clock is read per CRL: a bundle's earlier CRLs took time to check.
     const now = this.config.clock.now();
-    const time = { clockToleranceMs: this.config.clockToleranceMs ?? 0, gracePeriodMs: 0 };
-    if (freshness(crl, now, time) === 'not yet valid') return freshnessProblem(crl, now, time);
+    if (freshness(crl, now, this.strictTime) === 'not yet valid') return freshnessProblem(crl, now, this.strictTime);
     // A CRL no verification could use (delta, indirect, no CRL number, ...) must not take a slot.
     const unusable = unusableReason(crl);
     if (unusable) return `unusable: ${unusable}`;

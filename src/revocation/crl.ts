@@ -13,7 +13,8 @@ import {
   type Element,
 } from '../x509/der.js';
 import { readAlgorithm, type AlgorithmIdentifier } from '../x509/certificate.js';
-import { canonicalNameKey, distributionPointNames, formatDn, readName, type Name } from '../x509/name.js';
+import { canonicalNameKey, formatDn, readName, type Name } from '../x509/name.js';
+import { distributionPointNames } from '../x509/general-name.js';
 import { SerialIndex } from './serial-index.js';
 import { extensionValue, readExtensions, readSigned } from '../x509/signed.js';
 

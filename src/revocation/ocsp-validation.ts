@@ -8,6 +8,7 @@ import {
 import { verifySignature } from '../x509/signature.js';
 import { keyPolicyViolation } from '../x509/key-policy.js';
 import { END_ENTITY_EXTENSIONS, unprocessedCriticalExtensions } from '../path/extensions.js';
+import { validityFailure } from '../path/certificate-rules.js';
 import { afterEnd, beforeStart, firstInstantAfter } from '../time/window.js';
 import {
   answersFor,
@@ -189,10 +190,7 @@ function delegationProblem(
   if (keyUsage !== undefined && !(keyUsage & KEY_USAGE.digitalSignature)) return 'keyUsage lacks digitalSignature';
   if (unprocessedCriticalExtensions(responder, END_ENTITY_EXTENSIONS).length > 0)
     return 'unsupported critical extension';
-  const tol = ctx.clockToleranceMs;
-  if (beforeStart(responder.notBefore.getTime(), ctx.at, tol) || afterEnd(responder.notAfter.getTime(), ctx.at, tol)) {
-    return 'outside its validity period';
-  }
+  if (validityFailure(responder, ctx.at, ctx.clockToleranceMs)) return 'outside its validity period';
   if (keyPolicyViolation(responder.key, ctx.legacyAlgorithms)) return 'weak key';
   if (!responder.signatureAlgorithmsMatch) return 'signature algorithms differ';
   const { signatureAlgorithm, tbs, signature } = responder;

@@ -13,6 +13,9 @@ import {
 
 import type { Purpose } from '../model/verdict.js';
 import { optionNames } from '../model/option-names.js';
+import { DEFAULT_MAX_CHAIN_DEPTH } from '../path/policy.js';
+
+export { DEFAULT_MAX_CHAIN_DEPTH };
 import { systemClock, type Clock } from '../time/clock.js';
 
 export type { Purpose };
@@ -77,7 +80,6 @@ export interface VerifierConfig {
   clock: Clock;
 }
 
-export const DEFAULT_MAX_CHAIN_DEPTH = 8;
 export const DEFAULT_CACHE_SIZE = 10_000;
 /** A depth beyond this is a configuration mistake, and would let one request cost many signatures. */
 export const MAX_CHAIN_DEPTH_LIMIT = 32;

@@ -16,8 +16,6 @@ import { RevocationSources, type WantedCrls } from './revocation-sources.js';
 
 export type { VerifierEvents } from './events.js';
 export type { VerifyFailure, VerifyResult, VerifySuccess } from './results.js';
-export { MAX_CRL_SIGNER_DEPTH } from './path-validation.js';
-export { REJECTION_CACHE_TTL_MS } from './outcome-cache.js';
 
 export interface VerifyOptions {
   /** Validate as of this instant instead of now. Results for explicit times are not cached. */
@@ -96,7 +94,8 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       const ders = decodeChain(chain);
       if (!Array.isArray(ders)) return ders;
       // The first verifications wait for the first load of every CRL source (bounded by the fetch timeout).
-      await revocation.ready();
+      const ready = revocation.ready();
+      if (ready) await ready;
       // Every decision reads the clock when it is made, never before an await: a fetch may take seconds.
       const now = () => at?.getTime() ?? clock.now();
       const wanted: WantedCrls = new Map();

@@ -1,4 +1,4 @@
-import type { PublicKeyInfo } from '../x509/certificate.js';
+import type { PublicKeyInfo } from './certificate.js';
 
 /** RSA keys shorter than this are refused (NIST SP 800-131A; CA/Browser Forum BR 6.1.5). */
 export const MIN_RSA_BITS = 2048;

@@ -65,12 +65,6 @@ export function readName(bytes: Uint8Array, el: Element): Name {
   return rdns;
 }
 
-/**
- * Moved to general-name.ts with the other GeneralName forms; re-exported until
- * revocation/crl.ts imports them from there.
- */
-export { distributionPointNames, generalNameKey } from './general-name.js';
-
 /** RFC 4514 section 2.4 escaping. */
 function escapeValue(value: string): string {
   let out = value.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/\0/g, '\\00');
