@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { main } from '../src/cli/main.js';
 import { MAX_CRL_DOWNLOAD_BYTES, runCrl } from '../src/cli/crl.js';
 import { UsageError } from '../src/cli/io.js';
 import { generateDevPki, type DevPkiFiles } from '../src/devpki/generate.js';
-import { opensslOk } from './helpers/oracle.js';
+import { makeOpensslCa } from './helpers/oracle.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -185,7 +185,7 @@ describe('certgate crl', () => {
   });
 
   it('judges the signer as the server does: a CA without cRLSign makes the CRL unusable (exit 1)', async () => {
-    const ca = makeNoCrlSignCa(join(dir, 'no-crlsign'));
+    const ca = makeOpensslCa(join(dir, 'no-crlsign'), { keyUsage: 'keyCertSign', cn: 'No cRLSign CA' });
     const crl = await run('crl', ca.crl, '--ca', ca.cert, '--json');
     expect(crl.code).toBe(1);
     expect(JSON.parse(crl.out)).toMatchObject({ usable: false, signature: expect.stringMatching(/cRLSign/) });
@@ -227,110 +227,3 @@ describe('certgate crl', () => {
     expect(r.err).toMatch(/CERTIFICATE, not a CRL/);
   });
 });
-
-/** A CA whose keyUsage lacks cRLSign, its CRL and a leaf, all made with the OpenSSL CLI. */
-function makeNoCrlSignCa(at: string): { cert: string; crl: string; leaf: string } {
-  mkdirSync(at, { recursive: true });
-  const file = (name: string) => join(at, name);
-  writeFileSync(
-    file('ca.cnf'),
-    [
-      '[ req ]',
-      'distinguished_name = req_dn',
-      '[ req_dn ]',
-      '[ ca_ext ]',
-      'basicConstraints = critical, CA:TRUE',
-      'keyUsage = critical, keyCertSign',
-      'subjectKeyIdentifier = hash',
-      '[ leaf_ext ]',
-      'basicConstraints = CA:FALSE',
-      'keyUsage = critical, digitalSignature',
-      'extendedKeyUsage = clientAuth',
-      'authorityKeyIdentifier = keyid:always',
-      '[ crl_ca ]',
-      'database = index.txt',
-      'crlnumber = crlnumber',
-      'default_md = sha256',
-      'crl_extensions = crl_ext',
-      '[ crl_ext ]',
-      'authorityKeyIdentifier = keyid:always',
-    ].join('\n'),
-  );
-  writeFileSync(file('index.txt'), '');
-  writeFileSync(file('crlnumber'), '01\n');
-  const key = (name: string) =>
-    opensslOk(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file(name)]);
-  const cnf = ['-config', file('ca.cnf')];
-  key('ca-key.pem');
-  opensslOk([
-    'req',
-    '-x509',
-    '-new',
-    '-batch',
-    ...cnf,
-    '-key',
-    file('ca-key.pem'),
-    '-subj',
-    '/O=certgate test/CN=No cRLSign CA',
-    '-extensions',
-    'ca_ext',
-    '-days',
-    '30',
-    '-out',
-    file('ca.pem'),
-  ]);
-  key('leaf-key.pem');
-  opensslOk([
-    'req',
-    '-new',
-    '-batch',
-    ...cnf,
-    '-key',
-    file('leaf-key.pem'),
-    '-subj',
-    '/O=certgate test/CN=leaf',
-    '-out',
-    file('leaf.csr'),
-  ]);
-  opensslOk([
-    'x509',
-    '-req',
-    '-in',
-    file('leaf.csr'),
-    '-CA',
-    file('ca.pem'),
-    '-CAkey',
-    file('ca-key.pem'),
-    '-set_serial',
-    '0x4001',
-    '-days',
-    '30',
-    '-sha256',
-    '-extfile',
-    file('ca.cnf'),
-    '-extensions',
-    'leaf_ext',
-    '-out',
-    file('leaf.pem'),
-  ]);
-  opensslOk(
-    [
-      'ca',
-      '-gencrl',
-      '-batch',
-      ...cnf,
-      '-name',
-      'crl_ca',
-      '-cert',
-      file('ca.pem'),
-      '-keyfile',
-      file('ca-key.pem'),
-      '-crldays',
-      '30',
-      '-out',
-      file('crl.pem'),
-    ],
-    at,
-  );
-  return { cert: file('ca.pem'), crl: file('crl.pem'), leaf: file('leaf.pem') };
-}

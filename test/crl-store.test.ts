@@ -4,7 +4,7 @@
  * granularity on a frozen clock, cRLSign). CAs and CRLs are made with the OpenSSL CLI; servers
  * listen on 127.0.0.1.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { backoff, MIN_RETRY_MS, retryDelayMs } from '../src/revocation/http-fetc
 import { parseCrl } from '../src/revocation/crl.js';
 import { parseCertificate, type ParsedCertificate } from '../src/x509/certificate.js';
 import type { Clock } from '../src/time/clock.js';
-import { opensslOk, pemToDer } from './helpers/oracle.js';
+import { makeOpensslCa, pemToDer } from './helpers/oracle.js';
 
 interface OpensslCa {
   cert: ParsedCertificate;
@@ -29,72 +29,12 @@ interface OpensslCa {
   thisUpdate: number;
 }
 
-/** A self-signed CA with the given keyUsage and its CRL, made with the OpenSSL CLI. */
+/** A self-signed CA with the given keyUsage and its CRL (shared OpenSSL builder), parsed. */
 function opensslCa(dir: string, keyUsage: string): OpensslCa {
-  mkdirSync(dir, { recursive: true });
-  const file = (name: string) => join(dir, name);
-  writeFileSync(
-    file('ca.cnf'),
-    [
-      '[ req ]',
-      'distinguished_name = req_dn',
-      '[ req_dn ]',
-      '[ ca_ext ]',
-      'basicConstraints = critical, CA:TRUE',
-      `keyUsage = critical, ${keyUsage}`,
-      'subjectKeyIdentifier = hash',
-      '[ crl_ca ]',
-      'database = index.txt',
-      'crlnumber = crlnumber',
-      'default_md = sha256',
-      'crl_extensions = crl_ext',
-      '[ crl_ext ]',
-      'authorityKeyIdentifier = keyid:always',
-    ].join('\n'),
-  );
-  writeFileSync(file('index.txt'), '');
-  writeFileSync(file('crlnumber'), '01\n');
-  const cnf = ['-config', file('ca.cnf')];
-  opensslOk(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file('key.pem')]);
-  opensslOk([
-    'req',
-    '-x509',
-    '-new',
-    '-batch',
-    ...cnf,
-    '-key',
-    file('key.pem'),
-    '-subj',
-    '/O=certgate test/CN=Store CA',
-    '-extensions',
-    'ca_ext',
-    '-days',
-    '30',
-    '-out',
-    file('ca.pem'),
-  ]);
-  opensslOk(
-    [
-      'ca',
-      '-gencrl',
-      '-batch',
-      ...cnf,
-      '-name',
-      'crl_ca',
-      '-cert',
-      file('ca.pem'),
-      '-keyfile',
-      file('key.pem'),
-      '-crldays',
-      '30',
-      '-out',
-      file('crl.pem'),
-    ],
-    dir,
-  );
-  const crl = readFileSync(file('crl.pem'));
+  const files = makeOpensslCa(dir, { keyUsage, cn: 'Store CA' });
+  const crl = readFileSync(files.crl);
   return {
-    cert: parseCertificate(pemToDer(readFileSync(file('ca.pem')))),
+    cert: parseCertificate(pemToDer(readFileSync(files.cert))),
     crl,
     thisUpdate: parseCrl(pemToDer(crl)).thisUpdate.getTime(),
   };

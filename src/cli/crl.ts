@@ -9,7 +9,7 @@ import {
   type CrlFreshness,
   type CrlSignatureOracle,
 } from '../revocation/crl-usability.js';
-import { verifySignature } from '../x509/signature.js';
+import { CertificateCache } from '../verifier/certificate-cache.js';
 import { readCertificateFile, readInputFile, UsageError, type CliIo } from './io.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import { systemClock, type Clock } from '../time/clock.js';
@@ -44,14 +44,9 @@ async function fetchCrl(url: string, limits: Required<Omit<CrlCommandLimits, 'cl
   return response.bytes;
 }
 
-/** The server's signature oracle without its caches (and without DSA parameter inheritance). */
-const verifies: CrlSignatureOracle = (crl, signer) => {
-  try {
-    return verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, signer.publicKey());
-  } catch {
-    return false; // an unsupported algorithm or key counts as "does not verify", as on the server
-  }
-};
+/** The server's CRL signature oracle itself (no configured CAs: so no inherited DSA parameters). */
+const oracle = new CertificateCache(16, false, []);
+const verifies: CrlSignatureOracle = (crl, signer) => oracle.crlSignedBy(crl, signer);
 
 /** Whether a --ca certificate may sign `crl` by the server's rules (crl-usability.ts signerProblem). */
 function signatureStatus(crl: ParsedCrl, issuers: ParsedCertificate[]): { verified: boolean; text: string } {

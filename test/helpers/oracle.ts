@@ -5,7 +5,7 @@
  * reference.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -527,4 +527,117 @@ export function makeSelfSigned(opts: SelfSignedOptions): { pem: string; file: st
   if (opts.san) args.push('-addext', `subjectAltName = ${opts.san}`);
   opensslOk(args);
   return { pem: readFileSync(file, 'utf8'), file };
+}
+
+/**
+ * A self-signed CA with the given keyUsage, a clientAuth leaf it issued, and its CRL (CRL Number 1,
+ * AKI, 30 days), all made with the OpenSSL CLI in `at`. Returns the files' paths.
+ */
+export function makeOpensslCa(
+  at: string,
+  ca: { keyUsage: string; cn: string },
+): { cert: string; crl: string; leaf: string } {
+  mkdirSync(at, { recursive: true });
+  const file = (name: string) => join(at, name);
+  writeFileSync(
+    file('ca.cnf'),
+    [
+      '[ req ]',
+      'distinguished_name = req_dn',
+      '[ req_dn ]',
+      '[ ca_ext ]',
+      'basicConstraints = critical, CA:TRUE',
+      `keyUsage = critical, ${ca.keyUsage}`,
+      'subjectKeyIdentifier = hash',
+      '[ leaf_ext ]',
+      'basicConstraints = CA:FALSE',
+      'keyUsage = critical, digitalSignature',
+      'extendedKeyUsage = clientAuth',
+      'authorityKeyIdentifier = keyid:always',
+      '[ crl_ca ]',
+      'database = index.txt',
+      'crlnumber = crlnumber',
+      'default_md = sha256',
+      'crl_extensions = crl_ext',
+      '[ crl_ext ]',
+      'authorityKeyIdentifier = keyid:always',
+    ].join('\n'),
+  );
+  writeFileSync(file('index.txt'), '');
+  writeFileSync(file('crlnumber'), '01\n');
+  const key = (name: string) =>
+    opensslOk(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file(name)]);
+  const cnf = ['-config', file('ca.cnf')];
+  key('ca-key.pem');
+  opensslOk([
+    'req',
+    '-x509',
+    '-new',
+    '-batch',
+    ...cnf,
+    '-key',
+    file('ca-key.pem'),
+    '-subj',
+    `/O=certgate test/CN=${ca.cn}`,
+    '-extensions',
+    'ca_ext',
+    '-days',
+    '30',
+    '-out',
+    file('ca.pem'),
+  ]);
+  key('leaf-key.pem');
+  opensslOk([
+    'req',
+    '-new',
+    '-batch',
+    ...cnf,
+    '-key',
+    file('leaf-key.pem'),
+    '-subj',
+    '/O=certgate test/CN=leaf',
+    '-out',
+    file('leaf.csr'),
+  ]);
+  opensslOk([
+    'x509',
+    '-req',
+    '-in',
+    file('leaf.csr'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca-key.pem'),
+    '-set_serial',
+    '0x4001',
+    '-days',
+    '30',
+    '-sha256',
+    '-extfile',
+    file('ca.cnf'),
+    '-extensions',
+    'leaf_ext',
+    '-out',
+    file('leaf.pem'),
+  ]);
+  opensslOk(
+    [
+      'ca',
+      '-gencrl',
+      '-batch',
+      ...cnf,
+      '-name',
+      'crl_ca',
+      '-cert',
+      file('ca.pem'),
+      '-keyfile',
+      file('ca-key.pem'),
+      '-crldays',
+      '30',
+      '-out',
+      file('crl.pem'),
+    ],
+    at,
+  );
+  return { cert: file('ca.pem'), crl: file('crl.pem'), leaf: file('leaf.pem') };
 }
