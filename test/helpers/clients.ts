@@ -70,7 +70,7 @@ export interface RunningServer {
 
 /** An HTTPS server on 127.0.0.1 that asks for (but does not require) a client certificate. */
 export async function startHttps(
-  pki: TestPki,
+  pki: { server: { cert: Buffer | string; key: Buffer | string }; ca: Buffer | string },
   handler: RequestListener,
   options: https.ServerOptions = {},
 ): Promise<RunningServer> {
