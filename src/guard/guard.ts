@@ -7,10 +7,10 @@ import type { CertificateSource, PresentedCertificate, RequestLike, SourceReadin
 import { tlsSocketSource } from '../sources/tls-socket.js';
 import { describeType } from '../x509/pem.js';
 import { optionNames } from '../model/option-names.js';
-import { refusal, type GuardOutcome } from './outcome.js';
+import { refusal, refusalOf, type GuardOutcome } from './outcome.js';
 import { GuardTrust } from './trust.js';
 import { VerdictMemory, type Remembered } from './verdict-memory.js';
-import { identityStep, REFUSAL_RECHECK_MS } from './identity-step.js';
+import { identityStep, REFUSAL_RECHECK_MS, type Stamp } from './identity-step.js';
 
 export type { ClientCert, GuardOutcome } from './outcome.js';
 
@@ -96,9 +96,9 @@ async function decide(
   memory: VerdictMemory,
 ): Promise<Remembered> {
   // Configuration first: a guard with nothing to trust refuses everyone with the same 500.
-  const verifier = settings.trust.verifierFor(reading.server);
-  if (verifier instanceof CertgateError) return { outcome: configRefusal(verifier), expiresAt: Infinity };
-  const stamp = { verifier, revision: verifier.revision };
+  const { verifier, current } = settings.trust.trustFor(reading.server);
+  if (verifier instanceof CertgateError) return { outcome: configRefusal(verifier), expiresAt: Infinity, current };
+  const stamp: Stamp = { verifier, revision: verifier.revision, current };
   const result = await verifier.verify(reading.ders as Buffer[]);
   if (!result.ok) {
     const hint = result.code === 'CERT_UNTRUSTED' && reading.untrustedHint ? ` (${reading.untrustedHint})` : '';
@@ -125,11 +125,11 @@ function reuseVerifiedLeaf(
   }
   // An asynchronous identify started by cached() is joined by check(), not started again.
   if (memory.deciding(reading.cacheKey)) return undefined;
-  const verifier = settings.trust.verifierFor(reading.server);
+  const { verifier, current } = settings.trust.trustFor(reading.server);
   if (verifier instanceof CertgateError) return undefined;
   const verified = memory.verifiedLeaf(reading.leafKey, verifier);
   if (!verified) return undefined;
-  const step = identityStep(verified, settings, { verifier, revision: verifier.revision });
+  const step = identityStep(verified, settings, { verifier, revision: verifier.revision, current });
   if (step instanceof Promise) {
     void memory.decideOnce(reading.cacheKey, () => step);
     return undefined;
@@ -139,13 +139,8 @@ function reuseVerifiedLeaf(
 }
 
 function configRefusal(err: CertgateError): GuardOutcome {
-  return Object.freeze({
-    ok: false as const,
-    error: new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, {
-      detail: err.detail ?? err.message,
-      cause: err,
-    }),
-  });
+  const detail = err.detail ?? err.message;
+  return refusalOf(new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail, cause: err }));
 }
 
 /** Outcomes of readings that need no verification (no certificate, a source's refusal). */
@@ -166,8 +161,10 @@ export function createGuard(
   const run = async (reading: SourceReading): Promise<Remembered> => {
     if (reading.kind === 'certificate') return decide(reading, settings, memory);
     // Configuration first: a guard with nothing to trust refuses everyone with the same 500.
-    const trust = reading.kind === 'none' && reading.server ? settings.trust.verifierFor(reading.server) : undefined;
-    if (trust instanceof CertgateError) return { outcome: configRefusal(trust), expiresAt: Infinity };
+    const trust = reading.kind === 'none' && reading.server ? settings.trust.trustFor(reading.server) : undefined;
+    if (trust?.verifier instanceof CertgateError) {
+      return { outcome: configRefusal(trust.verifier), expiresAt: Infinity, current: trust.current };
+    }
     return withoutVerification(reading);
   };
   const guarded = (reading: SourceReading): Promise<Remembered> =>

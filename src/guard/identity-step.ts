@@ -17,6 +17,8 @@ export interface IdentityRules {
 export interface Stamp {
   verifier: Verifier;
   revision: number;
+  /** Whether the server's trust the verifier came from still holds (absent: not from a server). */
+  current?: () => boolean;
 }
 
 type Identified = Identity | null | undefined;
