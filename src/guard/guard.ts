@@ -10,7 +10,7 @@ import { optionNames } from '../model/option-names.js';
 import { refusal, refusalOf, type GuardOutcome } from './outcome.js';
 import { GuardTrust } from './trust.js';
 import { VerdictMemory, type Remembered } from './verdict-memory.js';
-import { identityStep, REFUSAL_RECHECK_MS, type Stamp } from './identity-step.js';
+import { DEFAULT_IDENTITY_TTL_MS, identityStep, REFUSAL_RECHECK_MS, type Stamp } from './identity-step.js';
 
 export type { ClientCert, GuardOutcome } from './outcome.js';
 
@@ -25,6 +25,12 @@ export interface GuardOptions extends Partial<VerifierOptions> {
   identify?: IdentifyFunction;
   /** The identity must hold at least one of these roles. */
   roles?: readonly string[];
+  /**
+   * How long an approved connection's identity and roles hold before `identify` runs again on its
+   * next request (the certificate's verification is not repeated). Default 300000 (5 minutes);
+   * `Infinity`: until the verification expires.
+   */
+  identityTtlMs?: number;
 }
 
 /** A framework-free guard: adapters translate its outcome into a response. */
@@ -40,15 +46,28 @@ export const GUARD_OPTION_NAMES = optionNames<Omit<GuardOptions, keyof VerifierO
   'verifier',
   'identify',
   'roles',
+  'identityTtlMs',
 ]);
 
-export { REFUSAL_RECHECK_MS } from './identity-step.js';
+export { DEFAULT_IDENTITY_TTL_MS, REFUSAL_RECHECK_MS } from './identity-step.js';
 
 interface GuardSettings {
   trust: GuardTrust;
   identify: IdentifyFunction;
   roles: readonly string[] | undefined;
   clock: Clock;
+  identityTtlMs: number;
+}
+
+function parseIdentityTtl(value: unknown, where: string): number {
+  if (value === undefined) return DEFAULT_IDENTITY_TTL_MS;
+  if (typeof value !== 'number' || !(value === Infinity || (Number.isSafeInteger(value) && value > 0))) {
+    throw configError(
+      where,
+      `option 'identityTtlMs' must be a positive integer (ms) or Infinity, got ${String(value)}`,
+    );
+  }
+  return value;
 }
 
 /** Validates guard options once, up front; every problem names the option. */
@@ -56,7 +75,7 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw configError(where, `options must be an object, got ${describeType(options)}`);
   }
-  const { verifier: shared, identify, roles, ...verifierOptions } = options;
+  const { verifier: shared, identify, roles, identityTtlMs, ...verifierOptions } = options;
   if (identify !== undefined && typeof identify !== 'function') {
     throw configError(where, `option 'identify' must be a function, got ${describeType(identify)}`);
   }
@@ -85,6 +104,7 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
     trust: new GuardTrust(where, shared, own, verifierOptions),
     identify: identify ?? defaultIdentify,
     roles: roles ? Object.freeze([...roles]) : undefined,
+    identityTtlMs: parseIdentityTtl(identityTtlMs, where),
     clock: shared?.clock ?? own?.clock ?? verifierOptions.clock ?? systemClock,
   };
 }
@@ -174,27 +194,36 @@ export function createGuard(
       expiresAt: settings.clock.now() + REFUSAL_RECHECK_MS,
     }));
 
+  const decideRequest = async (req: RequestLike): Promise<GuardOutcome> => {
+    let reading: SourceReading;
+    try {
+      reading = source.read(req);
+    } catch (err) {
+      return refusal('CONFIG_INVALID', `the certificate source failed: ${(err as Error)?.message ?? String(err)}`);
+    }
+    if (reading.cacheKey === undefined) return (await guarded(reading)).outcome;
+    const known = memory.get(reading.cacheKey) ?? reuseVerifiedLeaf(reading, settings, memory);
+    return known ?? (await memory.decideOnce(reading.cacheKey, () => guarded(reading)));
+  };
+
   return {
     cached(req) {
-      let reading: SourceReading;
+      // Synchronous and in the caller's stack: whatever an application callback (clock.now,
+      // identify) throws here is left to check(), which turns it into a refusal.
       try {
-        reading = source.read(req);
+        const reading = source.read(req);
+        if (reading.cacheKey === undefined) return undefined;
+        return memory.get(reading.cacheKey) ?? reuseVerifiedLeaf(reading, settings, memory);
       } catch {
-        return undefined; // check() reports it
+        return undefined;
       }
-      if (reading.cacheKey === undefined) return undefined;
-      return memory.get(reading.cacheKey) ?? reuseVerifiedLeaf(reading, settings, memory);
     },
     async check(req) {
-      let reading: SourceReading;
       try {
-        reading = source.read(req);
+        return await decideRequest(req);
       } catch (err) {
-        return refusal('CONFIG_INVALID', `the certificate source failed: ${(err as Error)?.message ?? String(err)}`);
+        return refusal('CONFIG_INVALID', `the guard failed unexpectedly: ${(err as Error)?.message ?? String(err)}`);
       }
-      if (reading.cacheKey === undefined) return (await guarded(reading)).outcome;
-      const known = memory.get(reading.cacheKey) ?? reuseVerifiedLeaf(reading, settings, memory);
-      return known ?? memory.decideOnce(reading.cacheKey, () => guarded(reading));
     },
   };
 }

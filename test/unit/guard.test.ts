@@ -115,8 +115,8 @@ describe('remembered outcomes follow the injected clock', () => {
     now = start;
   });
 
-  it('an acceptance lasts until the verdict expires (the earliest notAfter or CRL nextUpdate), not a moment longer', async () => {
-    const guard = createGuard({ verifier }, 'test', headerSource);
+  it('with identityTtlMs Infinity, an acceptance lasts until the verdict expires (the earliest notAfter or CRL nextUpdate), not a moment longer', async () => {
+    const guard = createGuard({ verifier, identityTtlMs: Infinity }, 'test', headerSource);
     const req = { headers: { 'x-client': 'alice' } };
     const start = now;
     const outcome = await guard.check(req);
