@@ -4,6 +4,8 @@
  * reported, not thrown; a forwarded error shows no internal stack frames. Real TLS, real client
  * certificates; promises resolved by the test, no sleeps.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Koa from 'koa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +45,13 @@ let koaServer: RunningServer;
 const slow = new SlowIdentify();
 /** Fires the timeout middleware's answer for a request, by its x-trace header. */
 const timeouts = new Map<string, () => void>();
+/** Waiters for a request (by x-trace) to reach the timeout middleware, i.e. the guard behind it. */
+const arrivals = new Map<string, () => void>();
+const arrived = (trace: string) => new Promise<void>((resolve) => arrivals.set(trace, resolve));
+/** A CRL server that holds every request until the test answers it. */
+let crlServer: http.Server;
+const crlRequests: http.ServerResponse[] = [];
+let crlRequested: () => void = () => {};
 /** Route handlers that ran, by path. */
 const ran: string[] = [];
 const rejected: CertgateError[] = [];
@@ -63,6 +72,7 @@ function expressApp(): express.Express {
     const trace = req.get('x-trace');
     if (trace) timeouts.set(trace, () => res.status(503).json({ timedOut: true }));
     next();
+    if (trace) arrivals.get(trace)?.();
   });
   const slowGuard = expressGuard({ identify: slow.identify, onReject: (e) => rejected.push(e) });
   app.use('/slow', slowGuard);
@@ -76,6 +86,16 @@ function expressApp(): express.Express {
     }),
   );
   app.use('/forwarded', expressGuard({ forwardErrors: true }));
+  const crlUrl = `http://127.0.0.1:${(crlServer.address() as AddressInfo).port}/ca.crl`;
+  app.use(
+    '/crl-pending',
+    // The intermediate is configured: a URL's CRL is taken only for a configured issuer (mallory's).
+    expressGuard({
+      intermediates: [pki.intermediate],
+      crl: { urls: [crlUrl], fetchTimeoutMs: 60_000 },
+      onReject: (e) => rejected.push(e),
+    }),
+  );
   app.get(/.*/, (req, res) => {
     ran.push(req.path);
     res.json({ user: req.clientCert?.user });
@@ -129,6 +149,11 @@ function koaApp(): Koa {
 
 beforeAll(async () => {
   pki = await makePki();
+  crlServer = http.createServer((_req, res) => {
+    crlRequests.push(res);
+    crlRequested();
+  });
+  await new Promise<void>((resolve) => crlServer.listen(0, '127.0.0.1', resolve));
   expressServer = await startHttps(pki, expressApp());
   koaServer = await startHttps(pki, koaApp().callback());
   process.on('uncaughtException', onCrash);
@@ -141,6 +166,8 @@ afterAll(async () => {
   process.off('unhandledRejection', onCrash);
   process.off('warning', onWarning);
   await Promise.all([expressServer?.close(), koaServer?.close()]);
+  crlServer?.closeAllConnections();
+  await new Promise((resolve) => crlServer?.close(resolve));
 });
 
 afterEach(() => {
@@ -197,6 +224,35 @@ describe.each(['Express', 'Koa'] as const)('%s: a late guard answer after a time
     await settle();
     expect(crashes).toEqual([]);
     expect(warnings.map((w) => w.message)).toContainEqual(expect.stringContaining('log sink down'));
+  });
+});
+
+describe('Express: a first CRL download still pending when the timeout middleware answers', () => {
+  it('neither the approval (alice) nor the refusal (mallory, revoked) is written; nothing crashed', async () => {
+    const fetched = new Promise<void>((resolve) => (crlRequested = resolve));
+    const waiting = ['crl-alice', 'crl-mallory'].map(arrived);
+    const replies = [
+      get(expressServer.port, '/crl-pending/a', { ca: pki.ca, client: pki.alice, headers: { 'x-trace': 'crl-alice' } }),
+      get(expressServer.port, '/crl-pending/m', {
+        ca: pki.ca,
+        client: pki.mallory,
+        headers: { 'x-trace': 'crl-mallory' },
+      }),
+    ];
+    await Promise.all([fetched, ...waiting]);
+    timeouts.get('crl-alice')!();
+    timeouts.get('crl-mallory')!();
+    expect((await Promise.all(replies)).map((r) => r.status)).toEqual([503, 503]);
+    const crl = crlRequests[0]!;
+    crl.writeHead(200, { 'content-type': 'application/pkix-crl' });
+    crl.end(pki.crl);
+    // A later request waits behind the same download, so once it is answered the late ones have decided.
+    const after = await get(expressServer.port, '/crl-pending/after', { ca: pki.ca, client: pki.alice });
+    expect(after.status).toBe(200);
+    await settle();
+    expect(rejected.map((e) => e.code)).toEqual(['CERT_REVOKED']);
+    expect(ran).toEqual(['/crl-pending/after']);
+    expect(crashes).toEqual([]);
   });
 });
 
