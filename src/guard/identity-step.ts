@@ -14,7 +14,7 @@ export interface IdentityRules {
   identify: IdentifyFunction;
   roles: readonly string[] | undefined;
   clock: Clock;
-  /** How long an approval's identity and roles hold before `identify` runs again (Infinity: until the verdict expires). */
+  /** How long an approval's identity and roles hold before `identify` runs again (Infinity: as long as the verdict). */
   identityTtlMs: number;
 }
 

@@ -64,7 +64,12 @@ beforeAll(async () => {
     dir,
     'two-sans',
     '/O=certgate test/CN=mallory',
-    'email:mallory@bank.example, email:admin@bank.example, URI:spiffe://bank.example/mallory, URI:spiffe://bank.example/admin',
+    [
+      'email:mallory@bank.example',
+      'email:admin@bank.example',
+      'URI:spiffe://bank.example/mallory',
+      'URI:spiffe://bank.example/admin',
+    ].join(', '),
   );
   admin = issue(dir, 'admin', '/O=certgate test/CN=admin', 'email:admin@bank.example, URI:spiffe://bank.example/admin');
 
