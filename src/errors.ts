@@ -52,6 +52,21 @@ export class CertgateError extends Error {
   }
 }
 
+/**
+ * A refusal's stack names certgate's own files, which Express's default error handler prints
+ * outside production: a refusal made per request (never a programming error) carries only its
+ * first line, e.g. `CertgateError [CERT_REVOKED]: The client certificate ... has been revoked.`
+ */
+export function withoutStackFrames(error: CertgateError): CertgateError {
+  Object.defineProperty(error, 'stack', {
+    value: `${error.name} [${error.code}]: ${error.message}`,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+  return error;
+}
+
 /** Client-facing messages: short and stable; the specifics go to `detail`. */
 export const PUBLIC_MESSAGES: Record<ReasonCode, string> = {
   CERT_MISSING: 'A client certificate is required.',

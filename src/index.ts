@@ -14,7 +14,7 @@ export type { CertificateInfo, SubjectAltNames } from './x509/certificate.js';
 export type { NameObject } from './x509/name.js';
 export type { PemOrDer, PemOrDerInput } from './x509/pem.js';
 export { byCommonName, bySubjectDN, byEmail, byUri, byFingerprint, defaultIdentify } from './identity/identity.js';
-export type { Identity, IdentifyFunction, IdentityEntry, IdentityTable } from './identity/identity.js';
+export type { ByEmailOptions, Identity, IdentifyFunction, IdentityEntry, IdentityTable } from './identity/identity.js';
 export { clientCertGuard } from './guard/guard.js';
 export type { ClientCertGuard, GuardOptions, ClientCert, GuardOutcome } from './guard/guard.js';
 export type { RequestLike } from './sources/source.js';

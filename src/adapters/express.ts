@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientCert, GuardOutcome } from '../guard/guard.js';
-import { adapterSetup, notifyReject, type AdapterOptions } from './options.js';
+import { adapterSetup, notifyReject, reportFailure, type AdapterOptions } from './options.js';
 import { PROBLEM_CONTENT_TYPE, problemJson } from './problem.js';
 
 export type { ClientCert } from '../guard/guard.js';
@@ -19,6 +19,9 @@ declare global {
 type Next = (err?: unknown) => void;
 type Request = IncomingMessage & { clientCert?: ClientCert };
 
+/** Someone else answered meanwhile (a request-timeout middleware): a late guard writes nothing. */
+const answered = (res: ServerResponse): boolean => res.headersSent || res.writableEnded;
+
 /**
  * Express middleware: refuses the request unless the TLS client certificate verifies, maps to a
  * user, and (with `roles`) holds a required role. Works on Express 4 and 5.
@@ -27,12 +30,14 @@ export function requireClientCert(options?: RequireClientCertOptions) {
   const { guard, forwardErrors, onReject } = adapterSetup(options, 'requireClientCert');
 
   const settle = (outcome: GuardOutcome, req: Request, res: ServerResponse, next: Next): void => {
+    if (!outcome.ok) notifyReject(onReject, outcome.error);
+    // Neither the route nor the error handler may run on a response that is already finished.
+    if (answered(res)) return;
     if (outcome.ok) {
       req.clientCert = outcome.clientCert;
       next();
       return;
     }
-    notifyReject(onReject, outcome.error);
     if (forwardErrors) {
       next(outcome.error);
       return;
@@ -42,6 +47,16 @@ export function requireClientCert(options?: RequireClientCertOptions) {
     res.end(problemJson(outcome.error));
   };
 
+  /** A throw after the await has no caller to catch it: reported, and the request refused if still open. */
+  const settleLate = (outcome: GuardOutcome, req: Request, res: ServerResponse, next: Next): void => {
+    try {
+      settle(outcome, req, res, next);
+    } catch (err) {
+      reportFailure('the Express middleware after certgate failed', err);
+      if (!answered(res)) res.destroy();
+    }
+  };
+
   return function certgateRequireClientCert(req: Request, res: ServerResponse, next: Next): void {
     // Fast path: a connection already decided costs two WeakMap lookups, a clock read and a compare.
     const known = guard.cached(req);
@@ -49,6 +64,13 @@ export function requireClientCert(options?: RequireClientCertOptions) {
       settle(known, req, res, next);
       return;
     }
-    guard.check(req).then((outcome) => settle(outcome, req, res, next), next);
+    guard.check(req).then(
+      (outcome) => settleLate(outcome, req, res, next),
+      // check() never rejects; should a broken guard do so anyway, the request still ends.
+      (err: unknown) => {
+        reportFailure('the certgate guard failed', err);
+        if (!answered(res)) res.destroy();
+      },
+    );
   };
 }

@@ -14,6 +14,7 @@ export interface ClientCertState {
 /** The slice of a Koa context the guard uses, so this module needs no Koa types at runtime. */
 interface KoaContextLike {
   req: RequestLike;
+  res: { readonly headersSent: boolean; readonly writableEnded: boolean };
   state: Record<string, unknown>;
   status: number;
   body: unknown;
@@ -29,12 +30,14 @@ export function requireClientCert(options?: RequireClientCertOptions) {
 
   return async function certgateRequireClientCert(ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void> {
     const outcome: GuardOutcome = guard.cached(ctx.req) ?? (await guard.check(ctx.req));
+    if (!outcome.ok) notifyReject(onReject, outcome.error);
+    // Answered meanwhile (a request-timeout middleware): the route must not run, nothing is written.
+    if (ctx.res.headersSent || ctx.res.writableEnded) return;
     if (outcome.ok) {
       ctx.state.clientCert = outcome.clientCert;
       await next();
       return;
     }
-    notifyReject(onReject, outcome.error);
     if (forwardErrors) {
       throw outcome.error;
     }

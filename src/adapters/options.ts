@@ -2,6 +2,9 @@ import type { CertgateError } from '../errors.js';
 import { configError } from '../verifier/options.js';
 import { createGuard, type ClientCertGuard, type GuardOptions } from '../guard/guard.js';
 
+/** Called with every refusal; may be asynchronous (a log sink): a rejection is reported, never thrown. */
+export type OnReject = (error: CertgateError) => unknown;
+
 export interface AdapterOptions extends GuardOptions {
   /**
    * Pass failures to the framework's error handling (`next(err)` in Express, a thrown error in
@@ -9,13 +12,13 @@ export interface AdapterOptions extends GuardOptions {
    */
   forwardErrors?: boolean;
   /** Called with every refusal (its `detail` names the certificate and rule), e.g. for logging. */
-  onReject?: (error: CertgateError) => void;
+  onReject?: OnReject;
 }
 
 export interface AdapterSetup {
   guard: ClientCertGuard;
   forwardErrors: boolean;
-  onReject: ((error: CertgateError) => void) | undefined;
+  onReject: OnReject | undefined;
 }
 
 export function adapterSetup(options: AdapterOptions | undefined, where: string): AdapterSetup {
@@ -29,12 +32,23 @@ export function adapterSetup(options: AdapterOptions | undefined, where: string)
   return { guard: createGuard(guardOptions, where), forwardErrors: forwardErrors ?? false, onReject };
 }
 
-/** A logging hook that throws must not turn a refusal into a hung request or a crash. */
-export function notifyReject(onReject: ((error: CertgateError) => void) | undefined, error: CertgateError): void {
+/**
+ * Something the application gave certgate (a callback, a later middleware) failed where no caller
+ * can handle it: told to operators as a process warning, never rethrown (that would crash the process).
+ */
+export function reportFailure(what: string, err: unknown): void {
+  process.emitWarning(`certgate: ${what}: ${(err as Error)?.message ?? String(err)}`, 'CertgateWarning');
+}
+
+/** A logging hook that throws or rejects must not turn a refusal into a hung request or a crash. */
+export function notifyReject(onReject: OnReject | undefined, error: CertgateError): void {
   if (!onReject) return;
   try {
-    onReject(error);
+    const pending = onReject(error);
+    if (typeof (pending as PromiseLike<void> | undefined)?.then === 'function') {
+      (pending as PromiseLike<void>).then(undefined, (err: unknown) => reportFailure('onReject rejected', err));
+    }
   } catch (err) {
-    process.emitWarning(`certgate: onReject threw: ${(err as Error)?.message ?? String(err)}`, 'CertgateWarning');
+    reportFailure('onReject threw', err);
   }
 }

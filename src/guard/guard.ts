@@ -7,10 +7,10 @@ import type { CertificateSource, PresentedCertificate, RequestLike, SourceReadin
 import { tlsSocketSource } from '../sources/tls-socket.js';
 import { describeType } from '../x509/pem.js';
 import { optionNames } from '../model/option-names.js';
-import { refusal, type GuardOutcome } from './outcome.js';
+import { refusal, refusalOf, type GuardOutcome } from './outcome.js';
 import { GuardTrust } from './trust.js';
 import { VerdictMemory, type Remembered } from './verdict-memory.js';
-import { identityStep, REFUSAL_RECHECK_MS } from './identity-step.js';
+import { DEFAULT_IDENTITY_TTL_MS, identityStep, REFUSAL_RECHECK_MS, type Stamp } from './identity-step.js';
 
 export type { ClientCert, GuardOutcome } from './outcome.js';
 
@@ -25,6 +25,12 @@ export interface GuardOptions extends Partial<VerifierOptions> {
   identify?: IdentifyFunction;
   /** The identity must hold at least one of these roles. */
   roles?: readonly string[];
+  /**
+   * How long an approved connection's identity and roles hold before `identify` runs again on its
+   * next request (the certificate's verification is not repeated). Default 300000 (5 minutes);
+   * `Infinity`: until the verification expires.
+   */
+  identityTtlMs?: number;
 }
 
 /** A framework-free guard: adapters translate its outcome into a response. */
@@ -40,15 +46,28 @@ export const GUARD_OPTION_NAMES = optionNames<Omit<GuardOptions, keyof VerifierO
   'verifier',
   'identify',
   'roles',
+  'identityTtlMs',
 ]);
 
-export { REFUSAL_RECHECK_MS } from './identity-step.js';
+export { DEFAULT_IDENTITY_TTL_MS, REFUSAL_RECHECK_MS } from './identity-step.js';
 
 interface GuardSettings {
   trust: GuardTrust;
   identify: IdentifyFunction;
   roles: readonly string[] | undefined;
   clock: Clock;
+  identityTtlMs: number;
+}
+
+function parseIdentityTtl(value: unknown, where: string): number {
+  if (value === undefined) return DEFAULT_IDENTITY_TTL_MS;
+  if (typeof value !== 'number' || !(value === Infinity || (Number.isSafeInteger(value) && value > 0))) {
+    throw configError(
+      where,
+      `option 'identityTtlMs' must be a positive integer (ms) or Infinity, got ${String(value)}`,
+    );
+  }
+  return value;
 }
 
 /** Validates guard options once, up front; every problem names the option. */
@@ -56,7 +75,7 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw configError(where, `options must be an object, got ${describeType(options)}`);
   }
-  const { verifier: shared, identify, roles, ...verifierOptions } = options;
+  const { verifier: shared, identify, roles, identityTtlMs, ...verifierOptions } = options;
   if (identify !== undefined && typeof identify !== 'function') {
     throw configError(where, `option 'identify' must be a function, got ${describeType(identify)}`);
   }
@@ -85,6 +104,7 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
     trust: new GuardTrust(where, shared, own, verifierOptions),
     identify: identify ?? defaultIdentify,
     roles: roles ? Object.freeze([...roles]) : undefined,
+    identityTtlMs: parseIdentityTtl(identityTtlMs, where),
     clock: shared?.clock ?? own?.clock ?? verifierOptions.clock ?? systemClock,
   };
 }
@@ -96,9 +116,9 @@ async function decide(
   memory: VerdictMemory,
 ): Promise<Remembered> {
   // Configuration first: a guard with nothing to trust refuses everyone with the same 500.
-  const verifier = settings.trust.verifierFor(reading.server);
-  if (verifier instanceof CertgateError) return { outcome: configRefusal(verifier), expiresAt: Infinity };
-  const stamp = { verifier, revision: verifier.revision };
+  const { verifier, current } = settings.trust.trustFor(reading.server);
+  if (verifier instanceof CertgateError) return { outcome: configRefusal(verifier), expiresAt: Infinity, current };
+  const stamp: Stamp = { verifier, revision: verifier.revision, current };
   const result = await verifier.verify(reading.ders as Buffer[]);
   if (!result.ok) {
     const hint = result.code === 'CERT_UNTRUSTED' && reading.untrustedHint ? ` (${reading.untrustedHint})` : '';
@@ -125,11 +145,11 @@ function reuseVerifiedLeaf(
   }
   // An asynchronous identify started by cached() is joined by check(), not started again.
   if (memory.deciding(reading.cacheKey)) return undefined;
-  const verifier = settings.trust.verifierFor(reading.server);
+  const { verifier, current } = settings.trust.trustFor(reading.server);
   if (verifier instanceof CertgateError) return undefined;
   const verified = memory.verifiedLeaf(reading.leafKey, verifier);
   if (!verified) return undefined;
-  const step = identityStep(verified, settings, { verifier, revision: verifier.revision });
+  const step = identityStep(verified, settings, { verifier, revision: verifier.revision, current });
   if (step instanceof Promise) {
     void memory.decideOnce(reading.cacheKey, () => step);
     return undefined;
@@ -139,13 +159,8 @@ function reuseVerifiedLeaf(
 }
 
 function configRefusal(err: CertgateError): GuardOutcome {
-  return Object.freeze({
-    ok: false as const,
-    error: new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, {
-      detail: err.detail ?? err.message,
-      cause: err,
-    }),
-  });
+  const detail = err.detail ?? err.message;
+  return refusalOf(new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail, cause: err }));
 }
 
 /** Outcomes of readings that need no verification (no certificate, a source's refusal). */
@@ -166,8 +181,10 @@ export function createGuard(
   const run = async (reading: SourceReading): Promise<Remembered> => {
     if (reading.kind === 'certificate') return decide(reading, settings, memory);
     // Configuration first: a guard with nothing to trust refuses everyone with the same 500.
-    const trust = reading.kind === 'none' && reading.server ? settings.trust.verifierFor(reading.server) : undefined;
-    if (trust instanceof CertgateError) return { outcome: configRefusal(trust), expiresAt: Infinity };
+    const trust = reading.kind === 'none' && reading.server ? settings.trust.trustFor(reading.server) : undefined;
+    if (trust?.verifier instanceof CertgateError) {
+      return { outcome: configRefusal(trust.verifier), expiresAt: Infinity, current: trust.current };
+    }
     return withoutVerification(reading);
   };
   const guarded = (reading: SourceReading): Promise<Remembered> =>
@@ -177,27 +194,36 @@ export function createGuard(
       expiresAt: settings.clock.now() + REFUSAL_RECHECK_MS,
     }));
 
+  const decideRequest = async (req: RequestLike): Promise<GuardOutcome> => {
+    let reading: SourceReading;
+    try {
+      reading = source.read(req);
+    } catch (err) {
+      return refusal('CONFIG_INVALID', `the certificate source failed: ${(err as Error)?.message ?? String(err)}`);
+    }
+    if (reading.cacheKey === undefined) return (await guarded(reading)).outcome;
+    const known = memory.get(reading.cacheKey) ?? reuseVerifiedLeaf(reading, settings, memory);
+    return known ?? (await memory.decideOnce(reading.cacheKey, () => guarded(reading)));
+  };
+
   return {
     cached(req) {
-      let reading: SourceReading;
+      // Synchronous and in the caller's stack: whatever an application callback (clock.now,
+      // identify) throws here is left to check(), which turns it into a refusal.
       try {
-        reading = source.read(req);
+        const reading = source.read(req);
+        if (reading.cacheKey === undefined) return undefined;
+        return memory.get(reading.cacheKey) ?? reuseVerifiedLeaf(reading, settings, memory);
       } catch {
-        return undefined; // check() reports it
+        return undefined;
       }
-      if (reading.cacheKey === undefined) return undefined;
-      return memory.get(reading.cacheKey) ?? reuseVerifiedLeaf(reading, settings, memory);
     },
     async check(req) {
-      let reading: SourceReading;
       try {
-        reading = source.read(req);
+        return await decideRequest(req);
       } catch (err) {
-        return refusal('CONFIG_INVALID', `the certificate source failed: ${(err as Error)?.message ?? String(err)}`);
+        return refusal('CONFIG_INVALID', `the guard failed unexpectedly: ${(err as Error)?.message ?? String(err)}`);
       }
-      if (reading.cacheKey === undefined) return (await guarded(reading)).outcome;
-      const known = memory.get(reading.cacheKey) ?? reuseVerifiedLeaf(reading, settings, memory);
-      return known ?? memory.decideOnce(reading.cacheKey, () => guarded(reading));
     },
   };
 }

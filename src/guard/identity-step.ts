@@ -1,22 +1,29 @@
 import type { IdentifyFunction, Identity } from '../identity/identity.js';
 import type { Clock } from '../time/clock.js';
 import type { Verifier, VerifySuccess } from '../verifier/verifier.js';
+import { CertgateError } from '../errors.js';
 import { refusal, type ClientCert } from './outcome.js';
 import type { Remembered } from './verdict-memory.js';
 
 /** A refusal remembered for a connection or credential is re-examined after this long. */
 export const REFUSAL_RECHECK_MS = 10_000;
+/** Default `identityTtlMs`: an identity (a role removed, a user disabled) is decided again after this long. */
+export const DEFAULT_IDENTITY_TTL_MS = 5 * 60_000;
 
 export interface IdentityRules {
   identify: IdentifyFunction;
   roles: readonly string[] | undefined;
   clock: Clock;
+  /** How long an approval's identity and roles hold before `identify` runs again (Infinity: as long as the verdict). */
+  identityTtlMs: number;
 }
 
 /** The verifier and its CRL revision a decision was reached with: a CRL change voids it. */
 export interface Stamp {
   verifier: Verifier;
   revision: number;
+  /** Whether the server's trust the verifier came from still holds (absent: not from a server). */
+  current?: () => boolean;
 }
 
 type Identified = Identity | null | undefined;
@@ -48,16 +55,26 @@ export function identityStep(
   );
 }
 
-/** The application's identify() failed: refuse (500, nothing let through) and tell the operator why. */
+/**
+ * identify() threw. A CertgateError IDENTITY_UNKNOWN or ROLE_FORBIDDEN is its answer (the helpers
+ * refuse ambiguous names so): a 403 with its detail. Anything else is a failure of the application's
+ * code: refuse (500, nothing let through) and tell the operator why.
+ */
 function identifyFailed(err: unknown, result: VerifySuccess, rules: IdentityRules, stamp: Stamp): Remembered {
+  const expiresAt = rules.clock.now() + REFUSAL_RECHECK_MS;
+  if (err instanceof CertgateError && (err.code === 'IDENTITY_UNKNOWN' || err.code === 'ROLE_FORBIDDEN')) {
+    return { outcome: refusal(err.code, err.detail ?? err.message), expiresAt, ...stamp };
+  }
   const detail = `identify() threw for ${result.certificate.subjectDN}: ${(err as Error)?.message ?? String(err)}`;
-  return { outcome: refusal('CONFIG_INVALID', detail), expiresAt: rules.clock.now() + REFUSAL_RECHECK_MS, ...stamp };
+  return { outcome: refusal('CONFIG_INVALID', detail), expiresAt, ...stamp };
 }
 
 function identityOutcome(identity: Identified, result: VerifySuccess, rules: IdentityRules, stamp: Stamp): Remembered {
-  const expiresAt = result.expiresAt.getTime();
+  const now = rules.clock.now();
+  // An approval's identity is asked again after identityTtlMs: a role removed stops working on open connections.
+  const expiresAt = Math.min(result.expiresAt.getTime(), now + rules.identityTtlMs);
   // Identity and role refusals are re-examined like other refusals: the user store may change.
-  const refusedUntil = Math.min(expiresAt, rules.clock.now() + REFUSAL_RECHECK_MS);
+  const refusedUntil = Math.min(expiresAt, now + REFUSAL_RECHECK_MS);
   const subject = result.certificate.subjectDN;
   if (!identity)
     return { outcome: refusal('IDENTITY_UNKNOWN', `no identity for ${subject}`), expiresAt: refusedUntil, ...stamp };

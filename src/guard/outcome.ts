@@ -1,4 +1,4 @@
-import { CertgateError, PUBLIC_MESSAGES, type ReasonCode } from '../errors.js';
+import { CertgateError, PUBLIC_MESSAGES, withoutStackFrames, type ReasonCode } from '../errors.js';
 import type { CertificateInfo } from '../x509/certificate.js';
 
 /** What a successful guard puts on `req.clientCert` / `ctx.state.clientCert`. */
@@ -15,7 +15,12 @@ export type GuardOutcome =
   | { readonly ok: true; readonly clientCert: ClientCert }
   | { readonly ok: false; readonly error: CertgateError };
 
+/** A refusal to answer a request with; its error carries no stack frames (see withoutStackFrames). */
 export function refusal(code: ReasonCode, detail?: string): GuardOutcome {
   const error = new CertgateError(code, PUBLIC_MESSAGES[code], detail === undefined ? undefined : { detail });
-  return Object.freeze({ ok: false as const, error });
+  return refusalOf(error);
+}
+
+export function refusalOf(error: CertgateError): GuardOutcome {
+  return Object.freeze({ ok: false as const, error: withoutStackFrames(error) });
 }

@@ -2,14 +2,45 @@ import { CertgateError, PUBLIC_MESSAGES } from '../errors.js';
 import { configError, parseVerifierOptions, type VerifierOptions } from '../verifier/options.js';
 import { verifierFromConfig, type Verifier } from '../verifier/verifier.js';
 
+/** The trust options a server holds: `server.setSecureContext()` replaces these objects. */
+interface ServerTrustOptions {
+  ca?: unknown;
+  crl?: unknown;
+}
+
+/**
+ * The verifier built from a server's `ca`/`crl`, and the option objects it was built from. Node
+ * has no event for setSecureContext(), so a decision reached with it holds only while the server
+ * still has these very objects: two reference compares per request, no hashing.
+ */
+class ServerTrust {
+  constructor(
+    private readonly server: ServerTrustOptions,
+    readonly verifier: Verifier | CertgateError,
+    private readonly ca: unknown,
+    private readonly crl: unknown,
+  ) {}
+
+  /** Whether the server still trusts what this verifier trusts (bound: called as a plain function). */
+  readonly current = (): boolean => this.server.ca === this.ca && this.server.crl === this.crl;
+}
+
 /** Verifiers built from a server's own `ca`/`crl`, one per server and guard option set. */
-const serverVerifiers = new WeakMap<object, Map<string, Verifier | CertgateError>>();
+const serverVerifiers = new WeakMap<object, Map<string, ServerTrust>>();
 let guardCount = 0;
+
+/** A verifier (or the configuration error to answer with) and, for a server's, whether it still holds. */
+export interface TrustInUse {
+  verifier: Verifier | CertgateError;
+  /** Absent for a shared or own verifier: nothing outside the guard can change those. */
+  current?: () => boolean;
+}
 
 /**
  * Where a guard's verifier comes from: a shared one, its own (from `ca` and friends), or, with
  * neither, one built from the options of the HTTPS server the connection arrived on. Guards without
- * verifier options of their own share that one per server; others get their own.
+ * verifier options of their own share that one per server; others get their own. A server's
+ * verifier is rebuilt when the server's `ca` or `crl` changes (setSecureContext).
  */
 export class GuardTrust {
   private readonly optionsKey: string;
@@ -30,23 +61,32 @@ export class GuardTrust {
 
   /** The verifier for a request that arrived on `server`, or the configuration error to answer with. */
   verifierFor(server: object | undefined): Verifier | CertgateError {
+    return this.trustFor(server).verifier;
+  }
+
+  /** As verifierFor, with the check that tells a remembered decision the server's trust changed. */
+  trustFor(server: object | undefined): TrustInUse {
     const fixed = this.fixed;
-    if (fixed) return fixed;
+    if (fixed) return { verifier: fixed };
     if (!server) {
       const detail = `${this.where}: no 'ca' option and the connection has no server to take one from`;
-      return new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail });
+      return { verifier: new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail }) };
     }
     let byOptions = serverVerifiers.get(server);
     if (!byOptions) serverVerifiers.set(server, (byOptions = new Map()));
-    let v = byOptions.get(this.optionsKey);
-    if (!v) {
-      v = this.fromServer(server as { ca?: unknown; crl?: unknown });
-      byOptions.set(this.optionsKey, v);
+    let trust = byOptions.get(this.optionsKey);
+    if (!trust?.current()) {
+      const options = server as ServerTrustOptions;
+      const previous = trust?.verifier;
+      trust = new ServerTrust(options, this.fromServer(options), options.ca, options.crl);
+      byOptions.set(this.optionsKey, trust);
+      // Its CRL sources (timers, downloads) would otherwise live on; verifications in flight finish.
+      if (previous && !(previous instanceof CertgateError)) previous.close();
     }
-    return v;
+    return trust;
   }
 
-  private fromServer(server: { ca?: unknown; crl?: unknown }): Verifier | CertgateError {
+  private fromServer(server: ServerTrustOptions): Verifier | CertgateError {
     try {
       if (server.ca === undefined) {
         throw configError(

@@ -11,6 +11,8 @@ export interface Remembered {
   /** The verifier and its CRL revision the outcome was reached with: new CRLs void it. */
   verifier?: Verifier;
   revision?: number;
+  /** For trust taken from the HTTPS server: false once its `ca`/`crl` changed (setSecureContext). */
+  current?: () => boolean;
 }
 
 /** Request-scoped verdicts (forwarded certificates) remembered, at most this many per guard. */
@@ -65,6 +67,7 @@ export class VerdictMemory {
     if (!entry || this.clock.now() > entry.expiresAt) return undefined;
     // A refreshed CRL applies at once, also to keep-alive connections approved before it.
     if (entry.verifier && entry.verifier.revision !== entry.revision) return undefined;
+    if (entry.current && !entry.current()) return undefined;
     return entry;
   }
 

@@ -1,5 +1,5 @@
 import type { CertificateInfo } from '../x509/certificate.js';
-import { CertgateError } from '../errors.js';
+import { CertgateError, PUBLIC_MESSAGES } from '../errors.js';
 
 /** Who a verified certificate belongs to, as the application sees it. */
 export interface Identity {
@@ -16,10 +16,34 @@ export type IdentifyFunction = (
 export type IdentityEntry = string | { user?: string; roles?: readonly string[] };
 export type IdentityTable = Readonly<Record<string, IdentityEntry>>;
 
-/** Without `identify`, the user is the subject CN (the first one, if repeated) and roles are empty. */
+/**
+ * Refuses the certificate as `IDENTITY_UNKNOWN` (403) with `detail` for the operator. The guard
+ * answers an `identify` that throws this (code IDENTITY_UNKNOWN or ROLE_FORBIDDEN) with that
+ * refusal; anything else thrown is a 500.
+ */
+export function identityRefusal(detail: string): CertgateError {
+  return new CertgateError('IDENTITY_UNKNOWN', PUBLIC_MESSAGES.IDENTITY_UNKNOWN, { detail });
+}
+
+const asList = (v: string | readonly string[] | undefined): readonly string[] =>
+  v === undefined ? [] : typeof v === 'string' ? [v] : v;
+
+/**
+ * The one name rule of every helper: the name it reads (subject CN, SAN rfc822Name, SAN URI) must
+ * appear at most once. Two CNs ("CN=mallory, CN=admin", which `openssl ca` issues as requested)
+ * would otherwise be one user to one reader and another user to the next, so they name nobody.
+ */
+function theOnly(values: readonly string[], what: string, certificate: CertificateInfo): string | undefined {
+  if (values.length <= 1) return values[0];
+  const listed = values.map((v) => JSON.stringify(v)).join(', ');
+  throw identityRefusal(
+    `${certificate.subjectDN}: ${values.length} ${what} (${listed}); a certificate naming more than one is refused`,
+  );
+}
+
+/** Without `identify`, the user is the subject CN (refused if repeated) and roles are empty. */
 export function defaultIdentify(certificate: CertificateInfo): Identity | undefined {
-  const cn = certificate.subject.CN;
-  const user = Array.isArray(cn) ? cn[0] : cn;
+  const user = theOnly(asList(certificate.subject.CN), 'subject CNs', certificate);
   return user ? { user, roles: [] } : undefined;
 }
 
@@ -40,47 +64,69 @@ function tableLookup(table: IdentityTable, normalise: (key: string) => string, w
     throw new CertgateError('CONFIG_INVALID', `${what}: expected a table object keyed by ${what.replace(/^by/, '')}`);
   }
   const index = new Map<string, Identity>();
-  for (const [key, entry] of Object.entries(table)) index.set(normalise(key), entryToIdentity(what, key, entry));
-  return (keys: readonly string[]): Identity | undefined => {
-    for (const k of keys) {
-      const hit = index.get(normalise(k));
-      if (hit) return hit;
+  const keyOf = new Map<string, string>();
+  for (const [key, entry] of Object.entries(table)) {
+    const normalised = normalise(key);
+    // Two entries that match the same certificate would make the answer depend on table order.
+    const clash = keyOf.get(normalised);
+    if (clash !== undefined) {
+      throw new CertgateError('CONFIG_INVALID', `${what}: entries "${clash}" and "${key}" match the same certificates`);
     }
-    return undefined;
-  };
+    keyOf.set(normalised, key);
+    index.set(normalised, entryToIdentity(what, key, entry));
+  }
+  return (key: string | undefined): Identity | undefined => (key === undefined ? undefined : index.get(normalise(key)));
 }
 
-const asList = (v: string | readonly string[] | undefined): readonly string[] =>
-  v === undefined ? [] : typeof v === 'string' ? [v] : v;
 const same = (s: string) => s;
 const lower = (s: string) => s.toLowerCase();
+/** RFC 5321: the domain is case-insensitive, the local part may not be. */
+const lowerDomain = (s: string) => {
+  const at = s.lastIndexOf('@');
+  return at < 0 ? s : s.slice(0, at + 1) + s.slice(at + 1).toLowerCase();
+};
 
-/** Identity by subject common name (exact, case-sensitive). */
+/** Identity by subject common name (exact, case-sensitive); a certificate with several CNs is refused. */
 export function byCommonName(table: IdentityTable): IdentifyFunction {
   const find = tableLookup(table, same, 'byCommonName');
-  return (cert) => find(asList(cert.subject.CN));
+  return (cert) => find(theOnly(asList(cert.subject.CN), 'subject CNs', cert));
 }
 
 /** Identity by the RFC 4514 subject DN exactly as `certgate inspect` prints it (`CN=alice,O=Example Bank`). */
 export function bySubjectDN(table: IdentityTable): IdentifyFunction {
   const find = tableLookup(table, same, 'bySubjectDN');
-  return (cert) => find([cert.subjectDN]);
+  return (cert) => find(cert.subjectDN);
 }
 
-/** Identity by a SAN rfc822Name (case-insensitive). */
-export function byEmail(table: IdentityTable): IdentifyFunction {
-  const find = tableLookup(table, lower, 'byEmail');
-  return (cert) => find(cert.san.email);
+export interface ByEmailOptions {
+  /**
+   * Compare the local part (before the `@`) case-sensitively, as RFC 5321 allows a mail system to.
+   * Default false: the whole address is compared case-insensitively, as most mail providers treat it.
+   */
+  caseSensitiveLocalPart?: boolean;
 }
 
-/** Identity by a SAN URI, e.g. a SPIFFE ID (exact). */
+/**
+ * Identity by the SAN rfc822Name (case-insensitive unless `caseSensitiveLocalPart`); the subject's
+ * emailAddress attribute is not read. A certificate with several SAN emails is refused.
+ */
+export function byEmail(table: IdentityTable, options: ByEmailOptions = {}): IdentifyFunction {
+  const sensitive = options?.caseSensitiveLocalPart ?? false;
+  if (typeof sensitive !== 'boolean') {
+    throw new CertgateError('CONFIG_INVALID', `byEmail: option 'caseSensitiveLocalPart' must be a boolean`);
+  }
+  const find = tableLookup(table, sensitive ? lowerDomain : lower, 'byEmail');
+  return (cert) => find(theOnly(cert.san.email, 'SAN email addresses', cert));
+}
+
+/** Identity by the SAN URI, e.g. a SPIFFE ID (exact); a certificate with several SAN URIs is refused. */
 export function byUri(table: IdentityTable): IdentifyFunction {
   const find = tableLookup(table, same, 'byUri');
-  return (cert) => find(cert.san.uri);
+  return (cert) => find(theOnly(cert.san.uri, 'SAN URIs', cert));
 }
 
 /** Identity by SHA-256 certificate fingerprint (pinning); colons and case are ignored. */
 export function byFingerprint(table: IdentityTable): IdentifyFunction {
   const find = tableLookup(table, (k) => k.replace(/:/g, '').toUpperCase(), 'byFingerprint');
-  return (cert) => find([cert.fingerprint256]);
+  return (cert) => find(cert.fingerprint256);
 }

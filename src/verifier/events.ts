@@ -10,11 +10,19 @@ export interface VerifierEvents extends CrlEvents, OcspEvents {
 }
 
 export type EventName = keyof VerifierEvents;
-export type Listener<E extends EventName> = (payload: VerifierEvents[E]) => void;
+/** May be asynchronous: a rejection is reported like a throw. */
+export type Listener<E extends EventName> = (payload: VerifierEvents[E]) => unknown;
+
+function listenerFailed(event: EventName, err: unknown): void {
+  process.emitWarning(
+    `certgate: a '${event}' listener threw: ${(err as Error)?.message ?? String(err)}`,
+    'CertgateWarning',
+  );
+}
 
 /**
- * Operator events. They are for logs and metrics: a listener that throws is reported as a process
- * warning and can never change a verdict or fail a verification.
+ * Operator events. They are for logs and metrics: a listener that throws (or rejects) is reported as
+ * a process warning and can never change a verdict or fail a verification.
  */
 export class VerifierEventBus {
   private readonly emitter = new EventEmitter();
@@ -22,12 +30,13 @@ export class VerifierEventBus {
   emit<E extends EventName>(event: E, payload: VerifierEvents[E]): void {
     for (const listener of this.emitter.listeners(event)) {
       try {
-        (listener as Listener<E>)(payload);
+        const pending: unknown = (listener as Listener<E>)(payload);
+        // An async listener's rejection would otherwise be unhandled: a crash under Node's default.
+        if (typeof (pending as PromiseLike<unknown> | undefined)?.then === 'function') {
+          (pending as PromiseLike<unknown>).then(undefined, (err: unknown) => listenerFailed(event, err));
+        }
       } catch (err) {
-        process.emitWarning(
-          `certgate: a '${event}' listener threw: ${(err as Error)?.message ?? String(err)}`,
-          'CertgateWarning',
-        );
+        listenerFailed(event, err);
       }
     }
   }

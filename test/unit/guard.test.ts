@@ -115,8 +115,8 @@ describe('remembered outcomes follow the injected clock', () => {
     now = start;
   });
 
-  it('an acceptance lasts until the verdict expires (the earliest notAfter or CRL nextUpdate), not a moment longer', async () => {
-    const guard = createGuard({ verifier }, 'test', headerSource);
+  it('identityTtlMs Infinity: an acceptance lasts until the verdict expires (notAfter, CRL nextUpdate)', async () => {
+    const guard = createGuard({ verifier, identityTtlMs: Infinity }, 'test', headerSource);
     const req = { headers: { 'x-client': 'alice' } };
     const start = now;
     const outcome = await guard.check(req);
@@ -171,7 +171,7 @@ describe("a known client's new connection (the same leaf, proved by a TLS handsh
     expect([verifications, identified]).toEqual([1, 2]);
   });
 
-  it('with an asynchronous identify, cached() starts the decision and check() joins it: identify runs once', async () => {
+  it('an asynchronous identify: cached() starts the decision and check() joins it, identify runs once', async () => {
     let identified = 0;
     const identify = async (c: { subject: { CN?: unknown } }) => {
       identified++;

@@ -8,6 +8,7 @@ import {
   createVerifier,
   defaultIdentify,
   type CertificateInfo,
+  type IdentityTable,
   type VerifyResult,
 } from 'certgate';
 import { makeDevPki, makeSelfSigned, opensslSubjectRfc2253, removeTempDirs, type DevPki } from '../helpers/oracle.js';
@@ -62,8 +63,14 @@ describe('defaultIdentify', () => {
     expect(defaultIdentify(bob)).toEqual({ user: 'bob', roles: [] });
   });
 
-  it('takes the first CN when the attribute is repeated', () => {
-    expect(defaultIdentify(workload)).toEqual({ user: 'payments', roles: [] });
+  it('refuses a certificate with more than one CN (IDENTITY_UNKNOWN, the detail names them)', () => {
+    expect(() => defaultIdentify(workload)).toThrow(
+      expect.objectContaining({
+        code: 'IDENTITY_UNKNOWN',
+        status: 403,
+        detail: expect.stringContaining('2 subject CNs ("payments", "payments-backup")'),
+      }),
+    );
   });
 
   it('returns undefined for a certificate without a CN', () => {
@@ -99,12 +106,15 @@ describe('byCommonName', () => {
     expect(byCommonName({ ALICE: 'alice' })(alice)).toBeUndefined();
   });
 
-  it('matches any of several CNs', () => {
-    expect(byCommonName({ 'payments-backup': 'svc' })(workload)).toEqual({ user: 'svc', roles: [] });
-    expect(byCommonName({ payments: 'svc-a', 'payments-backup': 'svc-b' })(workload)).toEqual({
-      user: 'svc-a',
-      roles: [],
-    });
+  it('refuses a certificate with several CNs, whichever of them the table holds (the rule of defaultIdentify)', () => {
+    const tables: IdentityTable[] = [
+      { 'payments-backup': 'svc' },
+      { payments: 'svc-a', 'payments-backup': 'svc-b' },
+      {},
+    ];
+    for (const table of tables) {
+      expect(() => byCommonName(table)(workload)).toThrow(expect.objectContaining({ code: 'IDENTITY_UNKNOWN' }));
+    }
   });
 
   it('returns undefined for a certificate without a CN', () => {
@@ -163,7 +173,7 @@ describe('byEmail', () => {
     expect(identify(bob)).toBeUndefined();
   });
 
-  it('ignores case on both sides', () => {
+  it('ignores case on both sides by default', () => {
     expect(byEmail({ 'ALICE@Bank.Example': 'alice' })(alice)).toEqual({ user: 'alice', roles: [] });
     expect(workload.san.email).toEqual(['Payments@Bank.Example']);
     expect(byEmail({ 'payments@bank.example': 'svc' })(workload)).toEqual({ user: 'svc', roles: [] });
@@ -176,6 +186,53 @@ describe('byEmail', () => {
   it('does not match the subject CN or a certificate without a SAN email', () => {
     expect(byEmail({ alice: 'alice' })(alice)).toBeUndefined();
     expect(byEmail({ 'alice@bank.example': 'alice' })(noCn)).toBeUndefined();
+  });
+});
+
+describe('byEmail with caseSensitiveLocalPart', () => {
+  it('compares the local part exactly and the domain without case', () => {
+    const identify = byEmail({ 'Payments@bank.example': 'svc' }, { caseSensitiveLocalPart: true });
+    expect(identify(workload)).toEqual({ user: 'svc', roles: [] });
+    expect(byEmail({ 'payments@Bank.Example': 'svc' }, { caseSensitiveLocalPart: true })(workload)).toBeUndefined();
+  });
+
+  it('keeps keys apart that differ in the local part only, which the default refuses as a clash', () => {
+    const table = { 'Payments@bank.example': 'upper', 'payments@bank.example': 'lower' };
+    expect(byEmail(table, { caseSensitiveLocalPart: true })(workload)).toEqual({ user: 'upper', roles: [] });
+    expect(() => byEmail(table)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('match the same') }),
+    );
+  });
+
+  it('refuses a non-boolean option', () => {
+    expect(() => byEmail({}, { caseSensitiveLocalPart: 'yes' as never })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
+  });
+});
+
+describe('one name rule for SAN helpers', () => {
+  let twoNames: CertificateInfo;
+  beforeAll(async () => {
+    const made = makeSelfSigned({
+      subject: '/O=Example Bank/CN=mallory',
+      san: 'email:mallory@bank.example, email:admin@bank.example, URI:spiffe://b/mallory, URI:spiffe://b/admin',
+    });
+    twoNames = leafOf(await createVerifier({ ca: made.pem }).verify(made.pem));
+  });
+
+  it('byEmail and byUri refuse a certificate with several SAN emails or URIs, even if one is in the table', () => {
+    expect(twoNames.san.email).toEqual(['mallory@bank.example', 'admin@bank.example']);
+    expect(() => byEmail({ 'admin@bank.example': 'admin' })(twoNames)).toThrow(
+      expect.objectContaining({ code: 'IDENTITY_UNKNOWN', detail: expect.stringContaining('2 SAN email addresses') }),
+    );
+    expect(() => byUri({ 'spiffe://b/admin': 'admin' })(twoNames)).toThrow(
+      expect.objectContaining({ code: 'IDENTITY_UNKNOWN', detail: expect.stringContaining('2 SAN URIs') }),
+    );
+  });
+
+  it('the single CN of that certificate still maps: the rule is per name type', () => {
+    expect(byCommonName({ mallory: 'mallory' })(twoNames)).toEqual({ user: 'mallory', roles: [] });
   });
 });
 
@@ -238,6 +295,18 @@ describe('identity table validation', () => {
   ])('refuses %s with CONFIG_INVALID naming the entry', (_label, table) => {
     expect(() => byCommonName(table as never)).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('"alice"') }),
+    );
+  });
+});
+
+describe('table keys that match the same certificates', () => {
+  it('are refused at creation, not decided by table order', () => {
+    const bare = alice.fingerprint256.replace(/:/g, '');
+    expect(() => byFingerprint({ [alice.fingerprint256]: 'a', [bare.toLowerCase()]: 'b' })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
+    expect(() => byEmail({ 'ALICE@bank.example': 'a', 'alice@BANK.example': 'b' })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
     );
   });
 });
