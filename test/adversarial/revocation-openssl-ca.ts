@@ -74,13 +74,18 @@ export class OpensslCa {
     opensslOk(['ca', '-batch', '-config', this.config(), '-revoke', certFile, '-crl_reason', reason]);
   }
 
-  /** A CRL (DER) over this CA's revocations; `idp`: a partition CRL for these URLs (critical IDP). */
-  crl(idp?: readonly string[]): Buffer {
+  /**
+   * A CRL (DER) over this CA's revocations; `idp`: a partition CRL for these URLs (critical IDP);
+   * `crlNumber`: the CRL number to use (a CA may number each scope on its own).
+   */
+  crl(idp?: readonly string[], crlNumber?: number): Buffer {
     const out = join(this.dir, 'crl.pem');
+    if (crlNumber !== undefined)
+      writeFileSync(join(this.dir, 'crlnumber'), `${crlNumber.toString(16).padStart(2, '0')}\n`);
     const sections = idp
       ? ['[ crl_ext ]', 'authorityKeyIdentifier = keyid:always', 'issuingDistributionPoint = critical, @idp'].concat([
           '[ idp ]',
-          ...idp.map((u, i) => `fullname.${i} = URI:${u}`),
+          `fullname = ${idp.map((u) => `URI:${u}`).join(', ')}`,
         ])
       : ['[ crl_ext ]', 'authorityKeyIdentifier = keyid:always'];
     const config = this.config(sections);
