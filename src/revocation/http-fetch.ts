@@ -56,7 +56,10 @@ export async function fetchBounded(url: string, request: BoundedRequest): Promis
     await response.body?.cancel().catch(() => undefined);
     throw new Error(`response is ${declared} bytes, over the ${request.maxBytes}-byte limit`);
   }
-  const bytes = await readCapped(response, request.maxBytes, request.charge).catch((err: Error) =>
+  // A compressed body (fetch decodes it) is longer than its declared length: no size known then.
+  const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  const length = encoded ? 0 : declared;
+  const bytes = await readCapped(response, request.maxBytes, length, request.charge).catch((err: Error) =>
     err instanceof BodyRefused ? Promise.reject(err) : fail(err),
   );
   return { status: response.status, headers: response.headers, bytes };
@@ -106,26 +109,34 @@ function parseUrl(location: string, base: string, fail: (err: unknown) => never)
 /** A body refused on its own terms (too large, or over the shared budget): reported as it is. */
 export class BodyRefused extends Error {}
 
-/** Reads a response body, aborting as soon as it passes `max` bytes (a hijacked URL may stream forever). */
+/**
+ * Reads a response body, aborting as soon as it passes `max` bytes (a hijacked URL may stream
+ * forever). With a declared length the body goes straight into one buffer of that size: no chunk
+ * list and no joined copy, so a download holds what it weighs, as charged.
+ */
 async function readCapped(
   response: Response,
   max: number,
+  declared: number,
   charge: ((bytes: number) => void) | undefined,
 ): Promise<Buffer> {
   if (!response.body) return Buffer.alloc(0);
+  const into = declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    total += chunk.length;
-    if (total > max) throw new BodyRefused(`response is over the ${max}-byte limit`);
+    if (total + chunk.length > max) throw new BodyRefused(`response is over the ${max}-byte limit`);
     try {
       charge?.(chunk.length);
     } catch (err) {
       throw new BodyRefused((err as Error).message);
     }
-    chunks.push(chunk);
+    if (!into) chunks.push(chunk);
+    else if (total + chunk.length > into.length) throw new BodyRefused(`response is longer than its declared length`);
+    else into.set(chunk, total);
+    total += chunk.length;
   }
-  return joinChunks(chunks, total);
+  return into ? into.subarray(0, total) : joinChunks(chunks, total);
 }
 
 /** undici reports "fetch failed" with the useful part (ECONNREFUSED, ...) in `cause`. */

@@ -120,6 +120,15 @@ describe('distribution points are fetched issuer side first', () => {
   });
 });
 
+describe('a legitimate client on a fresh server', () => {
+  it('is let in after both CRLs of its path are fetched in one verification, issuer side first', async () => {
+    const server = await serve();
+    crls.hits.clear();
+    expect(await connect(server, legit)).toEqual({ status: 200, code: undefined });
+    expect([crls.hits.get('/root.crl'), crls.hits.get('/good.crl')]).toEqual([1, 1]);
+  });
+});
+
 describe('the distribution point URL limit evicts the least recently used', () => {
   it(`after ${MAX_DISCOVERED_SOURCES + 6} hostile URLs, a legitimate client still gets 200`, async () => {
     const server = await serve();

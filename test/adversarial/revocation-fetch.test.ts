@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCrl } from '../../src/cli/crl.js';
 import { UsageError } from '../../src/cli/io.js';
@@ -74,6 +75,25 @@ describe('redirects', () => {
       await expect(fetchBounded(front.url, { timeoutMs: 5_000, maxBytes: 1_000 })).rejects.toThrow(
         /redirect .* refused: only http: redirects are followed/,
       );
+    }
+  });
+});
+
+describe('bodies with a declared length', () => {
+  it('read into one buffer; a gzip body longer than its (compressed) length is read in full', async () => {
+    const plain = Buffer.alloc(200_000, 0x41);
+    const server = await listen((req, res) => {
+      if (req.url === '/gzip') {
+        const packed = gzipSync(plain);
+        res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': packed.length });
+        return void res.end(packed);
+      }
+      res.writeHead(200, { 'content-length': plain.length });
+      res.end(plain);
+    });
+    for (const path of ['/plain', '/gzip']) {
+      const r = await fetchBounded(`${server.url}${path}`, { timeoutMs: 5_000, maxBytes: 300_000 });
+      expect(r.bytes.equals(plain)).toBe(true);
     }
   });
 });
