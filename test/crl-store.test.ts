@@ -110,7 +110,7 @@ async function serve(body: Buffer): Promise<{ base: string; paths: string[] }> {
 }
 
 describe('MAX_DISCOVERED_SOURCES', () => {
-  it('the 64th distribution point URL is followed, the 65th is not', async () => {
+  it('64 URLs are followed at once; the 65th makes room by evicting the least recently used', async () => {
     const { base, paths } = await serve(Buffer.alloc(0));
     const { store } = makeStore([], [ca.cert]);
     const url = (i: number) => `${base}/dp/${i}`;
@@ -121,9 +121,15 @@ describe('MAX_DISCOVERED_SOURCES', () => {
     expect(store.tried(url(MAX_DISCOVERED_SOURCES))).toBe(false);
     expect(paths).toContain(`/dp/${MAX_DISCOVERED_SOURCES - 1}`);
     expect(paths).not.toContain(`/dp/${MAX_DISCOVERED_SOURCES}`);
-    // Asked again on its own, the 65th is still not followed.
+    // While all 64 were in flight none could make room. Now idle: /dp/1 was named again (used
+    // recently), so the 65th evicts /dp/0 and is followed; /dp/0 is no longer "tried".
+    store.seen([url(1)]);
     await store.discover(new Map([[url(MAX_DISCOVERED_SOURCES), ca.cert]]));
-    expect(paths).not.toContain(`/dp/${MAX_DISCOVERED_SOURCES}`);
+    expect(paths).toContain(`/dp/${MAX_DISCOVERED_SOURCES}`);
+    expect(store.tried(url(MAX_DISCOVERED_SOURCES))).toBe(true);
+    expect(store.tried(url(0))).toBe(false);
+    expect(store.tried(url(1))).toBe(true);
+    expect(store.willFetch(url(0))).toBe(true);
   });
 });
 

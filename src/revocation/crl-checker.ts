@@ -5,6 +5,7 @@ import {
   applicabilityProblem,
   isNewer,
   signerProblem,
+  slotKey,
   type CrlSignatureOracle,
   type CrlTimeRules,
 } from './crl-usability.js';
@@ -87,8 +88,10 @@ export class CrlChecker {
   ): RevocationStatus {
     const candidates = this.byIssuer.get(cert.issuerKey);
     if (!candidates) return { status: 'unchecked' };
-    let chosen: ParsedCrl | undefined;
-    let relied: Reliance | undefined;
+    // RFC 5280 sections 5.2.3 and 5.2.5: CRL numbers order the CRLs of one scope only (a partition
+    // CRL and the full CRL are numbered apart), so the newest usable CRL is chosen per scope, and
+    // the certificate is revoked if any of them lists it.
+    const newest = new Map<string, { crl: ParsedCrl; relied: Reliance }>();
     const reasons: string[] = [];
     for (const crl of candidates) {
       const why = applicabilityProblem(crl, cert, isCa, ctx.at, ctx);
@@ -96,23 +99,27 @@ export class CrlChecker {
         reasons.push(why);
         continue;
       }
-      if (chosen && !isNewer(crl, chosen)) continue;
+      const slot = slotKey(crl);
+      const chosen = newest.get(slot);
+      if (chosen && !isNewer(crl, chosen.crl)) continue;
       const found = this.findSigner(crl, issuer, anchor, ctx, reasons);
-      if (found) {
-        chosen = crl;
-        relied = found;
-      }
+      if (found) newest.set(slot, { crl, relied: found });
     }
-    if (!chosen || !relied) {
+    if (newest.size === 0) {
       // Fail closed: a CRL is configured for this issuer, so "no usable CRL" is not "not revoked".
       const why = [...new Set(reasons)].join('; ');
       const reason = `no usable CRL from "${cert.issuerDN}" (${why})`;
       const detail = `revocation status of ${describe(cert)} is unknown: ${reason}`;
       return { status: 'unknown', failure: { code: 'REVOCATION_UNKNOWN', detail } };
     }
-    if (chosen.revoked.has(cert.serial)) {
-      const detail = `${describe(cert)} is revoked by the CRL of "${chosen.issuerDN}"`;
-      return { status: 'revoked', failure: { code: 'CERT_REVOKED', detail } };
+    const relied: Reliance = { crls: [], certificates: [] };
+    for (const { crl, relied: r } of newest.values()) {
+      if (crl.revoked.has(cert.serial)) {
+        const detail = `${describe(cert)} is revoked by the CRL of "${crl.issuerDN}"`;
+        return { status: 'revoked', failure: { code: 'CERT_REVOKED', detail } };
+      }
+      relied.crls.push(...r.crls);
+      relied.certificates.push(...r.certificates);
     }
     return { status: 'good', relied };
   }

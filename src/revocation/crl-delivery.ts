@@ -31,7 +31,7 @@ export async function readChangedFile(state: DeliveryState, maxBytes: number): P
 /** A CRL URL's body if it changed (a conditional request: undefined on 304), through the bounded fetch. */
 export async function fetchChanged(
   state: DeliveryState,
-  limits: { maxBytes: number; timeoutMs: number; signal: AbortSignal },
+  limits: { maxBytes: number; timeoutMs: number; signal: AbortSignal; charge?: (bytes: number) => void },
 ): Promise<Delivery | undefined> {
   const headers: Record<string, string> = {};
   if (state.etag) headers['if-none-match'] = state.etag;

@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { fetchChanged, readChangedFile } from './crl-delivery.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
-import type { Clock } from '../time/clock.js';
+import type { CrlSourceSpec, CrlStoreConfig } from './crl-store-config.js';
 import { crlDers, verifyInSlices } from './crl-bytes.js';
 import { retryDelayMs, timerDelay } from './http-fetch.js';
 import { CrlChecker } from './crl-checker.js';
+import { ByteBudget } from './byte-budget.js';
+import { MAX_DISCOVERED_SOURCES, RecentSources } from './recent-sources.js';
 import { parseCrlAsync, type ParsedCrl } from './crl.js';
 import {
   freshness,
@@ -15,45 +17,15 @@ import {
   unusableReason,
 } from './crl-usability.js';
 
-/** A CRL location that is read again over time. */
-export interface CrlSourceSpec {
-  kind: 'file' | 'url';
-  location: string;
-}
+export type { CrlEvents, CrlSourceSpec, CrlStoreConfig } from './crl-store-config.js';
+export { MAX_DISCOVERED_SOURCES };
 
-export interface CrlStoreConfig {
-  /** CRLs given as values (and files, as read at creation): the starting state. */
-  initial: readonly { source: string; crls: readonly ParsedCrl[] }[];
-  sources: readonly CrlSourceSpec[];
-  refreshIntervalMs: number;
-  /** How often files are checked for a change (stat), in ms. */
-  fileCheckIntervalMs: number;
-  fetchTimeoutMs: number;
-  maxBytes: number;
-  legacyAlgorithms: boolean;
-  clock: Clock;
-  /** Allowed clock skew against a delivered CRL's thisUpdate (ms); 0 when not given. */
-  clockToleranceMs?: number;
-}
-
-/** Events for operators; listen with `verifier.on(name, listener)`. */
-export interface CrlEvents {
-  'crl-loaded': {
-    source: string;
-    issuer: string;
-    entries: number;
-    thisUpdate: Date;
-    nextUpdate: Date | undefined;
-    crlNumber: bigint | undefined;
-  };
-  'crl-refresh-failed': { source: string; error: string; retryInMs: number };
-  'crl-rejected': { source: string; issuer: string; reason: string };
-  /** A CRL in use is past its nextUpdate and no newer one could be had (reported once per CRL). */
-  'crl-stale': { source: string; issuer: string; nextUpdate: Date | undefined };
-}
-
-/** At most this many CRL URLs are followed from certificates' distribution points. */
-export const MAX_DISCOVERED_SOURCES = 64;
+/**
+ * Bytes that CRL downloads in flight may hold together (raised to `maxBytes` when that is larger,
+ * so one CRL of the allowed size always fits). A download that would pass it fails as
+ * "unavailable" and is retried with backoff; the CRL in use, if any, stays.
+ */
+export const MAX_CRL_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
 interface SourceState {
   spec: CrlSourceSpec;
@@ -83,6 +55,9 @@ interface SourceState {
 export class CrlStore extends EventEmitter {
   private readonly states = new Map<string, SourceState>();
   private readonly reportedStale = new Set<string>();
+  /** Distribution point URLs followed, least recently used first. */
+  private readonly recent = new RecentSources();
+  private readonly budget: ByteBudget;
   private readonly fixed: ParsedCrl[];
   private current: CrlChecker;
   private closed = false;
@@ -101,6 +76,7 @@ export class CrlStore extends EventEmitter {
   ) {
     super();
     this.strictTime = { clockToleranceMs: config.clockToleranceMs ?? 0, gracePeriodMs: 0 };
+    this.budget = new ByteBudget(Math.max(config.maxBytesInFlight ?? MAX_CRL_BYTES_IN_FLIGHT, config.maxBytes));
     this.fixed = config.initial
       .filter((i) => !config.sources.some((s) => s.location === i.source))
       .flatMap((i) => i.crls);
@@ -133,15 +109,17 @@ export class CrlStore extends EventEmitter {
   /**
    * Fetches (once, then keeps refreshing) CRLs named in certificates' distribution points.
    * Bounded: the URLs come from certificates a trusted CA signed, but there is no reason to follow
-   * an unbounded number of them.
+   * an unbounded number of them (MAX_DISCOVERED_SOURCES, least recently used first out).
    */
   async discover(wanted: ReadonlyMap<string, ParsedCertificate>): Promise<void> {
     if (this.closed) return;
     const waits: Promise<void>[] = [];
     for (const [url, issuer] of wanted) {
       let state = this.states.get(url);
+      this.recent.touch(url);
       if (!state) {
-        if (this.discoveredCount() >= MAX_DISCOVERED_SOURCES) continue;
+        if (!this.makeRoom()) continue;
+        this.recent.add(url);
         // The CRL at a distribution point is accepted only if it verifies with the key of the
         // issuer whose (verified) certificate named it: plain-http CRL URLs are easy to intercept.
         state = {
@@ -178,13 +156,32 @@ export class CrlStore extends EventEmitter {
   willFetch(url: string): boolean {
     if (this.closed || this.tried(url)) return false;
     if (this.states.has(url)) return true;
-    return this.discoveredCount() < MAX_DISCOVERED_SOURCES;
+    const room = this.recent.room(this.idle);
+    return room.fits || room.evict !== undefined;
   }
 
-  private discoveredCount(): number {
-    let n = 0;
-    for (const s of this.states.values()) if (s.discovered) n++;
-    return n;
+  /** A path named these distribution point URLs: they are the last to make room for new ones. */
+  seen(urls: readonly string[]): void {
+    for (const url of urls) this.recent.touch(url);
+  }
+
+  private readonly idle = (url: string): boolean => !this.states.get(url)?.inFlight;
+
+  /** Room for one more discovered URL: evicts the least recently used idle one if full; false if none may go. */
+  private makeRoom(): boolean {
+    const room = this.recent.room(this.idle);
+    if (room.fits) return true;
+    if (room.evict === undefined) return false;
+    const evicted = this.states.get(room.evict);
+    this.recent.remove(room.evict);
+    this.states.delete(room.evict);
+    clearTimeout(evicted?.timer);
+    if (evicted && evicted.crls.length > 0) {
+      // Its CRLs leave with it: verdicts that rested on them are decided again (and fetch it again).
+      this.current = new CrlChecker(this.all());
+      this.revision++;
+    }
+    return true;
   }
 
   close(): void {
@@ -198,7 +195,8 @@ export class CrlStore extends EventEmitter {
   }
 
   private schedule(state: SourceState): void {
-    if (this.closed) return;
+    // An evicted source is no longer refreshed.
+    if (this.closed || this.states.get(state.spec.location) !== state) return;
     clearTimeout(state.timer);
     let delay = this.failureDelay(state);
     if (delay === undefined) {
@@ -246,12 +244,13 @@ export class CrlStore extends EventEmitter {
   private async load(state: SourceState): Promise<void> {
     if (this.closed) return;
     const source = state.spec.location;
+    // Held from the first byte until the CRLs are parsed and checked: what a download weighs.
+    const lease = this.budget.lease();
     try {
       const { maxBytes, fetchTimeoutMs } = this.config;
+      const limits = { maxBytes, timeoutMs: fetchTimeoutMs, signal: this.stopping.signal, charge: lease.charge };
       const delivered =
-        state.spec.kind === 'file'
-          ? await readChangedFile(state, maxBytes)
-          : await fetchChanged(state, { maxBytes, timeoutMs: fetchTimeoutMs, signal: this.stopping.signal });
+        state.spec.kind === 'file' ? await readChangedFile(state, maxBytes) : await fetchChanged(state, limits);
       if (delivered) {
         await this.accept(state, delivered.bytes);
         // Validators are remembered only for a body that was accepted, so a refused response is
@@ -267,6 +266,8 @@ export class CrlStore extends EventEmitter {
       state.failures++;
       const retryInMs = this.failureDelay(state) ?? 0;
       this.emit('crl-refresh-failed', { source, error: (err as Error).message, retryInMs });
+    } finally {
+      lease.release();
     }
     this.reportStale(state);
   }

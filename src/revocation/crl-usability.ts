@@ -138,7 +138,8 @@ export async function signerProblemAsync(
 }
 
 /**
- * True when `a` supersedes `b`. RFC 5280 section 5.2.3: the CRL Number increases monotonically,
+ * True when `a` supersedes `b`, two CRLs of one slot ({@link sameSlot}): CRL numbers of different
+ * scopes are not comparable. RFC 5280 section 5.2.3: the CRL Number increases monotonically,
  * so it decides whenever both CRLs carry different ones; otherwise the later thisUpdate (5.1.2.4)
  * wins, compared by whole seconds as X.509 times are.
  */
@@ -153,15 +154,18 @@ export function isNewer(a: ParsedCrl, b: ParsedCrl): boolean {
  * key (RFC 5280 5.2.1) and same scope (5.2.5). A CRL of another slot never displaces this one.
  */
 export function sameSlot(a: ParsedCrl, b: ParsedCrl): boolean {
-  const slot = (c: ParsedCrl) =>
-    JSON.stringify([
-      c.issuerKey,
-      c.authorityKeyId ?? '',
-      c.scope.onlyUserCerts,
-      c.scope.onlyCaCerts,
-      c.scope.distributionPoint ?? [],
-    ]);
-  return slot(a) === slot(b);
+  return slotKey(a) === slotKey(b);
+}
+
+/** The slot of {@link sameSlot} as a string: CRLs with equal keys are ordered by {@link isNewer}, others never. */
+export function slotKey(c: ParsedCrl): string {
+  return JSON.stringify([
+    c.issuerKey,
+    c.authorityKeyId ?? '',
+    c.scope.onlyUserCerts,
+    c.scope.onlyCaCerts,
+    c.scope.distributionPoint ?? [],
+  ]);
 }
 
 /** Why `crl` may not replace the CRL in use in its slot: that one is newer ({@link isNewer}). */

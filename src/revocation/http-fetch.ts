@@ -13,6 +13,11 @@ export interface BoundedRequest {
   maxBytes: number;
   /** Aborts the request (the verifier's close()). */
   signal?: AbortSignal;
+  /**
+   * Called with the size of each body chunk before it is kept; throws to abort the download (a
+   * budget shared by downloads in flight, see byte-budget.ts).
+   */
+  charge?: (bytes: number) => void;
 }
 
 export interface BoundedResponse {
@@ -21,6 +26,14 @@ export interface BoundedResponse {
   /** Empty for 304 and error statuses. */
   bytes: Buffer;
 }
+
+/**
+ * Redirects followed per request. A CRL or OCSP URL that moves is followed a few hops (CDNs and
+ * moved responders do redirect), never to another scheme: an http: URL stays http:, an https:
+ * one stays https:, so a redirect can neither reach file:/data: nor change what the operator chose.
+ */
+export const MAX_REDIRECTS = 3;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export async function fetchBounded(url: string, request: BoundedRequest): Promise<BoundedResponse> {
   const timeout = AbortSignal.timeout(request.timeoutMs);
@@ -33,13 +46,7 @@ export async function fetchBounded(url: string, request: BoundedRequest): Promis
         : `fetch failed: ${causeOf(e)}`,
     );
   };
-  const response = await fetch(url, {
-    method: request.method ?? 'GET',
-    headers: request.headers ?? {},
-    ...(request.body ? { body: request.body } : {}),
-    redirect: 'follow',
-    signal,
-  }).catch(fail);
+  const response = await fetchFollowing(url, request, signal, fail);
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);
     return { status: response.status, headers: response.headers, bytes: Buffer.alloc(0) };
@@ -49,25 +56,87 @@ export async function fetchBounded(url: string, request: BoundedRequest): Promis
     await response.body?.cancel().catch(() => undefined);
     throw new Error(`response is ${declared} bytes, over the ${request.maxBytes}-byte limit`);
   }
-  const bytes = await readCapped(response, request.maxBytes).catch((err: Error) =>
-    err instanceof BodyTooLarge ? Promise.reject(err) : fail(err),
+  // A compressed body (fetch decodes it) is longer than its declared length: no size known then.
+  const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  const length = encoded ? 0 : declared;
+  const bytes = await readCapped(response, request.maxBytes, length, request.charge).catch((err: Error) =>
+    err instanceof BodyRefused ? Promise.reject(err) : fail(err),
   );
   return { status: response.status, headers: response.headers, bytes };
 }
 
-class BodyTooLarge extends Error {}
+/**
+ * The request, redirects followed by {@link MAX_REDIRECTS}'s policy: the same method, headers and
+ * body at the new address. Each hop sends its own copy of the body: undici transfers (detaches)
+ * the buffer it sends, so reusing one fails the second hop with "detached ArrayBuffer".
+ */
+async function fetchFollowing(
+  url: string,
+  request: BoundedRequest,
+  signal: AbortSignal,
+  fail: (err: unknown) => never,
+): Promise<Response> {
+  const scheme = parseUrl(url, url, fail).protocol;
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    const response = await fetch(current, {
+      method: request.method ?? 'GET',
+      headers: request.headers ?? {},
+      ...(request.body ? { body: new Uint8Array(request.body) } : {}),
+      redirect: 'manual',
+      signal,
+    }).catch(fail);
+    if (!REDIRECT_STATUSES.has(response.status)) return response;
+    await response.body?.cancel().catch(() => undefined);
+    const location = response.headers.get('location');
+    if (!location) throw new Error(`HTTP ${response.status} redirect from ${current} without a Location`);
+    if (hop === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects (last to ${location})`);
+    const next = parseUrl(location, current, fail);
+    if (next.protocol !== scheme)
+      throw new Error(`redirect from ${current} to ${next.protocol} refused: only ${scheme} redirects are followed`);
+    current = next.href;
+  }
+}
 
-/** Reads a response body, aborting as soon as it passes `max` bytes (a hijacked URL may stream forever). */
-async function readCapped(response: Response, max: number): Promise<Buffer> {
+function parseUrl(location: string, base: string, fail: (err: unknown) => never): URL {
+  try {
+    return new URL(location, base);
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+/** A body refused on its own terms (too large, or over the shared budget): reported as it is. */
+export class BodyRefused extends Error {}
+
+/**
+ * Reads a response body, aborting as soon as it passes `max` bytes (a hijacked URL may stream
+ * forever). With a declared length the body goes straight into one buffer of that size: no chunk
+ * list and no joined copy, so a download holds what it weighs, as charged.
+ */
+async function readCapped(
+  response: Response,
+  max: number,
+  declared: number,
+  charge: ((bytes: number) => void) | undefined,
+): Promise<Buffer> {
   if (!response.body) return Buffer.alloc(0);
+  const into = declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    if (total + chunk.length > max) throw new BodyRefused(`response is over the ${max}-byte limit`);
+    try {
+      charge?.(chunk.length);
+    } catch (err) {
+      throw new BodyRefused((err as Error).message);
+    }
+    if (!into) chunks.push(chunk);
+    else if (total + chunk.length > into.length) throw new BodyRefused(`response is longer than its declared length`);
+    else into.set(chunk, total);
     total += chunk.length;
-    if (total > max) throw new BodyTooLarge(`response is over the ${max}-byte limit`);
-    chunks.push(chunk);
   }
-  return joinChunks(chunks, total);
+  return into ? into.subarray(0, total) : joinChunks(chunks, total);
 }
 
 /** undici reports "fetch failed" with the useful part (ECONNREFUSED, ...) in `cause`. */

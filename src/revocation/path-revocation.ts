@@ -12,11 +12,13 @@ export interface RevocationInput extends CrlCheckContext {
   /**
    * Set with `distributionPoints`: the CRLs a certificate names (its signature has verified) may
    * be fetched. `untried`: whether any of these URLs has not been tried yet; `request`: asks for
-   * them, for the caller to fetch before deciding again.
+   * them, for the caller to fetch before deciding again; `seen`: a path named them (they stay
+   * followed longest).
    */
   distributionPoints?: {
     untried(urls: readonly string[]): boolean;
     request(urls: readonly string[], issuer: ParsedCertificate): void;
+    seen(urls: readonly string[]): void;
   };
   /** 'allow': an undeterminable status lets the certificate through (reported via onUnknown). */
   whenUnavailable: 'reject' | 'allow';
@@ -51,6 +53,8 @@ function crlFinding(
   const cert = path[i] as ParsedCertificate;
   const issuer = path[i + 1] as ParsedCertificate;
   const anchor = path[path.length - 1] as ParsedCertificate;
+  const dp = input.distributionPoints;
+  if (dp && cert.crlUrls?.length) dp.seen(cert.crlUrls);
   // RFC 5280 section 6.3.3 (b)(2)(ii)/(iii): CRL scope follows the certificate's own cA flag, not its position.
   const status = input.crls.check(cert, issuer, anchor, cert.basicConstraints?.ca === true, input);
   if (status.status === 'good') {
@@ -59,7 +63,6 @@ function crlFinding(
     return { status: 'good' };
   }
   if (status.status !== 'unchecked') return status;
-  const dp = input.distributionPoints;
   if (dp && cert.crlUrls?.length) {
     // RFC 5280 section 4.2.1.13: the certificate names where its CRL is; the caller fetches it
     // (checked against this issuer's key) and decides again. Until then: unknown.
@@ -83,6 +86,11 @@ function crlFinding(
  * RFC 5280 section 6.3: every certificate but the anchor against its issuer's CRL, combined by
  * combine.ts. With OCSP on, the leaf's CRL finding is recorded (`relied.leafCrl`) for OCSP to be
  * combined with later; only a CRL revocation of the leaf refuses here.
+ *
+ * Distribution points are fetched issuer side first: only for the certificate nearest the anchor
+ * whose CRL is missing, and only when nothing else in the path refuses. The certificates below it
+ * wait until it is decided: a revoked intermediate's key can mint leaves naming any URL, and those
+ * must never be fetched (the path is CERT_REVOKED once the intermediate's CRL arrives).
  */
 export function checkRevocation(path: readonly ParsedCertificate[], input: RevocationInput): PathVerdict {
   const relied: Reliance = { crls: [], certificates: [] };
@@ -103,10 +111,10 @@ export function checkRevocation(path: readonly ParsedCertificate[], input: Revoc
   const decision = combinePath(decisions);
   if (decision.status === 'revoked' || (decision.status === 'unknown' && !decision.allowed))
     return { ok: false, failure: decision.failure };
-  if (pending.length > 0) {
-    // Fetched only for a path that nothing else refuses; every certificate's points in one pass.
-    for (const p of pending) input.distributionPoints?.request(p.urls, p.issuer);
-    return { ok: false, failure: (pending[0] as Pending).failure };
+  const nearestAnchor = pending[pending.length - 1];
+  if (nearestAnchor) {
+    input.distributionPoints?.request(nearestAnchor.urls, nearestAnchor.issuer);
+    return { ok: false, failure: nearestAnchor.failure };
   }
   for (const d of decisions) {
     if (d.status !== 'unknown') continue;

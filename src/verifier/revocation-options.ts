@@ -54,7 +54,9 @@ export interface CrlOptions {
   urls?: readonly string[];
   /**
    * Also fetch the CRL named in a certificate's CRL Distribution Points (http: and https: only),
-   * once that certificate's signature has verified, for issuers with no CRL configured.
+   * once that certificate's signature has verified, for issuers with no CRL configured. Issuer
+   * side first: a certificate's CRL is fetched only once the certificates above it are decided and
+   * nothing else refuses the path. At most 64 URLs are followed, least recently used out first.
    */
   distributionPoints?: boolean;
   /** Upper bound between two fetches of a URL, in ms. Default 300,000 (5 minutes). */
@@ -68,7 +70,7 @@ export interface CrlOptions {
   whenUnavailable?: 'reject' | 'allow';
   /** Keep using a CRL this long (ms) after its nextUpdate while no newer one arrives. Default 0. */
   gracePeriodMs?: number;
-  /** Timeout of one CRL fetch, in ms. Default 10,000. */
+  /** Timeout of one CRL fetch (redirects included: at most 3, same scheme only), in ms. Default 10,000. */
   fetchTimeoutMs?: number;
   /** Largest CRL accepted from a file or URL, in bytes. Default 64 MiB (a 1,000,000-entry DER CRL is ~35 MiB). */
   maxBytes?: number;

@@ -73,6 +73,7 @@ export class RevocationSources {
     if (!store || !this.followDistributionPoints) return undefined;
     return {
       untried: (urls) => urls.some((url) => store.willFetch(url)),
+      seen: (urls) => store.seen(urls),
       request: (urls, issuer) => {
         for (const url of urls) if (!store.tried(url) && !wanted.has(url)) wanted.set(url, issuer);
       },

@@ -98,12 +98,14 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       if (ready) await ready;
       // Every decision reads the clock when it is made, never before an await: a fetch may take seconds.
       const now = () => at?.getTime() ?? clock.now();
-      const wanted: WantedCrls = new Map();
+      let wanted: WantedCrls = new Map();
       let outcome = decide(ders, now(), at === undefined, wanted);
-      if (wanted.size > 0) {
-        // distributionPoints: fetch the CRLs the path's certificates name, then decide again.
+      // distributionPoints: fetch the CRLs a path names, then decide again. One certificate's
+      // points per round, issuer side first (path-revocation.ts): at most one round per certificate.
+      for (let round = 0; wanted.size > 0 && round <= config.maxChainDepth; round++) {
         await revocation.discover(wanted);
-        outcome = decide(ders, now(), at === undefined, new Map());
+        wanted = new Map();
+        outcome = decide(ders, now(), at === undefined, wanted);
       }
       const ocsp = revocation.ocsp;
       // OCSP asks about the leaf of a path that passed everything else (an anchor presented as
