@@ -35,7 +35,12 @@ export const OID = {
 } as const;
 
 /** KeyUsage flags: bit n of the BIT STRING (RFC 5280 section 4.2.1.3) is 1 << n. */
-export const KEY_USAGE = { digitalSignature: 1, keyCertSign: 32, cRLSign: 64 } as const;
+export const KEY_USAGE = {
+  digitalSignature: 1,
+  keyAgreement: 16,
+  keyCertSign: 32,
+  cRLSign: 64,
+} as const;
 
 export interface SubjectAltNames {
   dns: string[];
