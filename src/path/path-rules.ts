@@ -148,10 +148,5 @@ export function checkPathRules(path: readonly ParsedCertificate[], policy: PathP
     const detail = `${describe(leaf)} does not allow ${policy.purpose} (${why})`;
     return { code: 'CERT_PURPOSE_INVALID', detail };
   }
-  if (!keyUsageAllowsPurpose(leaf, policy.purpose)) {
-    const why = `keyUsage allows no ${policy.purpose} use of its ${leaf.key.type} key`;
-    const detail = `${describe(leaf)} does not allow ${policy.purpose} (${why})`;
-    return { code: 'CERT_PURPOSE_INVALID', detail };
-  }
   return undefined;
 }
