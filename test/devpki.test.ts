@@ -179,7 +179,7 @@ describe('runDevPki', () => {
   it('prints usage and returns 2 without a directory', async () => {
     const lines: string[] = [];
     expect(await runDevPki([], (line) => lines.push(line))).toBe(2);
-    expect(lines).toEqual(['usage: certgate dev-pki <dir>']);
+    expect(lines).toEqual(['usage: certgate dev-pki <dir> [--force]']);
   });
 
   it('lists every file it writes', async () => {

@@ -2,6 +2,20 @@ import { readFileSync, statSync } from 'node:fs';
 import { decodeEach, PemError } from '../x509/pem.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 
+/** What JSON.stringify leaves raw that a terminal still acts on: DEL, C1, line separators, bidi controls. */
+const JSON_UNPRINTABLE = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * JSON for a terminal: the same value, with every character a terminal or log viewer acts on as a
+ * `\uXXXX` escape (JSON.stringify itself escapes only C0), so certificate text cannot drive it.
+ */
+export function printableJson(value: unknown, indent = 2): string {
+  return JSON.stringify(value, null, indent).replace(
+    JSON_UNPRINTABLE,
+    (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, '0')}`,
+  );
+}
+
 export interface CliIo {
   out(line: string): void;
   err(line: string): void;

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { CertgateError } from '../errors.js';
 import { createVerifier } from '../verifier/verifier.js';
-import { readInputFile, readCertificateFile, UsageError, type CliIo } from './io.js';
+import { escapeUnprintable } from '../x509/name.js';
+import { printableJson, readInputFile, readCertificateFile, UsageError, type CliIo } from './io.js';
 
 export const VERIFY_USAGE =
   'usage: certgate verify <chain.pem> --ca F [--ca F ...] [--intermediate F ...] [--crl F ...] ' +
@@ -62,7 +63,7 @@ export async function runVerify(args: string[], io: CliIo): Promise<number> {
   const result = await verifier.verify(chain, at ? { at } : undefined).finally(() => verifier.close());
   if (values.json) {
     io.out(
-      JSON.stringify(
+      printableJson(
         result.ok
           ? {
               ok: true,
@@ -71,13 +72,15 @@ export async function runVerify(args: string[], io: CliIo): Promise<number> {
               expiresAt: result.expiresAt,
             }
           : { ok: false, code: result.code, message: result.message, detail: result.detail },
+        0,
       ),
     );
   } else if (result.ok) {
     io.out(`OK: ${result.certificate.subjectDN}`);
     io.out(`chain: ${result.chain.map((c) => c.subjectDN).join(' <- ')}`);
   } else {
-    io.out(`REJECTED ${result.code}: ${result.detail}`);
+    // DNs in the detail are escaped already; the rest (URLs, CRL reasons) may quote certificate text too.
+    io.out(`REJECTED ${result.code}: ${escapeUnprintable(result.detail)}`);
   }
   return result.ok ? 0 : 1;
 }

@@ -3,11 +3,11 @@
 import 'reflect-metadata';
 
 import { webcrypto } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CRLNumber, id_ce_cRLNumber } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
+import { prepareFolder, writeNewFile } from './write.js';
 
 // Node's webcrypto is typed separately from the DOM `Crypto` the library expects.
 const crypto = webcrypto as unknown as Crypto;
@@ -32,6 +32,11 @@ export interface DevPkiFiles {
 
 export interface GenerateDevPkiOptions {
   now?: Date;
+  /**
+   * Write into a folder that is not empty, replacing the files of a previous dev PKI (links at
+   * their names are replaced, never followed). Without it, a non-empty folder is refused.
+   */
+  force?: boolean;
 }
 
 const HOUR = 60 * 60 * 1000;
@@ -125,7 +130,10 @@ export async function generateDevPki(dir: string, options: GenerateDevPkiOptions
   const rootPem = certPem(root.cert);
   const intermediatePem = certPem(intermediate.cert);
 
-  await mkdir(out, { recursive: true });
+  const force = options.force === true;
+  await prepareFolder(out, force);
+  const writePublic = (path: string, contents: string) => writeNewFile(path, contents, 0o644, force);
+  const writePrivate = (path: string, contents: string) => writeNewFile(path, contents, 0o600, force);
   await writePublic(files.rootCert, rootPem);
   await writePublic(files.intermediateCert, intermediatePem);
   await writePublic(files.caBundle, rootPem);
@@ -303,14 +311,4 @@ function crlPem(crl: x509.X509Crl): string {
 async function privateKeyPem(key: CryptoKey): Promise<string> {
   const pkcs8 = await crypto.subtle.exportKey('pkcs8', key);
   return `${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n`;
-}
-
-async function writePublic(path: string, contents: string): Promise<void> {
-  await writeFile(path, contents, { mode: 0o644 });
-}
-
-async function writePrivate(path: string, contents: string): Promise<void> {
-  await writeFile(path, contents, { mode: 0o600 });
-  // `mode` only applies when the file is created; tighten pre-existing files too.
-  await chmod(path, 0o600);
 }

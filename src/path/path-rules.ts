@@ -27,6 +27,28 @@ export function allowsPurpose(cert: ParsedCertificate, purpose: Purpose | false)
   return cert.extKeyUsage.includes(PURPOSE_OID[purpose]) || cert.extKeyUsage.includes(OID.anyExtendedKeyUsage);
 }
 
+/** Key types that agree keys (ECDH, X25519, X448, DH) rather than only sign or encrypt. */
+const KEY_AGREEMENT_ALGORITHMS = new Set(['1.3.101.110', '1.3.101.111', '1.2.840.10046.2.1', '1.2.840.113549.1.3.1']);
+
+function agreesKeys(cert: ParsedCertificate): boolean {
+  return cert.key.type === 'ec' || KEY_AGREEMENT_ALGORITHMS.has(cert.key.algorithm);
+}
+
+/**
+ * RFC 5280 section 4.2.1.3 with RFC 8446 section 4.4.3 (and RFC 5246 section 7.4.8): a TLS client
+ * proves its key by signing the handshake, so where keyUsage is present a clientAuth leaf needs
+ * digitalSignature, or keyAgreement with a key that can agree keys (OpenSSL's sslclient purpose
+ * allows keyAgreement with any key; an RSA key cannot agree keys). serverAuth is left to its EKU:
+ * it serves the CLI and the conformance suites, whose RFC 5280 cases (x509-limbo
+ * rfc5280::ca-as-leaf) accept a keyCertSign-only CA as the leaf.
+ */
+export function keyUsageAllowsPurpose(cert: ParsedCertificate, purpose: Purpose | false): boolean {
+  const { keyUsage } = cert;
+  if (purpose !== 'clientAuth' || keyUsage === undefined) return true;
+  if (keyUsage & KEY_USAGE.digitalSignature) return true;
+  return (keyUsage & KEY_USAGE.keyAgreement) !== 0 && agreesKeys(cert);
+}
+
 const malformed = (cert: ParsedCertificate, why: string): Failure => ({
   code: 'CERT_MALFORMED',
   detail: `${describe(cert)} violates RFC 5280: ${why}`,
@@ -99,7 +121,8 @@ export function advanceState(state: PathState, ca: ParsedCertificate): Failure |
 
 /**
  * The issuer rules and path-wide state over a complete path `[leaf, ...intermediates, anchor]`,
- * walked from the anchor down (RFC 5280 section 6.1.3, 6.1.4), then the leaf's purpose.
+ * walked from the anchor down (RFC 5280 section 6.1.3, 6.1.4), then the leaf's purpose (EKU, then
+ * keyUsage).
  */
 export function checkPathRules(path: readonly ParsedCertificate[], policy: PathPolicy): Failure | undefined {
   const n = path.length;
@@ -117,6 +140,12 @@ export function checkPathRules(path: readonly ParsedCertificate[], policy: PathP
   if (!allowsPurpose(leaf, policy.purpose)) {
     const usages = leaf.extKeyUsage?.join(', ');
     const detail = `${describe(leaf)} does not allow ${policy.purpose} (extendedKeyUsage ${usages})`;
+    return { code: 'CERT_PURPOSE_INVALID', detail };
+  }
+  // RFC 5280 section 4.2.1.3: where keyUsage is present, it must allow the purpose's use of the key.
+  if (!keyUsageAllowsPurpose(leaf, policy.purpose)) {
+    const why = `keyUsage allows no ${policy.purpose} use of its ${leaf.key.type} key`;
+    const detail = `${describe(leaf)} does not allow ${policy.purpose} (${why})`;
     return { code: 'CERT_PURPOSE_INVALID', detail };
   }
   return undefined;

@@ -35,7 +35,12 @@ export const OID = {
 } as const;
 
 /** KeyUsage flags: bit n of the BIT STRING (RFC 5280 section 4.2.1.3) is 1 << n. */
-export const KEY_USAGE = { digitalSignature: 1, keyCertSign: 32, cRLSign: 64 } as const;
+export const KEY_USAGE = {
+  digitalSignature: 1,
+  keyAgreement: 16,
+  keyCertSign: 32,
+  cRLSign: 64,
+} as const;
 
 export interface SubjectAltNames {
   dns: string[];
@@ -89,7 +94,11 @@ function keyUsageFlags(bytes: Uint8Array, el: Element): number {
   return flags;
 }
 
-const isHttp = (url: string): boolean => /^https?:\/\//i.test(url);
+/**
+ * An http(s) URL made of printable ASCII only: RFC 3986 has no place for spaces or control
+ * characters, and such a URL would otherwise be fetched and quoted raw in details and events.
+ */
+const isHttp = (url: string): boolean => /^https?:\/\/[\x21-\x7e]+$/i.test(url);
 
 /**
  * RFC 5280 section 4.2.1.9:

@@ -65,9 +65,31 @@ export function readName(bytes: Uint8Array, el: Element): Name {
   return rdns;
 }
 
-/** RFC 4514 section 2.4 escaping. */
+/**
+ * Characters a certificate must not get into a log line or a terminal raw: C0 (CR and LF forge
+ * log lines, ESC drives terminals), DEL, C1 (U+009B is a one-character CSI), the line and paragraph
+ * separators, and the bidi controls that reorder what a reader sees (Trojan Source, CVE-2021-42574).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/gu;
+
+/** RFC 4514 section 2.4 hex escape: each UTF-8 octet as `\XX` (upper case, as OpenSSL's RFC2253 output). */
+function hexEscape(char: string): string {
+  return [...Buffer.from(char, 'utf8')].map((b) => `\\${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+}
+
+/** `text` with every unprintable character as `\XX`: for certificate text printed outside a DN. */
+export function escapeUnprintable(text: string): string {
+  return text.replace(UNPRINTABLE, hexEscape);
+}
+
+/**
+ * RFC 4514 section 2.4 escaping, plus the hex escape (which section 2.4 allows for any character)
+ * for unprintable characters, so that a DN is always one printable line. The result is a pure
+ * function of the value: bySubjectDN keys match it exactly.
+ */
 function escapeValue(value: string): string {
-  let out = value.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/\0/g, '\\00');
+  let out = escapeUnprintable(value.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`));
   if (out.startsWith('#') || out.startsWith(' ')) out = `\\${out}`;
   if (out.endsWith(' ') && out.length > 1) out = `${out.slice(0, -1)}\\ `;
   return out;

@@ -8,7 +8,10 @@ export interface DerItem {
   der: Buffer;
 }
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+const BEGIN = '-----BEGIN ';
+const END = '-----END ';
+const DASHES = '-----';
+const LABEL = /^[A-Z0-9 ]+$/;
 const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
 
 export class PemError extends Error {}
@@ -20,16 +23,46 @@ function looksLikePem(bytes: Uint8Array): boolean {
   return bytes[i] === 0x2d; // '-'
 }
 
+/** `-----BEGIN label-----` at `at`: the label and where the body starts, or undefined for no such header. */
+function readBoundary(text: string, at: number, kind: string): { label: string; end: number } | undefined {
+  const labelStart = at + kind.length;
+  const close = text.indexOf(DASHES, labelStart);
+  if (close === -1) return undefined;
+  const label = text.slice(labelStart, close);
+  return LABEL.test(label) ? { label, end: close + DASHES.length } : undefined;
+}
+
+function decodeBody(label: string, body: string): Buffer {
+  // Encapsulated headers (Proc-Type, ...) belong to encrypted keys, never to certificates.
+  if (!BASE64_BODY.test(body)) throw new PemError(`the ${label} PEM block is not valid base64`);
+  const der = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+  if (der.length === 0) throw new PemError(`the ${label} PEM block is empty`);
+  return der;
+}
+
+/**
+ * One forward pass: every search starts where the previous one stopped, so hostile text (say a
+ * megabyte of BEGIN lines and no END) costs linear time. A block runs from its BEGIN line to the
+ * next `-----` boundary, which must be the END line of the same label: a BEGIN without its END is
+ * a truncated or spliced file, refused rather than skipped.
+ */
 function decodePemText(text: string): DerItem[] {
   const items: DerItem[] = [];
-  for (const match of text.matchAll(PEM_BLOCK)) {
-    const label = match[1] as string;
-    const body = match[2] as string;
-    // Encapsulated headers (Proc-Type, ...) belong to encrypted keys, never to certificates.
-    if (!BASE64_BODY.test(body)) throw new PemError(`the ${label} PEM block is not valid base64`);
-    const der = Buffer.from(body.replace(/\s+/g, ''), 'base64');
-    if (der.length === 0) throw new PemError(`the ${label} PEM block is empty`);
-    items.push({ label, der });
+  let at = text.indexOf(BEGIN);
+  while (at !== -1) {
+    const begin = readBoundary(text, at, BEGIN);
+    if (begin === undefined) {
+      at = text.indexOf(BEGIN, at + BEGIN.length);
+      continue;
+    }
+    const bodyEnd = text.indexOf(DASHES, begin.end);
+    const end = bodyEnd === -1 || !text.startsWith(END, bodyEnd) ? undefined : readBoundary(text, bodyEnd, END);
+    if (end === undefined) throw new PemError(`the ${begin.label} PEM block has no END line`);
+    if (end.label !== begin.label) {
+      throw new PemError(`the ${begin.label} PEM block ends with an END line for ${end.label}`);
+    }
+    items.push({ label: begin.label, der: decodeBody(begin.label, text.slice(begin.end, bodyEnd)) });
+    at = text.indexOf(BEGIN, end.end);
   }
   if (items.length === 0) {
     throw new PemError(text.trim() === '' ? 'it is empty' : 'it holds no PEM block (-----BEGIN ...-----)');

@@ -109,8 +109,12 @@ describe('profile MUSTs per certificate', () => {
   });
 
   it('accepts a pinned certificate presented as itself (a one-element path)', async () => {
-    const root = await issue({ subject: 'CN=Pinned', ca: true, omit: ['aki'] });
-    expect(codeOf([root])).toBeUndefined();
+    const pinned = await issue({ subject: 'CN=Pinned', omit: ['aki'] });
+    expect(codeOf([pinned])).toBeUndefined();
+    // A CA certificate's keyUsage (keyCertSign, cRLSign) does not let it sign a TLS handshake.
+    const root = await issue({ subject: 'CN=Pinned CA', ca: true, omit: ['aki'] });
+    expect(codeOf([root])).toBe('CERT_PURPOSE_INVALID');
+    expect(codeOf([root], pathPolicy({ purpose: false }))).toBeUndefined();
   });
 });
 
