@@ -13,7 +13,7 @@ const HELP = [
   '      print the certificate as identify() sees it',
   `  ${CRL_USAGE.replace('usage: ', '')}`,
   '      issuer, thisUpdate, nextUpdate, entries and signature status of a CRL (exit 0 usable, 1 not)',
-  '  certgate dev-pki <dir>',
+  '  certgate dev-pki <dir> [--force]',
   '      write a development PKI (CAs, CRL, server and client certificates)',
 ].join('\n');
 

@@ -648,7 +648,7 @@ let certCaseCache: Case[] | undefined;
 /** All certificate cases, built once (the verify test reuses them). */
 const allCertCases = () => (certCaseCache ??= [...certCases(), ...specialCases()]);
 
-describe('DER fuzz', { timeout: 20_000 }, () => {
+describe('DER fuzz', { timeout: 60_000 }, () => {
   const acceptedCerts: Buffer[] = [];
 
   it('every seed parses unmutated, and the tree re-encoder reproduces it byte for byte', () => {
@@ -783,7 +783,7 @@ describe('DER fuzz: differential on accepted mutants', () => {
    * only certgate accepts are counted (asn1js refuses, e.g., 10,000-deep nesting inside values
    * certgate treats as opaque: unknown extensions, algorithm parameters, unique identifiers).
    */
-  it('asn1-schema agrees with certgate on every mutant both accept', { timeout: 20_000 }, () => {
+  it('asn1-schema agrees with certgate on every mutant both accept', { timeout: 60_000 }, () => {
     const diffs: string[] = [];
     let both = 0;
     const asn1Rejects = new Map<string, number>();
