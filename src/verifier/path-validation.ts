@@ -4,6 +4,7 @@ import { buildPath } from '../path/builder.js';
 import type { CertificatePool } from '../path/pool.js';
 import { checkRules, pathPolicy, type PathPolicy } from '../path/policy.js';
 import { checkRevocation, type RevocationInput } from '../revocation/path-revocation.js';
+import { signatureCost } from '../x509/key-policy.js';
 import type { CertificateCache } from './certificate-cache.js';
 import type { VerifierConfig } from './options.js';
 import type { RevocationSources } from './revocation-sources.js';
@@ -61,6 +62,7 @@ export class PathValidator {
       intermediates,
       maxChainDepth: rules.maxChainDepth,
       signedBy: (child, issuer) => cache.signedBy(child, issuer),
+      costOf: (issuer) => signatureCost(issuer.key, this.config.legacyAlgorithms),
       checkPath: (path) => {
         const failure = checkRules(path, rules, run.at);
         return failure ? { ok: false, failure } : checkRevocation(path, revocation);
