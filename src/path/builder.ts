@@ -26,6 +26,8 @@ export function signatureBudget(): SignatureBudget {
 
 export interface PathSearch {
   anchors: CertificatePool;
+  /** Ids of anchors that do not end a path: a configured certificate issues them ({@link chainedAnchors}). */
+  chainedAnchors: ReadonlySet<string>;
   /** Configured and presented intermediates together. */
   intermediates: CertificatePool;
   maxChainDepth: number;
@@ -56,8 +58,12 @@ function akiRank(child: ParsedCertificate, candidate: ParsedCertificate): number
 
 /** Issuer candidates for `child` by name: matching key identifiers first, then anchors before intermediates. */
 function candidatesFor(child: ParsedCertificate, search: PathSearch): { c: ParsedCertificate; anchor: boolean }[] {
-  const anchors = search.anchors.withSubject(child.issuerKey).map((c) => ({ c, anchor: true }));
-  const intermediates = search.intermediates.withSubject(child.issuerKey).map((c) => ({ c, anchor: false }));
+  const { chainedAnchors } = search;
+  const anchors = search.anchors.withSubject(child.issuerKey).map((c) => ({ c, anchor: !chainedAnchors.has(c.id) }));
+  const intermediates = search.intermediates
+    .withSubject(child.issuerKey)
+    .filter((c) => !search.anchors.has(c))
+    .map((c) => ({ c, anchor: false }));
   return [...anchors, ...intermediates].sort(
     (a, b) => akiRank(child, a.c) - akiRank(child, b.c) || Number(b.anchor) - Number(a.anchor),
   );
@@ -102,7 +108,7 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
   };
 
   // A certificate configured as a trust anchor is trusted as itself (pinning a self-signed client).
-  if (search.anchors.has(leaf)) {
+  if (search.anchors.has(leaf) && !search.chainedAnchors.has(leaf.id)) {
     const verdict = search.checkPath([leaf]);
     return verdict.ok ? { ok: true, path: [leaf], relied: verdict.relied } : verdict;
   }
@@ -163,4 +169,35 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
     };
   }
   return { ok: false, failure: best.failure };
+}
+
+/**
+ * The anchor model: which configured CA certificates do not end a path. A bundle such as
+ * ca-chain.pem holds an intermediate next to the root that issued it; ending the path at the
+ * intermediate would never check it against the root's CRL, so a revoked intermediate would
+ * keep working. As in OpenSSL, a self-signed certificate always ends a path; one that is not
+ * self-signed ends it only when no configured anchor issues it, by name and signature, along
+ * a chain that itself reaches a self-signed anchor (an intermediate configured alone stays a
+ * partial-chain anchor, as Node's allowPartialTrustChain and OpenSSL's partial_chain allow).
+ */
+export function chainedAnchors(
+  anchors: CertificatePool,
+  signedBy: (child: ParsedCertificate, issuer: ParsedCertificate) => SignatureCheck,
+): ReadonlySet<string> {
+  const all = [...anchors.all()];
+  const reachesRoot = new Set(all.filter((c) => c.selfIssued && signedBy(c, c).ok).map((c) => c.id));
+  const chained = new Set<string>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const cert of all) {
+      if (reachesRoot.has(cert.id)) continue;
+      const issuers = anchors.withSubject(cert.issuerKey);
+      if (issuers.some((i) => i.id !== cert.id && reachesRoot.has(i.id) && signedBy(cert, i).ok)) {
+        reachesRoot.add(cert.id);
+        chained.add(cert.id);
+        grew = true;
+      }
+    }
+  }
+  return chained;
 }

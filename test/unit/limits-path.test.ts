@@ -203,8 +203,11 @@ describe('MAX_SERIAL_OCTETS', () => {
     });
     const leaf = await issue({ subject: 'CN=under long', issuer: longIssuer, eku: [CLIENT_AUTH] });
     expect(outcome(await verify([leaf, longIssuer]))).toBe('CERT_MALFORMED');
-    const r = await createVerifier({ ca: [der(root), der(longIssuer)], clock }).verify(der(leaf));
+    // Configured alone, it is the anchor (next to the root that issues it, it would be an intermediate).
+    const r = await createVerifier({ ca: der(longIssuer), clock }).verify(der(leaf));
     expect(outcome(r)).toBe('accepted');
+    const bundled = await createVerifier({ ca: [der(root), der(longIssuer)], clock }).verify(der(leaf));
+    expect(outcome(bundled)).toBe('CERT_MALFORMED');
   });
 });
 
