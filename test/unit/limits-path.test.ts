@@ -77,7 +77,8 @@ describe('MAX_SIGNATURE_COST: the weighted signature budget of one path search',
     if (!r.ok) {
       expect(r.detail).toMatch(
         new RegExp(
-          `^gave up .* after ${MAX_SIGNATURE_COST} signature checks \\(signature cost budget of ${MAX_SIGNATURE_COST} spent\\)$`,
+          `^gave up .* after ${MAX_SIGNATURE_COST} signature checks ` +
+            `\\(signature cost budget of ${MAX_SIGNATURE_COST} spent\\)$`,
         ),
       );
     }
