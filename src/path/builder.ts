@@ -172,6 +172,16 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
 }
 
 /**
+ * Self-signed as OpenSSL's X509_self_signed(cert, 0) decides it: same name, and no key identifier
+ * that says another key signed it. An anchor's own signature is never checked (a SHA-1 root is a
+ * fine anchor), so it does not decide either.
+ */
+function selfSigned(cert: ParsedCertificate): boolean {
+  const { authorityKeyId: aki, subjectKeyId: ski } = cert;
+  return cert.selfIssued && (!aki || !ski || aki === ski);
+}
+
+/**
  * The anchor model: which configured CA certificates do not end a path. A bundle such as
  * ca-chain.pem holds an intermediate next to the root that issued it; ending the path at the
  * intermediate would never check it against the root's CRL, so a revoked intermediate would
@@ -185,7 +195,7 @@ export function chainedAnchors(
   signedBy: (child: ParsedCertificate, issuer: ParsedCertificate) => SignatureCheck,
 ): ReadonlySet<string> {
   const all = [...anchors.all()];
-  const reachesRoot = new Set(all.filter((c) => c.selfIssued && signedBy(c, c).ok).map((c) => c.id));
+  const reachesRoot = new Set(all.filter(selfSigned).map((c) => c.id));
   const chained = new Set<string>();
   for (let grew = true; grew; ) {
     grew = false;

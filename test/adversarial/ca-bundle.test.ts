@@ -66,8 +66,11 @@ interface BundlePki {
   read(name: string): string;
 }
 
-/** Root, intermediates A and B, a leaf under each; the root's CRL revokes A; empty CRLs of A and B. */
-function makeBundlePki(): BundlePki {
+/**
+ * Root, intermediates A and B, a leaf under each; the root's CRL revokes A; empty CRLs of A and B.
+ * `rootDigest` signs the root's self-signature only (a SHA-1 root is still a fine anchor).
+ */
+function makeBundlePki(rootDigest = 'sha256'): BundlePki {
   const dir = tempDir('certgate-ca-bundle-');
   mkdirSync(dir, { recursive: true });
   const file = (name: string) => join(dir, name);
@@ -83,7 +86,9 @@ function makeBundlePki(): BundlePki {
     run(['req', '-new', '-batch', ...cnf, '-key', `${name}-key.pem`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`]);
   key('root');
   run(
-    ['req', '-x509', '-new', '-batch', ...cnf, '-key', 'root-key.pem', '-subj', '/CN=Bundle Root'].concat([
+    ['req', '-x509', '-new', '-batch', `-${rootDigest}`, ...cnf, '-key', 'root-key.pem'].concat([
+      '-subj',
+      '/CN=Bundle Root',
       '-extensions',
       'root_ext',
       '-days',
@@ -206,5 +211,15 @@ describe('the anchor model without sockets', () => {
     const leaf = await issue({ subject: 'CN=loop leaf', issuer: a, eku: ['1.3.6.1.5.5.7.3.2'] });
     const r = await createVerifier({ ca: [a.cert.der, b.cert.der], clock: { now: () => at } }).verify(leaf.cert.der);
     expect(r.ok ? r.chain.map((c) => c.subject.CN) : r.code).toEqual(['loop leaf', 'Loop A']);
+  });
+});
+
+describe('a bundle whose root self-signature is SHA-1 (never checked: the root is an anchor)', () => {
+  it("the root's CRL still applies to the intermediates: A's client CERT_REVOKED, B's accepted", async () => {
+    const sha1 = makeBundlePki('sha1');
+    const verifier = createVerifier({ ca: sha1.read('ca-chain.pem'), crl: sha1.read('crls.pem') });
+    const a = await verifier.verify(sha1.read('leaf-a.pem'));
+    const b = await verifier.verify(sha1.read('leaf-b.pem'));
+    expect([a.ok ? 'accepted' : a.code, b.ok ? 'accepted' : b.code]).toEqual(['CERT_REVOKED', 'accepted']);
   });
 });
