@@ -4,7 +4,8 @@
  *   1. keep-alive mTLS throughput: /plain vs /noop vs /guarded on one Express 5 HTTPS server,
  *      autocannon in a separate process, routes interleaved over several rounds;
  *   2. per-request cost of the guard on an already-verified connection (in-process, real TLSSocket);
- *   3. cost of verifying unseen certificates (new leaf; fully cold; RSA; cache hit).
+ *   3. cost of verifying unseen certificates (new leaf; fully cold; RSA; cache hit);
+ *   4. event-loop time of one hostile, unauthenticated request (bench/hostile-request.ts).
  *
  * Only the sanity checks fail the run (non-2xx responses, a cert-less request not refused, a
  * verification that should succeed failing); timings are reported, never asserted.
@@ -26,6 +27,7 @@ import { generateDevPki } from '../src/devpki/generate.js';
 import { measureThroughput, type ThroughputResult } from './throughput.js';
 import { measureGuardCost, type GuardCostResult } from './guard-cost.js';
 import { measureVerifyCost, type VerifyCostResult } from './verify-cost.js';
+import { measureHostileRequests, type HostileRequestResult } from './hostile-request.js';
 import { round } from './stats.js';
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -221,12 +223,23 @@ async function main(): Promise<void> {
     }
     sanity.verify = 'every timed verification returned ok; the revoked leaf returned CERT_REVOKED';
 
+    // ---- 4. Hostile requests ----------------------------------------------------------------------
+    log();
+    log('4. hostile requests: verify() wall time (= event-loop time) per refused request, goal < 50 ms');
+    const hostile = await measureHostileRequests(ca, QUICK ? 3 : 20);
+    for (const h of hostile) {
+      const leaf = `new leaf median ${h.newLeaf.medianMs} ms (max ${h.newLeaf.maxMs}; CPU ${h.newLeaf.cpuMedianMs})`;
+      const all = `all new median ${h.newChain.medianMs} ms (max ${h.newChain.maxMs}; CPU ${h.newChain.cpuMedianMs})`;
+      log(`  ${h.shape} (${h.certificates} certs, ${h.bytes} B): ${h.code}; ${leaf}, ${all}`);
+    }
+    sanity.hostile = 'every hostile chain was refused';
+
     meta.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
     const totalSeconds = round((Date.now() - started) / 1000, 1);
-    const results = { meta, totalSeconds, sanity, throughput, guardCost, verifyCost };
+    const results = { meta, totalSeconds, sanity, throughput, guardCost, verifyCost, hostile };
     await writeFile(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     log();
-    log(renderTable(meta, throughput, guardCost, verifyCost, totalSeconds));
+    log(renderTable(meta, throughput, guardCost, verifyCost, hostile, totalSeconds));
     log(`results written to ${join(benchDir, 'results.json')}`);
   } finally {
     agent?.destroy();
@@ -250,6 +263,7 @@ function renderTable(
   t: ThroughputResult,
   g: GuardCostResult,
   v: VerifyCostResult[],
+  hostile: HostileRequestResult[],
   totalSeconds: number,
 ): string {
   const rows: Array<[string, string]> = [];
@@ -305,6 +319,14 @@ function renderTable(
     rows.push([
       'createVerifier({ ca, crl })',
       `median ${r.createVerifierMs.median} ms, p95 ${r.createVerifierMs.p95} ms`,
+    ]);
+  }
+  section('4. hostile request, refused: verify() wall time (goal < 50 ms; new leaf / all new, median and max)');
+  for (const h of hostile) {
+    rows.push([
+      `${h.shape} (${h.certificates} certs)`,
+      `${h.code}: ${h.newLeaf.medianMs} / ${h.newChain.medianMs} ms (max ${h.newLeaf.maxMs} / ${h.newChain.maxMs}; ` +
+        `CPU median ${h.newLeaf.cpuMedianMs} / ${h.newChain.cpuMedianMs} ms)`,
     ]);
   }
   section('environment');

@@ -269,10 +269,13 @@ describe('dev PKI (generateDevPki)', () => {
     });
 
     it('maxChainDepth 0 still accepts a leaf issued directly by an anchor', async () => {
-      const r = accepted(
-        await createVerifier({ ca: [dev.ca, dev.intermediate], maxChainDepth: 0 }).verify(dev.leaf.alice),
-      );
+      // The intermediate alone: next to its root it would be an intermediate, not an anchor.
+      const r = accepted(await createVerifier({ ca: dev.intermediate, maxChainDepth: 0 }).verify(dev.leaf.alice));
       expect(r.chain).toHaveLength(2);
+      expectRejected(
+        await createVerifier({ ca: [dev.ca, dev.intermediate], maxChainDepth: 0 }).verify(dev.leaf.alice),
+        'CERT_UNTRUSTED',
+      );
     });
   });
 

@@ -44,9 +44,14 @@ export type PathVerdict = { ok: true; relied: Reliance } | { ok: false; failure:
 
 export type PathResult = { ok: true; path: ParsedCertificate[]; relied: Reliance } | { ok: false; failure: Failure };
 
-/** Signature checks left for one verification, shared with the nested validation of CRL signers. */
+/**
+ * The signature-check cost left for one verification (in signatureCost units, see
+ * x509/key-policy.ts), shared with the nested validation of CRL signers; `checks` counts the
+ * checks made, for the operator's detail when the budget runs out.
+ */
 export interface SignatureBudget {
   remaining: number;
+  checks: number;
 }
 
 /** How operator details name a certificate. */

@@ -4,7 +4,8 @@ import type { SignatureCheck } from '../model/verdict.js';
 import type { ParsedCrl } from '../revocation/crl.js';
 import { type MalformedCertificateError, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { dsaKeyWithInheritedParameters } from '../x509/dsa-inheritance.js';
-import { UnsupportedAlgorithmError, verifySignature } from '../x509/signature.js';
+import { keyPolicyViolation } from '../x509/key-policy.js';
+import { checkSchemeFitsKey, UnsupportedAlgorithmError, verifySignature } from '../x509/signature.js';
 import type { CertificatePool } from '../path/pool.js';
 
 export type Parsed = ParsedCertificate | { malformed: string };
@@ -69,9 +70,11 @@ export class CertificateCache {
     if (!result) {
       let ok = false;
       try {
-        ok = this.issuerKeys(signer).some((k) =>
-          verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, k, this.legacyAlgorithms),
-        );
+        ok =
+          !keyPolicyViolation(signer.key, this.legacyAlgorithms) &&
+          this.issuerKeys(signer).some((k) =>
+            verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, k, this.legacyAlgorithms),
+          );
       } catch {
         ok = false;
       }
@@ -92,7 +95,14 @@ export class CertificateCache {
         detail: 'the signature algorithm inside the signed part differs from the outer one',
       };
     }
+    // The key policy and the algorithm's fit with the key come before the key is imported or
+    // used: an oversized key or exponent makes a single check cost tens of milliseconds.
+    const weak = keyPolicyViolation(issuer.key, this.legacyAlgorithms);
+    if (weak) {
+      return { ok: false, code: 'CERT_ALGORITHM_UNSUPPORTED', detail: `the issuer has a ${weak}` };
+    }
     try {
+      checkSchemeFitsKey(child.signatureAlgorithm, issuer.key.type, this.legacyAlgorithms);
       const ok = this.issuerKeys(issuer).some((k) =>
         verifySignature(child.signatureAlgorithm, child.tbs, child.signature, k, this.legacyAlgorithms),
       );

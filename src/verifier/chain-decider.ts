@@ -1,6 +1,6 @@
 import type { ParsedCertificate } from '../x509/certificate.js';
 import { certificateInfo, type CertificateInfo } from '../x509/certificate.js';
-import { MAX_SIGNATURE_CHECKS } from '../path/builder.js';
+import { signatureBudget } from '../path/builder.js';
 import { CertificatePool } from '../path/pool.js';
 import type { CertificateCache } from './certificate-cache.js';
 import type { VerifierEventBus } from './events.js';
@@ -41,10 +41,10 @@ export class ChainDecider {
     const hit = cacheable ? outcomes.get(key, at, revocation.revision) : undefined;
     if (hit) return hit;
     const pool =
-      certs.length > 1 ? new CertificatePool([...config.intermediates, ...certs.slice(1)]) : this.intermediates;
+      certs.length > 1 ? CertificatePool.withPresented(config.intermediates, certs.slice(1)) : this.intermediates;
     const built = validator.validate(certs[0] as ParsedCertificate, pool, {
       at,
-      budget: { remaining: MAX_SIGNATURE_CHECKS },
+      budget: signatureBudget(),
       distributionPoints: revocation.distributionPoints(wanted),
       onUnknown: (f) => events.emit('revocation-unknown', { detail: f.detail, allowed: true }),
     });

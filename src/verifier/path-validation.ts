@@ -1,9 +1,10 @@
 import type { ParsedCertificate } from '../x509/certificate.js';
 import type { Failure, PathResult, SignatureBudget } from '../model/verdict.js';
-import { buildPath } from '../path/builder.js';
+import { buildPath, chainedAnchors } from '../path/builder.js';
 import type { CertificatePool } from '../path/pool.js';
 import { checkRules, pathPolicy, type PathPolicy } from '../path/policy.js';
 import { checkRevocation, type RevocationInput } from '../revocation/path-revocation.js';
+import { signatureCost } from '../x509/key-policy.js';
 import type { CertificateCache } from './certificate-cache.js';
 import type { VerifierConfig } from './options.js';
 import type { RevocationSources } from './revocation-sources.js';
@@ -30,6 +31,8 @@ export class PathValidator {
   private readonly clientRules: PathPolicy;
   /** A separate CRL signer: no purpose (RFC 5280 section 6.3.3 (f) asks for a valid path only). */
   private readonly signerRules: PathPolicy;
+  /** Configured CA certificates that a configured certificate issues: not path ends (see chainedAnchors). */
+  private readonly chainedAnchors: ReadonlySet<string>;
 
   constructor(
     private readonly config: VerifierConfig,
@@ -41,6 +44,7 @@ export class PathValidator {
     const { purpose, legacyAlgorithms, clockToleranceMs, maxChainDepth } = config;
     this.clientRules = pathPolicy({ purpose, legacyAlgorithms, clockToleranceMs, maxChainDepth });
     this.signerRules = pathPolicy({ purpose: false, legacyAlgorithms, clockToleranceMs, maxChainDepth });
+    this.chainedAnchors = chainedAnchors(anchors, (child, issuer) => cache.signedBy(child, issuer));
   }
 
   validate(leaf: ParsedCertificate, intermediates: CertificatePool, run: ValidationRun): PathResult {
@@ -58,9 +62,11 @@ export class PathValidator {
     const revocation = this.revocationInput(run, signerDepth);
     return buildPath(leaf, {
       anchors,
+      chainedAnchors: this.chainedAnchors,
       intermediates,
       maxChainDepth: rules.maxChainDepth,
       signedBy: (child, issuer) => cache.signedBy(child, issuer),
+      costOf: (issuer) => signatureCost(issuer.key, this.config.legacyAlgorithms),
       checkPath: (path) => {
         const failure = checkRules(path, rules, run.at);
         return failure ? { ok: false, failure } : checkRevocation(path, revocation);

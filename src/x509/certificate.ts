@@ -73,6 +73,8 @@ export interface PublicKeyInfo {
   algorithm: string;
   /** RSA modulus length in bits. */
   bits?: number;
+  /** RSA public exponent: the key policy bounds it before the key is ever used. */
+  publicExponent?: bigint;
   /** EC named curve OID; undefined with `explicitCurve` when the parameters spell the curve out. */
   curve?: string;
   explicitCurve?: boolean;
@@ -119,6 +121,9 @@ function readKeyInfo(bytes: Uint8Array, spki: Element): PublicKeyInfo {
     // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
     const key = cursor(keyBits.data, readRoot(keyBits.data, TAG.SEQUENCE));
     info.bits = integerBitLength(integerBytes(keyBits.data, key.next(TAG.INTEGER)));
+    const e = integerBytes(keyBits.data, key.next(TAG.INTEGER));
+    // A negative exponent is never valid: -1 stands for all of them.
+    info.publicExponent = (e[0] as number) & 0x80 ? -1n : BigInt(`0x${e.toString('hex')}`);
   }
   return info;
 }

@@ -50,8 +50,44 @@ const NULL_DER = Buffer.from([0x05, 0x00]);
 
 export class UnsupportedAlgorithmError extends Error {}
 
-/** Resolves an AlgorithmIdentifier to what Node's crypto.verify needs, or throws why it cannot. */
+/**
+ * The largest signature AlgorithmIdentifier parameters decoded. RSA-PSS parameters with SHA-512
+ * take 65 bytes; 20 KB of junk used to be handed to the ASN.1 decoder once per issuer candidate.
+ */
+export const MAX_SIGNATURE_PARAMETER_BYTES = 128;
+
+/** Outcomes of signatureScheme per decoded AlgorithmIdentifier, one map per legacyAlgorithms value. */
+const resolved = [false, true].map(
+  () => new WeakMap<AlgorithmIdentifier, SignatureScheme | UnsupportedAlgorithmError>(),
+);
+
+/**
+ * Resolves an AlgorithmIdentifier to what Node's crypto.verify needs, or throws why it cannot.
+ * Each decoded AlgorithmIdentifier is resolved once: a certificate tried against many issuer
+ * candidates does not have its parameters decoded again for each.
+ */
 export function signatureScheme(alg: AlgorithmIdentifier, legacyAlgorithms = false): SignatureScheme {
+  const memo = resolved[Number(legacyAlgorithms)] as WeakMap<AlgorithmIdentifier, SignatureScheme | Error>;
+  let outcome = memo.get(alg);
+  if (!outcome) {
+    try {
+      outcome = resolveScheme(alg, legacyAlgorithms);
+    } catch (err) {
+      outcome = err instanceof UnsupportedAlgorithmError ? err : new UnsupportedAlgorithmError(String(err));
+    }
+    memo.set(alg, outcome);
+  }
+  if (outcome instanceof Error) throw outcome;
+  return outcome;
+}
+
+function resolveScheme(alg: AlgorithmIdentifier, legacyAlgorithms: boolean): SignatureScheme {
+  if (alg.parameters && alg.parameters.length > MAX_SIGNATURE_PARAMETER_BYTES) {
+    throw new UnsupportedAlgorithmError(
+      `signature algorithm ${alg.algorithm} with ${alg.parameters.length} bytes of parameters ` +
+        `(at most ${MAX_SIGNATURE_PARAMETER_BYTES} are decoded)`,
+    );
+  }
   const fixed = FIXED_SCHEMES[alg.algorithm];
   const params = alg.parameters;
   if (fixed) {
@@ -66,7 +102,12 @@ export function signatureScheme(alg: AlgorithmIdentifier, legacyAlgorithms = fal
   }
   if (alg.algorithm === RSA_PSS) {
     if (!params) throw new UnsupportedAlgorithmError('RSA-PSS signature without parameters');
-    const pss = AsnConvert.parse(params, RsaSaPssParams);
+    let pss: RsaSaPssParams;
+    try {
+      pss = AsnConvert.parse(params, RsaSaPssParams);
+    } catch {
+      throw new UnsupportedAlgorithmError('RSA-PSS signature with undecodable parameters');
+    }
     const hash = HASHES[pss.hashAlgorithm.algorithm];
     if (!hash) throw new UnsupportedAlgorithmError(`RSA-PSS with unsupported hash ${pss.hashAlgorithm.algorithm}`);
     if (pss.maskGenAlgorithm.algorithm !== MGF1)
@@ -99,9 +140,21 @@ export function signatureScheme(alg: AlgorithmIdentifier, legacyAlgorithms = fal
   throw new UnsupportedAlgorithmError(`unsupported signature algorithm ${alg.algorithm}`);
 }
 
+/**
+ * Throws unless a key of `keyType` can verify signatures of `alg`: callers check it against the
+ * decoded key information before importing the key (and the import is checked again below).
+ */
+export function checkSchemeFitsKey(alg: AlgorithmIdentifier, keyType: string | undefined, legacyAlgorithms = false) {
+  schemeForKeyType(alg, keyType, legacyAlgorithms);
+}
+
 function schemeForKey(alg: AlgorithmIdentifier, key: KeyObject, legacyAlgorithms: boolean): SignatureScheme {
+  return schemeForKeyType(alg, key.asymmetricKeyType, legacyAlgorithms);
+}
+
+function schemeForKeyType(alg: AlgorithmIdentifier, type: string | undefined, legacyAlgorithms: boolean) {
   const scheme = signatureScheme(alg, legacyAlgorithms);
-  const keyType = key.asymmetricKeyType as KeyType | undefined;
+  const keyType = type as KeyType | undefined;
   if (!keyType || !scheme.keyTypes.includes(keyType)) {
     throw new UnsupportedAlgorithmError(
       `signature algorithm ${alg.algorithm} does not fit the issuer's ${keyType ?? 'unknown'} key`,

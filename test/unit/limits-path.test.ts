@@ -1,7 +1,7 @@
 /**
  * Path limits at the point where they trip, each exactly met (accepted) and exceeded by one
  * (refused with its reason code): the signature-check budget of path building
- * (MAX_SIGNATURE_CHECKS), the chain depth (maxChainDepth and its ceiling MAX_CHAIN_DEPTH_LIMIT),
+ * (MAX_SIGNATURE_COST, in P-256 checks here), the chain depth (maxChainDepth and its ceiling MAX_CHAIN_DEPTH_LIMIT),
  * the serial number length (MAX_SERIAL_OCTETS) and the key-strength floors (MIN_RSA_BITS, the
  * multiple-of-8 rule, MIN_LEGACY_DSA_BITS). Certificates are built in-process; the clock is frozen.
  */
@@ -12,10 +12,18 @@ import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CertgateError, createVerifier, type VerifyResult } from 'certgate';
 import { issue, type Made } from './pki.js';
-import { MAX_SIGNATURE_CHECKS } from '../../src/path/builder.js';
+import { MAX_SIGNATURE_COST } from '../../src/path/builder.js';
 import { MAX_SERIAL_OCTETS } from '../../src/path/certificate-rules.js';
 import { DEFAULT_MAX_CHAIN_DEPTH, MAX_CHAIN_DEPTH_LIMIT } from '../../src/verifier/options.js';
-import { keyPolicyViolation, MIN_LEGACY_DSA_BITS, MIN_RSA_BITS } from '../../src/x509/key-policy.js';
+import {
+  keyPolicyViolation,
+  signatureCost,
+  MAX_LEGACY_DSA_BITS,
+  MAX_RSA_BITS,
+  MAX_RSA_PUBLIC_EXPONENT,
+  MIN_LEGACY_DSA_BITS,
+  MIN_RSA_BITS,
+} from '../../src/x509/key-policy.js';
 import type { PublicKeyInfo } from '../../src/x509/certificate.js';
 
 /** Inside every certificate's validity (pki.ts: 2020 to 2030). */
@@ -25,7 +33,7 @@ const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 
 let root: Made;
 const der = (m: Made): Buffer => m.cert.der;
-const verify = (chain: Made[], options: { maxChainDepth?: number } = {}): Promise<VerifyResult> =>
+const verify = (chain: Made[], options: { maxChainDepth?: number; intermediates?: Buffer[] } = {}) =>
   createVerifier({ ca: der(root), clock, ...options }).verify(chain.map(der));
 const outcome = (r: VerifyResult) => (r.ok ? 'accepted' : r.code);
 
@@ -33,40 +41,51 @@ beforeAll(async () => {
   root = await issue({ subject: 'CN=Limits Root', ca: true, omit: ['aki'] });
 });
 
-describe('MAX_SIGNATURE_CHECKS: the signature budget of one path search', () => {
+describe('MAX_SIGNATURE_COST: the weighted signature budget of one path search', () => {
   /**
-   * A leaf whose issuer name is shared by decoy CA certificates with other keys, presented before
-   * the real issuer. The decoys carry the real issuer's key identifier, so akiRank puts them in the
-   * same rank as the real one (0), and the pool keeps presentation order: every decoy costs one
-   * failed signature check, then the real issuer one, then the anchor one: decoys + 2 checks.
+   * A leaf whose issuer name is shared by configured decoy CA certificates with other keys, listed
+   * before the real issuer. The decoys carry the real issuer's key identifier, so akiRank puts them
+   * in the same rank as the real one (0), and the pool keeps configuration order: every decoy
+   * costs one failed signature check, then the real issuer one, then the anchor one. All keys are
+   * P-256, one cost unit each, so the budget is MAX_SIGNATURE_COST checks. (Decoys are configured:
+   * a presented chain adds at most MAX_PRESENTED_PER_NAME certificates of one name.)
    */
   let leaf: Made;
   let issuer: Made;
   let decoys: Made[];
+  const intermediates = (list: Made[]) => ({ intermediates: list.map(der) });
   beforeAll(async () => {
     issuer = await issue({ subject: 'CN=Crowded Issuer', issuer: root, ca: true });
     leaf = await issue({ subject: 'CN=crowded leaf', issuer, eku: [CLIENT_AUTH] });
     const skiOfIssuer = new x509.SubjectKeyIdentifierExtension(issuer.keyId);
     const decoy = () =>
       issue({ subject: 'CN=Crowded Issuer', issuer: root, ca: true, omit: ['ski'], extra: [skiOfIssuer] });
-    decoys = await Promise.all(Array.from({ length: MAX_SIGNATURE_CHECKS - 1 }, decoy));
+    decoys = await Promise.all(Array.from({ length: MAX_SIGNATURE_COST - 1 }, decoy));
     for (const d of decoys) expect(d.cert.subjectKeyId).toBe(leaf.cert.authorityKeyId);
+    expect(signatureCost(issuer.cert.key, false)).toBe(1);
   });
 
-  it(`a search that needs exactly ${MAX_SIGNATURE_CHECKS} signature checks succeeds`, async () => {
-    const r = await verify([leaf, ...decoys.slice(0, MAX_SIGNATURE_CHECKS - 2), issuer]);
+  it(`a search that needs exactly ${MAX_SIGNATURE_COST} P-256 signature checks succeeds`, async () => {
+    const r = await verify([leaf], intermediates([...decoys.slice(0, MAX_SIGNATURE_COST - 2), issuer]));
     expect(outcome(r)).toBe('accepted');
     if (r.ok) expect(r.chain.map((c) => c.subject.CN)).toEqual(['crowded leaf', 'Crowded Issuer', 'Limits Root']);
   });
 
-  it(`one that needs ${MAX_SIGNATURE_CHECKS + 1} is refused CERT_UNTRUSTED: gave up after the budget`, async () => {
-    const r = await verify([leaf, ...decoys, issuer]);
+  it(`one that needs ${MAX_SIGNATURE_COST + 1} is refused CERT_UNTRUSTED: gave up after the budget`, async () => {
+    const r = await verify([leaf], intermediates([...decoys, issuer]));
     expect(outcome(r)).toBe('CERT_UNTRUSTED');
-    if (!r.ok) expect(r.detail).toMatch(new RegExp(`^gave up .* after ${MAX_SIGNATURE_CHECKS} signature checks$`));
+    if (!r.ok) {
+      expect(r.detail).toMatch(
+        new RegExp(
+          `^gave up .* after ${MAX_SIGNATURE_COST} signature checks ` +
+            `\\(signature cost budget of ${MAX_SIGNATURE_COST} spent\\)$`,
+        ),
+      );
+    }
   });
 
-  it('the budget counts checks made, not certificates presented: the real issuer first needs two', async () => {
-    expect(outcome(await verify([leaf, issuer, ...decoys]))).toBe('accepted');
+  it('the budget counts checks made, not certificates configured: the real issuer first needs two', async () => {
+    expect(outcome(await verify([leaf], intermediates([issuer, ...decoys])))).toBe('accepted');
   });
 });
 
@@ -185,16 +204,20 @@ describe('MAX_SERIAL_OCTETS', () => {
     });
     const leaf = await issue({ subject: 'CN=under long', issuer: longIssuer, eku: [CLIENT_AUTH] });
     expect(outcome(await verify([leaf, longIssuer]))).toBe('CERT_MALFORMED');
-    const r = await createVerifier({ ca: [der(root), der(longIssuer)], clock }).verify(der(leaf));
+    // Configured alone, it is the anchor (next to the root that issues it, it would be an intermediate).
+    const r = await createVerifier({ ca: der(longIssuer), clock }).verify(der(leaf));
     expect(outcome(r)).toBe('accepted');
+    const bundled = await createVerifier({ ca: [der(root), der(longIssuer)], clock }).verify(der(leaf));
+    expect(outcome(bundled)).toBe('CERT_MALFORMED');
   });
 });
 
 describe('key strength floors (keyPolicyViolation)', () => {
-  const rsa = (bits: number, type: 'rsa' | 'rsa-pss' = 'rsa'): PublicKeyInfo => ({
+  const rsa = (bits: number, type: 'rsa' | 'rsa-pss' = 'rsa', publicExponent = 65537n): PublicKeyInfo => ({
     type,
     algorithm: type === 'rsa' ? '1.2.840.113549.1.1.1' : '1.2.840.113549.1.1.10',
     bits,
+    publicExponent,
   });
   const dsa = (bits: number | undefined): PublicKeyInfo => ({
     type: 'dsa',
@@ -224,11 +247,50 @@ describe('key strength floors (keyPolicyViolation)', () => {
     }
   });
 
+  it(`RSA: at most ${MAX_RSA_BITS} bits; the exponent odd, from 3 to ${MAX_RSA_PUBLIC_EXPONENT}`, () => {
+    expect(keyPolicyViolation(rsa(MAX_RSA_BITS), false)).toBeUndefined();
+    expect(keyPolicyViolation(rsa(MAX_RSA_BITS + 8), false)).toBe(
+      `${MAX_RSA_BITS + 8}-bit RSA key (at most ${MAX_RSA_BITS} bits are accepted)`,
+    );
+    for (const e of [3n, 65537n, MAX_RSA_PUBLIC_EXPONENT])
+      expect(keyPolicyViolation(rsa(2048, 'rsa', e), false)).toBe(undefined);
+    for (const e of [-1n, 0n, 1n, 2n, 65536n]) {
+      expect(keyPolicyViolation(rsa(2048, 'rsa', e), false)).toBe(
+        `RSA key with the invalid (${e}) public exponent (an odd value from 3 to 2^31-1 is required)`,
+      );
+    }
+    for (const bits of [32, 3071]) {
+      expect(keyPolicyViolation(rsa(3072, 'rsa-pss', (1n << BigInt(bits - 1)) | 1n), true)).toBe(
+        `RSA key with a ${bits}-bit public exponent (an odd value from 3 to 2^31-1 is required)`,
+      );
+    }
+    expect(keyPolicyViolation({ type: 'rsa', algorithm: '1.2.840.113549.1.1.1', bits: 2048 }, false)).toBe(
+      'malformed RSA key',
+    );
+  });
+
+  it('signatureCost: one unit for P-256 and RSA up to 4096; more for the costly; refused keys cost 1', () => {
+    const ec = (curve: string): PublicKeyInfo => ({ type: 'ec', algorithm: '1.2.840.10045.2.1', curve });
+    expect(signatureCost(ec('1.2.840.10045.3.1.7'), false)).toBe(1);
+    expect(signatureCost(ec('1.3.132.0.35'), false)).toBe(21);
+    expect(signatureCost(rsa(2048), false)).toBe(1);
+    expect(signatureCost(rsa(4096), false)).toBe(1);
+    expect(signatureCost(rsa(8192), false)).toBe(8);
+    expect(signatureCost(rsa(8192, 'rsa', MAX_RSA_PUBLIC_EXPONENT), false)).toBe(15);
+    expect(signatureCost(dsa(3072), true)).toBe(20);
+    expect(signatureCost(dsa(undefined), true)).toBe(20);
+    expect(signatureCost(rsa(16384), false)).toBe(1);
+  });
+
   it(`DSA: only with legacyAlgorithms, then ${MIN_LEGACY_DSA_BITS} bits pass, ${MIN_LEGACY_DSA_BITS - 1} fail`, () => {
     expect(keyPolicyViolation(dsa(2048), false)).toContain('legacyAlgorithms');
     expect(keyPolicyViolation(dsa(MIN_LEGACY_DSA_BITS), true)).toBeUndefined();
     expect(keyPolicyViolation(dsa(MIN_LEGACY_DSA_BITS - 1), true)).toBe(
       `${MIN_LEGACY_DSA_BITS - 1}-bit DSA key (at least ${MIN_LEGACY_DSA_BITS} bits even with legacyAlgorithms)`,
+    );
+    expect(keyPolicyViolation(dsa(MAX_LEGACY_DSA_BITS), true)).toBeUndefined();
+    expect(keyPolicyViolation(dsa(MAX_LEGACY_DSA_BITS + 1), true)).toBe(
+      `${MAX_LEGACY_DSA_BITS + 1}-bit DSA key (at most ${MAX_LEGACY_DSA_BITS} bits are accepted)`,
     );
     // Inherited parameters: the issuer's key, checked in its own right, carries the size.
     expect(keyPolicyViolation(dsa(undefined), true)).toBeUndefined();

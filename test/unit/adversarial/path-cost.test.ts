@@ -1,0 +1,96 @@
+/**
+ * Hostile requests against path building (public API, no sockets): a fresh leaf plus 100
+ * same-named "issuers" made to be as expensive as possible to check (bench/hostile-pki.ts), and
+ * same-named candidates that are individually cheap but many. Each must be refused quickly: the
+ * key policy runs before a key is used, signature parameters are decoded once and size-capped,
+ * same-named presented candidates are capped, and the signature budget is weighted by cost.
+ * Bounds are generous (the goal is under 50 ms; before the fix these took 0.2 s to 7 s).
+ */
+import { webcrypto } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createVerifier, type VerifyResult } from 'certgate';
+import { issue, type Made } from '../pki.js';
+import { hostileChain, type HostileShape } from '../../../bench/hostile-pki.js';
+import { MAX_PRESENTED_PER_NAME } from '../../../src/path/pool.js';
+
+const AT = Date.UTC(2025, 0, 1);
+const clock = { now: () => AT };
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+/** Generous against a loaded 2-core machine (median of 3); the unguarded code took 200 ms to 7 s. */
+const BOUND_MS = 250;
+
+let root: Made;
+beforeAll(async () => {
+  root = await issue({ subject: 'CN=Path Cost Root', ca: true, omit: ['aki'] });
+});
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+async function timed(run: () => Promise<VerifyResult>): Promise<{ r: VerifyResult; ms: number }> {
+  const started = performance.now();
+  const r = await run();
+  return { r, ms: performance.now() - started };
+}
+
+describe('a fresh leaf plus 100 expensive same-named candidates is refused quickly', () => {
+  const cases: [HostileShape, string, RegExp][] = [
+    ['huge-exponent', 'CERT_ALGORITHM_UNSUPPORTED', /public exponent/],
+    ['pss-junk', 'CERT_ALGORITHM_UNSUPPORTED', /parameters/],
+    ['rsa-16384', 'CERT_ALGORITHM_UNSUPPORTED', /16384-bit RSA key/],
+    ['p521', 'CERT_SIGNATURE_INVALID', /signature does not verify/],
+  ];
+  for (const [shape, code, detail] of cases) {
+    it(`${shape}: ${code} within ${BOUND_MS} ms, a new leaf each time`, async () => {
+      const h = hostileChain(shape, 100, new Date(AT));
+      const verifier = createVerifier({ ca: root.cert.der, clock });
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const { r, ms } = await timed(() => verifier.verify([h.freshLeaf(), ...h.chain.slice(1)]));
+        expect(r.ok ? 'accepted' : r.code).toBe(code);
+        if (!r.ok) expect(r.detail).toMatch(detail);
+        times.push(ms);
+      }
+      expect(median(times)).toBeLessThan(BOUND_MS);
+    });
+  }
+});
+
+describe('the signature budget is weighted by cost', () => {
+  let leaf: Made;
+  let decoys: Made[];
+  beforeAll(async () => {
+    const issuer = await issue({ subject: 'CN=P-521 Crowd', issuer: root, ca: true });
+    leaf = await issue({ subject: 'CN=crowd leaf', issuer, eku: [CLIENT_AUTH], omit: ['aki'] });
+    const p521 = () => webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-521' }, true, ['sign', 'verify']);
+    const keys = await Promise.all(Array.from({ length: 100 }, p521));
+    decoys = await Promise.all(keys.map((k) => issue({ subject: 'CN=P-521 Crowd', issuer: root, ca: true, keys: k })));
+  });
+
+  it('100 configured P-521 candidates: gives up after far fewer than 100 checks, quickly', async () => {
+    const verifier = createVerifier({ ca: root.cert.der, intermediates: decoys.map((d) => d.cert.der), clock });
+    const { r, ms } = await timed(() => verifier.verify([leaf.cert.der]));
+    expect(r.ok ? 'accepted' : r.code).toBe('CERT_UNTRUSTED');
+    if (!r.ok) {
+      const checks = Number(/after (\d+) signature checks/.exec(r.detail)?.[1]);
+      expect(checks).toBeGreaterThan(0);
+      expect(checks).toBeLessThan(20);
+      expect(r.detail).toMatch(/cost budget/);
+    }
+    expect(ms).toBeLessThan(BOUND_MS);
+  });
+});
+
+describe('same-named candidates from the presented chain are capped', () => {
+  it(`the first ${MAX_PRESENTED_PER_NAME} certificates of one name count; the rest are ignored`, async () => {
+    const issuer = await issue({ subject: 'CN=Presented Crowd', issuer: root, ca: true });
+    const leaf = await issue({ subject: 'CN=presented leaf', issuer, eku: [CLIENT_AUTH] });
+    const decoy = () => issue({ subject: 'CN=Presented Crowd', issuer: root, ca: true });
+    const decoys = await Promise.all(Array.from({ length: MAX_PRESENTED_PER_NAME }, decoy));
+    const verifier = createVerifier({ ca: root.cert.der, clock });
+    const chain = (n: number) => [leaf, ...decoys.slice(0, n), issuer].map((m) => m.cert.der);
+    const within = await verifier.verify(chain(MAX_PRESENTED_PER_NAME - 1));
+    expect(within.ok ? 'accepted' : within.code).toBe('accepted');
+    const beyond = await verifier.verify(chain(MAX_PRESENTED_PER_NAME));
+    expect(beyond.ok ? 'accepted' : beyond.code).toBe('CERT_UNTRUSTED');
+  });
+});
