@@ -65,12 +65,20 @@ export class OutcomeCache {
   }
 }
 
-/** An outcome's estimated bytes: its key, its result's strings or certificate infos, the parses only it holds. */
+const OCSP_FOLD_BYTES = 1024;
+
+/**
+ * An outcome's estimated bytes: its key, its result's strings or certificate infos, and its leaf's
+ * parse (unless configured). The path's other certificates are configured ones or intermediates a
+ * trusted CA issued, shared by every leaf below them and few: the parse cache accounts for them.
+ */
 function outcomeBytes(outcome: Outcome, key: string, pinned: (cert: ParsedCertificate) => boolean): number {
   const { result } = outcome;
+  // An acceptance may later carry its OCSP fold (withOcsp): a result sharing these infos, and a detail.
   const held = result.ok
-    ? result.chain.reduce((n, info) => n + infoBytes(info), 0)
+    ? result.chain.reduce((n, info) => n + infoBytes(info), OCSP_FOLD_BYTES)
     : stringBytes(result.message, result.detail);
-  const parses = (outcome.path ?? []).reduce((n, cert) => n + (pinned(cert) ? 0 : parseBytes(cert)), 0);
-  return ENTRY_FIXED_BYTES + stringBytes(key) + held + parses;
+  const leaf = outcome.path?.[0];
+  const parse = leaf && !pinned(leaf) ? parseBytes(leaf) : 0;
+  return ENTRY_FIXED_BYTES + stringBytes(key) + held + parse;
 }
