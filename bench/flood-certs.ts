@@ -39,18 +39,29 @@ export interface FloodMaker {
   make(index: number): FloodCertificate;
 }
 
-/** A maker of distinct hostile certificates; `subjectBytes` about 28 KB reproduces the reported flood. */
-export function floodMaker(subjectBytes = 28 * 1024): FloodMaker {
+/**
+ * A maker of distinct hostile certificates; `subjectBytes` about 28 KB reproduces the reported flood.
+ * With `issuerName` (a Name's DER, e.g. a trust anchor's subject) they claim that issuer instead of
+ * being self-signed, so that every one costs the verifier a signature check that fails.
+ */
+export function floodMaker(subjectBytes = 28 * 1024, issuerName?: Buffer): FloodMaker {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const run = randomBytes(6).toString('hex');
   return {
     keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    make: (index) => certificate(index, run, subjectBytes, spki, privateKey),
+    make: (index) => certificate(index, run, subjectBytes, spki, privateKey, issuerName),
   };
 }
 
-function certificate(index: number, run: string, subjectBytes: number, spki: Buffer, key: KeyObject) {
+function certificate(
+  index: number,
+  run: string,
+  subjectBytes: number,
+  spki: Buffer,
+  key: KeyObject,
+  issuerName: Buffer | undefined,
+) {
   const unique = `flood-${run}-${index}`;
   const parts = [attribute(CN, unique)];
   // Each attribute is ~48 bytes of DER: an OU of 36 characters, distinct per certificate.
@@ -62,7 +73,8 @@ function certificate(index: number, run: string, subjectBytes: number, spki: Buf
   const name = seq(...parts);
   const serial = tlv(0x02, Buffer.concat([Buffer.from([0x01]), randomBytes(15)]));
   const validity = seq(tlv(0x17, Buffer.from('200101000000Z')), tlv(0x17, Buffer.from('491231000000Z')));
-  const tbs = seq(tlv(0xa0, tlv(0x02, Buffer.from([2]))), serial, ECDSA_SHA256, name, validity, name, spki);
+  const version = tlv(0xa0, tlv(0x02, Buffer.from([2])));
+  const tbs = seq(version, serial, ECDSA_SHA256, issuerName ?? name, validity, name, spki);
   const signature = sign('sha256', tbs, key);
   const der = seq(tbs, ECDSA_SHA256, tlv(0x03, Buffer.from([0]), signature));
   const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n');

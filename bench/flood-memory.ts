@@ -1,6 +1,6 @@
 /**
  * Memory under a flood of hostile client certificates (`npm run bench` part 4, or on its own:
- * `node --expose-gc --import tsx bench/flood-memory.ts [--json] [count ...]`).
+ * `node --import tsx bench/flood-memory.ts [--json] [count ...]`; `--api`: through verify() alone).
  *
  * Per count: a fresh HTTPS server whose guard (clientCertGuard with its own verifier, trusting the
  * dev PKI's CA) is asked about every request; `count` real TLS handshakes, each presenting a
@@ -17,7 +17,8 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clientCertGuard } from 'certgate';
+import { clientCertGuard, createVerifier } from 'certgate';
+import { cacheUsage } from '../src/verifier/verifier.js';
 import { generateDevPki } from '../src/devpki/generate.js';
 import { floodMaker } from './flood-certs.js';
 import { round } from './stats.js';
@@ -131,9 +132,51 @@ export async function measureFloodMemory(count: number, subjectBytes = 28 * 1024
   }
 }
 
+/** The verifier's estimated cache bytes, all caches together (undefined on code without byte bounds). */
+function cacheBytes(verifier: Parameters<typeof cacheUsage>[0]): number | undefined {
+  const usage = (cacheUsage as typeof cacheUsage | undefined)?.(verifier);
+  return usage && usage.proven + usage.unproven + usage.signatures + usage.outcomes;
+}
+
+/**
+ * The same flood through verify() alone (no TLS: five times faster, for large counts): a verifier
+ * with default options, `count` distinct hostile certificates, then alice's chain.
+ */
+export async function measureFloodMemoryApi(count: number, subjectBytes = 28 * 1024) {
+  const dir = await mkdtemp(join(os.tmpdir(), 'certgate-flood-'));
+  const files = await generateDevPki(dir);
+  const ca = await readFile(files.caBundle, 'utf8');
+  const alice = await readFile(files.clients.alice.cert, 'utf8');
+  await rm(dir, { recursive: true, force: true });
+  const verifier = createVerifier({ ca });
+  if (!(await verifier.verify(alice)).ok) throw new Error('SANITY FAILURE: alice refused');
+  const maker = floodMaker(subjectBytes);
+  const before = await settledHeap();
+  const started = performance.now();
+  let refused = 0;
+  for (let i = 0; i < count; i++) if (!(await verifier.verify(maker.make(i).der)).ok) refused++;
+  const seconds = (performance.now() - started) / 1000;
+  const after = await settledHeap();
+  const legitimate = (await verifier.verify(alice)).ok;
+  return {
+    certificates: count,
+    seconds: round(seconds, 1),
+    retainedMb: round((after - before) / MB, 1),
+    retainedKbPerCertificate: round((after - before) / 1024 / count, 1),
+    estimatedCacheMb: round((cacheBytes(verifier) ?? Number.NaN) / MB, 1),
+    refused,
+    legitimate,
+  };
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
+  if (args.includes('--api')) {
+    for (const count of args.filter((a) => /^\d+$/.test(a)).map(Number))
+      process.stdout.write(`verify() flood: ${JSON.stringify(await measureFloodMemoryApi(count))}\n`);
+    return;
+  }
   const counts = args.filter((a) => /^\d+$/.test(a)).map(Number);
   const runs: FloodMemoryRun[] = [];
   for (const count of counts.length > 0 ? counts : [2000, 10_000]) {

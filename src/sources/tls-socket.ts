@@ -33,11 +33,6 @@ const intermediatesByLeaf = new LRUCache<string, readonly Buffer[]>({
   sizeCalculation: (ders) => ders.reduce((n, d) => n + d.length + BYTES_PER_BUFFER, ENTRY_BYTES),
 });
 
-/** Bytes (estimated) the intermediates memory holds now (process-wide). */
-export function intermediatesMemoryBytes(): number {
-  return intermediatesByLeaf.calculatedSize;
-}
-
 const RESUMED_HINT =
   'resumed TLS session: the intermediates the client sent earlier are unknown to this process; ' +
   'configure them with the `intermediates` option';

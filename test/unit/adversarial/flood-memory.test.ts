@@ -53,6 +53,22 @@ describe('a flood of hostile self-signed certificates with ~28 KB subjects', () 
     expect((cacheUsage(verifier) as NonNullable<typeof usage>).proven).toBeGreaterThan(0);
   });
 
+  it('keeps the signature checks within their share when every certificate claims the anchor as issuer', async () => {
+    const c = await chain();
+    const cacheMaxBytes = 1024 * 1024;
+    const verifier = createVerifier({ ca: c.root.cert.der, clock, cacheMaxBytes });
+    const maker = floodMaker(256, c.root.cert.subjectNameDer);
+    for (let i = 0; i < 200; i++) {
+      const result = await verifier.verify(maker.make(i).der);
+      expect(result.ok || result.code).toBe('CERT_SIGNATURE_INVALID');
+    }
+    const usage = cacheUsage(verifier) as NonNullable<ReturnType<typeof cacheUsage>>;
+    // 200 failed checks of ~800 bytes each would be 160 KB; the share is 64 KiB.
+    expect(usage.signatures).toBeGreaterThan(cacheBudget(cacheMaxBytes).signatures / 2);
+    expect(usage.signatures).toBeLessThanOrEqual(cacheBudget(cacheMaxBytes).signatures);
+    expect(usage.proven).toBe(0);
+  });
+
   it('defaults to 40 MiB across the verifier caches', async () => {
     const c = await chain();
     const verifier = createVerifier({ ca: c.root.cert.der, clock });
