@@ -43,7 +43,7 @@ describe('a flood of hostile self-signed certificates with ~28 KB subjects', () 
     // remembered refusals (6 MiB: ~100 KB each, the detail names the 28 KB subject twice).
     expect(unproven).toBeGreaterThan(0);
     expect(unproven).toBeLessThanOrEqual(budget.unproven);
-    expect(outcomes).toBeGreaterThan(0);
+    expect(outcomes).toBeGreaterThan(budget.outcomes / 2);
     expect(outcomes).toBeLessThanOrEqual(budget.outcomes);
     expect(signatures).toBeLessThanOrEqual(budget.signatures);
 
