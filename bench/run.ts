@@ -5,13 +5,15 @@
  *      autocannon in a separate process, routes interleaved over several rounds;
  *   2. per-request cost of the guard on an already-verified connection (in-process, real TLSSocket);
  *   3. cost of verifying unseen certificates (new leaf; fully cold; RSA; cache hit);
- *   4. event-loop time of one hostile, unauthenticated request (bench/hostile-request.ts).
+ *   4. event-loop time of one hostile, unauthenticated request (bench/hostile-request.ts);
+ *   5. memory left behind by a flood of distinct hostile certificates over TLS (bench/flood-memory.ts).
  *
  * Only the sanity checks fail the run (non-2xx responses, a cert-less request not refused, a
  * verification that should succeed failing); timings are reported, never asserted.
  *
  * Environment knobs: BENCH_ROUNDS (8), BENCH_DURATION (3 s), BENCH_WARMUP (2 s), BENCH_CONNECTIONS (10),
- * BENCH_QUICK=1 (1 round of 1 s, fewer certificates: checks the harness, figures meaningless).
+ * BENCH_FLOOD_COUNTS (2000,10000), BENCH_QUICK=1 (1 round of 1 s, fewer certificates: checks the harness,
+ * figures meaningless).
  */
 import https from 'node:https';
 import os from 'node:os';
@@ -29,6 +31,7 @@ import { measureGuardCost, type GuardCostResult } from './guard-cost.js';
 import { measureVerifyCost, type VerifyCostResult } from './verify-cost.js';
 import { measureHostileRequests, type HostileRequestResult } from './hostile-request.js';
 import { round } from './stats.js';
+import { type FloodMemoryRun, measureFloodMemory } from './flood-memory.js';
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -39,6 +42,7 @@ const CONFIG = {
   connections: env('BENCH_CONNECTIONS', 10),
   pipelining: 1,
 };
+const FLOOD_COUNTS = (process.env.BENCH_FLOOD_COUNTS ?? (QUICK ? '200' : '2000,10000')).split(',').map(Number);
 const VERIFY = QUICK
   ? { leaves: 20, coldIterations: 10, crlEntries: 1000, warmup: 10 }
   : { leaves: 200, coldIterations: 100, crlEntries: 1000, warmup: 20 };
@@ -234,12 +238,32 @@ async function main(): Promise<void> {
     }
     sanity.hostile = 'every hostile chain was refused';
 
+    // ---- 5. Memory under a flood of hostile certificates -------------------------------------------
+    log();
+    log(`5. memory left by a flood of hostile certificates over TLS (${FLOOD_COUNTS.join(', ')} handshakes)`);
+    const floodMemory: FloodMemoryRun[] = [];
+    for (const count of FLOOD_COUNTS) {
+      const r = await measureFloodMemory(count);
+      floodMemory.push(r);
+      log(`  ${count}: +${r.retainedMb} MB (${r.retainedKbPerCertificate} KB each) in ${r.seconds} s`);
+      if (r.refused !== count || r.legitimateClientStatus !== 200)
+        throw new Error(
+          `SANITY FAILURE: flood of ${count}: ${r.refused} refused, then alice got ${r.legitimateClientStatus}`,
+        );
+    }
+    sanity.floodMemory = 'every hostile certificate refused; alice served after each flood';
+
     meta.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
     const totalSeconds = round((Date.now() - started) / 1000, 1);
-    const results = { meta, totalSeconds, sanity, throughput, guardCost, verifyCost, hostile };
+    const results = { meta, totalSeconds, sanity, throughput, guardCost, verifyCost, hostile, floodMemory };
     await writeFile(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     log();
     log(renderTable(meta, throughput, guardCost, verifyCost, hostile, totalSeconds));
+    for (const r of floodMemory)
+      log(
+        `  flood of ${r.certificates} hostile certificates (${r.certificateDerBytes} B, ~${r.subjectBytes} B subject): ` +
+          `heap +${r.retainedMb} MB after GC (${r.retainedKbPerCertificate} KB each)`,
+      );
     log(`results written to ${join(benchDir, 'results.json')}`);
   } finally {
     agent?.destroy();

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Clock } from '../time/clock.js';
 import type { Verifier, VerifySuccess } from '../verifier/verifier.js';
 import type { GuardOutcome } from './outcome.js';
+import { ENTRY_FIXED_BYTES, infoBytes, stringBytes } from '../verifier/footprint.js';
 
 /** One remembered guard decision. */
 export interface Remembered {
@@ -20,6 +21,29 @@ export const MAX_REQUEST_SCOPED_VERDICTS = 10_000;
 /** Verified leaves remembered for new connections of known clients, at most this many per guard. */
 export const MAX_VERIFIED_LEAVES = 10_000;
 
+/**
+ * Estimated bytes each of a guard's two LRUs may hold (8 MiB in all): a flood of hostile
+ * credentials evicts entries, it cannot grow memory.
+ */
+export const VERDICT_MEMORY_BYTES = 4 * 1024 * 1024;
+
+/** An Error object with its captured stack trace, beyond its strings. */
+const ERROR_FIXED_BYTES = 2048;
+
+/** A remembered guard outcome's estimated bytes: its key, and its certificate infos or refusal texts. */
+export function rememberedBytes(outcome: GuardOutcome, key: string): number {
+  const held = outcome.ok
+    ? outcome.clientCert.chain.reduce((n, info) => n + infoBytes(info), 0) +
+      stringBytes(outcome.clientCert.user, ...outcome.clientCert.roles)
+    : ERROR_FIXED_BYTES + stringBytes(outcome.error.message, outcome.error.detail);
+  return ENTRY_FIXED_BYTES + stringBytes(key) + held;
+}
+
+/** A remembered verified leaf's estimated bytes: its key and its result's certificate infos. */
+export function verifiedLeafBytes(result: VerifySuccess, key: string): number {
+  return ENTRY_FIXED_BYTES + stringBytes(key) + result.chain.reduce((n, info) => n + infoBytes(info), 0);
+}
+
 /** A leaf's verification, reusable by another connection that presents the same leaf. */
 interface VerifiedLeaf {
   result: VerifySuccess;
@@ -35,13 +59,26 @@ interface VerifiedLeaf {
  */
 export class VerdictMemory {
   private readonly byConnection = new WeakMap<object, Remembered>();
-  private readonly byCredential = new LRUCache<string, Remembered>({ max: MAX_REQUEST_SCOPED_VERDICTS });
+  private readonly byCredential = new LRUCache<string, Remembered>({
+    max: MAX_REQUEST_SCOPED_VERDICTS,
+    maxSize: VERDICT_MEMORY_BYTES,
+    sizeCalculation: (entry, key) => rememberedBytes(entry.outcome, key),
+  });
   /** Successful verifications by the leaf a source named (`leafKey`); refusals are never reused. */
-  private readonly verifiedLeaves = new LRUCache<string, VerifiedLeaf>({ max: MAX_VERIFIED_LEAVES });
+  private readonly verifiedLeaves = new LRUCache<string, VerifiedLeaf>({
+    max: MAX_VERIFIED_LEAVES,
+    maxSize: VERDICT_MEMORY_BYTES,
+    sizeCalculation: (leaf, key) => verifiedLeafBytes(leaf.result, key),
+  });
   private readonly connectionsInFlight = new WeakMap<object, Promise<GuardOutcome>>();
   private readonly credentialsInFlight = new Map<string, Promise<GuardOutcome>>();
 
   constructor(private readonly clock: Clock) {}
+
+  /** Bytes (estimated) the two LRUs hold now. */
+  get bytes(): { byCredential: number; verifiedLeaves: number } {
+    return { byCredential: this.byCredential.calculatedSize, verifiedLeaves: this.verifiedLeaves.calculatedSize };
+  }
 
   /** The remembered outcome, if still valid: the per-request fast path. */
   get(key: object | string): GuardOutcome | undefined {

@@ -13,6 +13,8 @@ export interface OcspClientConfig {
   clockToleranceMs: number;
   legacyAlgorithms: boolean;
   cacheSize: number;
+  /** Estimated bytes the remembered answers may hold in all; default {@link DEFAULT_OCSP_CACHE_BYTES}. */
+  cacheMaxBytes?: number;
   clock: Clock;
 }
 
@@ -44,6 +46,18 @@ export const MAX_OCSP_RETRY_MS = 60_000;
  */
 export const OCSP_NO_ANSWER_RECHECK_MS = 30_000;
 
+/** The OCSP answers' share of a verifier's default `cacheMaxBytes`. */
+export const DEFAULT_OCSP_CACHE_BYTES = 5 * 1024 * 1024;
+
+/**
+ * An answer's estimated bytes: its key (two SHA-256 ids), its strings, and a verdict of a few small
+ * objects (a verdict holds no certificate: the responder's is checked, then dropped).
+ */
+function answerBytes(answer: OcspAnswer, key: string): number {
+  const text = answer.status === 'unavailable' ? answer.why : answer.url;
+  return 2048 + 2 * (key.length + text.length);
+}
+
 interface ResponderState {
   failures: number;
   retryAt: number;
@@ -73,7 +87,13 @@ export class OcspClient {
     private readonly emit: <E extends keyof OcspEvents>(event: E, payload: OcspEvents[E]) => void,
   ) {
     // ttlResolution 0: lru-cache would otherwise reuse a clock reading for 1 ms, whatever the injected clock says.
-    this.answers = new LRUCache({ max: Math.max(config.cacheSize, 16), perf: config.clock, ttlResolution: 0 });
+    this.answers = new LRUCache({
+      max: Math.max(config.cacheSize, 16),
+      maxSize: Math.max(config.cacheMaxBytes ?? DEFAULT_OCSP_CACHE_BYTES, 1),
+      sizeCalculation: answerBytes,
+      perf: config.clock,
+      ttlResolution: 0,
+    });
   }
 
   /** The remembered answer about `cert`, if still usable at `at`: the per-request fast path. */

@@ -23,15 +23,14 @@ import type { CertificateSource, RequestLike, SourceReading, TransportFacts } fr
 export const INTERMEDIATES_MEMORY_BYTES = 16 * 1024 * 1024;
 /** More intermediates than any real chain has; a client cannot park a junk pile per leaf. */
 export const MAX_REMEMBERED_INTERMEDIATES = 8;
+/** A Buffer object and its share of an entry, beyond its bytes; the key string (a fingerprint) alike. */
+const BYTES_PER_BUFFER = 128;
+const ENTRY_BYTES = 512;
 // Bounded in bytes, not entries: a flood of handshakes can evict entries (those clients' resumed
 // sessions then fail closed with a hint) but cannot grow memory.
 const intermediatesByLeaf = new LRUCache<string, readonly Buffer[]>({
   maxSize: INTERMEDIATES_MEMORY_BYTES,
-  sizeCalculation: (ders) =>
-    Math.max(
-      1,
-      ders.reduce((n, d) => n + d.length, 0),
-    ),
+  sizeCalculation: (ders) => ders.reduce((n, d) => n + d.length + BYTES_PER_BUFFER, ENTRY_BYTES),
 });
 
 const RESUMED_HINT =

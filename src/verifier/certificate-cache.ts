@@ -7,20 +7,39 @@ import { dsaKeyWithInheritedParameters } from '../x509/dsa-inheritance.js';
 import { keyPolicyViolation } from '../x509/key-policy.js';
 import { checkSchemeFitsKey, UnsupportedAlgorithmError, verifySignature } from '../x509/signature.js';
 import type { CertificatePool } from '../path/pool.js';
+import { type CacheBudget, cacheBudget, DEFAULT_CACHE_MAX_BYTES } from './options.js';
+import { type Clock, systemClock } from '../time/clock.js';
+import { ENTRY_FIXED_BYTES, parseBytes, stringBytes } from './footprint.js';
 
 export type Parsed = ParsedCertificate | { malformed: string };
 
 /** The smallest the parse and signature caches get, so that an intermediate stays decoded. */
 const MIN_CACHE_ENTRIES = 16;
+/**
+ * How long a parse of a certificate not (yet) on a path to an anchor is kept: long enough for one
+ * verification (which may wait for a CRL fetch) and a client's retry, no longer.
+ */
+export const UNPROVEN_PARSE_TTL_MS = 30_000;
+
+function parsedBytes(p: Parsed): number {
+  return 'malformed' in p ? stringBytes(p.malformed) + ENTRY_FIXED_BYTES : parseBytes(p);
+}
 
 /**
  * What a verifier computes once and reuses across verifications: certificates decoded (an
  * intermediate is parsed and its key imported once, however many leaves it issued) and signature
  * checks (a memoised oracle: does this key verify that signature?). Neither depends on time or on
  * CRLs, so neither is cleared when CRLs change.
+ *
+ * Parses are kept in three places, so that a flood of certificates that lead nowhere cannot hold
+ * memory: configured certificates for the verifier's life (the pools hold them anyway); presented
+ * ones that reached a trust anchor ({@link keep}) in a byte-bounded LRU; every other presented one
+ * (and a malformed one) only in a small byte-bounded area, for {@link UNPROVEN_PARSE_TTL_MS}.
  */
 export class CertificateCache {
-  private readonly parsed: LRUCache<string, Parsed>;
+  private readonly pinned = new Map<string, ParsedCertificate>();
+  private readonly proven: LRUCache<string, ParsedCertificate>;
+  private readonly unproven: LRUCache<string, Parsed>;
   private readonly signatures: LRUCache<string, SignatureCheck>;
 
   constructor(
@@ -28,27 +47,65 @@ export class CertificateCache {
     private readonly legacyAlgorithms: boolean,
     /** Configured certificates (anchors and intermediates): the only source of inherited DSA parameters. */
     private readonly configured: readonly CertificatePool[],
+    budget: CacheBudget = cacheBudget(DEFAULT_CACHE_MAX_BYTES),
+    clock: Clock = systemClock,
   ) {
     const max = Math.max(cacheSize, MIN_CACHE_ENTRIES);
-    this.parsed = new LRUCache({ max });
-    this.signatures = new LRUCache({ max });
-    for (const pool of configured) for (const cert of pool.all()) this.parsed.set(cert.id, cert);
+    this.proven = new LRUCache({ max, maxSize: budget.proven, sizeCalculation: parseBytes });
+    // ttlResolution 0: lru-cache would otherwise reuse a clock reading for 1 ms, whatever the injected clock says.
+    this.unproven = new LRUCache({
+      max,
+      maxSize: budget.unproven,
+      sizeCalculation: parsedBytes,
+      ttl: UNPROVEN_PARSE_TTL_MS,
+      perf: clock,
+      ttlResolution: 0,
+    });
+    this.signatures = new LRUCache({
+      max,
+      maxSize: budget.signatures,
+      sizeCalculation: (check, key) => stringBytes(key, check.ok ? '' : check.detail) + ENTRY_FIXED_BYTES,
+    });
+    for (const pool of configured) for (const cert of pool.all()) this.pinned.set(cert.id, cert);
   }
 
-  /** Decodes a DER certificate once; a malformed one is remembered as such. */
+  /** Decodes a DER certificate once; a malformed one is remembered as such, briefly. */
   parse(der: Buffer): Parsed {
     const digest = createHash('sha256').update(der).digest();
     const id = digest.toString('hex');
-    let p = this.parsed.get(id);
+    let p: Parsed | undefined = this.pinned.get(id) ?? this.proven.get(id) ?? this.unproven.get(id);
     if (!p) {
       try {
         p = parseCertificate(der, digest);
       } catch (err) {
         p = { malformed: (err as MalformedCertificateError).message };
       }
-      this.parsed.set(id, p);
+      this.unproven.set(id, p);
     }
     return p;
+  }
+
+  /** The certificates of a path that reached a trust anchor: their parses are worth keeping. */
+  keep(path: readonly ParsedCertificate[]): void {
+    for (const cert of path) {
+      if (this.pinned.has(cert.id) || this.proven.has(cert.id)) continue;
+      this.proven.set(cert.id, cert);
+      this.unproven.delete(cert.id);
+    }
+  }
+
+  /** Whether the verifier holds this certificate whatever the caches do (a configured one). */
+  isPinned(cert: ParsedCertificate): boolean {
+    return this.pinned.has(cert.id);
+  }
+
+  /** Bytes (estimated) each cache holds now: what the bounds are checked against. */
+  usage(): { proven: number; unproven: number; signatures: number } {
+    return {
+      proven: this.proven.calculatedSize,
+      unproven: this.unproven.calculatedSize,
+      signatures: this.signatures.calculatedSize,
+    };
   }
 
   /** Does `issuer`'s key verify `child`'s signature? RFC 5280 section 6.1.3 (a)(1). */

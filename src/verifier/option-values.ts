@@ -95,6 +95,13 @@ export function nonNegativeInteger(
   return value;
 }
 
+export function integerInRange(value: unknown, where: string, option: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw configError(where, `option '${option}' must be an integer from ${min} to ${max}, got ${shown(value)}`);
+  }
+  return value;
+}
+
 export function booleanOption(value: unknown, where: string, option: string): boolean {
   if (value === undefined) return false;
   // Strings like 'false' are refused rather than read as true.

@@ -1,7 +1,14 @@
 import { describeType, type PemOrDerInput } from '../x509/pem.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import type { ParsedCrl } from '../revocation/crl.js';
-import { booleanOption, configError, isPemOrDerInput, nonNegativeInteger, parseCertificates } from './option-values.js';
+import {
+  booleanOption,
+  configError,
+  integerInRange,
+  isPemOrDerInput,
+  nonNegativeInteger,
+  parseCertificates,
+} from './option-values.js';
 import {
   parseCrlOption,
   parseOcspOption,
@@ -48,6 +55,11 @@ export interface VerifierOptions {
   /** How many verification outcomes and parsed certificates to remember. Default 10,000. */
   cacheSize?: number;
   /**
+   * Bytes (estimated) the verifier's caches may hold in all: parsed certificates, signature checks,
+   * outcomes, OCSP answers. Default 40 MiB (see {@link cacheBudget} for each cache's share).
+   */
+  cacheMaxBytes?: number;
+  /**
    * Require a usable CRL for every certificate in the path but the anchor: an issuer with no
    * CRL configured is then `REVOCATION_UNKNOWN` instead of "not checked". Default false.
    */
@@ -73,6 +85,8 @@ export interface VerifierConfig {
   maxChainDepth: number;
   clockToleranceMs: number;
   cacheSize: number;
+  /** Each cache's share of the `cacheMaxBytes` option. */
+  cacheBudget: CacheBudget;
   requireCrl: boolean;
   legacyAlgorithms: boolean;
   /** Undefined: OCSP is off. */
@@ -81,6 +95,32 @@ export interface VerifierConfig {
 }
 
 export const DEFAULT_CACHE_SIZE = 10_000;
+/**
+ * The verifier's caches in all, by default. With a guard's verdict memory (8 MiB) and the TLS
+ * source's intermediates (16 MiB, per process) that is 64 MiB, whatever a flood of hostile
+ * certificates sends.
+ */
+export const DEFAULT_CACHE_MAX_BYTES = 40 * 1024 * 1024;
+/** Below this the caches could not hold one large certificate chain; above, a typo more likely than a plan. */
+export const MIN_CACHE_MAX_BYTES = 1024 * 1024;
+export const MAX_CACHE_MAX_BYTES = 64 * 1024 * 1024 * 1024;
+
+/** Bytes per cache, each a fixed share of `cacheMaxBytes`. */
+export interface CacheBudget {
+  /** Parses of configured certificates are pinned; this is for presented ones that reached a trust anchor. */
+  proven: number;
+  /** Presented certificates not (yet) on a path to an anchor: small and short-lived. */
+  unproven: number;
+  signatures: number;
+  outcomes: number;
+  ocsp: number;
+}
+
+/** Shares in sixteenths: parses and outcomes serve known clients; unproven parses only one verification. */
+export function cacheBudget(total: number): CacheBudget {
+  const share = (sixteenths: number) => Math.floor((total * sixteenths) / 16);
+  return { proven: share(6), unproven: share(1), signatures: share(1), outcomes: share(6), ocsp: share(2) };
+}
 /** A depth beyond this is a configuration mistake, and would let one request cost many signatures. */
 export const MAX_CHAIN_DEPTH_LIMIT = 32;
 
@@ -92,6 +132,7 @@ export const VERIFIER_OPTION_NAMES = optionNames<VerifierOptions>()([
   'maxChainDepth',
   'clockTolerance',
   'cacheSize',
+  'cacheMaxBytes',
   'requireCrl',
   'legacyAlgorithms',
   'ocsp',
@@ -172,6 +213,10 @@ export function parseVerifierOptions(
   const clockToleranceMs = clockToleranceOption(o.clockTolerance, where);
   const cacheSize =
     o.cacheSize === undefined ? DEFAULT_CACHE_SIZE : nonNegativeInteger(o.cacheSize, where, 'cacheSize', 10_000_000);
+  const cacheMaxBytes =
+    o.cacheMaxBytes === undefined
+      ? DEFAULT_CACHE_MAX_BYTES
+      : integerInRange(o.cacheMaxBytes, where, 'cacheMaxBytes', MIN_CACHE_MAX_BYTES, MAX_CACHE_MAX_BYTES);
   const requireCrl = booleanOption(o.requireCrl, where, 'requireCrl');
   const legacyAlgorithms = booleanOption(o.legacyAlgorithms, where, 'legacyAlgorithms');
   const ocsp = parseOcspOption(o.ocsp, where);
@@ -185,6 +230,7 @@ export function parseVerifierOptions(
     maxChainDepth,
     clockToleranceMs,
     cacheSize,
+    cacheBudget: Object.freeze(cacheBudget(cacheMaxBytes)),
     requireCrl,
     legacyAlgorithms,
     ocsp,

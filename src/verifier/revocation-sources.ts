@@ -41,7 +41,14 @@ export class RevocationSources {
     if (config.ocsp) {
       const { clockToleranceMs, legacyAlgorithms, cacheSize, clock } = config;
       this.ocsp = new OcspClient(
-        { ...config.ocsp, clockToleranceMs, legacyAlgorithms, cacheSize, clock },
+        {
+          ...config.ocsp,
+          clockToleranceMs,
+          legacyAlgorithms,
+          cacheSize,
+          cacheMaxBytes: config.cacheBudget.ocsp,
+          clock,
+        },
         (event, payload) => events.emit(event, payload as VerifierEvents[typeof event]),
       );
     }

@@ -42,6 +42,21 @@ export interface Verifier {
   close(): void;
 }
 
+/** Bytes (estimated) each cache of a verifier holds: per cache, checked against its share of `cacheMaxBytes`. */
+export interface CacheUsage {
+  proven: number;
+  unproven: number;
+  signatures: number;
+  outcomes: number;
+}
+
+const usageOf = new WeakMap<Verifier, () => CacheUsage>();
+
+/** What a verifier's caches hold now (for tests and the flood bench; not part of the public API). */
+export function cacheUsage(verifier: Verifier): CacheUsage | undefined {
+  return usageOf.get(verifier)?.();
+}
+
 /** Creates a verifier; throws CertgateError `CONFIG_INVALID` naming the option at fault. */
 export function createVerifier(options: VerifierOptions): Verifier {
   return verifierFromConfig(parseVerifierOptions(options));
@@ -68,7 +83,9 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
   const anchors = new CertificatePool(config.anchors);
   const intermediates = new CertificatePool(config.intermediates);
   const events = new VerifierEventBus();
-  const cache = new CertificateCache(config.cacheSize, config.legacyAlgorithms, [anchors, intermediates]);
+  const budget = config.cacheBudget;
+  const configured = [anchors, intermediates];
+  const cache = new CertificateCache(config.cacheSize, config.legacyAlgorithms, configured, budget, clock);
   const revocation = new RevocationSources(config, (key) => validator.configuredNamed(key), events);
   const validator: PathValidator = new PathValidator(config, anchors, intermediates, cache, revocation);
   const ocspRules = {
@@ -76,7 +93,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     ocsp: config.ocsp?.whenUnavailable ?? 'reject',
   } as const;
 
-  const outcomes = new OutcomeCache(config.cacheSize, clock);
+  const outcomes = new OutcomeCache(config.cacheSize, clock, budget.outcomes, (c) => cache.isPinned(c));
   const chains = new ChainDecider(config, intermediates, cache, revocation, validator, outcomes, events);
   const decide = chains.decide.bind(chains);
 
@@ -107,6 +124,8 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
         wanted = new Map();
         outcome = decide(ders, now(), at === undefined, wanted);
       }
+      // Only certificates on a path to an anchor keep their parses beyond a short while.
+      if (outcome.result.ok && outcome.path) cache.keep(outcome.path);
       const ocsp = revocation.ocsp;
       // OCSP asks about the leaf of a path that passed everything else (an anchor presented as
       // the leaf has no issuer to ask about).
@@ -135,5 +154,6 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
     refreshCrls: () => revocation.refresh(),
     close: () => revocation.close(),
   };
+  usageOf.set(verifier, () => ({ ...cache.usage(), outcomes: outcomes.bytes }));
   return verifier;
 }

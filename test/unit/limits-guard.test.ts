@@ -1,10 +1,12 @@
 /**
  * The guard's two LRU bounds, at the point where they evict, through createGuard with in-memory
  * sources and a real verifier (one chain, so every verification after the first is the
- * verifier's own cache hit and 10,001 of them stay cheap):
- * - MAX_REQUEST_SCOPED_VERDICTS: that many request-scoped (credential) verdicts are all kept;
- *   one more evicts exactly the least recently used, whose next request is verified again.
- * - MAX_VERIFIED_LEAVES: likewise for verified leaves reused by new connections of known clients.
+ * verifier's own cache hit and thousands of them stay cheap). Each LRU is bounded by entries and
+ * by estimated bytes (VERDICT_MEMORY_BYTES), whichever trips first; keys of one width make every
+ * entry the same size, so the capacity is known exactly:
+ * - request-scoped (credential) verdicts: that many are all kept; one more evicts exactly the
+ *   least recently used, whose next request is verified again.
+ * - verified leaves reused by new connections of known clients: likewise.
  * (REFUSAL_RECHECK_MS is covered by test/unit/guard.test.ts.) The clock is frozen, so nothing
  * here expires: every miss is an eviction.
  */
@@ -12,7 +14,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, type Verifier } from 'certgate';
 import { chain } from './pki.js';
 import { createGuard } from '../../src/guard/guard.js';
-import { MAX_REQUEST_SCOPED_VERDICTS, MAX_VERIFIED_LEAVES } from '../../src/guard/verdict-memory.js';
+import {
+  MAX_REQUEST_SCOPED_VERDICTS as MAX_REQUEST_SCOPED_VERDICTS_BOUND,
+  MAX_VERIFIED_LEAVES as MAX_VERIFIED_LEAVES_BOUND,
+  rememberedBytes,
+  VERDICT_MEMORY_BYTES,
+  verifiedLeafBytes,
+} from '../../src/guard/verdict-memory.js';
 import type { CertificateSource, RequestLike } from '../../src/sources/source.js';
 
 const AT = Date.UTC(2025, 0, 1);
@@ -32,18 +40,29 @@ beforeAll(async () => {
 });
 
 const header = (req: RequestLike, name: string): string => String(req.headers?.[name]);
+/** Fixed-width numbers: every key, so every entry, has the same size. */
+const n5 = (i: number) => String(i).padStart(5, '0');
+/** How many entries of `bytes` each an LRU keeps: the entry bound, or the byte bound if it trips first. */
+const capacity = (max: number, bytes: number) => Math.min(max, Math.floor(VERDICT_MEMORY_BYTES / bytes));
 
-describe(`MAX_REQUEST_SCOPED_VERDICTS (${MAX_REQUEST_SCOPED_VERDICTS})`, () => {
+describe(`request-scoped verdicts (MAX_REQUEST_SCOPED_VERDICTS ${MAX_REQUEST_SCOPED_VERDICTS_BOUND}, ${VERDICT_MEMORY_BYTES} bytes)`, () => {
   /** Request-scoped, like a forwarded certificate: the verdict is remembered by the x-key header. */
   const source: CertificateSource = {
     read: (req) => ({ kind: 'certificate', ders, scope: 'request', cacheKey: header(req, 'x-key'), via: 'test' }),
   };
-  const req = (i: number) => ({ headers: { 'x-key': `credential-${i}` } });
+  const req = (i: number) => ({ headers: { 'x-key': `credential-${n5(i)}` } });
 
   it('keeps exactly that many verdicts; one more evicts the least recently used', async () => {
     const guard = createGuard({ verifier }, 'test', source);
     verifications = 0;
-    for (let i = 0; i < MAX_REQUEST_SCOPED_VERDICTS; i++) expect((await guard.check(req(i))).ok).toBe(true);
+    const first = await guard.check(req(0));
+    const MAX_REQUEST_SCOPED_VERDICTS = capacity(
+      MAX_REQUEST_SCOPED_VERDICTS_BOUND,
+      rememberedBytes(first, `credential-${n5(0)}`),
+    );
+    // A real chain's verdicts: the byte bound still holds hundreds.
+    expect(MAX_REQUEST_SCOPED_VERDICTS).toBeGreaterThan(500);
+    for (let i = 1; i < MAX_REQUEST_SCOPED_VERDICTS; i++) expect((await guard.check(req(i))).ok).toBe(true);
     expect(verifications).toBe(MAX_REQUEST_SCOPED_VERDICTS);
     // All of them are still remembered; asking for #0 makes #1 the least recently used.
     expect(guard.cached(req(0))).toMatchObject({ ok: true });
@@ -60,7 +79,7 @@ describe(`MAX_REQUEST_SCOPED_VERDICTS (${MAX_REQUEST_SCOPED_VERDICTS})`, () => {
   });
 });
 
-describe(`MAX_VERIFIED_LEAVES (${MAX_VERIFIED_LEAVES})`, () => {
+describe(`verified leaves (MAX_VERIFIED_LEAVES ${MAX_VERIFIED_LEAVES_BOUND}, ${VERDICT_MEMORY_BYTES} bytes)`, () => {
   /**
    * Connection-scoped, like the TLS source: a new socket object is a new connection, and x-leaf
    * names the leaf the handshake proved (the source's leafKey), so a known leaf skips verify().
@@ -75,10 +94,14 @@ describe(`MAX_VERIFIED_LEAVES (${MAX_VERIFIED_LEAVES})`, () => {
       via: 'test',
     }),
   };
-  const newConnection = (i: number) => ({ socket: {}, headers: { 'x-leaf': `leaf-${i}` } });
+  const newConnection = (i: number) => ({ socket: {}, headers: { 'x-leaf': `leaf-${n5(i)}` } });
 
   it('keeps exactly that many verified leaves; one more evicts the least recently used', async () => {
     const guard = createGuard({ verifier }, 'test', source);
+    const result = await verifier.verify(ders);
+    if (!result.ok) throw new Error(result.detail);
+    const MAX_VERIFIED_LEAVES = capacity(MAX_VERIFIED_LEAVES_BOUND, verifiedLeafBytes(result, `leaf-${n5(0)}`));
+    expect(MAX_VERIFIED_LEAVES).toBeGreaterThan(500);
     verifications = 0;
     for (let i = 0; i < MAX_VERIFIED_LEAVES; i++) expect((await guard.check(newConnection(i))).ok).toBe(true);
     expect(verifications).toBe(MAX_VERIFIED_LEAVES);
