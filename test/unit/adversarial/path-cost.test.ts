@@ -12,6 +12,7 @@ import { createVerifier, type VerifyResult } from 'certgate';
 import { issue, type Made } from '../pki.js';
 import { hostileChain, type HostileShape } from '../../../bench/hostile-pki.js';
 import { MAX_PRESENTED_PER_NAME } from '../../../src/path/pool.js';
+import { MAX_PRESENTED_CERTIFICATES } from '../../../src/verifier/chain-decider.js';
 
 const AT = Date.UTC(2025, 0, 1);
 const clock = { now: () => AT };
@@ -91,6 +92,22 @@ describe('same-named candidates from the presented chain are capped', () => {
     const within = await verifier.verify(chain(MAX_PRESENTED_PER_NAME - 1));
     expect(within.ok ? 'accepted' : within.code).toBe('accepted');
     const beyond = await verifier.verify(chain(MAX_PRESENTED_PER_NAME));
+    expect(beyond.ok ? 'accepted' : beyond.code).toBe('CERT_UNTRUSTED');
+  });
+});
+
+describe('a presented chain is read up to its first certificates', () => {
+  it(`the first ${MAX_PRESENTED_CERTIFICATES} count (leaf included); an issuer sent after them is not read`, async () => {
+    const issuer = await issue({ subject: 'CN=Sent Late', issuer: root, ca: true });
+    const leaf = await issue({ subject: 'CN=long chain leaf', issuer, eku: [CLIENT_AUTH] });
+    const filler = await Promise.all(
+      Array.from({ length: MAX_PRESENTED_CERTIFICATES - 1 }, (_, i) => issue({ subject: `CN=filler ${i}` })),
+    );
+    const verifier = createVerifier({ ca: root.cert.der, clock });
+    const chain = (n: number) => [leaf, ...filler.slice(0, n), issuer].map((m) => m.cert.der);
+    const within = await verifier.verify(chain(MAX_PRESENTED_CERTIFICATES - 2));
+    expect(within.ok ? 'accepted' : within.code).toBe('accepted');
+    const beyond = await verifier.verify(chain(MAX_PRESENTED_CERTIFICATES - 1));
     expect(beyond.ok ? 'accepted' : beyond.code).toBe('CERT_UNTRUSTED');
   });
 });
