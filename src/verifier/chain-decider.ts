@@ -11,12 +11,13 @@ import { failure } from './results.js';
 import type { RevocationSources, WantedCrls } from './revocation-sources.js';
 
 /**
- * How many certificates of a presented chain are read, the leaf included; the rest are ignored.
- * Real clients send their leaf and one to three CA certificates; each certificate beyond costs a
- * parse (a hostile 100-certificate chain of fresh 1 KB certificates: 5-15 ms of CPU), and ignoring
- * untrusted helpers can only make a path harder to find, never let one in.
+ * How many certificates of a presented chain are read beyond `maxChainDepth` (the leaf, the anchor
+ * if sent, rollover and cross-signed certificates); the rest are ignored. Real clients send their
+ * leaf and one to three CA certificates; each certificate beyond costs a parse (a hostile
+ * 100-certificate chain of fresh 1 KB certificates: 5-15 ms of CPU), and ignoring untrusted
+ * helpers can only make a path harder to find, never let one in. Default depth 8: 16 read.
  */
-export const MAX_PRESENTED_CERTIFICATES = 16;
+export const PRESENTED_BEYOND_DEPTH = 8;
 
 /**
  * One presented chain to one verdict, before OCSP: parse (cached), reuse a remembered verdict, or
@@ -39,7 +40,8 @@ export class ChainDecider {
     const { config, cache, revocation, validator, outcomes, events } = this;
     if (ders.length === 0) return { result: failure('CERT_MISSING', 'no certificate was presented') };
     const certs: ParsedCertificate[] = [];
-    for (const [i, der] of ders.slice(0, MAX_PRESENTED_CERTIFICATES).entries()) {
+    const readable = config.maxChainDepth + PRESENTED_BEYOND_DEPTH;
+    for (const [i, der] of ders.slice(0, readable).entries()) {
       const p = cache.parse(der);
       const which = i === 0 ? 'the leaf certificate' : `presented certificate #${i + 1}`;
       if ('malformed' in p) return { result: failure('CERT_MALFORMED', `${which} is malformed: ${p.malformed}`) };

@@ -12,7 +12,8 @@ import { createVerifier, type VerifyResult } from 'certgate';
 import { issue, type Made } from '../pki.js';
 import { hostileChain, type HostileShape } from '../../../bench/hostile-pki.js';
 import { MAX_PRESENTED_PER_NAME } from '../../../src/path/pool.js';
-import { MAX_PRESENTED_CERTIFICATES } from '../../../src/verifier/chain-decider.js';
+import { PRESENTED_BEYOND_DEPTH } from '../../../src/verifier/chain-decider.js';
+import { DEFAULT_MAX_CHAIN_DEPTH } from '../../../src/path/policy.js';
 
 const AT = Date.UTC(2025, 0, 1);
 const clock = { now: () => AT };
@@ -96,8 +97,10 @@ describe('same-named candidates from the presented chain are capped', () => {
   });
 });
 
+const MAX_PRESENTED_CERTIFICATES = DEFAULT_MAX_CHAIN_DEPTH + PRESENTED_BEYOND_DEPTH;
+
 describe('a presented chain is read up to its first certificates', () => {
-  it(`the first ${MAX_PRESENTED_CERTIFICATES} count (leaf included); an issuer sent after them is not read`, async () => {
+  it(`by default the first ${MAX_PRESENTED_CERTIFICATES} count (leaf included); an issuer sent after them is not read`, async () => {
     const issuer = await issue({ subject: 'CN=Sent Late', issuer: root, ca: true });
     const leaf = await issue({ subject: 'CN=long chain leaf', issuer, eku: [CLIENT_AUTH] });
     const filler = await Promise.all(
