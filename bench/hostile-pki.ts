@@ -5,11 +5,19 @@
  * junk, so every candidate costs one full (failed) verification. Certificates are DER-encoded
  * here by hand, because no library will make keys such as RSA-3072 with a 3071-bit exponent.
  */
-import { sign as cryptoSign, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { sign as cryptoSign, createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { floodMaker } from './flood-certs.js';
 
-export type HostileShape = 'huge-exponent' | 'pss-junk' | 'rsa-16384' | 'p521' | 'p521-tree';
+export type HostileShape = 'huge-exponent' | 'pss-junk' | 'rsa-16384' | 'p521' | 'p521-tree' | 'huge-names';
 
-export const HOSTILE_SHAPES: readonly HostileShape[] = ['huge-exponent', 'pss-junk', 'rsa-16384', 'p521', 'p521-tree'];
+export const HOSTILE_SHAPES: readonly HostileShape[] = [
+  'huge-exponent',
+  'pss-junk',
+  'rsa-16384',
+  'p521',
+  'p521-tree',
+  'huge-names',
+];
 
 /** The issuer name every hostile candidate shares with the leaf's issuer field. */
 export const HOSTILE_ISSUER = 'Hostile Issuer';
@@ -136,7 +144,7 @@ interface CandidateKind {
   signatureBytes: number;
 }
 
-function candidateKind(shape: Exclude<HostileShape, 'p521-tree'>): CandidateKind {
+function candidateKind(shape: Exclude<HostileShape, 'p521-tree' | 'huge-names'>): CandidateKind {
   switch (shape) {
     case 'huge-exponent':
       return { spki: rsaSpki(randomOdd(3072), randomOdd(3071)), algorithm: SHA256_WITH_RSA, signatureBytes: 384 };
@@ -191,8 +199,27 @@ function leafMaker(at: Date) {
  * a leaf they would issue, with a junk signature under the shape's algorithm. The leaf carries
  * the shape's algorithm (PSS junk): what is re-decoded per candidate is the child's algorithm.
  */
+/**
+ * `count` distinct self-signed certificates of 57 KB, each name 612 small attributes (the shape
+ * that costs a decoder the most per byte): parsing, not signatures, is the cost here.
+ */
+function hugeNames(count: number): HostileChain {
+  const maker = floodMaker();
+  let next = 0;
+  const make = () => maker.make(next++).der;
+  const chain = Array.from({ length: count }, make);
+  return {
+    shape: 'huge-names',
+    chain,
+    leafKey: createPrivateKey(maker.keyPem),
+    freshLeaf: make,
+    freshChain: () => Array.from({ length: count }, make),
+  };
+}
+
 export function hostileChain(shape: HostileShape, candidates: number, at: Date): HostileChain {
   if (shape === 'p521-tree') return p521Tree(candidates, at);
+  if (shape === 'huge-names') return hugeNames(candidates);
   const kind = candidateKind(shape);
   const leaf = leafMaker(at);
   const candidateAlgorithm = shape === 'pss-junk' ? SHA256_WITH_RSA : kind.algorithm;

@@ -35,6 +35,7 @@ const CANDIDATES: Record<HostileShape, number> = {
   'rsa-16384': 100,
   p521: 100,
   'p521-tree': 4,
+  'huge-names': 16,
 };
 
 function summary(samples: [number, number][]): Timing {

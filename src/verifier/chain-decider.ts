@@ -20,6 +20,36 @@ import type { RevocationSources, WantedCrls } from './revocation-sources.js';
 export const PRESENTED_BEYOND_DEPTH = 8;
 
 /**
+ * How many DER bytes of a presented chain are read: OpenSSL's default limit on the certificate
+ * list a TLS peer may send (SSL_MAX_CERT_LIST_DEFAULT), so no chain a TLS client can deliver is
+ * cut. Parsing costs ~100 ns a byte for certificates made of many small name attributes (a 57 KB
+ * one: ~6 ms), so this bounds a request's parsing at ~10 ms whatever the source.
+ * A leaf alone over it is malformed; later certificates past it are ignored.
+ */
+export const MAX_PRESENTED_BYTES = 100 * 1024;
+
+/** The presented certificates read (within both limits), parsed; or why the chain is refused. */
+function readPresented(
+  ders: readonly Buffer[],
+  limit: number,
+  cache: CertificateCache,
+): ParsedCertificate[] | { malformed: string } {
+  const certs: ParsedCertificate[] = [];
+  let bytes = 0;
+  for (const [i, der] of ders.slice(0, limit).entries()) {
+    bytes += der.length;
+    const which = i === 0 ? 'the leaf certificate' : `presented certificate #${i + 1}`;
+    if (i === 0 && bytes > MAX_PRESENTED_BYTES)
+      return { malformed: `${which} is ${der.length} bytes, over the ${MAX_PRESENTED_BYTES}-byte limit` };
+    if (bytes > MAX_PRESENTED_BYTES) break;
+    const p = cache.parse(der);
+    if ('malformed' in p) return { malformed: `${which} is malformed: ${p.malformed}` };
+    certs.push(p);
+  }
+  return certs;
+}
+
+/**
  * One presented chain to one verdict, before OCSP: parse (cached), reuse a remembered verdict, or
  * validate the path and remember what it rests on. Reports revocations and undecidable revocation
  * as events, once a verdict is final.
@@ -39,14 +69,8 @@ export class ChainDecider {
   decide(ders: readonly Buffer[], at: number, cacheable: boolean, wanted: WantedCrls): Outcome {
     const { config, cache, revocation, validator, outcomes, events } = this;
     if (ders.length === 0) return { result: failure('CERT_MISSING', 'no certificate was presented') };
-    const certs: ParsedCertificate[] = [];
-    const readable = config.maxChainDepth + PRESENTED_BEYOND_DEPTH;
-    for (const [i, der] of ders.slice(0, readable).entries()) {
-      const p = cache.parse(der);
-      const which = i === 0 ? 'the leaf certificate' : `presented certificate #${i + 1}`;
-      if ('malformed' in p) return { result: failure('CERT_MALFORMED', `${which} is malformed: ${p.malformed}`) };
-      certs.push(p);
-    }
+    const certs = readPresented(ders, config.maxChainDepth + PRESENTED_BEYOND_DEPTH, cache);
+    if ('malformed' in certs) return { result: failure('CERT_MALFORMED', certs.malformed) };
     const key = certs.map((c) => c.id).join(':');
     const hit = cacheable ? outcomes.get(key, at, revocation.revision) : undefined;
     if (hit) return hit;

@@ -15,7 +15,7 @@ import { clientCertGuard, createVerifier, type Verifier } from 'certgate';
 import { get, makePki, startHttps, type RunningServer, type TestPki } from '../helpers/clients.js';
 import { removeTempDirs, tempDir } from '../helpers/oracle.js';
 import { MAX_DISCOVERED_SOURCES } from '../../src/revocation/crl-store.js';
-import { OpensslCa } from './revocation-openssl-ca.js';
+import { OpensslCa } from '../helpers/openssl-ca.js';
 
 interface CrlServer {
   base: string;

@@ -12,7 +12,8 @@ import { createVerifier, type VerifyResult } from 'certgate';
 import { issue, type Made } from '../pki.js';
 import { hostileChain, type HostileShape } from '../../../bench/hostile-pki.js';
 import { MAX_PRESENTED_PER_NAME } from '../../../src/path/pool.js';
-import { PRESENTED_BEYOND_DEPTH } from '../../../src/verifier/chain-decider.js';
+import { MAX_PRESENTED_BYTES, PRESENTED_BEYOND_DEPTH } from '../../../src/verifier/chain-decider.js';
+import { floodMaker } from '../../../bench/flood-certs.js';
 import { DEFAULT_MAX_CHAIN_DEPTH } from '../../../src/path/policy.js';
 
 const AT = Date.UTC(2025, 0, 1);
@@ -112,5 +113,42 @@ describe('a presented chain is read up to its first certificates', () => {
     expect(within.ok ? 'accepted' : within.code).toBe('accepted');
     const beyond = await verifier.verify(chain(MAX_PRESENTED_CERTIFICATES - 1));
     expect(beyond.ok ? 'accepted' : beyond.code).toBe('CERT_UNTRUSTED');
+  });
+});
+
+describe(`a presented chain is read up to ${MAX_PRESENTED_BYTES} bytes`, () => {
+  it('a leaf over the limit is CERT_MALFORMED; certificates past it are not read', async () => {
+    const verifier = createVerifier({ ca: root.cert.der, clock });
+    const huge = floodMaker(MAX_PRESENTED_BYTES).make(0).der;
+    const refused = await verifier.verify(huge);
+    expect(refused.ok ? 'accepted' : refused.code).toBe('CERT_MALFORMED');
+    if (!refused.ok) expect(refused.detail).toMatch(/over the 102400-byte limit/);
+
+    const issuer = await issue({ subject: 'CN=Sent After Bulk', issuer: root, ca: true });
+    const leaf = await issue({ subject: 'CN=bulky chain leaf', issuer, eku: [CLIENT_AUTH] });
+    const bulk = floodMaker(40 * 1024);
+    const chain = (n: number) => [
+      leaf.cert.der,
+      ...Array.from({ length: n }, (_, i) => bulk.make(i).der),
+      issuer.cert.der,
+    ];
+    const within = await verifier.verify(chain(1));
+    expect(within.ok ? 'accepted' : within.code).toBe('accepted');
+    const beyond = await verifier.verify(chain(2));
+    expect(beyond.ok ? 'accepted' : beyond.code).toBe('CERT_UNTRUSTED');
+  });
+
+  it(`16 fresh 57 KB certificates with 612-attribute names are refused within ${BOUND_MS} ms`, async () => {
+    const verifier = createVerifier({ ca: root.cert.der, clock });
+    const maker = floodMaker();
+    const times: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const { r: result, ms } = await timed(() =>
+        verifier.verify(Array.from({ length: 16 }, (_, i) => maker.make(r * 16 + i).der)),
+      );
+      expect(result.ok ? 'accepted' : result.code).toBe('CERT_UNTRUSTED');
+      times.push(ms);
+    }
+    expect(median(times)).toBeLessThan(BOUND_MS);
   });
 });

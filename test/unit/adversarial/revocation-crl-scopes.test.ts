@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier } from 'certgate';
 import { opensslCrlNextUpdates, removeTempDirs, tempDir } from '../../helpers/oracle.js';
-import { OpensslCa } from '../../adversarial/revocation-openssl-ca.js';
+import { OpensslCa } from '../../helpers/openssl-ca.js';
 
 const PARTITION = 'http://crl.example.test/partition-1.crl';
 

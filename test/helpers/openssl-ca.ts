@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { opensslOk, pemToDer } from '../helpers/oracle.js';
+import { opensslOk, pemToDer } from './oracle.js';
 
 export class OpensslCa {
   readonly cert: string;
