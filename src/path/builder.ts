@@ -181,32 +181,40 @@ function selfSigned(cert: ParsedCertificate): boolean {
   return cert.selfIssued && (!aki || !ski || aki === ski);
 }
 
+/** Could `issuer` have issued `child`: its subject is `child`'s issuer and no key identifier says otherwise. */
+function mayHaveIssued(issuer: ParsedCertificate, child: ParsedCertificate): boolean {
+  if (issuer.id === child.id || issuer.subjectKey !== child.issuerKey) return false;
+  return !child.authorityKeyId || !issuer.subjectKeyId || child.authorityKeyId === issuer.subjectKeyId;
+}
+
 /**
  * The anchor model: which configured CA certificates do not end a path. A bundle such as
- * ca-chain.pem holds an intermediate next to the root that issued it; ending the path at the
- * intermediate would never check it against the root's CRL, so a revoked intermediate would
- * keep working. As in OpenSSL, a self-signed certificate always ends a path; one that is not
- * self-signed ends it only when no configured anchor issues it, by name and signature, along
- * a chain that itself reaches a self-signed anchor (an intermediate configured alone stays a
- * partial-chain anchor, as Node's allowPartialTrustChain and OpenSSL's partial_chain allow).
+ * ca-chain.pem holds an intermediate next to the CA that issued it; ending the path at the
+ * intermediate would never check it against its issuer's CRL, so a revoked intermediate would
+ * keep working. As in OpenSSL, a self-signed certificate always ends a path, and so does one that
+ * no configured certificate may have issued (an intermediate configured alone: a partial chain,
+ * as Node's allowPartialTrustChain and OpenSSL's partial_chain allow). Any other configured
+ * certificate whose configured issuers lead to such an end is an intermediate: the path goes on
+ * to its issuer, whose signature, rules and CRL then apply. This is decided by names and key
+ * identifiers only: a signature or key that would fail must refuse the path when it is built, not
+ * turn the certificate it fails on into an anchor. Only certificates whose configured issuers
+ * form a cycle with no end (two CAs that issue each other, no root) stay path ends themselves.
  */
-export function chainedAnchors(
-  anchors: CertificatePool,
-  signedBy: (child: ParsedCertificate, issuer: ParsedCertificate) => SignatureCheck,
-): ReadonlySet<string> {
+export function chainedAnchors(anchors: CertificatePool): ReadonlySet<string> {
   const all = [...anchors.all()];
-  const reachesRoot = new Set(all.filter(selfSigned).map((c) => c.id));
+  const issuersOf = new Map(
+    all.map((c) => [c.id, anchors.withSubject(c.issuerKey).filter((i) => mayHaveIssued(i, c))]),
+  );
+  const ends = all.filter((c) => selfSigned(c) || issuersOf.get(c.id)?.length === 0);
+  const reachesEnd = new Set(ends.map((c) => c.id));
   const chained = new Set<string>();
   for (let grew = true; grew; ) {
     grew = false;
     for (const cert of all) {
-      if (reachesRoot.has(cert.id)) continue;
-      const issuers = anchors.withSubject(cert.issuerKey);
-      if (issuers.some((i) => i.id !== cert.id && reachesRoot.has(i.id) && signedBy(cert, i).ok)) {
-        reachesRoot.add(cert.id);
-        chained.add(cert.id);
-        grew = true;
-      }
+      if (reachesEnd.has(cert.id) || !issuersOf.get(cert.id)?.some((i) => reachesEnd.has(i.id))) continue;
+      reachesEnd.add(cert.id);
+      chained.add(cert.id);
+      grew = true;
     }
   }
   return chained;

@@ -44,7 +44,7 @@ export class PathValidator {
     const { purpose, legacyAlgorithms, clockToleranceMs, maxChainDepth } = config;
     this.clientRules = pathPolicy({ purpose, legacyAlgorithms, clockToleranceMs, maxChainDepth });
     this.signerRules = pathPolicy({ purpose: false, legacyAlgorithms, clockToleranceMs, maxChainDepth });
-    this.chainedAnchors = chainedAnchors(anchors, (child, issuer) => cache.signedBy(child, issuer));
+    this.chainedAnchors = chainedAnchors(anchors);
   }
 
   validate(leaf: ParsedCertificate, intermediates: CertificatePool, run: ValidationRun): PathResult {

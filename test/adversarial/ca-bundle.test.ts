@@ -15,7 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientCertGuard, createVerifier, type ClientCertGuard } from 'certgate';
 import { get, makePki, startHttps, type RunningServer, type TestPki } from '../helpers/clients.js';
 import { opensslOk, opensslVerify, removeTempDirs, tempDir } from '../helpers/oracle.js';
-import { issue } from '../unit/pki.js';
+import { issue, issueCrl } from '../unit/pki.js';
+
+const AT = Date.UTC(2025, 0, 1);
 
 const CONFIG = `
 [ req ]
@@ -211,6 +213,28 @@ describe('the anchor model without sockets', () => {
     const leaf = await issue({ subject: 'CN=loop leaf', issuer: a, eku: ['1.3.6.1.5.5.7.3.2'] });
     const r = await createVerifier({ ca: [a.cert.der, b.cert.der], clock: { now: () => at } }).verify(leaf.cert.der);
     expect(r.ok ? r.chain.map((c) => c.subject.CN) : r.code).toEqual(['loop leaf', 'Loop A']);
+  });
+
+  // Found in review: demotion once needed the issuer's signature to verify and a chain to a
+  // self-signed root, so these two bundles still ended the path at the revoked intermediate.
+  it("a bundle without its root (I1 + I2): I1's CRL revoking I2 refuses I2's clients", async () => {
+    const offline = await issue({ subject: 'CN=Offline Root', ca: true, omit: ['aki'] });
+    const i1 = await issue({ subject: 'CN=Bundle I1', issuer: offline, ca: true });
+    const i2 = await issue({ subject: 'CN=Bundle I2', issuer: i1, ca: true, serial: '0bad' });
+    const leaf = await issue({ subject: 'CN=i2 leaf', issuer: i2, eku: ['1.3.6.1.5.5.7.3.2'] });
+    const crl = await issueCrl(i1, ['0bad'], AT);
+    const verifier = createVerifier({ ca: [i1.cert.der, i2.cert.der], crl, clock: { now: () => AT } });
+    const r = await verifier.verify(leaf.cert.der);
+    expect(r.ok ? 'accepted' : r.code).toBe('CERT_REVOKED');
+  });
+
+  it('an intermediate whose issuer signature certgate refuses is not made an anchor by the refusal', async () => {
+    const root = await issue({ subject: 'CN=Strict Root', ca: true, omit: ['aki'] });
+    const inter = await issue({ subject: 'CN=SHA-1 Inter', issuer: root, ca: true, hash: 'SHA-1' });
+    const leaf = await issue({ subject: 'CN=sha1 leaf', issuer: inter, eku: ['1.3.6.1.5.5.7.3.2'] });
+    const verifier = createVerifier({ ca: [root.cert.der, inter.cert.der], clock: { now: () => AT } });
+    const r = await verifier.verify(leaf.cert.der);
+    expect(r.ok ? 'accepted' : r.code).toBe('CERT_ALGORITHM_UNSUPPORTED');
   });
 });
 

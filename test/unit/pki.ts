@@ -40,6 +40,8 @@ export interface Spec {
   /** Reuse a key pair (a self-issued key rollover certificate keeps the name, not the key). */
   keys?: CryptoKeyPair;
   serial?: string;
+  /** The issuer's signature hash (default SHA-256). */
+  hash?: 'SHA-1' | 'SHA-256';
 }
 
 export const NOT_BEFORE = new Date('2020-01-01T00:00:00Z');
@@ -76,7 +78,7 @@ export async function issue(spec: Spec): Promise<Made> {
     notAfter: spec.notAfter ?? NOT_AFTER,
     publicKey: keys.publicKey,
     signingKey: (spec.issuer?.keys ?? keys).privateKey,
-    signingAlgorithm: SIGNING_ALGORITHM,
+    signingAlgorithm: spec.hash ? { ...SIGNING_ALGORITHM, hash: spec.hash } : SIGNING_ALGORITHM,
     extensions,
   });
   return { cert: parseCertificate(Buffer.from(generated.rawData)), x509: generated, keys, keyId };
@@ -101,4 +103,19 @@ export async function chain(leaf: Partial<Spec> = {}): Promise<Chain> {
 /** One extension with a raw DER value. */
 export function rawExtension(oid: string, critical: boolean, valueHex: string): x509.Extension {
   return new x509.Extension(oid, critical, Buffer.from(valueHex, 'hex'));
+}
+
+/** A CRL by `issuer` (CRL Number 1, its AKI) listing `revoked` serials (hex), current at `at`. */
+export async function issueCrl(issuer: Made, revoked: string[], at: number): Promise<Buffer> {
+  const hour = 3_600_000;
+  const made = await x509.X509CrlGenerator.create({
+    issuer: issuer.x509.subjectName,
+    thisUpdate: new Date(at - hour),
+    nextUpdate: new Date(at + hour),
+    signingKey: issuer.keys.privateKey,
+    signingAlgorithm: SIGNING_ALGORITHM,
+    extensions: [rawExtension('2.5.29.20', false, '020101'), new x509.AuthorityKeyIdentifierExtension(issuer.keyId)],
+    entries: revoked.map((serialNumber) => ({ serialNumber, revocationDate: new Date(at - hour) })),
+  });
+  return Buffer.from(made.rawData);
 }
