@@ -73,8 +73,10 @@ export interface PublicKeyInfo {
   algorithm: string;
   /** RSA modulus length in bits. */
   bits?: number;
-  /** RSA public exponent: the key policy bounds it before the key is ever used. */
+  /** RSA public exponent (when it fits 64 bits): the key policy bounds it before the key is used. */
   publicExponent?: bigint;
+  /** Its length in bits, whatever its size (a hostile key's exponent can be 30 KB). */
+  publicExponentBits?: number;
   /** EC named curve OID; undefined with `explicitCurve` when the parameters spell the curve out. */
   curve?: string;
   explicitCurve?: boolean;
@@ -122,8 +124,12 @@ function readKeyInfo(bytes: Uint8Array, spki: Element): PublicKeyInfo {
     const key = cursor(keyBits.data, readRoot(keyBits.data, TAG.SEQUENCE));
     info.bits = integerBitLength(integerBytes(keyBits.data, key.next(TAG.INTEGER)));
     const e = integerBytes(keyBits.data, key.next(TAG.INTEGER));
-    // A negative exponent is never valid: -1 stands for all of them.
-    info.publicExponent = (e[0] as number) & 0x80 ? -1n : BigInt(`0x${e.toString('hex')}`);
+    // A negative exponent is never valid: -1 stands for all of them. One over 64 bits is only
+    // ever refused, so only its length is kept (decided once here, not per policy check).
+    const negative = ((e[0] as number) & 0x80) !== 0;
+    info.publicExponentBits = negative ? 0 : integerBitLength(e);
+    if (negative) info.publicExponent = -1n;
+    else if (info.publicExponentBits <= 64) info.publicExponent = BigInt(`0x${e.toString('hex')}`);
   }
   return info;
 }

@@ -28,14 +28,15 @@ export const ACCEPTED_CURVES: Record<string, string> = {
   '1.3.132.0.35': 'P-521',
 };
 
-function rsaViolation(bits: number | undefined, e: bigint | undefined): string | undefined {
-  if (bits === undefined || e === undefined) return 'malformed RSA key';
+function rsaViolation(key: PublicKeyInfo): string | undefined {
+  const { bits, publicExponent: e, publicExponentBits: eBits } = key;
+  if (bits === undefined || eBits === undefined) return 'malformed RSA key';
   if (bits < MIN_RSA_BITS) return `${bits}-bit RSA key (at least ${MIN_RSA_BITS} bits are required)`;
   if (bits > MAX_RSA_BITS) return `${bits}-bit RSA key (at most ${MAX_RSA_BITS} bits are accepted)`;
   if (bits % 8 !== 0) return `${bits}-bit RSA key (the modulus length must be a multiple of 8)`;
   // RFC 8017 section 3.1: 3 <= e < n; an even e has no inverse modulo lambda(n).
-  if (e < 3n || e % 2n === 0n || e > MAX_RSA_PUBLIC_EXPONENT) {
-    const shown = e > MAX_RSA_PUBLIC_EXPONENT ? `a ${e.toString(2).length}-bit` : `the invalid (${e})`;
+  if (e === undefined || e < 3n || e % 2n === 0n || e > MAX_RSA_PUBLIC_EXPONENT) {
+    const shown = e === undefined || e > MAX_RSA_PUBLIC_EXPONENT ? `a ${eBits}-bit` : `the invalid (${e})`;
     return `RSA key with ${shown} public exponent (an odd value from 3 to 2^31-1 is required)`;
   }
   return undefined;
@@ -50,7 +51,7 @@ export function keyPolicyViolation(key: PublicKeyInfo, legacyAlgorithms: boolean
   switch (key.type) {
     case 'rsa':
     case 'rsa-pss':
-      return rsaViolation(key.bits, key.publicExponent);
+      return rsaViolation(key);
     case 'ec':
       // RFC 5480 section 2.1.1: only named curves; explicit parameters hide what the curve is.
       if (key.explicitCurve) return 'EC key with explicit curve parameters (only named curves are accepted)';
@@ -87,7 +88,7 @@ export function signatureCost(key: PublicKeyInfo, legacyAlgorithms: boolean): nu
       // Cost grows like bits^3 above 4096 (measured: RSA-8192 ~8 units); a larger exponent adds
       // squarings (65537 has 17 bits).
       const bits = key.bits as number;
-      const exponentBits = (key.publicExponent as bigint).toString(2).length;
+      const exponentBits = key.publicExponentBits as number;
       return Math.max(1, Math.ceil((bits / 4096) ** 3 * Math.max(1, exponentBits / 17)));
     }
     case 'ec':

@@ -218,6 +218,7 @@ describe('key strength floors (keyPolicyViolation)', () => {
     algorithm: type === 'rsa' ? '1.2.840.113549.1.1.1' : '1.2.840.113549.1.1.10',
     bits,
     publicExponent,
+    publicExponentBits: publicExponent > 0n ? publicExponent.toString(2).length : 0,
   });
   const dsa = (bits: number | undefined): PublicKeyInfo => ({
     type: 'dsa',

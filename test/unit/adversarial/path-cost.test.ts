@@ -6,7 +6,10 @@
  * same-named presented candidates are capped, and the signature budget is weighted by cost.
  * Bounds are generous (the goal is under 50 ms; before the fix these took 0.2 s to 7 s).
  */
-import { webcrypto } from 'node:crypto';
+// Before @peculiar/x509 (its DI container needs the reflect polyfill at import time).
+import 'reflect-metadata';
+import { randomBytes, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, type VerifyResult } from 'certgate';
 import { issue, type Made } from '../pki.js';
@@ -14,6 +17,8 @@ import { hostileChain, type HostileShape } from '../../../bench/hostile-pki.js';
 import { MAX_PRESENTED_PER_NAME } from '../../../src/path/pool.js';
 import { MAX_PRESENTED_BYTES, PRESENTED_BEYOND_DEPTH } from '../../../src/verifier/chain-decider.js';
 import { floodMaker } from '../../../bench/flood-certs.js';
+import { parseCertificate } from '../../../src/x509/certificate.js';
+import { keyPolicyViolation, signatureCost } from '../../../src/x509/key-policy.js';
 import { DEFAULT_MAX_CHAIN_DEPTH } from '../../../src/path/policy.js';
 
 const AT = Date.UTC(2025, 0, 1);
@@ -150,5 +155,47 @@ describe(`a presented chain is read up to ${MAX_PRESENTED_BYTES} bytes`, () => {
       times.push(ms);
     }
     expect(median(times)).toBeLessThan(BOUND_MS);
+  });
+});
+
+describe('a 30 KB RSA public exponent', () => {
+  /** An RSA-2048 SubjectPublicKeyInfo whose exponent is `bytes` long (odd, positive). */
+  function hugeExponentSpki(bytes: number): Buffer {
+    const tlv = (tag: number, content: Buffer): Buffer => {
+      const n = content.length;
+      const len = n < 0x80 ? [n] : [0x82, n >> 8, n & 0xff];
+      return Buffer.concat([Buffer.from([tag, ...len]), content]);
+    };
+    const modulus = randomBytes(256);
+    modulus[0] = (modulus[0] as number) | 0x80;
+    const exponent = Buffer.alloc(bytes, 0xff);
+    exponent[0] = 0x7f;
+    const key = tlv(0x30, Buffer.concat([tlv(0x02, Buffer.concat([Buffer.from([0]), modulus])), tlv(0x02, exponent)]));
+    const algorithm = Buffer.from('300d06092a864886f70d0101010500', 'hex');
+    return tlv(0x30, Buffer.concat([algorithm, tlv(0x03, Buffer.concat([Buffer.from([0]), key]))]));
+  }
+
+  it('is measured once when decoded: the key policy and the cost weight stay constant-time', async () => {
+    const signer = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign']);
+    const made = await x509.X509CertificateGenerator.create({
+      serialNumber: '01',
+      subject: 'CN=Huge Exponent',
+      issuer: 'CN=Huge Exponent Signer',
+      notBefore: new Date(AT - 86_400_000),
+      notAfter: new Date(AT + 86_400_000),
+      publicKey: Uint8Array.from(hugeExponentSpki(30_000)).buffer,
+      signingKey: signer.privateKey,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+    });
+    const { key } = parseCertificate(Buffer.from(made.rawData));
+    expect([key.type, key.bits, key.publicExponentBits]).toEqual(['rsa', 2048, 239_999]);
+    const started = performance.now();
+    for (let i = 0; i < 1000; i++) {
+      expect(keyPolicyViolation(key, false)).toMatch(/a 239999-bit public exponent/);
+      expect(signatureCost(key, false)).toBe(1);
+    }
+    // Before: each call printed the exponent in binary (~1.3 ms): 1000 calls took over a second.
+    expect(performance.now() - started).toBeLessThan(BOUND_MS);
   });
 });
