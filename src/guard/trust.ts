@@ -6,23 +6,57 @@ import { verifierFromConfig, type Verifier } from '../verifier/verifier.js';
 interface ServerTrustOptions {
   ca?: unknown;
   crl?: unknown;
+  setSecureContext?: (...args: unknown[]) => unknown;
+}
+
+/** How many times each watched server's setSecureContext() has been called. */
+const contextChanges = new WeakMap<object, { count: number }>();
+
+/**
+ * Counts a server's setSecureContext() calls. Node has no event for them, and comparing the
+ * option objects alone misses an application that edits its `ca` or `crl` array in place and
+ * passes the same object again; the count is one more number compare per request.
+ */
+function watchContextChanges(server: ServerTrustOptions): { count: number } {
+  let changes = contextChanges.get(server);
+  if (changes) return changes;
+  const seen = { count: 0 };
+  contextChanges.set(server, seen);
+  const original = server.setSecureContext;
+  if (typeof original === 'function') {
+    server.setSecureContext = function setSecureContext(this: unknown, ...args: unknown[]) {
+      const result = original.apply(this, args);
+      seen.count++;
+      return result;
+    };
+  }
+  changes = seen;
+  return changes;
 }
 
 /**
- * The verifier built from a server's `ca`/`crl`, and the option objects it was built from. Node
- * has no event for setSecureContext(), so a decision reached with it holds only while the server
- * still has these very objects: two reference compares per request, no hashing.
+ * The verifier built from a server's `ca`/`crl`, and what it was built from: a decision reached
+ * with it holds only while the server has these very option objects and no setSecureContext()
+ * call came since: two reference compares and a number compare per request, no hashing.
  */
 class ServerTrust {
+  private readonly ca: unknown;
+  private readonly crl: unknown;
+  private readonly changesAtBuild: number;
+
   constructor(
     private readonly server: ServerTrustOptions,
+    private readonly changes: { count: number },
     readonly verifier: Verifier | CertgateError,
-    private readonly ca: unknown,
-    private readonly crl: unknown,
-  ) {}
+  ) {
+    this.ca = server.ca;
+    this.crl = server.crl;
+    this.changesAtBuild = changes.count;
+  }
 
   /** Whether the server still trusts what this verifier trusts (bound: called as a plain function). */
-  readonly current = (): boolean => this.server.ca === this.ca && this.server.crl === this.crl;
+  readonly current = (): boolean =>
+    this.server.ca === this.ca && this.server.crl === this.crl && this.changes.count === this.changesAtBuild;
 }
 
 /** Verifiers built from a server's own `ca`/`crl`, one per server and guard option set. */
@@ -78,7 +112,8 @@ export class GuardTrust {
     if (!trust?.current()) {
       const options = server as ServerTrustOptions;
       const previous = trust?.verifier;
-      trust = new ServerTrust(options, this.fromServer(options), options.ca, options.crl);
+      const changes = watchContextChanges(options);
+      trust = new ServerTrust(options, changes, this.fromServer(options));
       byOptions.set(this.optionsKey, trust);
       // Its CRL sources (timers, downloads) would otherwise live on; verifications in flight finish.
       if (previous && !(previous instanceof CertgateError)) previous.close();

@@ -73,6 +73,23 @@ describe('setSecureContext', () => {
     }
   });
 
+  it('a CRL pushed into the same crl array, then setSecureContext with the same options object', async () => {
+    // Found in review: comparing the option objects alone missed an array edited in place.
+    const crl: Buffer[] = [];
+    const options = context({ ca: pki.ca });
+    (options as { crl: Buffer[] }).crl = crl;
+    running = await startHttps(pki, app(), { crl });
+    try {
+      const before = await get(running.port, '/zero', { ca: pki.ca, client: pki.mallory });
+      expect(before.status).toBe(200);
+      crl.push(pki.crl);
+      running.server.setSecureContext(options);
+      expectProblem(await get(running.port, '/zero', { ca: pki.ca, client: pki.mallory }), 401, 'CERT_REVOKED');
+    } finally {
+      await running.close();
+    }
+  });
+
   it('a CA removed from the server: its clients are refused, the remaining CA is trusted', async () => {
     running = await startHttps(pki, app(), { ca: [pki.ca, other.ca] });
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
