@@ -2,8 +2,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { decodeEach, PemError } from '../x509/pem.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 
-/** What JSON.stringify leaves raw that a terminal still acts on: DEL, C1, line separators, bidi controls. */
-const JSON_UNPRINTABLE = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+/** What JSON.stringify leaves raw that a terminal or reader acts on: DEL, C1, line separators, format characters. */
+const JSON_UNPRINTABLE = /[\u007f-\u009f\u2028\u2029\p{Cf}]/gu;
 
 /**
  * JSON for a terminal: the same value, with every character a terminal or log viewer acts on as a
@@ -12,7 +12,8 @@ const JSON_UNPRINTABLE = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u
 export function printableJson(value: unknown, indent = 2): string {
   return JSON.stringify(value, null, indent).replace(
     JSON_UNPRINTABLE,
-    (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, '0')}`,
+    // Per UTF-16 unit, so a tag character (beyond U+FFFF) becomes its surrogate pair's escapes.
+    (c) => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
   );
 }
 

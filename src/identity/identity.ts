@@ -1,4 +1,5 @@
 import type { CertificateInfo } from '../x509/certificate.js';
+import { escapeUnprintable } from '../x509/name.js';
 import { CertgateError, PUBLIC_MESSAGES } from '../errors.js';
 
 /** Who a verified certificate belongs to, as the application sees it. */
@@ -35,7 +36,7 @@ const asList = (v: string | readonly string[] | undefined): readonly string[] =>
  */
 function theOnly(values: readonly string[], what: string, certificate: CertificateInfo): string | undefined {
   if (values.length <= 1) return values[0];
-  const listed = values.map((v) => JSON.stringify(v)).join(', ');
+  const listed = values.map((v) => escapeUnprintable(JSON.stringify(v))).join(', ');
   throw identityRefusal(
     `${certificate.subjectDN}: ${values.length} ${what} (${listed}); a certificate naming more than one is refused`,
   );

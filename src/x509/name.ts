@@ -68,10 +68,12 @@ export function readName(bytes: Uint8Array, el: Element): Name {
 /**
  * Characters a certificate must not get into a log line or a terminal raw: C0 (CR and LF forge
  * log lines, ESC drives terminals), DEL, C1 (U+009B is a one-character CSI), the line and paragraph
- * separators, and the bidi controls that reorder what a reader sees (Trojan Source, CVE-2021-42574).
+ * separators, and every format character (Unicode Cf): the bidi controls that reorder what a reader
+ * sees (Trojan Source, CVE-2021-42574) and the invisible ones (U+200B, U+2060, U+FEFF, soft hyphen,
+ * tag characters) that make "admin\u200B" print as "admin".
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/gu;
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/gu;
 
 /** RFC 4514 section 2.4 hex escape: each UTF-8 octet as `\XX` (upper case, as OpenSSL's RFC2253 output). */
 function hexEscape(char: string): string {
