@@ -121,16 +121,22 @@ async function readCapped(
   charge: ((bytes: number) => void) | undefined,
 ): Promise<Buffer> {
   if (!response.body) return Buffer.alloc(0);
+  const chargeOrRefuse = (bytes: number) => {
+    try {
+      charge?.(bytes);
+    } catch (err) {
+      throw new BodyRefused((err as Error).message);
+    }
+  };
+  // The declared length is charged before its buffer exists: a server that declares 64 MiB and
+  // then stalls must not hold memory the budget does not see.
+  if (declared > 0) chargeOrRefuse(declared);
   const into = declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
     if (total + chunk.length > max) throw new BodyRefused(`response is over the ${max}-byte limit`);
-    try {
-      charge?.(chunk.length);
-    } catch (err) {
-      throw new BodyRefused((err as Error).message);
-    }
+    if (!into) chargeOrRefuse(chunk.length);
     if (!into) chunks.push(chunk);
     else if (total + chunk.length > into.length) throw new BodyRefused(`response is longer than its declared length`);
     else into.set(chunk, total);

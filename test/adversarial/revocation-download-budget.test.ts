@@ -73,4 +73,39 @@ describe('MAX_CRL_BYTES_IN_FLIGHT', () => {
     expect(others).toHaveLength(2);
     for (const f of others) expect(f.error).not.toMatch(/within|limit|in flight/);
   });
+
+  it('a declared length is charged before its buffer is allocated (a server that declares and stalls)', async () => {
+    // Found in review: the buffer for a declared length was allocated before anything was charged,
+    // so servers declaring maxBytes and then stalling held memory the budget did not see.
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': String(900 * KIB) });
+      res.write(Buffer.alloc(KIB, 0x30)); // and never the rest
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const failures: CrlEvents['crl-refresh-failed'][] = [];
+    const store = new CrlStore(
+      {
+        initial: [],
+        sources: [0, 1].map((i) => ({ kind: 'url' as const, location: `${base}/declared/${i}.crl` })),
+        refreshIntervalMs: 3_600_000,
+        fileCheckIntervalMs: 2_000,
+        fetchTimeoutMs: 500,
+        maxBytes: 1024 * KIB,
+        maxBytesInFlight: 1536 * KIB,
+        legacyAlgorithms: false,
+        clock: { now: () => Date.now() },
+      },
+      () => [],
+    );
+    closers.push(() => store.close());
+    store.on('crl-refresh-failed', (e: CrlEvents['crl-refresh-failed']) => failures.push(e));
+    await store.ready;
+    // Two stalled 900 KiB declarations cannot both be held under a 1.5 MiB budget.
+    expect(failures.filter((f) => /in flight would hold more than 1572864 bytes/.test(f.error))).toHaveLength(1);
+  });
 });

@@ -9,6 +9,7 @@ import { CertgateError, type CertificateInfo, defaultIdentify } from 'certgate';
 import { escapeUnprintable } from '../../../src/x509/name.js';
 import { printableJson } from '../../../src/cli/io.js';
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const RAW = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/u;
 
 describe('printed certificate text', () => {
