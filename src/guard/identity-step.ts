@@ -48,11 +48,20 @@ export function identityStep(
   } catch (err) {
     return identifyFailed(err, result, rules, stamp);
   }
-  if (!isThenable(identity)) return identityOutcome(identity, result, rules, stamp);
+  if (!isThenable(identity)) return checkedOutcome(identity, result, rules, stamp);
   return Promise.resolve(identity).then(
-    (resolved) => identityOutcome(resolved, result, rules, stamp),
+    (resolved) => checkedOutcome(resolved, result, rules, stamp),
     (err: unknown) => identifyFailed(err, result, rules, stamp),
   );
+}
+
+/** identityOutcome, where reading what identify() returned may throw (a getter, a proxy): its failure. */
+function checkedOutcome(identity: Identified, result: VerifySuccess, rules: IdentityRules, stamp: Stamp): Remembered {
+  try {
+    return identityOutcome(identity, result, rules, stamp);
+  } catch (err) {
+    return identifyFailed(err, result, rules, stamp);
+  }
 }
 
 /**
@@ -78,7 +87,11 @@ function identityOutcome(identity: Identified, result: VerifySuccess, rules: Ide
   const subject = result.certificate.subjectDN;
   if (!identity)
     return { outcome: refusal('IDENTITY_UNKNOWN', `no identity for ${subject}`), expiresAt: refusedUntil, ...stamp };
-  if (typeof identity.user !== 'string' || !Array.isArray(identity.roles)) {
+  if (
+    typeof identity.user !== 'string' ||
+    !Array.isArray(identity.roles) ||
+    !identity.roles.every((r) => typeof r === 'string')
+  ) {
     const detail = `identify() must return { user: string, roles: string[] } or null`;
     return { outcome: refusal('CONFIG_INVALID', detail), expiresAt: Infinity };
   }

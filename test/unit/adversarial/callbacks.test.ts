@@ -120,6 +120,28 @@ describe('identify', () => {
     const outcome = await createGuard({ verifier, identify }, 'test', byReading).check(connection('alice'));
     expect(outcome).toMatchObject({ ok: false, error: { code: 'CONFIG_INVALID', status: 500 } });
   });
+
+  it('that returns roles which are not strings, or an identity whose getter throws: 500, nothing rejects', async () => {
+    // Found in review: a Symbol role made the ROLE_FORBIDDEN detail throw inside the decision's
+    // promise; check() turned that into a 500 already, but a decision started by cached() alone
+    // was an unhandled rejection. The decision itself now never throws.
+    const odd = [
+      async () => ({ user: 'alice', roles: [Symbol('admin')] as unknown as string[] }),
+      async () => ({
+        get user(): string {
+          throw new Error('proxy revoked');
+        },
+        roles: [],
+      }),
+    ];
+    for (const identify of odd) {
+      const guard = createGuard({ verifier, identify, roles: ['admin'] }, 'test', byReading);
+      const outcome = await guard.check(connection('alice'));
+      expect(outcome).toMatchObject({ ok: false, error: { code: 'CONFIG_INVALID', status: 500 } });
+    }
+    await settle();
+    expect(crashes).toEqual([]);
+  });
 });
 
 describe('a clock that throws', () => {
