@@ -227,30 +227,9 @@ async function main(): Promise<void> {
     }
     sanity.verify = 'every timed verification returned ok; the revoked leaf returned CERT_REVOKED';
 
-    // ---- 4. Hostile requests ----------------------------------------------------------------------
-    log();
-    log('4. hostile requests: verify() wall time (= event-loop time) per refused request, goal < 50 ms');
-    const hostile = await measureHostileRequests(ca, QUICK ? 3 : 20);
-    for (const h of hostile) {
-      const leaf = `new leaf median ${h.newLeaf.medianMs} ms (max ${h.newLeaf.maxMs}; CPU ${h.newLeaf.cpuMedianMs})`;
-      const all = `all new median ${h.newChain.medianMs} ms (max ${h.newChain.maxMs}; CPU ${h.newChain.cpuMedianMs})`;
-      log(`  ${h.shape} (${h.certificates} certs, ${h.bytes} B): ${h.code}; ${leaf}, ${all}`);
-    }
+    const hostile = await hostilePart(ca);
     sanity.hostile = 'every hostile chain was refused';
-
-    // ---- 5. Memory under a flood of hostile certificates -------------------------------------------
-    log();
-    log(`5. memory left by a flood of hostile certificates over TLS (${FLOOD_COUNTS.join(', ')} handshakes)`);
-    const floodMemory: FloodMemoryRun[] = [];
-    for (const count of FLOOD_COUNTS) {
-      const r = await measureFloodMemory(count);
-      floodMemory.push(r);
-      log(`  ${count}: +${r.retainedMb} MB (${r.retainedKbPerCertificate} KB each) in ${r.seconds} s`);
-      if (r.refused !== count || r.legitimateClientStatus !== 200)
-        throw new Error(
-          `SANITY FAILURE: flood of ${count}: ${r.refused} refused, then alice got ${r.legitimateClientStatus}`,
-        );
-    }
+    const floodMemory = await floodPart();
     sanity.floodMemory = 'every hostile certificate refused; alice served after each flood';
 
     meta.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
@@ -273,6 +252,36 @@ async function main(): Promise<void> {
     }
     await rm(pkiDir, { recursive: true, force: true });
   }
+}
+
+/** Part 4: the event-loop time of the worst refused requests (measureHostileRequests throws if one is accepted). */
+async function hostilePart(ca: string): Promise<HostileRequestResult[]> {
+  log();
+  log('4. hostile requests: verify() wall time (= event-loop time) per refused request, goal < 50 ms');
+  const hostile = await measureHostileRequests(ca, QUICK ? 3 : 20);
+  for (const h of hostile) {
+    const leaf = `new leaf median ${h.newLeaf.medianMs} ms (max ${h.newLeaf.maxMs}; CPU ${h.newLeaf.cpuMedianMs})`;
+    const all = `all new median ${h.newChain.medianMs} ms (max ${h.newChain.maxMs}; CPU ${h.newChain.cpuMedianMs})`;
+    log(`  ${h.shape} (${h.certificates} certs, ${h.bytes} B): ${h.code}; ${leaf}, ${all}`);
+  }
+  return hostile;
+}
+
+/** Part 5: heap left behind by floods of distinct hostile certificates over real TLS. */
+async function floodPart(): Promise<FloodMemoryRun[]> {
+  log();
+  log(`5. memory left by a flood of hostile certificates over TLS (${FLOOD_COUNTS.join(', ')} handshakes)`);
+  const floodMemory: FloodMemoryRun[] = [];
+  for (const count of FLOOD_COUNTS) {
+    const r = await measureFloodMemory(count);
+    floodMemory.push(r);
+    log(`  ${count}: +${r.retainedMb} MB (${r.retainedKbPerCertificate} KB each) in ${r.seconds} s`);
+    if (r.refused !== count || r.legitimateClientStatus !== 200)
+      throw new Error(
+        `SANITY FAILURE: flood of ${count}: ${r.refused} refused, then alice got ${r.legitimateClientStatus}`,
+      );
+  }
+  return floodMemory;
 }
 
 function renderTable(
