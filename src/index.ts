@@ -16,6 +16,7 @@ export type { PemOrDer, PemOrDerInput } from './x509/pem.js';
 export { byCommonName, bySubjectDN, byEmail, byUri, byFingerprint, defaultIdentify } from './identity/identity.js';
 export type { ByEmailOptions, Identity, IdentifyFunction, IdentityEntry, IdentityTable } from './identity/identity.js';
 export { clientCertGuard } from './guard/guard.js';
-export type { ClientCertGuard, GuardOptions, ClientCert, GuardOutcome } from './guard/guard.js';
+export type { ClientCertGuard, GuardOptions, ClientCert, GuardOutcome, CertificateOrigin } from './guard/guard.js';
+export type { ProxyFormat, ProxyHeaderIgnored, ProxyOptions, ProxyTrust } from './guard/guard.js';
 export type { RequestLike } from './sources/source.js';
 export type { Clock } from './time/clock.js';

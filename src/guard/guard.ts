@@ -11,8 +11,11 @@ import { refusal, refusalOf, type GuardOutcome } from './outcome.js';
 import { GuardTrust } from './trust.js';
 import { VerdictMemory, type Remembered } from './verdict-memory.js';
 import { DEFAULT_IDENTITY_TTL_MS, identityStep, REFUSAL_RECHECK_MS, type Stamp } from './identity-step.js';
+import { parseProxyOptions, type ProxyOptions } from './proxy-options.js';
+import { forwardedSource, type ProxySettings } from '../sources/forwarded-source.js';
 
-export type { ClientCert, GuardOutcome } from './outcome.js';
+export type { CertificateOrigin, ClientCert, GuardOutcome } from './outcome.js';
+export type { ProxyFormat, ProxyHeaderIgnored, ProxyOptions, ProxyTrust } from './proxy-options.js';
 
 export interface GuardOptions extends Partial<VerifierOptions> {
   /**
@@ -31,6 +34,11 @@ export interface GuardOptions extends Partial<VerifierOptions> {
    * `Infinity`: until the verification expires.
    */
   identityTtlMs?: number;
+  /**
+   * Behind a TLS-terminating proxy: read the client certificate from the header a trusted proxy
+   * sets (see README, "Behind a proxy"). Needs `ca` or `verifier`.
+   */
+  proxy?: ProxyOptions;
 }
 
 /** A framework-free guard: adapters translate its outcome into a response. */
@@ -47,6 +55,7 @@ export const GUARD_OPTION_NAMES = optionNames<Omit<GuardOptions, keyof VerifierO
   'identify',
   'roles',
   'identityTtlMs',
+  'proxy',
 ]);
 
 export { DEFAULT_IDENTITY_TTL_MS, REFUSAL_RECHECK_MS } from './identity-step.js';
@@ -57,6 +66,7 @@ interface GuardSettings {
   roles: readonly string[] | undefined;
   clock: Clock;
   identityTtlMs: number;
+  proxy: ProxySettings | undefined;
 }
 
 function parseIdentityTtl(value: unknown, where: string): number {
@@ -75,7 +85,7 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw configError(where, `options must be an object, got ${describeType(options)}`);
   }
-  const { verifier: shared, identify, roles, identityTtlMs, ...verifierOptions } = options;
+  const { verifier: shared, identify, roles, identityTtlMs, proxy, ...verifierOptions } = options;
   if (identify !== undefined && typeof identify !== 'function') {
     throw configError(where, `option 'identify' must be a function, got ${describeType(identify)}`);
   }
@@ -87,6 +97,11 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
   }
   if (shared !== undefined && (typeof shared !== 'object' || shared === null || typeof shared.verify !== 'function')) {
     throw configError(where, `option 'verifier' must be a verifier from createVerifier()`);
+  }
+  const proxySettings = proxy === undefined ? undefined : parseProxyOptions(proxy, where);
+  if (proxySettings && !shared && verifierOptions.ca === undefined) {
+    // A forwarded request has no HTTPS server of the app's own to take the client CAs from.
+    throw configError(where, `option 'proxy' needs the client CAs: pass 'ca' or 'verifier'`);
   }
   const verifierKeys = Object.keys(verifierOptions);
   if (shared && verifierKeys.length > 0) {
@@ -105,6 +120,7 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
     identify: identify ?? defaultIdentify,
     roles: roles ? Object.freeze([...roles]) : undefined,
     identityTtlMs: parseIdentityTtl(identityTtlMs, where),
+    proxy: proxySettings,
     clock: shared?.clock ?? own?.clock ?? verifierOptions.clock ?? systemClock,
   };
 }
@@ -127,7 +143,7 @@ async function decide(
   }
   // For the same client's next connections (reuseVerifiedLeaf): a lookup instead of this.
   if (reading.leafKey !== undefined) memory.rememberVerifiedLeaf(reading.leafKey, verifier, stamp.revision, result);
-  return identityStep(result, settings, stamp);
+  return identityStep(result, settings, stamp, reading.origin);
 }
 
 /**
@@ -149,7 +165,7 @@ function reuseVerifiedLeaf(
   if (verifier instanceof CertgateError) return undefined;
   const verified = memory.verifiedLeaf(reading.leafKey, verifier);
   if (!verified) return undefined;
-  const step = identityStep(verified, settings, { verifier, revision: verifier.revision, current });
+  const step = identityStep(verified, settings, { verifier, revision: verifier.revision, current }, reading.origin);
   if (step instanceof Promise) {
     void memory.decideOnce(reading.cacheKey, () => step);
     return undefined;
@@ -170,13 +186,17 @@ function withoutVerification(reading: Exclude<SourceReading, PresentedCertificat
   return { outcome, expiresAt: Infinity };
 }
 
-/** Builds a guard; `where` names the API in configuration errors (e.g. `requireClientCert`). */
+/**
+ * Builds a guard; `where` names the API in configuration errors (e.g. `requireClientCert`). The
+ * source defaults to the TLS connection, or with `proxy` to the forwarded-certificate source.
+ */
 export function createGuard(
   options: GuardOptions = {},
   where = 'clientCertGuard',
-  source: CertificateSource = tlsSocketSource,
+  given?: CertificateSource,
 ): ClientCertGuard {
   const settings = parseGuardOptions(options, where);
+  const source = given ?? (settings.proxy ? forwardedSource(settings.proxy) : tlsSocketSource);
   const memory = new VerdictMemory(settings.clock);
   const run = async (reading: SourceReading): Promise<Remembered> => {
     if (reading.kind === 'certificate') return decide(reading, settings, memory);

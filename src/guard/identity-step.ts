@@ -2,7 +2,7 @@ import type { IdentifyFunction, Identity } from '../identity/identity.js';
 import type { Clock } from '../time/clock.js';
 import type { Verifier, VerifySuccess } from '../verifier/verifier.js';
 import { CertgateError } from '../errors.js';
-import { refusal, type ClientCert } from './outcome.js';
+import { refusal, type CertificateOrigin, type ClientCert } from './outcome.js';
 import type { Remembered } from './verdict-memory.js';
 
 /** A refusal remembered for a connection or credential is re-examined after this long. */
@@ -41,6 +41,7 @@ export function identityStep(
   result: VerifySuccess,
   rules: IdentityRules,
   stamp: Stamp,
+  origin: CertificateOrigin = 'tls',
 ): Remembered | Promise<Remembered> {
   let identity: Identified | PromiseLike<Identified>;
   try {
@@ -48,17 +49,23 @@ export function identityStep(
   } catch (err) {
     return identifyFailed(err, result, rules, stamp);
   }
-  if (!isThenable(identity)) return checkedOutcome(identity, result, rules, stamp);
+  if (!isThenable(identity)) return checkedOutcome(identity, result, rules, stamp, origin);
   return Promise.resolve(identity).then(
-    (resolved) => checkedOutcome(resolved, result, rules, stamp),
+    (resolved) => checkedOutcome(resolved, result, rules, stamp, origin),
     (err: unknown) => identifyFailed(err, result, rules, stamp),
   );
 }
 
 /** identityOutcome, where reading what identify() returned may throw (a getter, a proxy): its failure. */
-function checkedOutcome(identity: Identified, result: VerifySuccess, rules: IdentityRules, stamp: Stamp): Remembered {
+function checkedOutcome(
+  identity: Identified,
+  result: VerifySuccess,
+  rules: IdentityRules,
+  stamp: Stamp,
+  origin: CertificateOrigin,
+): Remembered {
   try {
-    return identityOutcome(identity, result, rules, stamp);
+    return identityOutcome(identity, result, rules, stamp, origin);
   } catch (err) {
     return identifyFailed(err, result, rules, stamp);
   }
@@ -78,7 +85,13 @@ function identifyFailed(err: unknown, result: VerifySuccess, rules: IdentityRule
   return { outcome: refusal('CONFIG_INVALID', detail), expiresAt, ...stamp };
 }
 
-function identityOutcome(identity: Identified, result: VerifySuccess, rules: IdentityRules, stamp: Stamp): Remembered {
+function identityOutcome(
+  identity: Identified,
+  result: VerifySuccess,
+  rules: IdentityRules,
+  stamp: Stamp,
+  origin: CertificateOrigin,
+): Remembered {
   const now = rules.clock.now();
   // An approval's identity is asked again after identityTtlMs: a role removed stops working on open connections.
   const expiresAt = Math.min(result.expiresAt.getTime(), now + rules.identityTtlMs);
@@ -106,6 +119,7 @@ function identityOutcome(identity: Identified, result: VerifySuccess, rules: Ide
     roles: Object.freeze([...held]),
     certificate: result.certificate,
     chain: result.chain,
+    source: origin,
   });
   return { outcome: Object.freeze({ ok: true as const, clientCert }), expiresAt, ...stamp };
 }

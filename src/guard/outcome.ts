@@ -1,5 +1,8 @@
 import { CertgateError, PUBLIC_MESSAGES, withoutStackFrames, type ReasonCode } from '../errors.js';
 import type { CertificateInfo } from '../x509/certificate.js';
+import type { CertificateOrigin } from '../sources/source.js';
+
+export type { CertificateOrigin } from '../sources/source.js';
 
 /** What a successful guard puts on `req.clientCert` / `ctx.state.clientCert`. */
 export interface ClientCert {
@@ -8,6 +11,8 @@ export interface ClientCert {
   readonly certificate: CertificateInfo;
   /** The validated path, leaf first, trust anchor last. */
   readonly chain: readonly CertificateInfo[];
+  /** `'tls'`: the request's own TLS connection presented it; `'proxy'`: a trusted proxy forwarded it. */
+  readonly source: CertificateOrigin;
 }
 
 /** The one result adapters translate: a verified client, or a refusal to answer with. */

@@ -13,6 +13,11 @@ import type { ReasonCode } from '../errors.js';
  */
 export interface RequestLike {
   readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /**
+   * Header names and values as received, alternating (Node's `rawHeaders`): forwarded-certificate
+   * sources count repeated headers here, which `headers` joins into one value.
+   */
+  readonly rawHeaders?: readonly string[];
   readonly socket?: unknown;
   /** HTTP/2 compatibility requests carry their stream; its session is the connection. */
   readonly stream?: unknown;
@@ -36,8 +41,13 @@ export type CacheScope =
   | { readonly scope: 'connection'; readonly cacheKey: object }
   | { readonly scope: 'request'; readonly cacheKey: string };
 
+/** Where a presented certificate came from: the request's own TLS connection, or a trusted proxy's header. */
+export type CertificateOrigin = 'tls' | 'proxy';
+
 export type PresentedCertificate = CacheScope & {
   readonly kind: 'certificate';
+  /** Absent: 'tls'. */
+  readonly origin?: CertificateOrigin;
   /**
    * DER certificates, leaf first, as presented (untrusted). May be read lazily: only a guard that
    * must verify reads it.
