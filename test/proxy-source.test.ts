@@ -232,7 +232,7 @@ describe('an HTTPS app with `proxy`, reached directly', () => {
     expect(events).toEqual([{ peer: '127.0.0.2', header: 'x-ssl-client-cert' }]);
   });
 
-  it('a direct TLS client from an untrusted address, no certificate, a forged good header: 401 CERT_MISSING', async () => {
+  it('a direct TLS client from an untrusted address, no certificate, forged header: 401 CERT_MISSING', async () => {
     const reply = await get(https.port, '/nginx', {
       ca: pki.ca,
       tls: { localAddress: '127.0.0.2' },

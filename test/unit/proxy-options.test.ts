@@ -193,7 +193,7 @@ describe('the forwarded source decides by the immediate peer', () => {
     expect(source.read({ socket, headers: { 'x-ssl-client-cert': [escaped(), escaped()] } }).kind).toBe('refusal');
   });
 
-  it('a guard with proxy: approval carries source proxy; the same value on another socket reuses the verdict', async () => {
+  it('a guard with proxy: source proxy; the same value on another socket reuses the verdict', async () => {
     const guard = clientCertGuard({ verifier, proxy: { trust: '10.0.0.1', format: 'nginx' } });
     const req = (socket: object) => ({ socket, rawHeaders: ['x-ssl-client-cert', escaped()] });
     const first = await guard.check(req({ remoteAddress: '10.0.0.1' }));
