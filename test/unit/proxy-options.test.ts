@@ -203,4 +203,17 @@ describe('the forwarded source decides by the immediate peer', () => {
     const spoofed = await guard.check(req({ remoteAddress: '10.0.0.2' }));
     expect(spoofed).toMatchObject({ ok: false, error: { code: 'CERT_MISSING' } });
   });
+
+  it('a forwarded leaf alone: CERT_UNTRUSTED naming the proxy and the `intermediates` option', async () => {
+    const ca = readFileSync(files.caBundle);
+    const guard = clientCertGuard({ ca, proxy: { trust: '10.0.0.1', format: 'nginx' } });
+    const outcome = await guard.check({
+      socket: { remoteAddress: '10.0.0.1' },
+      rawHeaders: ['x-ssl-client-cert', escaped()],
+    });
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error.code).toBe('CERT_UNTRUSTED');
+    expect(outcome.error.detail).toMatch(/`intermediates` option.*\[proxy 10\.0\.0\.1, header x-ssl-client-cert\]/);
+  });
 });
