@@ -22,6 +22,8 @@ import {
   type TestPki,
 } from './helpers/clients.js';
 import { pemToDer } from './helpers/oracle.js';
+import { makeLivePki } from './helpers/live-pki.js';
+import { createVerifier } from 'certgate';
 
 let pki: TestPki;
 const events: ProxyHeaderIgnored[] = [];
@@ -244,5 +246,48 @@ describe('an HTTPS app with `proxy`, reached directly', () => {
   it("from the trusted proxy, the socket's own certificate (the proxy's) is ignored: 401 CERT_MISSING", async () => {
     const reply = await get(https.port, '/nginx', { ca: pki.ca, client: pki.alice });
     expectProblem(reply, 401, 'CERT_MISSING');
+  });
+});
+
+describe('revocation reaches forwarded verdicts (CRL from a URL, two app instances)', () => {
+  it('after one refresh, the same forwarded value is refused on both instances, also on open connections', async () => {
+    let crlBody = '';
+    const crlServer = http.createServer((_req, res) => void res.end(crlBody));
+    const crlPort = await listen(crlServer);
+    const live = await makeLivePki(`http://127.0.0.1:${crlPort}/intermediate.crl`);
+    crlBody = await live.crl(1, []);
+    const instances = await Promise.all(
+      [0, 1].map(async () => {
+        const verifier = createVerifier({
+          ca: live.rootPem,
+          intermediates: live.intermediatePem,
+          crl: { urls: [`http://127.0.0.1:${crlPort}/intermediate.crl`] },
+        });
+        const app = express();
+        const guard = expressGuard({ verifier, proxy: { trust: '127.0.0.1', format: 'nginx' } });
+        app.get(
+          '/',
+          guard,
+          (req, res) => void res.json({ user: req.clientCert?.user, source: req.clientCert?.source }),
+        );
+        return { verifier, port: await listen(http.createServer(app)) };
+      }),
+    );
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const header = { 'x-ssl-client-cert': encodeURIComponent(live.alice.cert) };
+      for (const { port } of instances) {
+        expect((await plain(port, '/', header, { agent })).body).toEqual({
+          user: 'CN=alice'.slice(3),
+          source: 'proxy',
+        });
+      }
+      crlBody = await live.crl(2, [live.alice.serial]);
+      await Promise.all(instances.map(({ verifier }) => verifier.refreshCrls()));
+      for (const { port } of instances) expectProblem(await plain(port, '/', header, { agent }), 401, 'CERT_REVOKED');
+    } finally {
+      agent.destroy();
+      for (const { verifier } of instances) verifier.close();
+    }
   });
 });
