@@ -5,6 +5,7 @@
  * client binds 127.0.0.2, which the apps do not trust.
  */
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Koa from 'koa';
@@ -23,7 +24,7 @@ import {
 } from './helpers/clients.js';
 import { pemToDer } from './helpers/oracle.js';
 import { makeLivePki } from './helpers/live-pki.js';
-import { createVerifier } from 'certgate';
+import { clientCertGuard, createVerifier } from 'certgate';
 
 let pki: TestPki;
 const events: ProxyHeaderIgnored[] = [];
@@ -288,6 +289,42 @@ describe('revocation reaches forwarded verdicts (CRL from a URL, two app instanc
     } finally {
       agent.destroy();
       for (const { verifier } of instances) verifier.close();
+    }
+  });
+});
+
+describe('HTTP/2 from the proxy (h2c, as Envoy may speak upstream)', () => {
+  it('streams of one session carrying different clients get their own verdicts', async () => {
+    const guard = clientCertGuard(guardOptions());
+    const server = http2.createServer((req, res) => {
+      void guard.check(req).then((outcome) => {
+        res.statusCode = outcome.ok ? 200 : outcome.error.status;
+        res.end(outcome.ok ? `${outcome.clientCert.user}/${outcome.clientCert.source}` : outcome.error.code);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const ask = (headers: Record<string, string>) =>
+      new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ':path': '/', ...headers });
+        let text = '';
+        let status = 0;
+        stream.on('response', (h) => (status = Number(h[':status'])));
+        stream.on('data', (d: Buffer) => (text += d.toString()));
+        stream.on('end', () => resolve(`${status} ${text}`));
+        stream.on('error', reject);
+        stream.end();
+      });
+    try {
+      const [alice, none, mallory] = await Promise.all([
+        ask({ 'x-ssl-client-cert': nginx(pki.alice.cert) }),
+        ask({}),
+        ask({ 'x-ssl-client-cert': nginx(pki.mallory.cert) }),
+      ]);
+      expect([alice, none, mallory]).toEqual(['200 alice/proxy', '401 CERT_MISSING', '401 CERT_REVOKED']);
+    } finally {
+      session.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
