@@ -1,30 +1,34 @@
 /**
- * The `proxy` guard option over real TCP on 127.0.0.1. No proxy process here: the test plays the
- * proxy, sending the header as nginx ($ssl_client_escaped_cert: URL-encoded PEM of the leaf) or
- * HAProxy (ssl_c_der / ssl_c_chain_der, base64) would, over plain HTTP from 127.0.0.1. A spoofing
- * client binds 127.0.0.2, which the apps do not trust.
+ * The `proxy` guard option over real TCP on 127.0.0.1. Mostly the test plays the proxy, sending the
+ * header as nginx ($ssl_client_escaped_cert: URL-encoded PEM of the leaf) or HAProxy (ssl_c_der /
+ * ssl_c_chain_der, base64) would, over plain HTTP from 127.0.0.1; at the end real nginx and HAProxy
+ * (test/helpers/proxies.ts) terminate mTLS in front of the app. A spoofing client binds 127.0.0.2,
+ * which the apps do not trust.
  */
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import express from 'express';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { byCommonName, type ProxyHeaderIgnored, type ProxyOptions } from 'certgate';
+import { byCommonName, clientCertGuard, createVerifier, type ProxyHeaderIgnored, type ProxyOptions } from 'certgate';
 import { requireClientCert as expressGuard } from 'certgate/express';
 import { requireClientCert as koaGuard, type ClientCertState } from 'certgate/koa';
 import {
   expectProblem,
   get,
   leafOnly,
+  makeOtherCa,
   makePki,
   startHttps,
+  type Pem,
   type RunningServer,
   type TestPki,
 } from './helpers/clients.js';
-import { pemToDer } from './helpers/oracle.js';
 import { makeLivePki } from './helpers/live-pki.js';
-import { clientCertGuard, createVerifier } from 'certgate';
+import { pemToDer, removeTempDirs, tempDir } from './helpers/oracle.js';
+import { proxyInstalled, type RunningProxy, startProxy } from './helpers/proxies.js';
 
 let pki: TestPki;
 const events: ProxyHeaderIgnored[] = [];
@@ -326,5 +330,44 @@ describe('HTTP/2 from the proxy (h2c, as Envoy may speak upstream)', () => {
       session.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+});
+
+describe.each(['nginx', 'haproxy'] as const)('through a real %s (its own config, 127.0.0.1)', (kind) => {
+  let proxy: RunningProxy;
+  let other: { ca: Buffer; alice: Pem };
+  beforeAll(async () => {
+    other = await makeOtherCa();
+    // nginx forwards the leaf alone (intermediates from the option); HAProxy also the client's chain.
+    const app = express();
+    const options = guardOptions({ format: kind });
+    const guard = expressGuard(kind === 'haproxy' ? { ...options, intermediates: undefined } : options);
+    app.get('/', guard, (req, res) => void res.json({ user: req.clientCert?.user, source: req.clientCert?.source }));
+    const upstream = await listen(http.createServer(app));
+    const tls = {
+      serverCert: pki.server.cert.toString(),
+      serverKey: pki.server.key.toString(),
+      clientCa: pki.ca.toString(),
+    };
+    proxy = await startProxy(kind, join(tempDir(`certgate-${kind}-`), 'proxy'), tls, upstream);
+  }, 30_000);
+  afterAll(async () => {
+    await proxy?.close();
+    removeTempDirs();
+  });
+  const through = (client?: Pem) =>
+    get(proxy.port, '/', { ca: pki.ca, client, headers: { 'X-SSL-Client-Cert': nginx(pki.alice.cert) } });
+
+  it.skipIf(!proxyInstalled(kind))('a good client: 200, source proxy; a forged header does not override', async () => {
+    expect((await through(pki.alice)).body).toEqual({ user: 'alice', source: 'proxy' });
+  });
+
+  it.skipIf(!proxyInstalled(kind))('revoked 401, foreign root 401, expired 401, role 403, none 401', async () => {
+    expectProblem(await through(pki.mallory), 401, 'CERT_REVOKED');
+    expectProblem(await through(other.alice), 401, 'CERT_UNTRUSTED');
+    expectProblem(await through(pki.eve), 401, 'CERT_EXPIRED');
+    expectProblem(await through(pki.bob), 403, 'ROLE_FORBIDDEN');
+    // No certificate, and a forged header carrying alice's: the proxy drops or overwrites it.
+    expectProblem(await through(), 401, 'CERT_MISSING');
   });
 });
