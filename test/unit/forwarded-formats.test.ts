@@ -73,6 +73,9 @@ describe('each format, as the proxy writes it', () => {
     const chainB64 = Buffer.concat([inter, inter2]).toString('base64');
     expectCerts(decode('haproxy', [leaf.toString('base64')], [chainB64]), [leaf, inter, inter2]);
     expectCerts(decode('haproxy', [leaf.toString('base64')], ['']), [leaf]);
+    // A chain that starts with the leaf again (the whole peer chain) adds the leaf once.
+    const withLeaf = Buffer.concat([leaf, inter]).toString('base64');
+    expectCerts(decode('haproxy', [leaf.toString('base64')], [withLeaf]), [leaf, inter]);
     // No certificate: both fetches are empty.
     expect(decode('haproxy', [''], [''])).toEqual({ kind: 'none' });
   });
@@ -136,7 +139,8 @@ describe('each format, as the proxy writes it', () => {
     const chainPem = encodeURIComponent(leafPem + interPem).replace(/%([0-9A-F]{2})/g, (m) => m.toLowerCase());
     const value =
       `By=spiffe://cluster.local/ns/default/sa/app;Hash=${'ab'.repeat(32)};Cert="${cert}";` +
-      `Chain="${chainPem}";Subject="CN=unit leaf,O=Example";URI=spiffe://cluster.local/ns/x;DNS=a.example;DNS=b.example`;
+      `Chain="${chainPem}";Subject="CN=unit leaf,O=Example";URI=spiffe://cluster.local/ns/x;` +
+      'DNS=a.example;DNS=b.example';
     expectCerts(decode('xfcc', [value]), [leaf, inter]);
     expectCerts(decode('xfcc', [`Hash=00;Cert="${cert}"`]), [leaf]);
   });

@@ -47,6 +47,13 @@ function chainValue(format: ProxyFormat, chain: readonly string[], name: string)
   return lines[0] ?? '';
 }
 
+/** A chain header that repeats the leaf first (a proxy that forwards the whole peer chain) adds it once. */
+function joinChain(leaf: Buffer[], chain: Buffer[]): Buffer[] {
+  const last = leaf[leaf.length - 1];
+  const repeated = last !== undefined && chain[0]?.equals(last) === true;
+  return [...leaf, ...(repeated ? chain.slice(1) : chain)];
+}
+
 function decodeChecked(
   format: ProxyFormat,
   cert: readonly string[],
@@ -69,7 +76,7 @@ function decodeChecked(
   if (leaf === 'none') {
     return chainText === '' ? NONE : malformed(`${chainName} header is set but ${names.cert} carries no certificate`);
   }
-  const ders = chainText === '' ? leaf : [...leaf, ...decoder.chain(chainText, `${chainName} header`)];
+  const ders = chainText === '' ? leaf : joinChain(leaf, decoder.chain(chainText, `${chainName} header`));
   if (ders.length > MAX_FORWARDED_CERTIFICATES) {
     return malformed(
       `${names.cert} header carries ${ders.length} certificates, more than ${MAX_FORWARDED_CERTIFICATES}`,
