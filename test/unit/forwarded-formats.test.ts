@@ -118,13 +118,17 @@ describe('each format, as the proxy writes it', () => {
   });
 
   it('azure: App Service X-ARR-ClientCert base64 DER; Application Gateway PEM under the same name', () => {
+    // App Service docs ("Configure TLS mutual authentication"): base64 of the DER certificate.
     expectCerts(decode('azure', [leaf.toString('base64')]), [leaf]);
+    // Application Gateway mutual authentication: server variable client_certificate (PEM) rewritten in.
     expectCerts(decode('azure', [leafPem]), [leaf]);
     expectCerts(decode('azure', [leafPem.replace(/\n/g, ' ')]), [leaf]);
     expectCerts(decode('azure', [encodeURIComponent(leafPem)]), [leaf]);
   });
 
   it('rfc9440: Client-Cert sf-binary, Client-Cert-Chain an sf-list over two header lines', () => {
+    // RFC 9440 2.2-2.3: Client-Cert an sf-binary Item, Client-Cert-Chain an sf-List of them (RFC 8941
+    // 3.3.5), and a List may be split over several field lines (RFC 9110 5.3).
     const sf = (der: Buffer) => `:${der.toString('base64')}:`;
     expectCerts(decode('rfc9440', [sf(leaf)], [sf(inter), sf(inter2)]), [leaf, inter, inter2]);
     expectCerts(decode('rfc9440', [sf(leaf)], [`${sf(inter)}, ${sf(inter2)}`]), [leaf, inter, inter2]);
