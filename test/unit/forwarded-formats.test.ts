@@ -263,3 +263,59 @@ describe('values that do not decode name the header and the problem', () => {
     if (result.kind === 'malformed') expect(result.detail).not.toMatch(/[\x00-\x1f\x7f]/);
   });
 });
+
+/**
+ * Header values captured verbatim from the Debian 12 packages (nginx 1.22.1, HAProxy 2.6.12, Apache
+ * 2.4.68, Caddy 2.6.2) terminating mTLS on 127.0.0.1 for an OpenSSL-made client (leaf CN=alice and
+ * its intermediate) and forwarding to an echo server. Caddy's value was byte for byte HAProxy's; with
+ * no client certificate nginx sent no header, HAProxy two empty ones, Apache `(null)` and Caddy its
+ * placeholder text, and each replaced a header the client forged.
+ */
+const CAPTURED = {
+  nginx: [
+    '-----BEGIN%20CERTIFICATE-----%0AMIIBezCCASKgAwIBAgITR%2BOrL%2FUnkmEtj9hYlxki2Ra1OzAKBggqhkjOPQQD',
+    'AjAU%0AMRIwEAYDVQQDDAlDaGVjay1JbnQwHhcNMjYxMTMwMTQ0OTI0WhcNMjYxMjMwMTQ0%0AOTI0WjAQMQ4wDAYDVQQDDA',
+    'VhbGljZTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IA%0ABL%2B%2FRc8TrhyXBjODpg5LVgSb7xNkPTrvbUlcI8OaFQFBaQK',
+    'Pwpv9qxhUhZl1fhcm%0ABHzdx55AsBMjNuQoCr%2BBsPujVzBVMBMGA1UdJQQMMAoGCCsGAQUFBwMCMB0GA1Ud%0ADgQWBBT',
+    'JiGVfn3e29DJt1TtYX%2FtM41fahzAfBgNVHSMEGDAWgBThmWbnrrhOyZ03%0AzijXZ3cDdnlSIDAKBggqhkjOPQQDAgNHAD',
+    'BEAiA92li7DyR6TeoJ5jp8ut8fGSnE%0ATz18NglLCUw%2BP%2Fu2zAIgZXdLvwvHFsrTNaBka2x5Gvo7b6ekMzGd0eY%2B7',
+    '0Iy5L0%3D%0A-----END%20CERTIFICATE-----%0A',
+  ].join(''),
+  haproxy: [
+    'MIIBezCCASKgAwIBAgITR+OrL/UnkmEtj9hYlxki2Ra1OzAKBggqhkjOPQQDAjAUMRIwEAYDVQQDDAlDaGVjay1JbnQwHhcN',
+    'MjYxMTMwMTQ0OTI0WhcNMjYxMjMwMTQ0OTI0WjAQMQ4wDAYDVQQDDAVhbGljZTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IA',
+    'BL+/Rc8TrhyXBjODpg5LVgSb7xNkPTrvbUlcI8OaFQFBaQKPwpv9qxhUhZl1fhcmBHzdx55AsBMjNuQoCr+BsPujVzBVMBMG',
+    'A1UdJQQMMAoGCCsGAQUFBwMCMB0GA1UdDgQWBBTJiGVfn3e29DJt1TtYX/tM41fahzAfBgNVHSMEGDAWgBThmWbnrrhOyZ03',
+    'zijXZ3cDdnlSIDAKBggqhkjOPQQDAgNHADBEAiA92li7DyR6TeoJ5jp8ut8fGSnETz18NglLCUw+P/u2zAIgZXdLvwvHFsrT',
+    'NaBka2x5Gvo7b6ekMzGd0eY+70Iy5L0=',
+  ].join(''),
+  haproxyChain: [
+    'MIIBizCCATGgAwIBAgIUSj+ioVymIvqUgit532yX4IbyU6cwCgYIKoZIzj0EAwIwFTETMBEGA1UEAwwKQ2hlY2stUm9vdDAe',
+    'Fw0yNjExMzAxNDQ5MjRaFw0yNjEyMzAxNDQ5MjRaMBQxEjAQBgNVBAMMCUNoZWNrLUludDBZMBMGByqGSM49AgEGCCqGSM49',
+    'AwEHA0IABMeHRmSR/fvrgCCxfF5wxJ5rRU+eI/zhmHxG5ejmzmK29wI9rQ7NYRRuqsnM+KqfFlB8srivByymTI4G1zG+uCmj',
+    'YDBeMA8GA1UdEwEB/wQFMAMBAf8wCwYDVR0PBAQDAgEGMB0GA1UdDgQWBBThmWbnrrhOyZ03zijXZ3cDdnlSIDAfBgNVHSME',
+    'GDAWgBTtRhLh2gIWKak5zchEDQ9YenYI/DAKBggqhkjOPQQDAgNIADBFAiACh6Hqs4oKrk79gAMUKplLhL6idESPi3Gsr8QN',
+    'ikrthgIhALuTx3GHMmVTJdqSTgrenVmt+skekoBulfVBc9HWPHQo',
+  ].join(''),
+  apache: [
+    '-----BEGIN CERTIFICATE----- MIIBezCCASKgAwIBAgITR+OrL/UnkmEtj9hYlxki2Ra1OzAKBggqhkjOPQQDAjAU MRI',
+    'wEAYDVQQDDAlDaGVjay1JbnQwHhcNMjYxMTMwMTQ0OTI0WhcNMjYxMjMwMTQ0 OTI0WjAQMQ4wDAYDVQQDDAVhbGljZTBZMB',
+    'MGByqGSM49AgEGCCqGSM49AwEHA0IA BL+/Rc8TrhyXBjODpg5LVgSb7xNkPTrvbUlcI8OaFQFBaQKPwpv9qxhUhZl1fhcm ',
+    'BHzdx55AsBMjNuQoCr+BsPujVzBVMBMGA1UdJQQMMAoGCCsGAQUFBwMCMB0GA1Ud DgQWBBTJiGVfn3e29DJt1TtYX/tM41f',
+    'ahzAfBgNVHSMEGDAWgBThmWbnrrhOyZ03 zijXZ3cDdnlSIDAKBggqhkjOPQQDAgNHADBEAiA92li7DyR6TeoJ5jp8ut8fGS',
+    'nE Tz18NglLCUw+P/u2zAIgZXdLvwvHFsrTNaBka2x5Gvo7b6ekMzGd0eY+70Iy5L0= -----END CERTIFICATE-----',
+  ].join(''),
+};
+
+describe('values captured from real proxies', () => {
+  it('nginx, HAProxy (leaf and chain), Apache and Caddy decode to the same leaf', () => {
+    const captured = Buffer.from(CAPTURED.haproxy, 'base64');
+    const capturedChain = Buffer.from(CAPTURED.haproxyChain, 'base64');
+    expect(captured[0]).toBe(0x30);
+    expectCerts(decode('haproxy', [CAPTURED.haproxy], [CAPTURED.haproxyChain]), [captured, capturedChain]);
+    expectCerts(decode('caddy', [CAPTURED.haproxy]), [captured]);
+    expectCerts(decode('nginx', [CAPTURED.nginx]), [captured]);
+    expectCerts(decode('apache', [CAPTURED.apache]), [captured]);
+    expect(CAPTURED.apache).toMatch(/^-----BEGIN CERTIFICATE----- MIIB/);
+  });
+});
