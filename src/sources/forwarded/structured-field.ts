@@ -6,7 +6,7 @@
  */
 import { FormatError, quoteSnippet } from './encodings.js';
 
-const BASE64_CHAR = /[A-Za-z0-9+/=]/;
+const BASE64_BODY = /^[A-Za-z0-9+/=]*$/;
 const KEY_FIRST = /[a-z*]/;
 const KEY_CHAR = /[a-z0-9_\-.*]/;
 const TOKEN_FIRST = /[A-Za-z*]/;
@@ -52,12 +52,12 @@ function decodeSfBase64(body: string, cursor: Cursor): Buffer {
 
 function readByteSequence(cursor: Cursor): Buffer {
   if (cursor.peek() !== ':') cursor.fail(`byte sequence (found ${quoteSnippet(cursor.peek() ?? 'the end')})`);
-  cursor.at++;
-  const start = cursor.at;
-  cursor.takeWhile(BASE64_CHAR);
-  if (cursor.peek() !== ':') cursor.fail('byte sequence (a character outside base64, or no closing colon)');
-  const body = cursor.text.slice(start, cursor.at);
-  cursor.at++;
+  const start = cursor.at + 1;
+  const close = cursor.text.indexOf(':', start);
+  if (close === -1) cursor.fail('byte sequence (no closing colon)');
+  const body = cursor.text.slice(start, close);
+  if (!BASE64_BODY.test(body)) cursor.fail('byte sequence (a character outside base64)');
+  cursor.at = close + 1;
   return decodeSfBase64(body, cursor);
 }
 
