@@ -198,6 +198,15 @@ describe('none, repeats and limits', () => {
     expectMalformed(decode('haproxy', [b64], [chainB64, chainB64]), 'x-ssl-client-chain', '2 times');
   });
 
+  it("an operator chainHeader on a format without one is read in that format's encoding", () => {
+    const names = { cert: 'x-ssl-client-cert', chain: 'x-ssl-client-intermediates' };
+    const nginxChain = decodeForwarded('nginx', [nginxEscaped(leafPem)], [nginxEscaped(interPem)], names);
+    expectCerts(nginxChain, [leaf, inter]);
+    const caddyChain = Buffer.concat([inter, inter2]).toString('base64');
+    expectCerts(decodeForwarded('caddy', [leaf.toString('base64')], [caddyChain], names), [leaf, inter, inter2]);
+    expectMalformed(decodeForwarded('caddy', [leaf.toString('base64')], ['%%'], names), 'x-ssl-client-intermediates');
+  });
+
   it('a chain without its leaf is malformed', () => {
     expectMalformed(decode('haproxy', [''], [inter.toString('base64')]), 'x-ssl-client-chain', 'no certificate');
   });
