@@ -1,76 +1,57 @@
-import { decodePemOrDer } from '../../x509/pem.js';
-import { escapeUnprintable } from '../../x509/name.js';
-import { MAX_FORWARDED_CERTIFICATES, MAX_FORWARDED_HEADER_BYTES, type ProxyFormat } from './formats.js';
-
 /**
- * TEMPORARY (h-proxy): decodes only 'nginx' and 'haproxy', enough for the proxy source's tests.
- * The formats helper's decoder (every format, fuzzed) replaces this file at merge with the same
- * exported names and signatures.
+ * The one entry point for forwarded certificates: the raw values of the certificate header and the
+ * chain header, as the trusted proxy wrote them, to DER certificates (leaf first), "no
+ * certificate", or a client-safe reason why they do not decode. Only the transport encoding is
+ * checked here; whether the DER is a certificate, and a trusted one, is the verifier's question.
+ *
+ * Never throws, and costs time linear in the input: the byte limit is checked before any decoding.
  */
+import { escapeUnprintable } from '../../x509/name.js';
+import { FormatError } from './encodings.js';
+import { MAX_FORWARDED_CERTIFICATES, MAX_FORWARDED_HEADER_BYTES, type ProxyFormat } from './formats.js';
+import { DECODERS } from './values.js';
+
 export type ForwardedCertificate =
   | { kind: 'none' }
   | { kind: 'certificates'; ders: Buffer[] }
   | { kind: 'malformed'; detail: string };
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const NONE: ForwardedCertificate = { kind: 'none' };
 
-function malformed(header: string, problem: string): ForwardedCertificate {
-  return { kind: 'malformed', detail: `header ${escapeUnprintable(header)}: ${problem}` };
-}
+/** Node reads header bytes as latin1 text, so a character below U+0100 is one raw byte; a wider one counts in UTF-8. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the latin1 range is the point
+const BEYOND_LATIN1 = /[^\x00-\xff]/;
 
-/** Splits concatenated DER SEQUENCEs (definite lengths), bounded by the certificate limit. */
-function splitDer(bytes: Buffer): Buffer[] | string {
-  const ders: Buffer[] = [];
-  let at = 0;
-  while (at < bytes.length) {
-    if (ders.length >= MAX_FORWARDED_CERTIFICATES) return `more than ${MAX_FORWARDED_CERTIFICATES} certificates`;
-    if (bytes[at] !== 0x30 || at + 2 > bytes.length) return 'not a DER SEQUENCE';
-    const first = bytes[at + 1] as number;
-    let length = first;
-    let header = 2;
-    if (first & 0x80) {
-      const n = first & 0x7f;
-      if (n === 0 || n > 3 || at + 2 + n > bytes.length) return 'a bad DER length';
-      length = 0;
-      for (let i = 0; i < n; i++) length = length * 256 + (bytes[at + 2 + i] as number);
-      header = 2 + n;
-    }
-    if (at + header + length > bytes.length) return 'truncated DER';
-    ders.push(bytes.subarray(at, at + header + length));
-    at += header + length;
+function rawBytes(values: readonly string[]): number {
+  let total = 0;
+  for (const value of values) {
+    // The length first: a huge value is refused without reading it.
+    if (total + value.length > MAX_FORWARDED_HEADER_BYTES) return total + value.length;
+    total += BEYOND_LATIN1.test(value) ? Buffer.byteLength(value, 'utf8') : value.length;
   }
-  return ders;
+  return total;
 }
 
-function base64Ders(value: string, header: string): Buffer[] | ForwardedCertificate {
-  if (!BASE64.test(value) || value.length % 4 !== 0) return malformed(header, 'not valid base64');
-  const split = splitDer(Buffer.from(value, 'base64'));
-  return typeof split === 'string' ? malformed(header, split) : split;
+/** OWS around a field value is not part of it (RFC 9110 section 5.5). */
+const trimOws = (value: string): string => value.replace(/^[ \t]+|[ \t]+$/g, '');
+
+function malformed(detail: string): ForwardedCertificate {
+  return { kind: 'malformed', detail: escapeUnprintable(detail) };
 }
 
-function nginx(value: string, header: string): ForwardedCertificate {
-  let pem: string;
-  try {
-    pem = decodeURIComponent(value);
-  } catch {
-    return malformed(header, 'not valid URL encoding');
-  }
-  try {
-    const items = decodePemOrDer(pem);
-    if (items.some((item) => item.label !== 'CERTIFICATE')) return malformed(header, 'not a CERTIFICATE PEM block');
-    return { kind: 'certificates', ders: items.map((item) => item.der) };
-  } catch (err) {
-    return malformed(header, `not PEM: ${(err as Error).message}`);
-  }
+/** A chain header's lines as one value: only RFC 9440's sf-list may span lines (combined with `,`). */
+function chainValue(format: ProxyFormat, chain: readonly string[], name: string): string | FormatError {
+  const lines = chain.map(trimOws);
+  if (format === 'rfc9440') return lines.filter((line) => line !== '').join(', ');
+  if (lines.length > 1) return new FormatError(`${name} header appears ${lines.length} times; a proxy sets it once`);
+  return lines[0] ?? '';
 }
 
-function haproxy(value: string, chain: string | undefined, names: { cert: string; chain?: string }) {
-  const leaf = base64Ders(value, names.cert);
-  if (!Array.isArray(leaf)) return leaf;
-  if (leaf.length !== 1) return malformed(names.cert, 'not exactly one certificate');
-  if (!chain) return { kind: 'certificates' as const, ders: leaf };
-  const rest = base64Ders(chain, names.chain ?? 'chain');
-  return Array.isArray(rest) ? { kind: 'certificates' as const, ders: [...leaf, ...rest] } : rest;
+/** A chain header that repeats the leaf first (a proxy that forwards the whole peer chain) adds it once. */
+function joinChain(leaf: Buffer[], chain: Buffer[]): Buffer[] {
+  const last = leaf[leaf.length - 1];
+  const repeated = last !== undefined && chain[0]?.equals(last) === true;
+  return [...leaf, ...(repeated ? chain.slice(1) : chain)];
 }
 
 function decodeChecked(
@@ -79,22 +60,37 @@ function decodeChecked(
   chain: readonly string[],
   names: { cert: string; chain?: string },
 ): ForwardedCertificate {
-  const bytes = [...cert, ...chain].reduce((n, v) => n + v.length, 0);
-  if (bytes > MAX_FORWARDED_HEADER_BYTES) return malformed(names.cert, `over ${MAX_FORWARDED_HEADER_BYTES} bytes`);
-  if (cert.length > 1) return malformed(names.cert, 'repeated');
-  if (chain.length > 1) return malformed(names.chain ?? 'chain', 'repeated');
-  const value = (cert[0] ?? '').trim();
-  if (value === '') return { kind: 'none' };
-  let result: ForwardedCertificate;
-  if (format === 'nginx') result = nginx(value, names.cert);
-  else if (format === 'haproxy') result = haproxy(value, chain[0]?.trim(), names);
-  else return malformed(names.cert, `format ${format} is not decoded by this build`);
-  if (result.kind === 'certificates' && result.ders.length > MAX_FORWARDED_CERTIFICATES) {
-    return malformed(names.cert, `more than ${MAX_FORWARDED_CERTIFICATES} certificates`);
+  const chainName = names.chain ?? `${names.cert} chain`;
+  if (cert.length > 1) {
+    return malformed(`${names.cert} header appears ${cert.length} times; a proxy sets it once, so one was injected`);
   }
-  return result;
+  const bytes = rawBytes([...cert, ...chain]);
+  if (bytes > MAX_FORWARDED_HEADER_BYTES) {
+    return malformed(`${names.cert} header is over ${MAX_FORWARDED_HEADER_BYTES} bytes (with its chain header)`);
+  }
+  const chainText = chainValue(format, chain, chainName);
+  if (chainText instanceof FormatError) return malformed(chainText.message);
+  const leafText = trimOws(cert[0] ?? '');
+  const decoder = DECODERS[format];
+  const leaf = leafText === '' ? 'none' : decoder.leaf(leafText, `${names.cert} header`);
+  if (leaf === 'none') {
+    return chainText === '' ? NONE : malformed(`${chainName} header is set but ${names.cert} carries no certificate`);
+  }
+  const ders = chainText === '' ? leaf : joinChain(leaf, decoder.chain(chainText, `${chainName} header`));
+  if (ders.length > MAX_FORWARDED_CERTIFICATES) {
+    return malformed(
+      `${names.cert} header carries ${ders.length} certificates, more than ${MAX_FORWARDED_CERTIFICATES}`,
+    );
+  }
+  return { kind: 'certificates', ders };
 }
 
+/**
+ * `cert` and `chain`: every raw value of the certificate header and of the chain header, in arrival order
+ * (from rawHeaders; the caller has NOT joined them). A repeated certificate header is malformed (RFC 9440: a
+ * repeated Client-Cert is malformed; for the others a repeat means someone injected one); a chain header may be
+ * split over several lines only for rfc9440 (structured-field list: combine). `names` are the header names for details.
+ */
 export function decodeForwarded(
   format: ProxyFormat,
   cert: readonly string[],
@@ -102,8 +98,11 @@ export function decodeForwarded(
   names: { cert: string; chain?: string },
 ): ForwardedCertificate {
   try {
+    if (!Object.hasOwn(DECODERS, format)) return malformed(`unknown forwarded-certificate format`);
     return decodeChecked(format, cert, chain, names);
   } catch (err) {
-    return malformed(names.cert, `does not decode: ${(err as Error)?.message ?? String(err)}`);
+    if (err instanceof FormatError) return malformed(err.message);
+    // Not expected: any other failure still fails closed, without echoing what was thrown.
+    return malformed(`${names?.cert ?? 'the certificate'} header could not be decoded`);
   }
 }
