@@ -5,7 +5,7 @@
  * client for a certificate without refusing any, and forwarding it to an upstream app in the header
  * of its format. The configurations are the ones the README's deployment guide shows.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -42,11 +42,6 @@ export async function freePort(): Promise<number> {
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-/** Whether the proxy's binary is installed (`.ci/run` installs all four). */
-export function proxyInstalled(kind: ProxyKind): boolean {
-  return spawnSync(BINARIES[kind], [kind === 'caddy' ? 'version' : '-v']).status === 0;
 }
 
 function nginxConfig(dir: string, port: number, upstream: number): string[] {

@@ -177,7 +177,7 @@ describe('the forwarded source decides by the immediate peer', () => {
     expect(read(['x-ssl-client-cert', escaped(), 'x-ssl-client-cert', escaped()])).toMatchObject({
       kind: 'refusal',
       code: 'CERT_MALFORMED',
-      detail: expect.stringMatching(/x-ssl-client-cert.*repeated/),
+      detail: expect.stringMatching(/x-ssl-client-cert header appears 2 times/),
     });
     expect(read(['x-ssl-client-cert', 'a'.repeat(64 * 1024 + 1)])).toMatchObject({
       kind: 'refusal',
