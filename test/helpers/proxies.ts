@@ -44,9 +44,17 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function nginxConfig(dir: string, port: number, upstream: number): string[] {
+/** One upstream port, or several (a fleet of app instances; nginx balances over them, round robin). */
+export type Upstream = number | readonly number[];
+
+function nginxConfig(dir: string, port: number, upstream: Upstream): string[] {
+  const servers = typeof upstream === 'number' ? [upstream] : upstream;
   const forward = [
-    `proxy_pass http://127.0.0.1:${upstream};`,
+    'proxy_pass http://app;',
+    // HTTP/1.1 and no `Connection: close`: nginx reuses upstream connections for different clients,
+    // as deployments do (`keepalive`), so a verdict tied to the connection would show.
+    'proxy_http_version 1.1;',
+    'proxy_set_header Connection "";',
     // Overwrites whatever the client sent under that name.
     'proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;',
   ];
@@ -59,6 +67,10 @@ function nginxConfig(dir: string, port: number, upstream: number): string[] {
     'http {',
     '  access_log off;',
     ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
+    '  upstream app {',
+    ...servers.map((p) => `    server 127.0.0.1:${p};`),
+    '    keepalive 4;',
+    '  }',
     '  server {',
     `    listen 127.0.0.1:${port} ssl;`,
     `    ssl_certificate ${dir}/server.pem;`,
@@ -180,19 +192,35 @@ async function waitForPort(port: number, ms: number, exited: () => string | unde
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
 }
 
+/** The one upstream port of a proxy that is not set up to balance over several here. */
+function single(kind: ProxyKind, upstream: Upstream): number {
+  if (typeof upstream === 'number') return upstream;
+  if (upstream.length === 1) return upstream[0] as number;
+  throw new Error(`startProxy: only nginx balances over several upstreams here, not ${kind}`);
+}
+
 /**
  * Starts `kind` on a free port of 127.0.0.1, terminating TLS with `tls` and forwarding every request
- * to http://127.0.0.1:`upstream` with the client's certificate in the header of its format.
+ * to http://127.0.0.1:`upstream` with the client's certificate in the header of its format. Several
+ * upstream ports (nginx only): an `upstream` block with all of them, round robin.
  */
-export async function startProxy(kind: ProxyKind, dir: string, tls: ProxyTls, upstream: number): Promise<RunningProxy> {
+export async function startProxy(
+  kind: ProxyKind,
+  dir: string,
+  tls: ProxyTls,
+  upstream: Upstream,
+): Promise<RunningProxy> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'server.pem'), tls.serverCert);
   writeFileSync(join(dir, 'server.key'), tls.serverKey, { mode: 0o600 });
   writeFileSync(join(dir, 'server-combined.pem'), `${tls.serverCert}\n${tls.serverKey}`, { mode: 0o600 });
   writeFileSync(join(dir, 'client-ca.pem'), tls.clientCa);
   const port = await freePort();
-  const configs = { nginx: nginxConfig, haproxy: haproxyConfig, apache: apacheConfig, caddy: caddyConfig };
-  writeFileSync(join(dir, 'proxy.conf'), `${configs[kind](dir, port, upstream).join('\n')}\n`);
+  const config =
+    kind === 'nginx'
+      ? nginxConfig(dir, port, upstream)
+      : { haproxy: haproxyConfig, apache: apacheConfig, caddy: caddyConfig }[kind](dir, port, single(kind, upstream));
+  writeFileSync(join(dir, 'proxy.conf'), `${config.join('\n')}\n`);
   const { args, env } = command(kind, dir);
   const child: ChildProcess = spawn(BINARIES[kind], args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
