@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, type Verifier } from 'certgate';
+import { createVerifier, type ProxyFormat, type Verifier } from 'certgate';
 import { requireClientCert } from 'certgate/express';
 import { expectProblem, get, type Reply } from './helpers/clients.js';
 import { type LivePki, makeLivePki } from './helpers/live-pki.js';
@@ -45,7 +45,7 @@ async function listen(server: http.Server): Promise<number> {
 }
 
 /** One app instance: its own verifier (CRL from the URL), answering with its name. */
-async function startInstance(name: string): Promise<number> {
+async function startInstance(name: string, format: ProxyFormat = 'nginx'): Promise<number> {
   const verifier = createVerifier({ ca: pki.rootPem, intermediates: pki.intermediatePem, crl: { urls: [crlUrl] } });
   verifiers.push(verifier);
   const app = express();
@@ -56,25 +56,29 @@ async function startInstance(name: string): Promise<number> {
   });
   app.get(
     '/',
-    requireClientCert({ verifier, proxy: { trust: 'loopback', format: 'nginx' } }),
+    requireClientCert({ verifier, proxy: { trust: 'loopback', format } }),
     (req, res) => void res.json({ instance: name, user: req.clientCert?.user, source: req.clientCert?.source }),
   );
   const server = http.createServer(app);
-  server.on('connection', () => upstreamConnections++);
+  if (format === 'nginx') server.on('connection', () => upstreamConnections++);
   return listen(server);
 }
 
 const alice = () => ({ cert: Buffer.from(pki.alice.cert), key: Buffer.from(pki.alice.key) });
 
-/** ROUND requests through nginx as alice, on `agent` (one kept-alive connection) or each on its own. */
-async function round(agent?: https.Agent): Promise<Reply[]> {
+/** ROUND requests through `to` (default: nginx) as alice, on `agent` (one kept-alive connection) or each on its own. */
+async function round(agent?: https.Agent, to = proxy, client = alice()): Promise<Reply[]> {
   const replies: Reply[] = [];
   for (let i = 0; i < ROUND; i++) {
-    replies.push(await get(proxy.port, '/', { ca: Buffer.from(pki.rootPem), client: alice(), agent }));
+    const reply = await get(to.port, '/', { ca: Buffer.from(pki.rootPem), client, agent });
+    // get() adds a close listener per request: many on one kept-alive socket are expected here.
+    reply.socket.setMaxListeners(0);
+    replies.push(reply);
   }
   return replies;
 }
 
+const proxyTls = () => ({ serverCert: pki.server.cert, serverKey: pki.server.key, clientCa: pki.rootPem });
 const servedBy = (replies: Reply[]) => new Set(replies.map((r) => r.headers['x-instance']));
 
 beforeAll(async () => {
@@ -86,9 +90,8 @@ beforeAll(async () => {
   crlUrl = `http://127.0.0.1:${crlPort}/intermediate.crl`;
   pki = await makeLivePki(crlUrl);
   crlBody = await pki.crl(1, []);
-  const upstreams = await Promise.all(INSTANCES.map(startInstance));
-  const tls = { serverCert: pki.server.cert, serverKey: pki.server.key, clientCa: pki.rootPem };
-  proxy = await startProxy('nginx', join(tempDir('certgate-fleet-'), 'proxy'), tls, upstreams);
+  const upstreams = await Promise.all(INSTANCES.map((name) => startInstance(name)));
+  proxy = await startProxy('nginx', join(tempDir('certgate-fleet-'), 'proxy'), proxyTls(), upstreams);
 }, 30_000);
 
 afterAll(async () => {
@@ -138,5 +141,26 @@ describe('two app instances behind one nginx upstream, CRL from a URL', () => {
     } finally {
       agent.destroy();
     }
+  });
+});
+
+// startProxy balances over several upstreams with the other proxies too. Bob, never revoked here,
+// so that these do not depend on the order of the tests.
+describe.each(['haproxy', 'apache', 'caddy'] as const)('two app instances behind one %s', (kind) => {
+  let other: RunningProxy;
+  beforeAll(async () => {
+    // Instances of their own, reading this proxy's format.
+    const own = await Promise.all(INSTANCES.map((name) => startInstance(name, kind)));
+    other = await startProxy(kind, join(tempDir(`certgate-fleet-${kind}-`), 'proxy'), proxyTls(), own);
+  }, 30_000);
+  afterAll(async () => {
+    await other?.close();
+  });
+
+  it('requests reach both instances, each accepts the forwarded certificate', async () => {
+    const bob = { cert: Buffer.from(pki.bob.cert), key: Buffer.from(pki.bob.key) };
+    const replies = await round(undefined, other, bob);
+    expect(servedBy(replies)).toEqual(new Set(INSTANCES));
+    for (const reply of replies) expect(reply.body).toMatchObject({ user: 'bob', source: 'proxy' });
   });
 });

@@ -44,11 +44,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** One upstream port, or several (a fleet of app instances; nginx balances over them, round robin). */
+/** One upstream port, or several (a fleet of app instances; the proxy balances over them, round robin). */
 export type Upstream = number | readonly number[];
 
+const ports = (upstream: Upstream): readonly number[] => (typeof upstream === 'number' ? [upstream] : upstream);
+
 function nginxConfig(dir: string, port: number, upstream: Upstream): string[] {
-  const servers = typeof upstream === 'number' ? [upstream] : upstream;
   const forward = [
     'proxy_pass http://app;',
     // HTTP/1.1 and no `Connection: close`: nginx reuses upstream connections for different clients,
@@ -68,7 +69,7 @@ function nginxConfig(dir: string, port: number, upstream: Upstream): string[] {
     '  access_log off;',
     ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
     '  upstream app {',
-    ...servers.map((p) => `    server 127.0.0.1:${p};`),
+    ...ports(upstream).map((p) => `    server 127.0.0.1:${p};`),
     '    keepalive 4;',
     '  }',
     '  server {',
@@ -85,7 +86,7 @@ function nginxConfig(dir: string, port: number, upstream: Upstream): string[] {
   ];
 }
 
-function haproxyConfig(dir: string, port: number, upstream: number): string[] {
+function haproxyConfig(dir: string, port: number, upstream: Upstream): string[] {
   return [
     'global',
     '  maxconn 64',
@@ -104,16 +105,20 @@ function haproxyConfig(dir: string, port: number, upstream: number): string[] {
     '  http-request set-header X-SSL-Client-Chain %[ssl_c_chain_der,base64] if { ssl_c_used }',
     '  default_backend app',
     'backend app',
-    `  server app 127.0.0.1:${upstream}`,
+    '  balance roundrobin',
+    ...ports(upstream).map((p, i) => `  server app${i} 127.0.0.1:${p}`),
   ];
 }
 
-function apacheConfig(dir: string, port: number, upstream: number): string[] {
-  const modules = ['mpm_event', 'authz_core', 'ssl', 'headers', 'proxy', 'proxy_http'];
+function apacheConfig(dir: string, port: number, upstream: Upstream): string[] {
+  const balancer = ['proxy_balancer', 'slotmem_shm', 'lbmethod_byrequests'];
+  const modules = ['mpm_event', 'authz_core', 'ssl', 'headers', 'proxy', 'proxy_http', ...balancer];
   return [
     `ServerRoot ${dir}`,
     ...modules.map((m) => `LoadModule ${m}_module /usr/lib/apache2/modules/mod_${m}.so`),
     `PidFile ${dir}/apache.pid`,
+    // mod_slotmem_shm (the balancer's shared memory) keeps its files here.
+    `DefaultRuntimeDir ${dir}`,
     `ErrorLog ${dir}/error.log`,
     'LogLevel warn',
     'User nobody',
@@ -128,12 +133,19 @@ function apacheConfig(dir: string, port: number, upstream: number): string[] {
     '  SSLOptions +ExportCertData',
     // `set` replaces any header of that name the client sent.
     '  RequestHeader set X-SSL-Client-Cert "%{SSL_CLIENT_CERT}s"',
-    `  ProxyPass / http://127.0.0.1:${upstream}/`,
+    '  <Proxy balancer://app>',
+    ...ports(upstream).map((p) => `    BalancerMember http://127.0.0.1:${p}`),
+    '    ProxySet lbmethod=byrequests',
+    '  </Proxy>',
+    '  ProxyPass / balancer://app/',
     '</VirtualHost>',
   ];
 }
 
-function caddyConfig(dir: string, port: number, upstream: number): string[] {
+function caddyConfig(dir: string, port: number, upstream: Upstream): string[] {
+  const upstreams = ports(upstream)
+    .map((p) => `127.0.0.1:${p}`)
+    .join(' ');
   return [
     '{',
     '  admin off',
@@ -152,7 +164,8 @@ function caddyConfig(dir: string, port: number, upstream: number): string[] {
     '      mode request',
     '    }',
     '  }',
-    `  reverse_proxy 127.0.0.1:${upstream} {`,
+    `  reverse_proxy ${upstreams} {`,
+    '    lb_policy round_robin',
     '    header_up X-SSL-Client-Cert {http.request.tls.client.certificate_der_base64}',
     '  }',
     '}',
@@ -192,17 +205,11 @@ async function waitForPort(port: number, ms: number, exited: () => string | unde
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
 }
 
-/** The one upstream port of a proxy that is not set up to balance over several here. */
-function single(kind: ProxyKind, upstream: Upstream): number {
-  if (typeof upstream === 'number') return upstream;
-  if (upstream.length === 1) return upstream[0] as number;
-  throw new Error(`startProxy: only nginx balances over several upstreams here, not ${kind}`);
-}
-
 /**
  * Starts `kind` on a free port of 127.0.0.1, terminating TLS with `tls` and forwarding every request
  * to http://127.0.0.1:`upstream` with the client's certificate in the header of its format. Several
- * upstream ports (nginx only): an `upstream` block with all of them, round robin.
+ * upstream ports: the proxy balances over them, round robin (nginx `upstream`, HAProxy `balance
+ * roundrobin`, Apache mod_proxy_balancer `byrequests`, Caddy `lb_policy round_robin`).
  */
 export async function startProxy(
   kind: ProxyKind,
@@ -216,11 +223,8 @@ export async function startProxy(
   writeFileSync(join(dir, 'server-combined.pem'), `${tls.serverCert}\n${tls.serverKey}`, { mode: 0o600 });
   writeFileSync(join(dir, 'client-ca.pem'), tls.clientCa);
   const port = await freePort();
-  const config =
-    kind === 'nginx'
-      ? nginxConfig(dir, port, upstream)
-      : { haproxy: haproxyConfig, apache: apacheConfig, caddy: caddyConfig }[kind](dir, port, single(kind, upstream));
-  writeFileSync(join(dir, 'proxy.conf'), `${config.join('\n')}\n`);
+  const configs = { nginx: nginxConfig, haproxy: haproxyConfig, apache: apacheConfig, caddy: caddyConfig };
+  writeFileSync(join(dir, 'proxy.conf'), `${configs[kind](dir, port, upstream).join('\n')}\n`);
   const { args, env } = command(kind, dir);
   const child: ChildProcess = spawn(BINARIES[kind], args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
