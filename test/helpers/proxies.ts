@@ -44,9 +44,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function nginxConfig(dir: string, port: number, upstream: number): string[] {
+/** One upstream port, or several (a fleet of app instances; the proxy balances over them, round robin). */
+export type Upstream = number | readonly number[];
+
+const ports = (upstream: Upstream): readonly number[] => (typeof upstream === 'number' ? [upstream] : upstream);
+
+function nginxConfig(dir: string, port: number, upstream: Upstream): string[] {
   const forward = [
-    `proxy_pass http://127.0.0.1:${upstream};`,
+    'proxy_pass http://app;',
+    // HTTP/1.1 and no `Connection: close`: nginx reuses upstream connections for different clients,
+    // as deployments do (`keepalive`), so a verdict tied to the connection would show.
+    'proxy_http_version 1.1;',
+    'proxy_set_header Connection "";',
     // Overwrites whatever the client sent under that name.
     'proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;',
   ];
@@ -59,6 +68,10 @@ function nginxConfig(dir: string, port: number, upstream: number): string[] {
     'http {',
     '  access_log off;',
     ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
+    '  upstream app {',
+    ...ports(upstream).map((p) => `    server 127.0.0.1:${p};`),
+    '    keepalive 4;',
+    '  }',
     '  server {',
     `    listen 127.0.0.1:${port} ssl;`,
     `    ssl_certificate ${dir}/server.pem;`,
@@ -73,7 +86,7 @@ function nginxConfig(dir: string, port: number, upstream: number): string[] {
   ];
 }
 
-function haproxyConfig(dir: string, port: number, upstream: number): string[] {
+function haproxyConfig(dir: string, port: number, upstream: Upstream): string[] {
   return [
     'global',
     '  maxconn 64',
@@ -92,16 +105,20 @@ function haproxyConfig(dir: string, port: number, upstream: number): string[] {
     '  http-request set-header X-SSL-Client-Chain %[ssl_c_chain_der,base64] if { ssl_c_used }',
     '  default_backend app',
     'backend app',
-    `  server app 127.0.0.1:${upstream}`,
+    '  balance roundrobin',
+    ...ports(upstream).map((p, i) => `  server app${i} 127.0.0.1:${p}`),
   ];
 }
 
-function apacheConfig(dir: string, port: number, upstream: number): string[] {
-  const modules = ['mpm_event', 'authz_core', 'ssl', 'headers', 'proxy', 'proxy_http'];
+function apacheConfig(dir: string, port: number, upstream: Upstream): string[] {
+  const balancer = ['proxy_balancer', 'slotmem_shm', 'lbmethod_byrequests'];
+  const modules = ['mpm_event', 'authz_core', 'ssl', 'headers', 'proxy', 'proxy_http', ...balancer];
   return [
     `ServerRoot ${dir}`,
     ...modules.map((m) => `LoadModule ${m}_module /usr/lib/apache2/modules/mod_${m}.so`),
     `PidFile ${dir}/apache.pid`,
+    // mod_slotmem_shm (the balancer's shared memory) keeps its files here.
+    `DefaultRuntimeDir ${dir}`,
     `ErrorLog ${dir}/error.log`,
     'LogLevel warn',
     'User nobody',
@@ -116,12 +133,19 @@ function apacheConfig(dir: string, port: number, upstream: number): string[] {
     '  SSLOptions +ExportCertData',
     // `set` replaces any header of that name the client sent.
     '  RequestHeader set X-SSL-Client-Cert "%{SSL_CLIENT_CERT}s"',
-    `  ProxyPass / http://127.0.0.1:${upstream}/`,
+    '  <Proxy balancer://app>',
+    ...ports(upstream).map((p) => `    BalancerMember http://127.0.0.1:${p}`),
+    '    ProxySet lbmethod=byrequests',
+    '  </Proxy>',
+    '  ProxyPass / balancer://app/',
     '</VirtualHost>',
   ];
 }
 
-function caddyConfig(dir: string, port: number, upstream: number): string[] {
+function caddyConfig(dir: string, port: number, upstream: Upstream): string[] {
+  const upstreams = ports(upstream)
+    .map((p) => `127.0.0.1:${p}`)
+    .join(' ');
   return [
     '{',
     '  admin off',
@@ -140,7 +164,8 @@ function caddyConfig(dir: string, port: number, upstream: number): string[] {
     '      mode request',
     '    }',
     '  }',
-    `  reverse_proxy 127.0.0.1:${upstream} {`,
+    `  reverse_proxy ${upstreams} {`,
+    '    lb_policy round_robin',
     '    header_up X-SSL-Client-Cert {http.request.tls.client.certificate_der_base64}',
     '  }',
     '}',
@@ -182,9 +207,16 @@ async function waitForPort(port: number, ms: number, exited: () => string | unde
 
 /**
  * Starts `kind` on a free port of 127.0.0.1, terminating TLS with `tls` and forwarding every request
- * to http://127.0.0.1:`upstream` with the client's certificate in the header of its format.
+ * to http://127.0.0.1:`upstream` with the client's certificate in the header of its format. Several
+ * upstream ports: the proxy balances over them, round robin (nginx `upstream`, HAProxy `balance
+ * roundrobin`, Apache mod_proxy_balancer `byrequests`, Caddy `lb_policy round_robin`).
  */
-export async function startProxy(kind: ProxyKind, dir: string, tls: ProxyTls, upstream: number): Promise<RunningProxy> {
+export async function startProxy(
+  kind: ProxyKind,
+  dir: string,
+  tls: ProxyTls,
+  upstream: Upstream,
+): Promise<RunningProxy> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'server.pem'), tls.serverCert);
   writeFileSync(join(dir, 'server.key'), tls.serverKey, { mode: 0o600 });

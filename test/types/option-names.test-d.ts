@@ -6,6 +6,7 @@
 import { expectTypeOf } from 'vitest';
 import type { AdapterOptions } from '../../src/adapters/options.js';
 import type { GUARD_OPTION_NAMES, GuardOptions } from '../../src/guard/guard.js';
+import type { PROXY_OPTION_NAMES, ProxyOptions } from '../../src/guard/proxy-options.js';
 import type {
   CRL_OPTION_NAMES,
   CrlOptions,
@@ -22,3 +23,5 @@ expectTypeOf<(typeof OCSP_OPTION_NAMES)[number]>().toEqualTypeOf<keyof OcspOptio
 expectTypeOf<(typeof GUARD_OPTION_NAMES)[number]>().toEqualTypeOf<Exclude<keyof GuardOptions, keyof VerifierOptions>>();
 // The adapters take the guard's options plus these two, which adapterSetup() handles itself.
 expectTypeOf<Exclude<keyof AdapterOptions, keyof GuardOptions>>().toEqualTypeOf<'forwardErrors' | 'onReject'>();
+// The `proxy` option's own keys (issue 9).
+expectTypeOf<(typeof PROXY_OPTION_NAMES)[number]>().toEqualTypeOf<keyof ProxyOptions>();
