@@ -40,6 +40,30 @@ function requestWith(peer: string, header: string, value: string): FakeRequest {
 /** A copy of `value` that is a distinct string (no shared hash), as a new request's header would be. */
 const freshCopy = (value: string): string => Buffer.from(value, 'latin1').toString('latin1');
 
+/** guard.check() on a value no guard has seen: a new guard each time over the shared verifier (its cache hit). */
+async function unseenValueChecks(opts: {
+  verifier: Verifier;
+  identify: IdentifyFunction;
+  roles: string[];
+  proxy: ProxyOptions;
+  peer: string;
+  header: string;
+  value: string;
+}): Promise<number[]> {
+  const { verifier, identify, roles, proxy } = opts;
+  const checks: number[] = [];
+  for (let i = -200; i < 2000; i++) {
+    const g = clientCertGuard({ verifier, identify, roles, proxy });
+    const req = requestWith(opts.peer, opts.header, freshCopy(opts.value));
+    const start = process.hrtime.bigint();
+    const outcome = await g.check(req);
+    const ns = nsSince(start);
+    if (!outcome.ok) throw new Error(`bench sanity: guard.check refused the forwarded value: ${outcome.error.code}`);
+    if (i >= 0) checks.push(ns);
+  }
+  return checks;
+}
+
 /** Median ns per call over `batches` (after one warm-up batch); `prepare` builds a batch's inputs untimed. */
 function perCall<T>(prepare: () => T[], fn: (input: T) => void, batches: number): number {
   const samples: number[] = [];
@@ -77,7 +101,8 @@ export async function measureForwardedCost(opts: {
   guardMiddleware(first as never, res as never, next);
   if (nexts !== 1 || errors !== 0 || first.clientCert?.user !== opts.expectedUser) {
     throw new Error(
-      `bench sanity: the guard did not take its synchronous fast path on the forwarded value (next calls ${nexts}, errors ${errors}, user ${first.clientCert?.user})`,
+      'bench sanity: the guard did not take its synchronous fast path on the forwarded value ' +
+        `(next calls ${nexts}, errors ${errors}, user ${first.clientCert?.user})`,
     );
   }
   if (first.clientCert?.source !== 'proxy') throw new Error('bench sanity: clientCert.source is not "proxy"');
@@ -116,22 +141,7 @@ export async function measureForwardedCost(opts: {
   if (errors !== 0 || served.some((r) => r.clientCert?.user !== opts.expectedUser))
     throw new Error('bench sanity: the guard failed during the loop');
 
-  // A value no guard has seen: a new guard each time over the shared verifier (its outcome cache hit).
-  const checks: number[] = [];
-  for (let i = -200; i < 2000; i++) {
-    const g = clientCertGuard({
-      verifier: opts.verifier,
-      identify: opts.identify,
-      roles: opts.roles,
-      proxy: opts.proxy,
-    });
-    const req = requestWith(peer, header, freshCopy(value));
-    const start = process.hrtime.bigint();
-    const outcome = await g.check(req);
-    const ns = nsSince(start);
-    if (!outcome.ok) throw new Error(`bench sanity: guard.check refused the forwarded value: ${outcome.error.code}`);
-    if (i >= 0) checks.push(ns);
-  }
+  const checks = await unseenValueChecks(opts);
 
   return {
     headerBytes: Buffer.byteLength(value, 'latin1'),

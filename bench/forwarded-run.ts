@@ -27,7 +27,8 @@ async function main(): Promise<void> {
   const c = THROUGHPUT_CONFIG;
   log(`certgate forwarded-path benchmark  ${meta.date}  node ${meta.node}  ${meta.cpuModel} x${meta.cpuCount}`);
   log(
-    `keep-alive HTTP with ${FORWARDED_HEADER} as nginx sets it: ${c.rounds} rounds x 3 routes x ${c.durationSeconds} s, ${c.connections} connections`,
+    `keep-alive HTTP with ${FORWARDED_HEADER} as nginx sets it: ` +
+      `${c.rounds} rounds x 3 routes x ${c.durationSeconds} s, ${c.connections} connections`,
   );
   const forwarded = await measureForwarded(THROUGHPUT_CONFIG, log);
   meta.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));

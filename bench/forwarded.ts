@@ -143,13 +143,17 @@ export async function measureForwarded(
   }
 }
 
+const percent = (share: number) => `${Math.round(share * 100)}%`;
+const ratio = (r: number) => r.toFixed(3);
+
 /** Report rows (label, value) for the forwarded part; the caller lays them out. */
 export function forwardedRows(f: ForwardedResult): Array<[string, string]> {
   const t = f.throughput;
   const c = t.config;
   const rows: Array<[string, string]> = [
     [
-      `-- 6. forwarded path, keep-alive HTTP + ${f.input.header} as nginx (median of ${c.rounds} interleaved ${c.durationSeconds} s runs, ${c.connections} conns)`,
+      `-- 6. forwarded path, keep-alive HTTP + ${f.input.header} as nginx ` +
+        `(median of ${c.rounds} interleaved ${c.durationSeconds} s runs, ${c.connections} conns)`,
       '',
     ],
   ];
@@ -157,16 +161,21 @@ export function forwardedRows(f: ForwardedResult): Array<[string, string]> {
     const p = t.perRoute[route];
     rows.push([
       `/${route} req/s`,
-      `${p.medianRps}  (min ${p.minRps}, max ${p.maxRps}; ${p.medianServerCpuUsPerRequest} us server CPU/req; CPU server ${Math.round(p.medianServerCpu * 100)}% / autocannon ${Math.round(p.medianLoadGenCpu * 100)}%; p99 ${p.medianLatencyP99Ms} ms)`,
+      `${p.medianRps}  (min ${p.minRps}, max ${p.maxRps}; ${p.medianServerCpuUsPerRequest} us server CPU/req; ` +
+        `CPU server ${percent(p.medianServerCpu)} / autocannon ${percent(p.medianLoadGenCpu)}; ` +
+        `p99 ${p.medianLatencyP99Ms} ms)`,
     ]);
   }
   rows.push([
     'guarded / plain',
-    `${t.pairedRatios.guardedOverPlain.toFixed(3)} median of per-round ratios  (goal >= 0.90; of medians ${t.ratios.guardedOverPlain.toFixed(3)}; CPU-normalised ${t.cpuNormalisedRatios.guardedOverPlain.toFixed(3)})`,
+    `${ratio(t.pairedRatios.guardedOverPlain)} median of per-round ratios  (goal >= 0.90; ` +
+      `of medians ${ratio(t.ratios.guardedOverPlain)}; ` +
+      `CPU-normalised ${ratio(t.cpuNormalisedRatios.guardedOverPlain)})`,
   ]);
   rows.push([
     'guarded / noop',
-    `${t.pairedRatios.guardedOverNoop.toFixed(3)} median of per-round ratios  (of medians ${t.ratios.guardedOverNoop.toFixed(3)}; CPU-normalised ${t.cpuNormalisedRatios.guardedOverNoop.toFixed(3)})`,
+    `${ratio(t.pairedRatios.guardedOverNoop)} median of per-round ratios  ` +
+      `(of medians ${ratio(t.ratios.guardedOverNoop)}; CPU-normalised ${ratio(t.cpuNormalisedRatios.guardedOverNoop)})`,
   ]);
   if (t.starvedRuns > 0)
     rows.push([
