@@ -1,7 +1,8 @@
 // Load generator for bench/run.ts, forked as a separate plain-node process so autocannon never
 // shares an event loop (or a core's worth of CPU time) with the server under test.
 //
-// Protocol (IPC): the parent sends { id, url, duration, connections, pipelining, tls: { cert, key, ca } }
+// Protocol (IPC): the parent sends { id, url, duration, connections, pipelining, tls?: { cert, key, ca },
+// headers?: { name: value } }
 // and receives { id, ok: true, result } or { id, ok: false, error }. It sends { type: 'exit' } to stop.
 import autocannon from 'autocannon';
 
@@ -10,7 +11,7 @@ process.on('message', async (msg) => {
     process.disconnect?.();
     return;
   }
-  const { id, url, duration, connections, pipelining, tls } = msg;
+  const { id, url, duration, connections, pipelining, tls, headers } = msg;
   try {
     const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
@@ -21,6 +22,8 @@ process.on('message', async (msg) => {
       pipelining,
       // A client certificate on every (keep-alive) connection; autocannon forces rejectUnauthorized: false.
       tlsOptions: tls,
+      // The same headers on every request (the forwarded part: the certificate header as a proxy sets it).
+      headers,
     });
     const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);

@@ -6,7 +6,10 @@
  *   2. per-request cost of the guard on an already-verified connection (in-process, real TLSSocket);
  *   3. cost of verifying unseen certificates (new leaf; fully cold; RSA; cache hit);
  *   4. event-loop time of one hostile, unauthenticated request (bench/hostile-request.ts);
- *   5. memory left behind by a flood of distinct hostile certificates over TLS (bench/flood-memory.ts).
+ *   5. memory left behind by a flood of distinct hostile certificates over TLS (bench/flood-memory.ts);
+ *   6. the forwarded path (guard option `proxy`): part 1's throughput over plain HTTP with the certificate
+ *      header nginx sets, and the guard's in-process cost per forwarded request (bench/forwarded.ts;
+ *      alone: `npm run bench:forwarded`).
  *
  * Only the sanity checks fail the run (non-2xx responses, a cert-less request not refused, a
  * verification that should succeed failing); timings are reported, never asserted.
@@ -31,23 +34,16 @@ import { measureGuardCost, type GuardCostResult } from './guard-cost.js';
 import { measureVerifyCost, type VerifyCostResult } from './verify-cost.js';
 import { measureHostileRequests, type HostileRequestResult } from './hostile-request.js';
 import { round } from './stats.js';
+import { log, QUICK, THROUGHPUT_CONFIG } from './config.js';
 import { type FloodMemoryRun, measureFloodMemory } from './flood-memory.js';
+import { FORWARDED_HEADER, type ForwardedResult, forwardedRows, measureForwarded } from './forwarded.js';
 
-const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const QUICK = process.env.BENCH_QUICK === '1';
-const CONFIG = {
-  rounds: env('BENCH_ROUNDS', QUICK ? 1 : 8),
-  durationSeconds: env('BENCH_DURATION', QUICK ? 1 : 3),
-  warmupSeconds: env('BENCH_WARMUP', QUICK ? 1 : 2),
-  connections: env('BENCH_CONNECTIONS', 10),
-  pipelining: 1,
-};
+const CONFIG = THROUGHPUT_CONFIG;
 const FLOOD_COUNTS = (process.env.BENCH_FLOOD_COUNTS ?? (QUICK ? '200' : '2000,10000')).split(',').map(Number);
 const VERIFY = QUICK
   ? { leaves: 20, coldIterations: 10, crlEntries: 1000, warmup: 10 }
   : { leaves: 200, coldIterations: 100, crlEntries: 1000, warmup: 20 };
 
-const log = (line = '') => process.stdout.write(`${line}\n`);
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 
 interface Response {
@@ -231,13 +227,14 @@ async function main(): Promise<void> {
     sanity.hostile = 'every hostile chain was refused';
     const floodMemory = await floodPart();
     sanity.floodMemory = 'every hostile certificate refused; alice served after each flood';
+    const forwarded = await forwardedPart();
 
     meta.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
     const totalSeconds = round((Date.now() - started) / 1000, 1);
-    const results = { meta, totalSeconds, sanity, throughput, guardCost, verifyCost, hostile, floodMemory };
+    const results = { meta, totalSeconds, sanity, throughput, guardCost, verifyCost, hostile, floodMemory, forwarded };
     await writeFile(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     log();
-    log(renderTable(meta, throughput, guardCost, verifyCost, hostile, totalSeconds));
+    log(renderTable(meta, throughput, guardCost, verifyCost, hostile, forwarded, totalSeconds));
     for (const r of floodMemory)
       log(
         `  flood of ${r.certificates} hostile certificates (${r.certificateDerBytes} B, ~${r.subjectBytes} B subject): ` +
@@ -284,6 +281,20 @@ async function floodPart(): Promise<FloodMemoryRun[]> {
   return floodMemory;
 }
 
+/** Part 6: the forwarded path, behind a (simulated) nginx. */
+async function forwardedPart(): Promise<ForwardedResult> {
+  log();
+  log(
+    `6. forwarded path: keep-alive HTTP with ${FORWARDED_HEADER} as nginx sets it, ${CONFIG.rounds} rounds x 3 routes x ${CONFIG.durationSeconds} s, ${CONFIG.connections} connections`,
+  );
+  const forwarded = await measureForwarded(CONFIG, log);
+  const k = forwarded.cost;
+  log(
+    `  guard middleware ${k.guardMiddlewareFreshRequestNs} ns/call (same request ${k.guardMiddlewareSameRequestNs} ns, no-op ${k.noopMiddlewareNs} ns); unseen value ${k.guardCheckUnseenValueUs.median} us`,
+  );
+  return forwarded;
+}
+
 function renderTable(
   meta: {
     date: string;
@@ -297,6 +308,7 @@ function renderTable(
   g: GuardCostResult,
   v: VerifyCostResult[],
   hostile: HostileRequestResult[],
+  forwarded: ForwardedResult,
   totalSeconds: number,
 ): string {
   const rows: Array<[string, string]> = [];
@@ -362,6 +374,7 @@ function renderTable(
         `CPU median ${h.newLeaf.cpuMedianMs} / ${h.newChain.cpuMedianMs} ms)`,
     ]);
   }
+  rows.push(...forwardedRows(forwarded));
   section('environment');
   rows.push(['node', meta.node]);
   rows.push(['cpu', `${meta.cpuModel} x${meta.cpuCount}`]);

@@ -1,4 +1,5 @@
-// Part 1: keep-alive mTLS throughput of /plain, /noop and /guarded on one Express 5 HTTPS server,
+// Keep-alive throughput of /plain, /noop and /guarded on one Express 5 server (part 1: HTTPS with a client
+// certificate; the forwarded part: plain HTTP with the certificate header a proxy sets),
 // driven by autocannon in a separate process (bench/load-runner.mjs).
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -66,13 +67,13 @@ export interface ThroughputResult {
   /** Ratios of the per-route medians (the headline figures). */
   ratios: { guardedOverPlain: number; noopOverPlain: number; guardedOverNoop: number };
   /** Median of the per-round ratios (each round's routes ran back to back): a robustness check. */
-  pairedRatios: { guardedOverPlain: number; noopOverPlain: number };
+  pairedRatios: { guardedOverPlain: number; noopOverPlain: number; guardedOverNoop: number };
   /**
    * Throughput ratios normalised by server CPU: (server CPU us per request on /plain) / (the same on
    * /guarded). Equals the throughput ratio when the server has a core to itself; unlike raw req/s it
    * is not skewed by other processes taking CPU from the server during some runs.
    */
-  cpuNormalisedRatios: { guardedOverPlain: number; noopOverPlain: number };
+  cpuNormalisedRatios: { guardedOverPlain: number; noopOverPlain: number; guardedOverNoop: number };
   /** Timed runs in which the server got less than 90% of a core: the machine was busy with something else. */
   starvedRuns: number;
   order: Route[][];
@@ -80,10 +81,16 @@ export interface ThroughputResult {
   warmup: RunRecord[];
 }
 
-interface TlsClient {
+export interface TlsClient {
   cert: string;
   key: string;
   ca: string;
+}
+
+/** What each request carries: a client certificate over TLS (part 1), or headers over plain HTTP (forwarded part). */
+export interface LoadRequest {
+  tls?: TlsClient;
+  headers?: Record<string, string>;
 }
 
 /** The forked autocannon process. */
@@ -122,13 +129,14 @@ export class LoadRunner {
     return new LoadRunner(child);
   }
 
-  run(opts: {
-    url: string;
-    duration: number;
-    connections: number;
-    pipelining: number;
-    tls: TlsClient;
-  }): Promise<LoadResult> {
+  run(
+    opts: {
+      url: string;
+      duration: number;
+      connections: number;
+      pipelining: number;
+    } & LoadRequest,
+  ): Promise<LoadResult> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -145,12 +153,14 @@ export class LoadRunner {
   }
 }
 
+/** `request`: a TLS client (https baseUrl) or a { tls?, headers? } description of every request. */
 export async function measureThroughput(
   baseUrl: string,
-  tls: TlsClient,
+  request: TlsClient | LoadRequest,
   config: ThroughputConfig,
   log: (line: string) => void,
 ): Promise<ThroughputResult> {
+  const requestShape: LoadRequest = 'cert' in request ? { tls: request } : request;
   const runner = await LoadRunner.start();
   try {
     const one = async (roundNo: number, route: Route, duration: number): Promise<RunRecord> => {
@@ -161,7 +171,7 @@ export async function measureThroughput(
         duration,
         connections: config.connections,
         pipelining: config.pipelining,
-        tls,
+        ...requestShape,
       });
       const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
@@ -243,11 +253,16 @@ export async function measureThroughput(
           3,
         ),
         noopOverPlain: round(perRoute.plain.medianServerCpuUsPerRequest / perRoute.noop.medianServerCpuUsPerRequest, 3),
+        guardedOverNoop: round(
+          perRoute.noop.medianServerCpuUsPerRequest / perRoute.guarded.medianServerCpuUsPerRequest,
+          3,
+        ),
       },
       starvedRuns: runs.filter((x) => x.serverCpu < 0.9).length,
       pairedRatios: {
         guardedOverPlain: round(median(rounds.map((r) => rpsOf('guarded', r) / rpsOf('plain', r))), 3),
         noopOverPlain: round(median(rounds.map((r) => rpsOf('noop', r) / rpsOf('plain', r))), 3),
+        guardedOverNoop: round(median(rounds.map((r) => rpsOf('guarded', r) / rpsOf('noop', r))), 3),
       },
       order,
       runs,
