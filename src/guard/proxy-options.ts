@@ -57,6 +57,28 @@ function headerName(value: unknown, option: string, where: string): string {
   return value.toLowerCase();
 }
 
+/** Peers whose trust answer is remembered: the proxies, and at most this many other addresses. */
+const REMEMBERED_PEERS = 256;
+
+/**
+ * A fixed address list's answer per peer, remembered: proxy-addr parses the address on every call
+ * (~3 us), and a proxy's requests all come from a handful of addresses. Bounded, so a flood from
+ * many addresses only costs the parse again. Never for an application's function, whose answer
+ * may change.
+ */
+function rememberAnswers(isTrusted: (address: string) => boolean): (address: string) => boolean {
+  const answers = new Map<string, boolean>();
+  return (address) => {
+    let answer = answers.get(address);
+    if (answer === undefined) {
+      answer = isTrusted(address);
+      if (answers.size >= REMEMBERED_PEERS) answers.clear();
+      answers.set(address, answer);
+    }
+    return answer;
+  };
+}
+
 function trustPredicate(trust: unknown, where: string): (address: string) => boolean {
   if (typeof trust === 'function') {
     const predicate = trust as (address: string) => unknown;
@@ -72,7 +94,7 @@ function trustPredicate(trust: unknown, where: string): (address: string) => boo
   }
   try {
     const compiled = proxyaddr.compile(list.map((a: string) => a.trim()));
-    return (address) => compiled(address, 0);
+    return rememberAnswers((address) => compiled(address, 0));
   } catch (err) {
     throw configError(where, `option 'proxy.trust': ${(err as Error).message}`, err);
   }

@@ -146,6 +146,8 @@ export function forwardedSource(
     sizeCalculation: (reading, key) => reading.ders.reduce((n, d) => n + d.length, ENTRY_BYTES + 2 * key.length),
   });
   const { names, format } = settings;
+  /** Per proxy connection, the last header value(s) and their reading (a memo of `decoded`, not a verdict). */
+  const lastOnConnection = new WeakMap<object, { key: string; reading: PresentedCertificate }>();
 
   const fromHeaders = (req: RequestLike, peer: string): SourceReading => {
     const via = `proxy ${peer}, header ${names.cert}`;
@@ -157,8 +159,17 @@ export function forwardedSource(
       return Object.freeze({ kind: 'none', detail: `no ${names.cert} header from the proxy [${via}]` });
     }
     const valuesKey = lookupKeyOf(values);
+    // The last value this connection forwarded: a proxy's keep-alive connection mostly carries one
+    // client's requests in a row, and comparing two strings is cheaper than hashing one for the
+    // lookup. A different value (another client on the same connection) falls through.
+    const connection = typeof req.socket === 'object' && req.socket !== null ? req.socket : undefined;
+    const last = connection ? lastOnConnection.get(connection) : undefined;
+    if (last && last.key === valuesKey) return last.reading;
     const known = decoded.get(valuesKey);
-    if (known) return known;
+    if (known) {
+      if (connection) lastOnConnection.set(connection, { key: valuesKey, reading: known });
+      return known;
+    }
     const result = decodeForwarded(format, values.cert, values.chain, names);
     if (result.kind === 'malformed') return refusalReading(escapeUnprintable(result.detail), via);
     if (result.kind === 'none')
@@ -173,6 +184,7 @@ export function forwardedSource(
       ...(result.ders.length === 1 ? { untrustedHint: UNTRUSTED_HINT } : {}),
     });
     decoded.set(valuesKey, reading);
+    if (connection) lastOnConnection.set(connection, { key: valuesKey, reading });
     return reading;
   };
 
