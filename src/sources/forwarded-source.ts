@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { escapeUnprintable } from '../x509/name.js';
-import { decodeForwarded } from './forwarded/decode.js';
+import { decodeForwarded, type ForwardedCertificate } from './forwarded/decode.js';
 import { MAX_FORWARDED_HEADER_BYTES, type ProxyFormat } from './forwarded/formats.js';
-import type { CertificateSource, PresentedCertificate, RequestLike, SourceReading } from './source.js';
+import type { CertificateSource, RequestLike, SourceReading } from './source.js';
 import { tlsSocketSource } from './tls-socket.js';
 
 /**
@@ -140,14 +140,19 @@ export function forwardedSource(
   settings: ProxySettings,
   direct: CertificateSource = tlsSocketSource,
 ): CertificateSource {
-  const decoded = new LRUCache<string, PresentedCertificate>({
+  const decoded = new LRUCache<string, SourceReading>({
     max: DECODED_ENTRIES,
     maxSize: DECODED_MEMORY_BYTES,
-    sizeCalculation: (reading, key) => reading.ders.reduce((n, d) => n + d.length, ENTRY_BYTES + 2 * key.length),
+    sizeCalculation: (reading, key) =>
+      (reading.kind === 'certificate'
+        ? reading.ders.reduce((n, d) => n + d.length, 0)
+        : 2 * (reading.detail?.length ?? 0)) +
+      ENTRY_BYTES +
+      2 * key.length,
   });
   const { names, format } = settings;
   /** Per proxy connection, the last header value(s) and their reading (a memo of `decoded`, not a verdict). */
-  const lastOnConnection = new WeakMap<object, { key: string; reading: PresentedCertificate }>();
+  const lastOnConnection = new WeakMap<object, { key: string; reading: SourceReading }>();
 
   const fromHeaders = (req: RequestLike, peer: string): SourceReading => {
     const via = `proxy ${peer}, header ${names.cert}`;
@@ -170,11 +175,18 @@ export function forwardedSource(
       if (connection) lastOnConnection.set(connection, { key: valuesKey, reading: known });
       return known;
     }
-    const result = decodeForwarded(format, values.cert, values.chain, names);
+    const reading = readingOf(decodeForwarded(format, values.cert, values.chain, names), values, via);
+    // Refusals too: a value is decoded once, however often it is sent (a guard reads a request twice).
+    decoded.set(valuesKey, reading);
+    if (connection) lastOnConnection.set(connection, { key: valuesKey, reading });
+    return reading;
+  };
+
+  const readingOf = (result: ForwardedCertificate, values: HeaderValues, via: string): SourceReading => {
     if (result.kind === 'malformed') return refusalReading(escapeUnprintable(result.detail), via);
     if (result.kind === 'none')
       return Object.freeze({ kind: 'none', detail: `the proxy forwarded no certificate [${via}]` });
-    const reading: PresentedCertificate = Object.freeze({
+    return Object.freeze({
       kind: 'certificate',
       scope: 'request',
       cacheKey: digestOf(format, values),
@@ -183,9 +195,6 @@ export function forwardedSource(
       origin: 'proxy',
       ...(result.ders.length === 1 ? { untrustedHint: UNTRUSTED_HINT } : {}),
     });
-    decoded.set(valuesKey, reading);
-    if (connection) lastOnConnection.set(connection, { key: valuesKey, reading });
-    return reading;
   };
 
   return Object.freeze({

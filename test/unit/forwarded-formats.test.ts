@@ -152,9 +152,12 @@ describe('each format, as the proxy writes it', () => {
 
 describe('xfcc: only the nearest proxy element counts, quoting cannot inject', () => {
   it('a forged earlier element is ignored: the LAST element is the nearest proxy', () => {
-    const forged = `By=spiffe://evil;Cert="${encodeURIComponent(interPem)}"`;
-    const real = `By=spiffe://app;Cert="${encodeURIComponent(leafPem)}"`;
+    const forged = `Hash=00;Cert="${encodeURIComponent(interPem)}"`;
+    const real = `Hash=01;Cert="${encodeURIComponent(leafPem)}"`;
     expectCerts(decode('xfcc', [`${forged},${real}`]), [leaf]);
+    // With By (or URI, DNS), which Envoy writes unescaped, several elements cannot be told apart.
+    const withBy = `By=spiffe://evil;Cert="${encodeURIComponent(interPem)}",By=spiffe://app;Cert="${encodeURIComponent(leafPem)}"`;
+    expectMalformed(decode('xfcc', [withBy]), 'unescaped');
   });
 
   it('`,` `;` and `=` inside quotes are text, not structure', () => {
@@ -163,14 +166,14 @@ describe('xfcc: only the nearest proxy element counts, quoting cannot inject', (
     expectCerts(decode('xfcc', [value]), [leaf]);
     // The whole injected text stayed inside one quoted Subject: the last element is this one.
     const last = `Cert="${encodeURIComponent(leafPem)}";Subject="a,b;c=d"`;
-    expectCerts(decode('xfcc', [`By=x;Subject="${injected}",${last}`]), [leaf]);
+    expectCerts(decode('xfcc', [`Hash=00;Subject="${injected}",${last}`]), [leaf]);
   });
 
   it('refuses a Cert given twice, an unclosed quote, a last element without Cert, a Chain not led by Cert', () => {
     const cert = encodeURIComponent(leafPem);
     expectMalformed(decode('xfcc', [`Cert="${cert}";Cert="${cert}"`]), 'x-forwarded-client-cert', 'twice');
     expectMalformed(decode('xfcc', [`Cert="${cert}`]), 'no closing quote');
-    expectMalformed(decode('xfcc', [`Cert="${cert}",By=spiffe://x;Hash=00`]), 'neither Cert nor Chain');
+    expectMalformed(decode('xfcc', [`Cert="${cert}",Hash=00`]), 'neither Cert nor Chain');
     const chainPem = encodeURIComponent(interPem + leafPem);
     expectMalformed(decode('xfcc', [`Cert="${cert}";Chain="${chainPem}"`]), 'does not start with');
   });

@@ -6,7 +6,7 @@
  * elements may have come from the client. `Cert` is URL-encoded PEM of the leaf, `Chain` the
  * URL-encoded PEM chain including the leaf.
  */
-import { FormatError, pemCertificates, percentDecode } from './encodings.js';
+import { FormatError, pemCertificates, percentDecode, quoteSnippet } from './encodings.js';
 
 type Element = Map<string, string>;
 
@@ -80,10 +80,11 @@ function readElement(scanner: Scanner): Element {
     scanner.skipSpaces();
     const key = readKey(scanner);
     scanner.skipSpaces();
-    if (scanner.peek() !== '=') scanner.fail(`the key ${key} has no =`);
+    if (scanner.peek() !== '=') scanner.fail(`the key ${quoteSnippet(key)} has no =`);
     scanner.at++;
     scanner.skipSpaces();
-    if (SINGLE_KEYS.has(key) && element.has(key)) scanner.fail(`the key ${key} appears twice in one element`);
+    if (SINGLE_KEYS.has(key) && element.has(key))
+      scanner.fail(`the key ${quoteSnippet(key)} appears twice in one element`);
     element.set(key, readValue(scanner));
     scanner.skipSpaces();
     if (scanner.peek() !== ';') return element;
@@ -91,16 +92,33 @@ function readElement(scanner: Scanner): Element {
   }
 }
 
-/** The last element: every element is parsed (quotes decide where elements end), only the last kept. */
+/**
+ * Keys whose values Envoy writes unquoted and unescaped (a certificate's URI and DNS SANs, the
+ * proxy's own URI): a SAN holding `,Cert="..."` splits one element into two, so with several
+ * elements nobody can tell where the nearest proxy's element begins.
+ */
+const UNESCAPED_KEYS = ['uri', 'dns', 'by'] as const;
+
+/**
+ * The last element: every element is parsed (quotes decide where elements end), only the last kept.
+ * Several elements are refused when any carries a key Envoy writes unescaped (see UNESCAPED_KEYS):
+ * one edge proxy with SANITIZE_SET writes one element, and that is what certgate reads.
+ */
 export function lastXfccElement(text: string, what: string): Element {
   const scanner = new Scanner(text, what);
-  let last = readElement(scanner);
+  const elements = [readElement(scanner)];
   while (scanner.peek() === ',') {
     scanner.at++;
-    last = readElement(scanner);
+    elements.push(readElement(scanner));
   }
   if (scanner.peek() !== undefined) scanner.fail('text after a value');
-  return last;
+  if (elements.length > 1 && elements.some((e) => UNESCAPED_KEYS.some((k) => e.has(k)))) {
+    throw new FormatError(
+      `${what}: ${elements.length} elements, and URI, DNS or By values (which Envoy writes unescaped) ` +
+        'make their boundaries untrustworthy; forward from one proxy with SANITIZE_SET',
+    );
+  }
+  return elements[elements.length - 1] as Element;
 }
 
 /** The certificates of the nearest proxy's element: Chain (leaf first) if given, else Cert. */

@@ -41,8 +41,8 @@ beforeAll(async () => {
     rfc9440: { cert: `:${bareBody(leaf)}:`, chain: `:${bareBody(inter)}:;p=1, :${bareBody(inter)}:` },
     xfcc: {
       cert:
-        `By=spiffe://evil;Cert="${encodeURIComponent(pemOf(inter))}",By=spiffe://a;Hash=00;` +
-        `Cert="${encodeURIComponent(pemOf(leaf))}";Chain="${encodeURIComponent(both)}";Subject="CN=a,O=b";DNS=x`,
+        `Hash=01;Cert="${encodeURIComponent(pemOf(inter))}",Hash=00;` +
+        `Cert="${encodeURIComponent(pemOf(leaf))}";Chain="${encodeURIComponent(both)}";Subject="CN=a,O=b"`,
     },
     nginx: { cert: encodeURIComponent(pemOf(leaf)) },
     haproxy: { cert: leaf.toString('base64'), chain: Buffer.concat([inter, inter]).toString('base64') },
