@@ -74,13 +74,15 @@ function headerValues(req: RequestLike, names: ProxySettings['names']): HeaderVa
     }
     return found;
   }
-  // No rawHeaders (a hand-made request-like object): Node's joined values hide repeats.
+  // No rawHeaders (a hand-made request-like object): Node joins repeats with ", ", which no
+  // format's single certificate value contains, so such a value counts as repeated (refused).
   for (const [name, into] of [
     [names.cert, found.cert],
     [names.chain, found.chain],
   ] as const) {
     const value = name === undefined ? undefined : req.headers?.[name];
-    const values = value === undefined ? [] : typeof value === 'string' ? [value] : [...value];
+    const joined = typeof value === 'string' && into === found.cert ? value.split(', ') : undefined;
+    const values = value === undefined ? [] : (joined ?? (typeof value === 'string' ? [value] : [...value]));
     for (const v of values) {
       into.push(v);
       found.bytes += v.length;

@@ -191,6 +191,12 @@ describe('the forwarded source decides by the immediate peer', () => {
     const socket = { remoteAddress: '10.0.0.1' };
     expect(source.read({ socket, headers: { 'x-ssl-client-cert': escaped() } }).kind).toBe('certificate');
     expect(source.read({ socket, headers: { 'x-ssl-client-cert': [escaped(), escaped()] } }).kind).toBe('refusal');
+    // Found in review: Node joins a repeated header with ", "; such a joined value is a repeat too.
+    const joined = `${escaped()}, ${escaped()}`;
+    expect(source.read({ socket, headers: { 'x-ssl-client-cert': joined } })).toMatchObject({
+      kind: 'refusal',
+      code: 'CERT_MALFORMED',
+    });
   });
 
   it('a guard with proxy: source proxy; the same value on another socket reuses the verdict', async () => {
