@@ -16,6 +16,34 @@ export function quoteSnippet(text: string): string {
   return `"${escapeUnprintable(cut).replace(/[^\x20-\x7e]/g, '?')}"`;
 }
 
+/** A position in a header value, for the structured parsers (RFC 8941, XFCC). */
+export class TextCursor {
+  at = 0;
+  constructor(
+    readonly text: string,
+    readonly what: string,
+    /** How a failure reads: `${what} is not ${grammar(problem)} at character N`. */
+    private readonly grammar: (problem: string) => string,
+  ) {}
+  peek(): string | undefined {
+    return this.text[this.at];
+  }
+  matches(pattern: RegExp): boolean {
+    const c = this.text[this.at];
+    return c !== undefined && pattern.test(c);
+  }
+  fail(problem: string): never {
+    throw new FormatError(`${this.what} is not ${this.grammar(problem)} at character ${this.at + 1}`);
+  }
+  /** Spaces, and tabs unless `tabsToo` is false (RFC 8941 lists allow OWS, items only SP). */
+  skipSpaces(tabsToo = true): void {
+    while (this.peek() === ' ' || (tabsToo && this.peek() === '\t')) this.at++;
+  }
+  takeWhile(pattern: RegExp): void {
+    while (this.matches(pattern)) this.at++;
+  }
+}
+
 const BASE64_PADDED = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Standard base64 with its padding, as HAProxy, Go (Caddy, Traefik) and .NET write it: nothing else. */

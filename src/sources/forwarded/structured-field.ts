@@ -4,7 +4,7 @@
  * grammar) and ignored, as RFC 9440 defines none; inner lists and other bare items are refused.
  * One forward pass over the text: a cursor never moves back.
  */
-import { FormatError, quoteSnippet } from './encodings.js';
+import { FormatError, quoteSnippet, TextCursor } from './encodings.js';
 
 const BASE64_BODY = /^[A-Za-z0-9+/=]*$/;
 const KEY_FIRST = /[a-z*]/;
@@ -13,29 +13,9 @@ const TOKEN_FIRST = /[A-Za-z*]/;
 const TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z:/]/;
 const DIGIT = /[0-9]/;
 
-class Cursor {
-  at = 0;
-  constructor(
-    readonly text: string,
-    readonly what: string,
-  ) {}
-  peek(): string | undefined {
-    return this.text[this.at];
-  }
-  matches(pattern: RegExp): boolean {
-    const c = this.text[this.at];
-    return c !== undefined && pattern.test(c);
-  }
-  fail(problem: string): never {
-    throw new FormatError(`${this.what} is not an RFC 8941 ${problem} at character ${this.at + 1}`);
-  }
-  skipSpaces(tabsToo: boolean): void {
-    while (this.peek() === ' ' || (tabsToo && this.peek() === '\t')) this.at++;
-  }
-  takeWhile(pattern: RegExp): void {
-    while (this.matches(pattern)) this.at++;
-  }
-}
+type Cursor = TextCursor;
+const sfCursor = (text: string, what: string): Cursor =>
+  new TextCursor(text, what, (problem) => `an RFC 8941 ${problem}`);
 
 /**
  * RFC 8941 section 4.2.7: the base64 alphabet only; `=` padding may be missing (parsers SHOULD NOT
@@ -124,7 +104,7 @@ function readItem(cursor: Cursor): Buffer {
 
 /** An sf-item holding a byte sequence (`Client-Cert`). */
 export function parseSfBinaryItem(text: string, what: string): Buffer {
-  const cursor = new Cursor(text, what);
+  const cursor = sfCursor(text, what);
   cursor.skipSpaces(false);
   const bytes = readItem(cursor);
   cursor.skipSpaces(false);
@@ -134,7 +114,7 @@ export function parseSfBinaryItem(text: string, what: string): Buffer {
 
 /** An sf-list of byte sequences (`Client-Cert-Chain`), at most `max` members. */
 export function parseSfBinaryList(text: string, what: string, max: number): Buffer[] {
-  const cursor = new Cursor(text, what);
+  const cursor = sfCursor(text, what);
   const members: Buffer[] = [];
   cursor.skipSpaces(false);
   while (cursor.peek() !== undefined) {

@@ -6,30 +6,11 @@
  * elements may have come from the client. `Cert` is URL-encoded PEM of the leaf, `Chain` the
  * URL-encoded PEM chain including the leaf.
  */
-import { FormatError, pemCertificates, percentDecode, quoteSnippet } from './encodings.js';
+import { FormatError, pemCertificates, percentDecode, quoteSnippet, TextCursor } from './encodings.js';
 
 type Element = Map<string, string>;
 
-class Scanner {
-  at = 0;
-  constructor(
-    readonly text: string,
-    readonly what: string,
-  ) {}
-  peek(): string | undefined {
-    return this.text[this.at];
-  }
-  matches(pattern: RegExp): boolean {
-    const c = this.text[this.at];
-    return c !== undefined && pattern.test(c);
-  }
-  fail(problem: string): never {
-    throw new FormatError(`${this.what} is not XFCC: ${problem} at character ${this.at + 1}`);
-  }
-  skipSpaces(): void {
-    while (this.peek() === ' ' || this.peek() === '\t') this.at++;
-  }
-}
+type Scanner = TextCursor;
 
 function readKey(scanner: Scanner): string {
   const start = scanner.at;
@@ -105,7 +86,7 @@ const UNESCAPED_KEYS = ['uri', 'dns', 'by'] as const;
  * one edge proxy with SANITIZE_SET writes one element, and that is what certgate reads.
  */
 export function lastXfccElement(text: string, what: string): Element {
-  const scanner = new Scanner(text, what);
+  const scanner = new TextCursor(text, what, (problem) => `XFCC: ${problem}`);
   const elements = [readElement(scanner)];
   while (scanner.peek() === ',') {
     scanner.at++;
