@@ -11,10 +11,10 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import express from 'express';
 import { byCommonName, createVerifier, type ProxyOptions } from 'certgate';
 import { requireClientCert } from 'certgate/express';
 import { generateDevPki } from '../src/devpki/generate.js';
+import { threeRouteApp } from './routes.js';
 import { measureThroughput, type ThroughputConfig, type ThroughputResult } from './throughput.js';
 import { type ForwardedCostResult, measureForwardedCost } from './forwarded-cost.js';
 
@@ -91,21 +91,7 @@ export async function measureForwarded(
     const proxy: ProxyOptions = { trust: 'loopback', format: 'nginx' };
     const guard = requireClientCert({ verifier, identify, roles, proxy });
 
-    const body = { ok: true, message: 'hello' };
-    const app = express();
-    app.get('/plain', (_req, res) => {
-      res.json(body);
-    });
-    app.get(
-      '/noop',
-      (_req, _res, next) => next(),
-      (_req, res) => {
-        res.json(body);
-      },
-    );
-    app.get('/guarded', guard, (_req, res) => {
-      res.json(body);
-    });
+    const app = threeRouteApp(guard);
     server = http.createServer(app);
     await new Promise<void>((resolve) => (server as http.Server).listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;

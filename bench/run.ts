@@ -25,10 +25,10 @@ import type { TLSSocket } from 'node:tls';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express from 'express';
 import { byCommonName, createVerifier } from 'certgate';
 import { requireClientCert } from 'certgate/express';
 import { generateDevPki } from '../src/devpki/generate.js';
+import { ROUTE_BODY, threeRouteApp } from './routes.js';
 import { measureThroughput, type ThroughputResult } from './throughput.js';
 import { measureGuardCost, type GuardCostResult } from './guard-cost.js';
 import { measureVerifyCost, type VerifyCostResult } from './verify-cost.js';
@@ -117,26 +117,12 @@ async function main(): Promise<void> {
     const roles = ['customer'];
     const guard = requireClientCert({ verifier, identify, roles });
 
-    const body = { ok: true, message: 'hello' };
     let captured: TLSSocket | undefined;
-    const app = express();
-    app.get('/plain', (_req, res) => {
-      res.json(body);
-    });
-    app.get(
-      '/noop',
-      (_req, _res, next) => next(),
-      (_req, res) => {
-        res.json(body);
-      },
-    );
-    app.get('/guarded', guard, (_req, res) => {
-      res.json(body);
-    });
+    const app = threeRouteApp(guard);
     // Same guard instance; the handler keeps the connection's socket for part 2.
     app.get('/capture', guard, (req, res) => {
       captured = req.socket as TLSSocket;
-      res.json(body);
+      res.json(ROUTE_BODY);
     });
 
     server = https.createServer(
@@ -157,7 +143,7 @@ async function main(): Promise<void> {
 
     // ---- Sanity checks (the only pass/fail) -------------------------------------------------------
     const withCert = await get(port, '/guarded', { ca, ...alice });
-    if (withCert.status !== 200 || withCert.body !== JSON.stringify(body)) {
+    if (withCert.status !== 200 || withCert.body !== JSON.stringify(ROUTE_BODY)) {
       throw new Error(`SANITY FAILURE: GET /guarded with alice's certificate gave ${withCert.status} ${withCert.body}`);
     }
     const noCert = await get(port, '/guarded', { ca });

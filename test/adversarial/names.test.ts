@@ -20,7 +20,7 @@ import { requireClientCert } from 'certgate/express';
 import { main } from '../../src/cli/main.js';
 import { get, makePki, type TestPki } from '../helpers/clients.js';
 import { issue } from '../unit/pki.js';
-import { opensslOk, opensslSubjectRfc2253 } from '../helpers/oracle.js';
+import { opensslCaConfig, opensslOk, opensslSubjectRfc2253 } from '../helpers/oracle.js';
 
 /** CR LF (a forged log line), ESC (terminal control), DEL, C1 CSI, and RIGHT-TO-LEFT OVERRIDE. */
 const EVIL_CN = 'evil\r\nX-User: admin\x1b[2J\x7f\u009b31m\u202Egnp.exe';
@@ -41,30 +41,7 @@ const AT = Date.now() + 60_000;
 const file = (name: string) => join(dir, name);
 
 function makeFixtures(): void {
-  writeFileSync(
-    file('ca.cnf'),
-    [
-      '[ req ]',
-      'distinguished_name = req_dn',
-      '[ req_dn ]',
-      '[ ca_ext ]',
-      'basicConstraints = critical, CA:TRUE',
-      'keyUsage = critical, keyCertSign, cRLSign',
-      'subjectKeyIdentifier = hash',
-      '[ leaf_ext ]',
-      'basicConstraints = CA:FALSE',
-      'keyUsage = critical, digitalSignature',
-      'extendedKeyUsage = clientAuth',
-      'authorityKeyIdentifier = keyid:always',
-      '[ crl_ca ]',
-      'database = index.txt',
-      'crlnumber = crlnumber',
-      'default_md = sha256',
-      'crl_extensions = crl_ext',
-      '[ crl_ext ]',
-      'authorityKeyIdentifier = keyid:always',
-    ].join('\n'),
-  );
+  writeFileSync(file('ca.cnf'), opensslCaConfig());
   const key = (name: string) =>
     opensslOk(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file(name)]);
   const cnf = ['-config', file('ca.cnf')];

@@ -530,6 +530,34 @@ export function makeSelfSigned(opts: SelfSignedOptions): { pem: string; file: st
 }
 
 /**
+ * The `openssl req`/`x509`/`ca` configuration of a small test CA: `ca_ext` for the CA (with
+ * `keyUsage`), `leaf_ext` for a clientAuth leaf, `crl_ca` for `openssl ca -gencrl -name crl_ca`.
+ */
+export function opensslCaConfig(keyUsage = 'keyCertSign, cRLSign'): string {
+  return [
+    '[ req ]',
+    'distinguished_name = req_dn',
+    '[ req_dn ]',
+    '[ ca_ext ]',
+    'basicConstraints = critical, CA:TRUE',
+    `keyUsage = critical, ${keyUsage}`,
+    'subjectKeyIdentifier = hash',
+    '[ leaf_ext ]',
+    'basicConstraints = CA:FALSE',
+    'keyUsage = critical, digitalSignature',
+    'extendedKeyUsage = clientAuth',
+    'authorityKeyIdentifier = keyid:always',
+    '[ crl_ca ]',
+    'database = index.txt',
+    'crlnumber = crlnumber',
+    'default_md = sha256',
+    'crl_extensions = crl_ext',
+    '[ crl_ext ]',
+    'authorityKeyIdentifier = keyid:always',
+  ].join('\n');
+}
+
+/**
  * A self-signed CA with the given keyUsage, a clientAuth leaf it issued, and its CRL (CRL Number 1,
  * AKI, 30 days), all made with the OpenSSL CLI in `at`. Returns the files' paths.
  */
@@ -539,30 +567,7 @@ export function makeOpensslCa(
 ): { cert: string; crl: string; leaf: string } {
   mkdirSync(at, { recursive: true });
   const file = (name: string) => join(at, name);
-  writeFileSync(
-    file('ca.cnf'),
-    [
-      '[ req ]',
-      'distinguished_name = req_dn',
-      '[ req_dn ]',
-      '[ ca_ext ]',
-      'basicConstraints = critical, CA:TRUE',
-      `keyUsage = critical, ${ca.keyUsage}`,
-      'subjectKeyIdentifier = hash',
-      '[ leaf_ext ]',
-      'basicConstraints = CA:FALSE',
-      'keyUsage = critical, digitalSignature',
-      'extendedKeyUsage = clientAuth',
-      'authorityKeyIdentifier = keyid:always',
-      '[ crl_ca ]',
-      'database = index.txt',
-      'crlnumber = crlnumber',
-      'default_md = sha256',
-      'crl_extensions = crl_ext',
-      '[ crl_ext ]',
-      'authorityKeyIdentifier = keyid:always',
-    ].join('\n'),
-  );
+  writeFileSync(file('ca.cnf'), opensslCaConfig(ca.keyUsage));
   writeFileSync(file('index.txt'), '');
   writeFileSync(file('crlnumber'), '01\n');
   const key = (name: string) =>
