@@ -2,8 +2,16 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', express: 'src/adapters/express.ts', koa: 'src/adapters/koa.ts' },
+    entry: {
+      index: 'src/index.ts',
+      express: 'src/adapters/express.ts',
+      koa: 'src/adapters/koa.ts',
+      // The CRL worker (src/revocation/crl-offthread.ts finds it beside the code that starts it).
+      'crl-worker': 'src/revocation/crl-worker.ts',
+    },
     format: ['esm', 'cjs'],
+    // import.meta.url in the CommonJS build: how the CRL worker's file is found there.
+    shims: true,
     dts: true,
     sourcemap: true,
     clean: true,

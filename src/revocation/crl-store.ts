@@ -2,12 +2,13 @@ import { EventEmitter } from 'node:events';
 import { fetchChanged, readChangedFile } from './crl-delivery.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import type { CrlSourceSpec, CrlStoreConfig } from './crl-store-config.js';
-import { crlDers, verifyInSlices } from './crl-bytes.js';
+import { verifyInSlices } from './crl-bytes.js';
 import { retryDelayMs, timerDelay } from './http-fetch.js';
 import { CrlChecker } from './crl-checker.js';
 import { ByteBudget } from './byte-budget.js';
 import { MAX_DISCOVERED_SOURCES, RecentSources } from './recent-sources.js';
-import { parseCrlAsync, type ParsedCrl } from './crl.js';
+import type { ParsedCrl } from './crl.js';
+import { decodeDelivery, loadedEvent, StaticCrls, withoutCoveredPlaceholders } from './crl-static.js';
 import {
   freshness,
   freshnessProblem,
@@ -58,7 +59,8 @@ export class CrlStore extends EventEmitter {
   /** Distribution point URLs followed, least recently used first. */
   private readonly recent = new RecentSources();
   private readonly budget: ByteBudget;
-  private readonly fixed: ParsedCrl[];
+  /** Static CRLs (values; files not watched): large ones load after creation (crl-static.ts). */
+  private readonly fixed: StaticCrls;
   private current: CrlChecker;
   private closed = false;
   /** Aborts fetches in flight on close(). */
@@ -77,9 +79,15 @@ export class CrlStore extends EventEmitter {
     super();
     this.strictTime = { clockToleranceMs: config.clockToleranceMs ?? 0, gracePeriodMs: 0 };
     this.budget = new ByteBudget(Math.max(config.maxBytesInFlight ?? MAX_CRL_BYTES_IN_FLIGHT, config.maxBytes));
-    this.fixed = config.initial
-      .filter((i) => !config.sources.some((s) => s.location === i.source))
-      .flatMap((i) => i.crls);
+    const fixed = config.initial.filter((i) => !config.sources.some((s) => s.location === i.source));
+    this.fixed = new StaticCrls(
+      fixed,
+      { issuersNamed, legacyAlgorithms: config.legacyAlgorithms, emit: this.emitter },
+      () => {
+        this.current = new CrlChecker(this.all());
+        this.revision++;
+      },
+    );
     for (const spec of config.sources) {
       const initial = config.initial.find((i) => i.source === spec.location);
       this.states.set(spec.location, {
@@ -91,10 +99,12 @@ export class CrlStore extends EventEmitter {
       });
     }
     this.current = new CrlChecker(this.all());
-    this.ready = Promise.all([...this.states.values()].map((s) => this.refresh(s))).then(() => {
+    this.ready = Promise.all([...[...this.states.values()].map((s) => this.refresh(s)), this.fixed.ready]).then(() => {
       for (const s of this.states.values()) this.schedule(s);
     });
   }
+
+  private readonly emitter = (event: 'crl-loaded' | 'crl-rejected', payload: never) => this.emit(event, payload);
 
   get checker(): CrlChecker {
     return this.current;
@@ -186,12 +196,13 @@ export class CrlStore extends EventEmitter {
 
   close(): void {
     this.closed = true;
+    this.fixed.closed = true;
     this.stopping.abort();
     for (const s of this.states.values()) clearTimeout(s.timer);
   }
 
   private all(): ParsedCrl[] {
-    return [...this.fixed, ...[...this.states.values()].flatMap((s) => s.crls)];
+    return [...this.fixed.crls, ...[...this.states.values()].flatMap((s) => s.crls)];
   }
 
   private schedule(state: SourceState): void {
@@ -252,7 +263,11 @@ export class CrlStore extends EventEmitter {
       const delivered =
         state.spec.kind === 'file' ? await readChangedFile(state, maxBytes) : await fetchChanged(state, limits);
       if (delivered) {
-        await this.accept(state, delivered.bytes);
+        const { issuersNamed, config } = this;
+        const options = { issuersNamed, legacyAlgorithms: config.legacyAlgorithms, emit: this.emitter };
+        await this.accept(state, await decodeDelivery(source, delivered.bytes, state.crls, options));
+        // A large file's placeholder (crl-static.ts) leaves once a CRL of its issuer is in use.
+        state.crls = withoutCoveredPlaceholders(state.crls);
         // Validators are remembered only for a body that was accepted, so a refused response is
         // fetched in full again rather than answered with 304 forever.
         state.etag = delivered.etag;
@@ -288,10 +303,8 @@ export class CrlStore extends EventEmitter {
   }
 
   /** Parses, checks and installs what a source delivered; throws (keeping the old CRL) if unusable. */
-  private async accept(state: SourceState, bytes: Buffer): Promise<void> {
+  private async accept(state: SourceState, parsed: ParsedCrl[]): Promise<void> {
     const source = state.spec.location;
-    const parsed: ParsedCrl[] = [];
-    for (const der of await crlDers(bytes)) parsed.push(await parseCrlAsync(der));
     if (parsed.length === 0) throw new Error('no CRL in the response');
     const accepted: ParsedCrl[] = [];
     for (const crl of parsed) {
@@ -325,22 +338,13 @@ export class CrlStore extends EventEmitter {
     state.crls = accepted;
     this.current = new CrlChecker(this.all());
     this.revision++;
-    for (const crl of accepted) {
-      if (parsed.includes(crl)) {
-        this.emit('crl-loaded', {
-          source,
-          issuer: crl.issuerDN,
-          entries: crl.revoked.size,
-          thisUpdate: crl.thisUpdate,
-          nextUpdate: crl.nextUpdate,
-          crlNumber: crl.crlNumber,
-        });
-      }
-    }
+    for (const crl of accepted) if (parsed.includes(crl)) this.emit('crl-loaded', loadedEvent(source, crl));
   }
 
   /** The signature oracle of crl-usability.ts, in slices; records who verified it (ParsedCrl.verifiedWith). */
   private readonly verifyInSlices = async (crl: ParsedCrl, signer: ParsedCertificate): Promise<boolean> => {
+    // Checked already where it was decoded (crl-offthread.ts), with this very certificate's key.
+    if (crl.verifiedWith.has(signer.id)) return true;
     let ok = false;
     try {
       ok = await verifyInSlices(crl, signer.publicKey(), this.config.legacyAlgorithms);

@@ -72,18 +72,32 @@ function implicitBoolean(bytes: Uint8Array, el: Element): boolean {
   return readBoolean(bytes, { ...el, tag: TAG.BOOLEAN });
 }
 
-/** The smallest possible entry: SEQUENCE header (2) + INTEGER (3) + UTCTime (15). */
-const MIN_ENTRY_BYTES = 20;
+/**
+ * crlEntryExtensions holding one non-critical reasonCode (RFC 5280 section 5.3.1), but the
+ * ENUMERATED's value octet: SEQUENCE { SEQUENCE { OID 2.5.29.21, OCTET STRING { ENUMERATED } } }.
+ */
+const REASON_ONLY = Buffer.from('300c300a0603551d1504030a01', 'hex');
+
+/** Whether `bytes` holds `prefix` at `at` (a plain loop: a native compare per entry costs more). */
+function startsWith(bytes: Uint8Array, at: number, prefix: Uint8Array): boolean {
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
+  return true;
+}
 
 /**
  * revokedCertificates ::= SEQUENCE OF SEQUENCE { userCertificate INTEGER, revocationDate Time,
- * crlEntryExtensions Extensions OPTIONAL }. The hot loop of large CRLs: it records where each
- * serial sits instead of copying it, decodes entry extensions only where there are some, and can
- * stop at a deadline and resume, so a large CRL can be indexed without blocking the event loop.
+ * crlEntryExtensions Extensions OPTIONAL }. The hot loop of large CRLs, in two passes that can stop
+ * at a deadline and resume (so a large CRL is indexed without blocking the event loop): the first
+ * checks every entry and records where its serial sits, decoding entry extensions only where there
+ * are some; the second fills a SerialIndex sized from that count (not from a worst case).
  */
-class EntryIndexer {
-  readonly index: SerialIndex;
+export class EntryIndexer {
+  private index: SerialIndex | undefined;
   private pos: number;
+  private offsets = new Uint32Array(1024);
+  private lengths = new Uint8Array(1024);
+  private count = 0;
+  private added = 0;
 
   constructor(
     private readonly der: Buffer,
@@ -91,12 +105,35 @@ class EntryIndexer {
     private readonly unusable: Set<string>,
   ) {
     this.pos = revoked?.contentStart ?? 0;
-    this.index = new SerialIndex(der, revoked ? Math.ceil((revoked.end - revoked.contentStart) / MIN_ENTRY_BYTES) : 0);
+  }
+
+  /** The serials once run() has returned true. */
+  get result(): SerialIndex {
+    if (!this.index) throw new Error('the entries are not indexed yet');
+    return this.index;
   }
 
   /** Indexes entries until done (true) or `deadline` (a `now()` value) passes (false). */
   run(deadline = Infinity, now: () => number = monotonicNow): boolean {
-    const { der, revoked, unusable, index } = this;
+    if (!this.index && !this.check(deadline, now)) return false;
+    const index = (this.index ??= new SerialIndex(this.der, this.count));
+    const { offsets, lengths, count } = this;
+    let i = this.added;
+    // Checking the clock every 4096 insertions keeps its cost out of the loop.
+    for (let n = 1; i < count; i++, n++) {
+      if ((n & 4095) === 0 && now() > deadline) break;
+      index.add(offsets[i] as number, lengths[i] as number);
+    }
+    this.added = i;
+    if (i < count) return false;
+    this.offsets = new Uint32Array(0);
+    this.lengths = new Uint8Array(0);
+    return true;
+  }
+
+  /** The first pass: checks entries and records their serials' places; true when all are done. */
+  private check(deadline: number, now: () => number): boolean {
+    const { der, revoked } = this;
     if (!revoked) return true;
     const end = revoked.end;
     let pos = this.pos;
@@ -110,22 +147,43 @@ class EntryIndexer {
       const date = readElement(der, serial.end, entry.end);
       if (date.tag !== TAG.UTC_TIME && date.tag !== TAG.GENERALIZED_TIME)
         throw new DerError('revocationDate must be a time');
-      if (date.end < entry.end) {
-        const extensions = readElement(der, date.end, entry.end);
-        if (extensions.end !== entry.end) throw new DerError('unexpected extra element in a revoked entry');
-        for (const ext of readExtensions(der, extensions)) {
-          if (ext.oid === CRL_OID.certificateIssuer)
-            unusable.add('an entry names another certificate issuer (indirect CRL)');
-          else if (ext.critical && ext.oid !== CRL_OID.reasonCode && ext.oid !== CRL_OID.invalidityDate) {
-            unusable.add(`an entry has an unsupported critical extension ${ext.oid}`);
-          }
-        }
-      }
-      index.add(serial.contentStart, serial.end - serial.contentStart);
+      if (date.end < entry.end) this.entryExtensions(date.end, entry.end);
+      this.record(serial.contentStart, serial.end - serial.contentStart);
       pos = entry.end;
     }
     this.pos = pos;
     return pos >= end;
+  }
+
+  private entryExtensions(from: number, end: number): void {
+    // Nearly every entry of a real CRL carries a reason code and nothing else: those bytes are
+    // recognised without decoding (what the full decode below would find in them is nothing).
+    if (end - from === REASON_ONLY.length + 1 && startsWith(this.der, from, REASON_ONLY)) return;
+    const extensions = readElement(this.der, from, end);
+    if (extensions.end !== end) throw new DerError('unexpected extra element in a revoked entry');
+    for (const ext of readExtensions(this.der, extensions)) {
+      if (ext.oid === CRL_OID.certificateIssuer)
+        this.unusable.add('an entry names another certificate issuer (indirect CRL)');
+      else if (ext.critical && ext.oid !== CRL_OID.reasonCode && ext.oid !== CRL_OID.invalidityDate) {
+        this.unusable.add(`an entry has an unsupported critical extension ${ext.oid}`);
+      }
+    }
+  }
+
+  private record(offset: number, length: number): void {
+    // Serials longer than 255 octets cannot be a certificate's (RFC 5280 allows 20): not recorded.
+    if (length > 255) return;
+    if (this.count === this.offsets.length) {
+      const offsets = new Uint32Array(this.count * 2);
+      offsets.set(this.offsets);
+      const lengths = new Uint8Array(this.count * 2);
+      lengths.set(this.lengths);
+      this.offsets = offsets;
+      this.lengths = lengths;
+    }
+    this.offsets[this.count] = offset;
+    this.lengths[this.count] = length;
+    this.count++;
   }
 }
 
@@ -187,7 +245,7 @@ function readCrlExtensions(
 }
 
 /** Everything but the entries, decoded up front (cheap); the entries are indexed separately. */
-function decodeCrl(der: Buffer): { crl: ParsedCrl; indexer: EntryIndexer; unusable: Set<string> } {
+export function decodeCrl(der: Buffer): { crl: ParsedCrl; indexer: EntryIndexer; unusable: Set<string> } {
   const { tbs: tbsEl, algorithm: outerAlgEl, signature } = readSigned(der);
 
   const tbs = cursor(der, tbsEl);
@@ -228,14 +286,22 @@ function decodeCrl(der: Buffer): { crl: ParsedCrl; indexer: EntryIndexer; unusab
     scope,
     unusableBecause: undefined,
     verifiedWith: new Set(),
-    revoked: indexer.index,
+    // Set once the entries are indexed (finish()).
+    revoked: SerialIndex.EMPTY,
   };
   return { crl, indexer, unusable };
 }
 
-function finish(decoded: { crl: ParsedCrl; unusable: Set<string> }, id: string): ParsedCrl {
+function finish(
+  decoded: { crl: ParsedCrl; unusable: Set<string> },
+  id: string,
+  revoked: SerialIndex,
+  entryProblems: readonly string[] = [],
+): ParsedCrl {
   const { crl, unusable } = decoded;
+  for (const problem of entryProblems) unusable.add(problem);
   crl.id = id;
+  crl.revoked = revoked;
   crl.unusableBecause = unusable.size > 0 ? [...unusable].join('; ') : undefined;
   return crl;
 }
@@ -254,7 +320,7 @@ export function parseCrl(der: Buffer): ParsedCrl {
   try {
     const decoded = decodeCrl(der);
     decoded.indexer.run();
-    return finish(decoded, createHash('sha256').update(der).digest('hex'));
+    return finish(decoded, createHash('sha256').update(der).digest('hex'), decoded.indexer.result);
   } catch (err) {
     throw malformed(err);
   }
@@ -295,7 +361,55 @@ export async function parseCrlAsync(der: Buffer, sliceMs = CRL_INDEX_SLICE_MS, n
     hash.update(der.subarray(offset, offset + HASH_STEP_BYTES));
     if (offset + HASH_STEP_BYTES < der.length) await yieldToEventLoop();
   }
-  return finish(decoded, hash.digest('hex'));
+  return finish(decoded, hash.digest('hex'), decoded.indexer.result);
 }
 
 const HASH_STEP_BYTES = 1024 * 1024;
+
+/**
+ * Everything of a CRL but its entries (the outer framing, the TBS fields, the CRL extensions, the
+ * signature), in time independent of the number of entries: what createVerifier checks at once
+ * for a large static CRL. Throws MalformedCrlError.
+ */
+export function decodeCrlHeader(der: Buffer): Pick<ParsedCrl, 'issuerName' | 'issuerKey' | 'issuerDN'> {
+  try {
+    return decodeCrl(der).crl;
+  } catch (err) {
+    throw malformed(err);
+  }
+}
+
+/** What indexing a CRL's entries elsewhere (a worker: crl-worker.ts) hands back. */
+export interface IndexedEntries {
+  id: string;
+  slots: Uint32Array;
+  lengths: Uint8Array;
+  count: number;
+  /** What the entries made unusable (indirect CRL, critical entry extensions). */
+  problems: string[];
+}
+
+/** A ParsedCrl from its DER and entries indexed elsewhere: only the header is decoded here. */
+export function crlFromIndexedEntries(der: Buffer, entries: IndexedEntries): ParsedCrl {
+  let decoded: ReturnType<typeof decodeCrl>;
+  try {
+    decoded = decodeCrl(der);
+  } catch (err) {
+    throw malformed(err);
+  }
+  const index = SerialIndex.fromTables(der, entries.slots, entries.lengths, entries.count);
+  return finish(decoded, entries.id, index, entries.problems);
+}
+
+/** indexEntries' result for a CRL decoded in this thread (the worker's side of crlFromIndexedEntries). */
+export function indexEntries(der: Buffer): IndexedEntries {
+  try {
+    const decoded = decodeCrl(der);
+    decoded.indexer.run();
+    const { slots, lengths, count } = decoded.indexer.result.tables();
+    const id = createHash('sha256').update(der).digest('hex');
+    return { id, slots, lengths, count, problems: [...decoded.unusable] };
+  } catch (err) {
+    throw malformed(err);
+  }
+}

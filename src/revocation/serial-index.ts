@@ -10,16 +10,41 @@ export class SerialIndex {
   private readonly mask: number;
   private count = 0;
 
+  /** No serials: what a CRL holds until its entries are indexed. */
+  static readonly EMPTY = new SerialIndex(new Uint8Array(0), 0);
+
   /** `maxEntries` bounds what will be added; the table is sized for at most half full. */
   constructor(
     private readonly der: Uint8Array,
     maxEntries: number,
+    tables?: { slots: Uint32Array; lengths: Uint8Array; count: number },
   ) {
     let capacity = 16;
     while (capacity < maxEntries * 2) capacity *= 2;
-    this.slots = new Uint32Array(capacity);
-    this.lengths = new Uint8Array(capacity);
-    this.mask = capacity - 1;
+    if (tables) {
+      // Built elsewhere (a worker) over the same DER: checked for shape, not trusted blindly.
+      const { slots, lengths, count } = tables;
+      const size = slots.length;
+      if (size < 16 || (size & (size - 1)) !== 0 || lengths.length !== size || count * 2 > size)
+        throw new RangeError('SerialIndex tables of the wrong shape');
+      this.slots = slots;
+      this.lengths = lengths;
+      this.count = count;
+    } else {
+      this.slots = new Uint32Array(capacity);
+      this.lengths = new Uint8Array(capacity);
+    }
+    this.mask = this.slots.length - 1;
+  }
+
+  /** An index over `der` from tables that tables() of an index over the same bytes returned. */
+  static fromTables(der: Uint8Array, slots: Uint32Array, lengths: Uint8Array, count: number): SerialIndex {
+    return new SerialIndex(der, count, { slots, lengths, count });
+  }
+
+  /** The table itself (to hand an index built in a worker back to the main thread). */
+  tables(): { slots: Uint32Array; lengths: Uint8Array; count: number } {
+    return { slots: this.slots, lengths: this.lengths, count: this.count };
   }
 
   get size(): number {

@@ -1,7 +1,8 @@
 import { CertgateError } from '../errors.js';
 import { decodeEach, describeType, PemError, type PemOrDerInput } from '../x509/pem.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
-import { parseCrl, type ParsedCrl } from '../revocation/crl.js';
+import { MalformedCrlError, parseCrl, type ParsedCrl } from '../revocation/crl.js';
+import { checkCrlHeader, deferredCrl, LARGE_CRL_BYTES } from '../revocation/crl-header.js';
 
 /** Validators shared by the verifier's options: each names the option and what was wrong. */
 
@@ -24,11 +25,37 @@ export function parseCertificates(input: PemOrDerInput, where: string, option: s
   }
 }
 
+/**
+ * Static CRLs. A value of LARGE_CRL_BYTES or more is not decoded here (that would block the event
+ * loop for up to seconds): its framing and header are checked now (a fault there is CONFIG_INVALID),
+ * and a placeholder stands for it until the CRL store has loaded it off the event loop (see
+ * crl-header.ts); a fault found then makes its issuer's revocation status unknown.
+ */
 export function parseCrls(input: PemOrDerInput, where: string): ParsedCrl[] {
+  const values = Array.isArray(input) ? input : [input as string | Uint8Array];
+  const out: ParsedCrl[] = [];
+  values.forEach((value, i) => {
+    if (value.length >= LARGE_CRL_BYTES) {
+      out.push(deferredCrl(largeCrlHeader(value, where, values.length > 1 ? `CRL #${i + 1} ` : ''), value));
+      return;
+    }
+    try {
+      out.push(...decodeEach(value, 'X509 CRL', 'CRL', parseCrl, 'does not parse'));
+    } catch (err) {
+      if (err instanceof PemError) throw configError(where, `option 'crl' is unusable: ${err.message}`, err);
+      throw err;
+    }
+  });
+  return out;
+}
+
+/** The synchronous part of a large CRL's checks (crl-header.ts): CONFIG_INVALID when it fails. */
+export function largeCrlHeader(value: string | Uint8Array, where: string, which: string, total?: number) {
   try {
-    return decodeEach(input, 'X509 CRL', 'CRL', parseCrl, 'does not parse');
+    return checkCrlHeader(value, total);
   } catch (err) {
-    if (err instanceof PemError) throw configError(where, `option 'crl' is unusable: ${err.message}`, err);
+    if (err instanceof MalformedCrlError)
+      throw configError(where, `option 'crl' is unusable: ${which}does not parse: ${err.message}`, err);
     throw err;
   }
 }

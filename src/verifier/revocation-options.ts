@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { deferredCrl, HEAD_BYTES, LARGE_CRL_BYTES } from '../revocation/crl-header.js';
 import type { PemOrDerInput } from '../x509/pem.js';
 import { describeType } from '../x509/pem.js';
 import type { ParsedCrl } from '../revocation/crl.js';
+import { CertgateError } from '../errors.js';
 import { optionNames } from '../model/option-names.js';
 import {
   booleanOption,
@@ -9,6 +11,7 @@ import {
   errorCode,
   httpUrls,
   isPemOrDerInput,
+  largeCrlHeader,
   parseCrls,
   positiveMs,
   stringList,
@@ -136,6 +139,29 @@ export function parseOcspOption(value: unknown, where: string): OcspSettings | u
   };
 }
 
+/**
+ * A CRL file as read at creation: parsed now when small; when large, only its head is read and
+ * checked now, and the CRL store loads it in full off the event loop (a placeholder stands in).
+ */
+function crlFile(file: string, where: string): ParsedCrl[] {
+  try {
+    const size = statSync(file).size;
+    if (size < LARGE_CRL_BYTES) return parseCrls(readFileSync(file), where);
+    const head = Buffer.alloc(HEAD_BYTES);
+    const fd = openSync(file, 'r');
+    let read: number;
+    try {
+      read = readSync(fd, head, 0, HEAD_BYTES, 0);
+    } finally {
+      closeSync(fd);
+    }
+    return [deferredCrl(largeCrlHeader(head.subarray(0, read), where, `"${file}" `, size), undefined)];
+  } catch (err) {
+    if (err instanceof CertgateError) throw err;
+    throw configError(where, `option 'crl.files' names "${file}", which cannot be read (${errorCode(err)})`);
+  }
+}
+
 /** `crl` is static PEM/DER, or an object of sources; files are read now, so a bad one fails at startup. */
 export function parseCrlOption(value: unknown, where: string): CrlSettings {
   const base = {
@@ -175,15 +201,7 @@ export function parseCrlOption(value: unknown, where: string): CrlSettings {
   const gracePeriodMs = (c.gracePeriodMs as number | undefined) ?? 0;
   const initial: CrlSettings['initial'] = [];
   if (c.values !== undefined) initial.push({ source: 'values', crls: parseCrls(c.values as PemOrDerInput, where) });
-  for (const file of files) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(file);
-    } catch (err) {
-      throw configError(where, `option 'crl.files' names "${file}", which cannot be read (${errorCode(err)})`);
-    }
-    initial.push({ source: file, crls: parseCrls(bytes, where) });
-  }
+  for (const file of files) initial.push({ source: file, crls: crlFile(file, where) });
   return {
     initial,
     sources: [

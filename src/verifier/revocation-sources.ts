@@ -1,10 +1,14 @@
 import type { ParsedCertificate } from '../x509/certificate.js';
 import { CrlChecker } from '../revocation/crl-checker.js';
 import { CrlStore } from '../revocation/crl-store.js';
+import { deferredLoadOf } from '../revocation/crl-header.js';
 import { OcspClient } from '../revocation/ocsp-client.js';
 import type { RevocationInput } from '../revocation/path-revocation.js';
 import type { VerifierConfig } from './options.js';
 import type { VerifierEventBus, VerifierEvents } from './events.js';
+
+/** The longest a verification waits for the first load of the CRLs (ms). */
+export const READY_WAIT_MS = 30_000;
 
 /** Distribution point URLs a verification asked for, with the issuer certificate that named each. */
 export type WantedCrls = Map<string, ParsedCertificate>;
@@ -27,7 +31,9 @@ export class RevocationSources {
   ) {
     const settings = config.crlSettings;
     this.followDistributionPoints = settings.distributionPoints;
-    if (settings.sources.length > 0 || settings.distributionPoints) {
+    // Large static CRLs are loaded after creation (crl-header.ts): the store does that, too.
+    const deferred = settings.initial.some((i) => i.crls.some((c) => deferredLoadOf(c)));
+    if (settings.sources.length > 0 || settings.distributionPoints || deferred) {
       const { initial, sources, refreshIntervalMs, fileCheckIntervalMs, fetchTimeoutMs, maxBytes } = settings;
       const storeConfig = { initial, sources, refreshIntervalMs, fileCheckIntervalMs, fetchTimeoutMs, maxBytes };
       const { legacyAlgorithms, clock, clockToleranceMs } = config;
@@ -69,10 +75,28 @@ export class RevocationSources {
     return this.store?.pending ?? false;
   }
 
-  /** Settles once every CRL source has been tried once (the first verifications wait for it). */
+  /**
+   * Settles once every CRL source has been tried once and every large static CRL loaded (the first
+   * verifications wait for it), or after READY_WAIT_MS: a CRL still loading then is a placeholder
+   * that makes its issuer's status unknown, never "not revoked".
+   */
   ready(): Promise<void> | undefined {
-    return this.store?.ready;
+    const store = this.store;
+    if (!store || this.settled) return undefined;
+    this.waiting ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, READY_WAIT_MS);
+      timer.unref();
+      void store.ready.then(() => {
+        clearTimeout(timer);
+        this.settled = true;
+        resolve();
+      });
+    });
+    return this.waiting;
   }
+
+  private settled = false;
+  private waiting: Promise<void> | undefined;
 
   /** With `distributionPoints`: how a path asks for the CRLs its certificates name. */
   distributionPoints(wanted: WantedCrls): RevocationInput['distributionPoints'] {

@@ -1,0 +1,234 @@
+/**
+ * Large CRLs decoded, indexed, hashed and signature-checked in a worker_threads worker
+ * (crl-worker.ts), so that loading or refreshing a 50 MB CRL costs the event loop a few
+ * milliseconds in all. The worker lives only while there is work (it ends after IDLE_MS without
+ * any), so an idle server has no extra thread. Where no worker can run (its file is missing because
+ * certgate was bundled into one file, or it crashed), the same work is done on the main thread in
+ * slices (parseCrlAsync, verifyInSlices): slower for the requests served meanwhile, never wrong.
+ */
+import type { KeyObject } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { crlDers, SLICE_MS } from './crl-bytes.js';
+import { crlFromIndexedEntries, MalformedCrlError, monotonicNow, parseCrlAsync, type ParsedCrl } from './crl.js';
+import { LARGE_CRL_BYTES } from './crl-header.js';
+import type { CrlWorkerJob, CrlWorkerReply, SharedDer } from './crl-worker.js';
+
+/** How long a worker with nothing to do is kept before it ends (ms). */
+export const IDLE_MS = 2_000;
+/** Bytes copied into shared memory between two checks of the clock. */
+const COPY_STEP = 1024 * 1024;
+
+/** The worker could not run the job (no worker file, a crash): the caller does the work itself. */
+class WorkerUnavailable extends Error {}
+
+type Job = { [K in CrlWorkerJob['kind']]: Omit<Extract<CrlWorkerJob, { kind: K }>, 'id'> }[CrlWorkerJob['kind']];
+
+/** Where the worker's code is: beside this module's file, in the source tree or in dist/ (ESM or CJS). */
+function workerLocation(): { url: URL } | { source: string } | undefined {
+  let here: string;
+  try {
+    here = import.meta.url;
+  } catch {
+    return undefined;
+  }
+  if (typeof here !== 'string' || !here.startsWith('file:')) return undefined;
+  // From source (tests, benches), the TypeScript file runs under the tsx loader (a worker does not
+  // inherit the parent's loader hooks on Node 20, so it registers them itself).
+  if (here.endsWith('.ts')) {
+    const worker = JSON.stringify(new URL('./crl-worker.ts', here).href);
+    return { source: `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${worker}); })` };
+  }
+  return { url: new URL(here.endsWith('.cjs') ? './crl-worker.cjs' : './crl-worker.js', here) };
+}
+
+/** One worker at a time, jobs in order, started on demand and ended when idle. */
+class CrlWorkerHost {
+  private worker: Worker | undefined;
+  private readonly queue: { job: CrlWorkerJob; resolve: (r: CrlWorkerReply) => void; reject: (e: Error) => void }[] =
+    [];
+  private busy = false;
+  private nextId = 1;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** Set once a worker could not be started: no point in trying for every CRL. */
+  unavailable = false;
+
+  run(job: Job): Promise<CrlWorkerReply> {
+    if (this.unavailable) return Promise.reject(new WorkerUnavailable('no CRL worker'));
+    return new Promise((resolve, reject) => {
+      const full = { ...job, id: this.nextId++ } as CrlWorkerJob;
+      this.queue.push({ job: full, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.busy) return;
+    const next = this.queue[0];
+    if (!next) {
+      this.idle();
+      return;
+    }
+    clearTimeout(this.idleTimer);
+    const worker = this.worker ?? this.start();
+    if (!worker) {
+      for (const q of this.queue.splice(0)) q.reject(new WorkerUnavailable('the CRL worker could not start'));
+      return;
+    }
+    this.busy = true;
+    worker.ref();
+    // The CRL's bytes are in shared memory: nothing is copied.
+    worker.postMessage(next.job);
+  }
+
+  private start(): Worker | undefined {
+    const where = workerLocation();
+    if (!where) {
+      this.unavailable = true;
+      return undefined;
+    }
+    let worker: Worker;
+    try {
+      worker =
+        'url' in where
+          ? new Worker(where.url, { execArgv: [] })
+          : new Worker(where.source, { eval: true, execArgv: [] });
+    } catch {
+      this.unavailable = true;
+      return undefined;
+    }
+    worker.on('message', (reply: CrlWorkerReply) => {
+      const current = this.queue.shift();
+      this.busy = false;
+      current?.resolve(reply);
+      this.pump();
+    });
+    const fail = (why: string, startedOk: boolean) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      this.busy = false;
+      // A worker that never answered anything is taken as one that cannot start here.
+      if (!startedOk) this.unavailable = true;
+      for (const q of this.queue.splice(0)) q.reject(new WorkerUnavailable(why));
+    };
+    let answered = false;
+    worker.on('message', () => (answered = true));
+    worker.on('error', (err) => fail(`the CRL worker failed: ${err.message}`, answered));
+    worker.on('exit', (code) => fail(`the CRL worker exited (code ${code})`, answered));
+    this.worker = worker;
+    return worker;
+  }
+
+  private idle(): void {
+    const worker = this.worker;
+    if (!worker) return;
+    worker.unref();
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.worker !== worker || this.busy) return;
+      this.worker = undefined;
+      void worker.terminate();
+    }, IDLE_MS);
+    this.idleTimer.unref();
+  }
+}
+
+const host = new CrlWorkerHost();
+
+/** Whether a worker is running now (for tests: an idle process has none). */
+export function crlWorkerRunning(): boolean {
+  return (host as unknown as { worker?: Worker }).worker !== undefined;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The input copied into shared memory in steps, yielding whenever a slice has run SLICE_MS. */
+export async function toSharedInSlices(input: string | Uint8Array, now = monotonicNow): Promise<Buffer> {
+  const out = Buffer.from(new SharedArrayBuffer(Math.max(1, input.length)));
+  let since = now();
+  for (let pos = 0; pos < input.length; pos += COPY_STEP) {
+    const end = Math.min(input.length, pos + COPY_STEP);
+    if (typeof input === 'string') out.write(input.slice(pos, end), pos, 'latin1');
+    else out.set(input.subarray(pos, end), pos);
+    if (now() - since > SLICE_MS) {
+      await yieldToEventLoop();
+      since = now();
+    }
+  }
+  return out.subarray(0, input.length);
+}
+
+/** A key that may have signed the CRLs being loaded, and the id of its certificate (ParsedCrl.verifiedWith). */
+export interface CandidateSigner {
+  id: string;
+  key: KeyObject;
+}
+
+/**
+ * The CRLs in `input` (DER, or PEM with one or more X509 CRL blocks), decoded and indexed off the
+ * main thread, each signature checked with every `signers` key (recorded in verifiedWith). Throws
+ * MalformedCrlError for anything that is not a well-formed CRL.
+ */
+export async function loadCrls(
+  input: string | Uint8Array,
+  signers: readonly CandidateSigner[] = [],
+  legacyAlgorithms = false,
+): Promise<ParsedCrl[]> {
+  // A small CRL costs less to decode here than to hand to a worker.
+  if (input.length < LARGE_CRL_BYTES)
+    return loadInThisThread(
+      typeof input === 'string'
+        ? Buffer.from(input, 'latin1')
+        : Buffer.from(input.buffer, input.byteOffset, input.length),
+    );
+  const bytes = await toSharedInSlices(input);
+  let reply: CrlWorkerReply;
+  try {
+    const keys = signers.map((s) => s.key);
+    reply = await host.run({ kind: 'parse', input: bytes.buffer as SharedArrayBuffer, keys, legacyAlgorithms });
+  } catch (err) {
+    if (!(err instanceof WorkerUnavailable)) throw err;
+    return loadInThisThread(bytes);
+  }
+  if (!reply.ok) throw reply.malformed ? new MalformedCrlError(reply.message) : new Error(reply.message);
+  if (!('crls' in reply)) throw new Error('the CRL worker answered another job');
+  return reply.crls.map(({ der, entries, verifiedBy }) => {
+    const crl = crlFromIndexedEntries(Buffer.from(der.buffer, der.offset, der.length), entries);
+    for (const i of verifiedBy) {
+      const signer = signers[i];
+      if (signer) crl.verifiedWith.add(signer.id);
+    }
+    return crl;
+  });
+}
+
+async function loadInThisThread(bytes: Buffer): Promise<ParsedCrl[]> {
+  let ders: Buffer[];
+  try {
+    ders = await crlDers(bytes);
+  } catch (err) {
+    throw new MalformedCrlError((err as Error).message);
+  }
+  const crls: ParsedCrl[] = [];
+  for (const der of ders) crls.push(await parseCrlAsync(der));
+  return crls;
+}
+
+/**
+ * Does `key` verify the CRL's signature, checked in the worker? Undefined when that cannot be done
+ * (the DER is not in shared memory, or no worker runs): the caller checks it itself.
+ */
+export async function verifyOffThread(
+  crl: ParsedCrl,
+  key: KeyObject,
+  legacyAlgorithms: boolean,
+): Promise<boolean | undefined> {
+  if (!(crl.der.buffer instanceof SharedArrayBuffer) || host.unavailable) return undefined;
+  const der: SharedDer = { buffer: crl.der.buffer, offset: crl.der.byteOffset, length: crl.der.length };
+  try {
+    const reply = await host.run({ kind: 'verify', der, key, legacyAlgorithms });
+    return reply.ok && 'verified' in reply ? reply.verified : false;
+  } catch (err) {
+    if (err instanceof WorkerUnavailable) return undefined;
+    throw err;
+  }
+}
