@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import { MalformedCrlError, type ParsedCrl } from './crl.js';
-import { deferredLoadOf } from './crl-header.js';
+import { checkCrlHeader, deferredLoadOf } from './crl-header.js';
 import { loadCrls } from './crl-offthread.js';
 
 /**
@@ -57,9 +57,22 @@ export async function decodeDelivery(
   try {
     return await loadCrls(bytes, signers, options.legacyAlgorithms);
   } catch (err) {
-    if (err instanceof MalformedCrlError)
-      for (const p of placeholders) options.emit('crl-rejected', markMalformed(source, p, err) as never);
+    if (!(err instanceof MalformedCrlError)) throw err;
+    for (const p of placeholders) options.emit('crl-rejected', markMalformed(source, p, err) as never);
+    if (placeholders.length === 0) {
+      const reason = `the delivered CRL is malformed (${err.message})`;
+      options.emit('crl-rejected', { source, issuer: issuerOf(bytes), reason } as never);
+    }
     throw err;
+  }
+}
+
+/** The issuer a malformed CRL names, if its header says ('' if not). */
+function issuerOf(bytes: Buffer): string {
+  try {
+    return checkCrlHeader(bytes).issuerDN;
+  } catch {
+    return '';
   }
 }
 
