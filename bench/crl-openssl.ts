@@ -3,7 +3,8 @@
  * with a reason code as real CAs publish them (cessationOfOperation, superseded, keyCompromise,
  * affiliationChanged, CACompromise, in decreasing shares). Cached under bench/.cache/crl-<N>/
  * (git-ignored), keyed by size: ca.pem, ca-key.pem, client.pem/client-key.pem (not listed),
- * revoked.pem/revoked-key.pem (listed), server.pem/server-key.pem, crl.der, crl.pem.
+ * revoked.pem/revoked-key.pem (listed), server.pem/server-key.pem, crl.der and crl.pem (CRL number
+ * 0x1000), crl2.der and crl2.pem (0x1001, the same entries).
  *
  * `npx tsx bench/crl-openssl.ts [entries]` makes one ahead of time; the benches call openslCrl().
  */
@@ -156,15 +157,18 @@ function generate(dir: string, entries: number): void {
   }
   writeFileSync(join(dir, 'index.txt'), `${lines.join('\n')}\n`);
   writeFileSync(join(dir, 'index.txt.attr'), 'unique_subject = no\n');
-  openssl(dir, ['ca', '-gencrl', '-batch', '-config', 'ca.cnf', '-crlhours', '720', '-out', 'crl.pem']);
-  openssl(dir, ['crl', '-in', 'crl.pem', '-outform', 'DER', '-out', 'crl.der']);
+  // Two CRLs over the same entries, CRL numbers 0x1000 and 0x1001: a refresh needs a newer one.
+  for (const name of ['crl', 'crl2']) {
+    openssl(dir, ['ca', '-gencrl', '-batch', '-config', 'ca.cnf', '-crlhours', '720', '-out', `${name}.pem`]);
+    openssl(dir, ['crl', '-in', `${name}.pem`, '-outform', 'DER', '-out', `${name}.der`]);
+  }
 }
 
 /** The cached OpenSSL CRL of `entries` entries, generated first if missing. */
 export function opensslCrl(entries: number): OpensslCrl {
   const dir = join(CACHE, `crl-${entries}`);
   let generatedInS = 0;
-  if (!existsSync(join(dir, 'crl.der'))) {
+  if (!existsSync(join(dir, 'crl2.der'))) {
     const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     const t = performance.now();

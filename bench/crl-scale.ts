@@ -1,125 +1,186 @@
 /**
- * Large-CRL cost (`npx tsx bench/crl-scale.ts [entries]`, default 1,000,000): builds a signed CRL
- * of that many random 16-octet serials, then measures certgate's decode + index, the signature
- * check over the TBS bytes, memory, and serial lookups. The measurement behind
- * src/revocation/serial-index.ts and the DER walk in src/revocation/crl.ts.
+ * Large-CRL cost on OpenSSL-made CRLs (`node --expose-gc --import tsx bench/crl-scale.ts [entries]`,
+ * default 1,000,000; bench/crl-openssl.ts makes and caches them): `openssl ca -gencrl` over that
+ * many revoked lines, a reason code on every entry (about 49 MB DER, 66 MB PEM at 1,000,000).
+ *
+ * For each way a CRL reaches a verifier (a static DER Buffer, a static PEM string, a file, a URL
+ * serving DER, and the zero-configuration path: a guard without options on an HTTPS server whose
+ * `crl` option holds the PEM), it reports: createVerifier's time, the time to the first verdict
+ * (a listed certificate refused as CERT_REVOKED), the event loop's longest block from
+ * createVerifier to that verdict (wall time, and the main thread's own CPU time in it: on a shared
+ * 2-core machine a runnable thread can wait for a core longer than it works), and memory over the
+ * process without the CRL: peak while loading and steady after (RSS, sampled every 2 ms). Then
+ * parseCrl's synchronous time and the lookup cost as references. Goals (issue 10): no block over
+ * 20 ms, memory under 150 MB, first verdict under 1 s. `BENCH_CRL_WORKER=0`: main-thread slicing.
  */
-if (!global.gc) console.log('(run with node --expose-gc --import tsx for memory figures)');
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { encodeElement, TAG } from '../src/x509/der.js';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseCrl, parseCrlAsync } from '../src/revocation/crl.js';
-import { verifySignature } from '../src/x509/signature.js';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createVerifier, type Verifier } from '../src/index.js';
+import { requireClientCert } from '../src/adapters/express.js';
+import { parseCrl } from '../src/revocation/crl.js';
+import { useCrlWorker } from '../src/revocation/crl-offthread.js';
+import { opensslCrl } from './crl-openssl.js';
 
 const entries = Number(process.argv[2] ?? 1_000_000);
-const seq = (...parts: Buffer[]) => encodeElement(TAG.SEQUENCE, Buffer.concat(parts));
-const utc = (d: Date) =>
-  encodeElement(TAG.UTC_TIME, Buffer.from(`${d.toISOString().slice(2, 19).replace(/[-T:]/g, '')}Z`, 'latin1'));
-const ecdsaWithSha256 = Buffer.from('300a06082a8648ce3d040302', 'hex');
-
-function buildCrl(): { der: Buffer; serials: Buffer[]; publicKey: import('node:crypto').KeyObject } {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const issuer = seq(
-    encodeElement(
-      TAG.SET,
-      seq(Buffer.from('0603550403', 'hex'), encodeElement(TAG.UTF8_STRING, Buffer.from('Bench CA'))),
-    ),
-  );
-  const date = utc(new Date());
-  const serials: Buffer[] = [];
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < entries; i++) {
-    const serial = randomBytes(16);
-    serial[0] = ((serial[0] as number) & 0x7f) | 0x01;
-    serials.push(serial);
-    chunks.push(seq(encodeElement(TAG.INTEGER, serial), date));
-  }
-  const crlNumber = encodeElement(
-    0xa0,
-    seq(seq(Buffer.from('0603551d14', 'hex'), encodeElement(TAG.OCTET_STRING, Buffer.from('020101', 'hex')))),
-  );
-  const tbs = seq(
-    Buffer.from('020101', 'hex'),
-    ecdsaWithSha256,
-    issuer,
-    date,
-    utc(new Date(Date.now() + 86_400_000)),
-    encodeElement(TAG.SEQUENCE, Buffer.concat(chunks)),
-    crlNumber,
-  );
-  const signature = sign('sha256', tbs, privateKey);
-  const der = seq(tbs, ecdsaWithSha256, encodeElement(TAG.BIT_STRING, Buffer.concat([Buffer.from([0]), signature])));
-  return { der, serials, publicKey };
-}
-
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) console.log('(run with node --expose-gc --import tsx for memory figures)');
+if (process.env.BENCH_CRL_WORKER === '0') useCrlWorker(false);
 const t0 = performance.now();
-const { der, serials, publicKey } = buildCrl();
+const made = opensslCrl(entries);
 console.log(
-  `built a ${entries.toLocaleString()}-entry CRL, ${(der.length / 1048576).toFixed(1)} MiB, in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  `${entries.toLocaleString('en-US')}-entry OpenSSL CRL (reason code on every entry): DER ${(made.der.length / 1e6).toFixed(1)} MB, ` +
+    `PEM ${(made.pem.length / 1e6).toFixed(1)} MB; ${made.generatedInS ? `generated in ${made.generatedInS.toFixed(1)} s` : `cached (read in ${(performance.now() - t0).toFixed(0)} ms)`}; ` +
+    `worker ${process.env.BENCH_CRL_WORKER === '0' ? 'off' : 'on'}`,
 );
+const pemText = (name: string) => readFileSync(made.file(name), 'utf8');
+const revokedPem = pemText('revoked.pem');
+const clientPem = pemText('client.pem');
 
-// Let the builder's garbage go first, so the figures are the parser's own.
-for (let i = 0; i < 3; i++) {
-  global.gc?.();
-  await new Promise((r) => setImmediate(r));
+function threadCpuMs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
 }
-const before = process.memoryUsage();
-let peakRss = before.rss;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 5);
+
+const settle = async () => {
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+interface Figures {
+  createMs: number;
+  firstVerdictMs: number;
+  blockMs: number;
+  blockCpuMs: number;
+  peakMb: number;
+  steadyMb: number;
+}
+
+/** Runs `start` (which builds a verifier and returns the first verdict's code) under the probes. */
+async function measure(start: () => Promise<{ code: string; createMs: number; keep: () => void }>): Promise<Figures> {
+  await settle();
+  const base = process.memoryUsage().rss;
+  let peak = base;
+  let last = performance.now();
+  let lastCpu = threadCpuMs();
+  let blockMs = 0;
+  let blockCpuMs = 0;
+  const probe = setInterval(() => {
+    const t = performance.now();
+    const cpu = threadCpuMs();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    if (t - last > blockMs) blockMs = t - last;
+    if (cpu - lastCpu > blockCpuMs) blockCpuMs = cpu - lastCpu;
+    last = t;
+    lastCpu = cpu;
+  }, 2);
+  const t = performance.now();
+  const { code, createMs, keep } = await start();
+  const firstVerdictMs = performance.now() - t;
+  clearInterval(probe);
+  if (code !== 'CERT_REVOKED') throw new Error(`sanity: the listed certificate got ${code}`);
+  await settle();
+  const steady = process.memoryUsage().rss;
+  keep();
+  const mb = (n: number) => n / 1e6;
+  return { createMs, firstVerdictMs, blockMs, blockCpuMs, peakMb: mb(peak - base), steadyMb: mb(steady - base) };
+}
+
+async function firstVerdict(build: () => Verifier): Promise<{ code: string; createMs: number; keep: () => void }> {
+  const t = performance.now();
+  const v = build();
+  const createMs = performance.now() - t;
+  const r = await v.verify(revokedPem);
+  return { code: r.ok ? 'ok' : r.code, createMs, keep: () => v.close() };
+}
+
+const results: [string, Figures][] = [];
+const ca = made.caPem;
+results.push([
+  'static DER Buffer',
+  await measure(() => firstVerdict(() => createVerifier({ ca, crl: readFileSync(made.file('crl.der')) }))),
+]);
+results.push([
+  'static PEM string',
+  await measure(() => firstVerdict(() => createVerifier({ ca, crl: pemText('crl.pem') }))),
+]);
+results.push([
+  'file (PEM)',
+  await measure(() => firstVerdict(() => createVerifier({ ca, crl: { files: [made.file('crl.pem')] } }))),
+]);
+
+// A URL serving the DER (the server's copy is read before the probes start).
+const body = readFileSync(made.file('crl.der'));
+const crlServer = http.createServer((_req, res) => res.end(body));
+await new Promise<void>((r) => crlServer.listen(0, '127.0.0.1', r));
+const url = `http://127.0.0.1:${(crlServer.address() as AddressInfo).port}/big.crl`;
+results.push([
+  'URL (DER)',
+  await measure(() => firstVerdict(() => createVerifier({ ca, crl: { urls: [url], maxBytes: 100e6 } }))),
+]);
+crlServer.close();
+
+// Zero configuration: the guard builds its verifier on the first request from the server's options.
+async function zeroConfig(): Promise<{ code: string; createMs: number; keep: () => void }> {
+  const app = express();
+  app.get('/', requireClientCert(), (_req, res) => res.send('ok'));
+  const crl = pemText('crl.pem');
+  // Node hands `crl` to OpenSSL too: certgate's cost is what follows, so the server is built first
+  // and the handshake skips OpenSSL's CRL check (rejectUnauthorized false, as certgate decides).
+  const server = https.createServer(
+    { cert: pemText('server.pem'), key: pemText('server-key.pem'), ca, requestCert: true, rejectUnauthorized: false },
+    app,
+  );
+  Object.assign(server, { crl });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const answer = await new Promise<string>((resolve, reject) => {
+    const req = https.request(
+      { host: '127.0.0.1', port, path: '/', ca, cert: revokedPem, key: pemText('revoked-key.pem'), agent: false },
+      (res) => {
+        let text = `${res.statusCode} `;
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve(text));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  server.close();
+  // The guard answers a revoked certificate with 401 and the code in the body (README "Refusals").
+  const code = answer.startsWith('401') && answer.includes('CERT_REVOKED') ? 'CERT_REVOKED' : answer.slice(0, 80);
+  return { code, createMs: Number.NaN, keep: () => undefined };
+}
+results.push(['zero configuration (server crl)', await measure(zeroConfig)]);
+
+const f = (n: number, d = 0) => (Number.isNaN(n) ? '-' : n.toFixed(d));
+console.log('source                           createVerifier  first verdict  longest block (CPU)  peak MB  steady MB');
+for (const [name, r] of results) {
+  console.log(
+    `${name.padEnd(32)} ${f(r.createMs, 1).padStart(11)} ms ${f(r.firstVerdictMs).padStart(10)} ms ` +
+      `${`${f(r.blockMs, 1)} (${f(r.blockCpuMs, 1)}) ms`.padStart(20)} ${f(r.peakMb).padStart(8)} ${f(r.steadyMb).padStart(10)}`,
+  );
+}
+
+await settle();
 const t1 = performance.now();
-const crl = parseCrl(der);
+const crl = parseCrl(made.der);
 const parseMs = performance.now() - t1;
+const serial = Buffer.from(new (await import('node:crypto')).X509Certificate(clientPem).serialNumber, 'hex');
 const t2 = performance.now();
-const ok = verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, publicKey);
-const verifyMs = performance.now() - t2;
-peakRss = Math.max(peakRss, process.memoryUsage().rss);
-clearInterval(sampler);
-global.gc?.();
-const after = process.memoryUsage();
-if (!ok || crl.revoked.size !== entries)
-  throw new Error(`sanity: signature ${ok}, indexed ${crl.revoked.size} of ${entries}`);
-
-const probes = 200_000;
-const unknown = Array.from({ length: 1000 }, () => randomBytes(16));
-const t3 = performance.now();
 let hits = 0;
-for (let i = 0; i < probes; i++)
-  if (crl.revoked.has(i % 2 ? (serials[(i * 7919) % entries] as Buffer) : (unknown[i % 1000] as Buffer))) hits++;
-const lookupUs = ((performance.now() - t3) * 1000) / probes;
-if (hits !== probes / 2) throw new Error(`sanity: ${hits} hits of ${probes / 2}`);
-
-// The same CRL loaded the way a refresh would, with parseCrlAsync, while a timer stands in for
-// requests being served: how long is the event loop blocked at worst?
-for (let i = 0; i < 3; i++) {
-  global.gc?.();
-  await new Promise((r) => setImmediate(r));
-}
-const loop = monitorEventLoopDelay({ resolution: 1 });
-loop.enable();
-let ticks = 0;
-const ticker = setInterval(() => ticks++, 1);
-const t4 = performance.now();
-const asyncCrl = await parseCrlAsync(der);
-const asyncMs = performance.now() - t4;
-clearInterval(ticker);
-loop.disable();
-if (asyncCrl.revoked.size !== entries) throw new Error('sanity: async parse indexed a different count');
-const t5 = performance.now();
-verifySignature(asyncCrl.signatureAlgorithm, asyncCrl.tbs, asyncCrl.signature, publicKey);
-const verifyBlockMs = performance.now() - t5;
-
-const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
-console.log(`parse + index       ${parseMs.toFixed(0)} ms (one synchronous block)`);
-console.log(`signature over TBS  ${verifyMs.toFixed(0)} ms`);
-console.log(`parse + verify      ${(parseMs + verifyMs).toFixed(0)} ms`);
+for (let i = 0; i < 200_000; i++) if (crl.revoked.has(serial)) hits++;
+const lookupUs = ((performance.now() - t2) * 1000) / 200_000;
 console.log(
-  `retained memory     heap ${mib(after.heapUsed - before.heapUsed)}, array buffers ${mib(after.arrayBuffers - before.arrayBuffers)} (besides the CRL's own DER, ${mib(der.length)})`,
+  `reference: parseCrl (synchronous, one block) ${parseMs.toFixed(0)} ms for ${crl.revoked.size.toLocaleString('en-US')} entries; ` +
+    `lookup ${lookupUs.toFixed(3)} µs (${hits} hits: the client is not listed)`,
 );
-console.log(
-  `peak rss growth     ${mib(peakRss - before.rss)} (sampled; the parse is synchronous, so read it as a lower bound)`,
-);
-console.log(`lookup              ${lookupUs.toFixed(3)} µs per serial (half listed, half not)`);
-console.log(
-  `parseCrlAsync       ${asyncMs.toFixed(0)} ms in slices; event loop: longest block ${(loop.max / 1e6).toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, ${ticks} timer turns ran meanwhile`,
-);
-console.log(`signature check     ${verifyBlockMs.toFixed(0)} ms (one block; Node's verify is not incremental)`);
+process.exit(0);

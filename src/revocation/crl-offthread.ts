@@ -134,6 +134,14 @@ class CrlWorkerHost {
 
 const host = new CrlWorkerHost();
 
+/**
+ * Turns the worker off (false) or on again: with it off, CRLs are decoded on the main thread in
+ * slices. For the benches that compare the two; not part of the public API.
+ */
+export function useCrlWorker(enabled: boolean): void {
+  host.unavailable = !enabled;
+}
+
 /** Whether a worker is running now (for tests: an idle process has none). */
 export function crlWorkerRunning(): boolean {
   return (host as unknown as { worker?: Worker }).worker !== undefined;
