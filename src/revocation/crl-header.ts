@@ -97,6 +97,7 @@ export const LARGE_CRL_BYTES = 512 * 1024;
 /** A large CRL to load after createVerifier: its input (undefined: a file the CRL store reads). */
 export interface DeferredCrl {
   header: CrlHeader;
+  /** Cleared once loaded (or found malformed): the configuration keeps the placeholder, not the bytes. */
   input: string | Uint8Array | undefined;
 }
 

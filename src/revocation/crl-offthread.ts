@@ -44,19 +44,24 @@ function workerLocation(): { url: URL } | { source: string } | undefined {
 /** One worker at a time, jobs in order, started on demand and ended when idle. */
 class CrlWorkerHost {
   private worker: Worker | undefined;
-  private readonly queue: { job: CrlWorkerJob; resolve: (r: CrlWorkerReply) => void; reject: (e: Error) => void }[] =
-    [];
+  private readonly queue: {
+    job: CrlWorkerJob;
+    transfer: ArrayBuffer[];
+    resolve: (r: CrlWorkerReply) => void;
+    reject: (e: Error) => void;
+  }[] = [];
   private busy = false;
   private nextId = 1;
   private idleTimer: NodeJS.Timeout | undefined;
   /** Set once a worker could not be started: no point in trying for every CRL. */
   unavailable = false;
 
-  run(job: Job): Promise<CrlWorkerReply> {
+  /** `transfer`: buffers moved to the worker (they are empty here afterwards). */
+  run(job: Job, transfer: ArrayBuffer[] = []): Promise<CrlWorkerReply> {
     if (this.unavailable) return Promise.reject(new WorkerUnavailable('no CRL worker'));
     return new Promise((resolve, reject) => {
       const full = { ...job, id: this.nextId++ } as CrlWorkerJob;
-      this.queue.push({ job: full, resolve, reject });
+      this.queue.push({ job: full, transfer, resolve, reject });
       this.pump();
     });
   }
@@ -76,8 +81,8 @@ class CrlWorkerHost {
     }
     this.busy = true;
     worker.ref();
-    // The CRL's bytes are in shared memory: nothing is copied.
-    worker.postMessage(next.job);
+    // The CRL's bytes are in shared memory or moved: nothing is copied.
+    worker.postMessage(next.job, next.transfer);
   }
 
   private start(): Worker | undefined {
@@ -180,6 +185,7 @@ export async function loadCrls(
   input: string | Uint8Array,
   signers: readonly CandidateSigner[] = [],
   legacyAlgorithms = false,
+  options: { owned?: boolean } = {},
 ): Promise<ParsedCrl[]> {
   // A small CRL costs less to decode here than to hand to a worker.
   if (input.length < LARGE_CRL_BYTES)
@@ -188,13 +194,19 @@ export async function loadCrls(
         ? Buffer.from(input, 'latin1')
         : Buffer.from(input.buffer, input.byteOffset, input.length),
     );
-  const bytes = await toSharedInSlices(input);
+  // Bytes the caller hands over (a download) move to the worker as they are; others are copied
+  // into shared memory, since the caller keeps them.
+  const movable = options.owned === true && typeof input !== 'string' && ownsItsBuffer(input);
+  const bytes = movable ? Buffer.from(input.buffer, input.byteOffset, input.length) : await toSharedInSlices(input);
   let reply: CrlWorkerReply;
   try {
     const keys = signers.map((s) => s.key);
-    reply = await host.run({ kind: 'parse', input: bytes.buffer as SharedArrayBuffer, keys, legacyAlgorithms });
+    const job = { kind: 'parse' as const, input: bytes.buffer as ArrayBuffer, keys, legacyAlgorithms };
+    reply = await host.run(job, movable ? [bytes.buffer as ArrayBuffer] : []);
   } catch (err) {
     if (!(err instanceof WorkerUnavailable)) throw err;
+    // Moved to a worker that then failed: gone (the source is tried again later, with backoff).
+    if (bytes.buffer.byteLength === 0) throw new Error(`the CRL could not be decoded (${err.message})`);
     return loadInThisThread(bytes);
   }
   if (!reply.ok) throw reply.malformed ? new MalformedCrlError(reply.message) : new Error(reply.message);
@@ -207,6 +219,12 @@ export async function loadCrls(
     }
     return crl;
   });
+}
+
+function ownsItsBuffer(bytes: Uint8Array): boolean {
+  return (
+    !(bytes.buffer instanceof SharedArrayBuffer) && bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength
+  );
 }
 
 async function loadInThisThread(bytes: Buffer): Promise<ParsedCrl[]> {

@@ -52,27 +52,30 @@ export async function decodeDelivery(
   options: { issuersNamed: IssuersNamed; legacyAlgorithms: boolean; emit: Emit },
 ): Promise<ParsedCrl[]> {
   const placeholders = inUse.filter((c) => deferredLoadOf(c));
-  const issuer = placeholders[0]?.issuerKey;
+  // The issuer the (first) CRL names, from its header: its configured certificates' keys are
+  // checked in the worker too. (Read before the bytes move to the worker.)
+  const issuer = placeholders[0]?.issuerKey ?? headerOf(bytes)?.issuerKey;
   const signers = issuer ? signersOf(options.issuersNamed, issuer) : [];
+  const issuerDN = headerOf(bytes)?.issuerDN ?? '';
   try {
-    return await loadCrls(bytes, signers, options.legacyAlgorithms);
+    return await loadCrls(bytes, signers, options.legacyAlgorithms, { owned: true });
   } catch (err) {
     if (!(err instanceof MalformedCrlError)) throw err;
     for (const p of placeholders) options.emit('crl-rejected', markMalformed(source, p, err) as never);
     if (placeholders.length === 0) {
       const reason = `the delivered CRL is malformed (${err.message})`;
-      options.emit('crl-rejected', { source, issuer: issuerOf(bytes), reason } as never);
+      options.emit('crl-rejected', { source, issuer: issuerDN, reason } as never);
     }
     throw err;
   }
 }
 
-/** The issuer a malformed CRL names, if its header says ('' if not). */
-function issuerOf(bytes: Buffer): string {
+/** The header of a delivered CRL, if it has one that decodes (crl-header.ts: a few ms at most). */
+function headerOf(bytes: Buffer): { issuerKey: string; issuerDN: string } | undefined {
   try {
-    return checkCrlHeader(bytes).issuerDN;
+    return checkCrlHeader(bytes);
   } catch {
-    return '';
+    return undefined;
   }
 }
 
@@ -109,8 +112,10 @@ export class StaticCrls {
   }
 
   private async load(source: string, placeholder: ParsedCrl): Promise<void> {
-    const { header, input } = deferredLoadOf(placeholder) ?? {};
-    if (!header || input === undefined) return;
+    const load = deferredLoadOf(placeholder);
+    const { header, input } = load ?? {};
+    if (!load || !header || input === undefined) return;
+    load.input = undefined;
     const { issuersNamed, legacyAlgorithms, emit } = this.options;
     let crls: ParsedCrl[];
     try {
