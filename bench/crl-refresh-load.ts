@@ -62,7 +62,7 @@ const BASELINE_MS = env('BENCH_BASELINE', 3) * 1000;
 const ENTRIES = env('BENCH_CRL_ENTRIES', 1_000_000);
 const WARMUP_MS = 2000;
 const AFTER_MS = 1000;
-const LIMIT_MS = 50;
+const LIMIT_MS = 20;
 /** Blocks longer than this are listed in the timeline. */
 const NOTABLE_BLOCK_MS = 20;
 

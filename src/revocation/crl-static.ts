@@ -54,9 +54,10 @@ export async function decodeDelivery(
   const placeholders = inUse.filter((c) => deferredLoadOf(c));
   // The issuer the (first) CRL names, from its header: its configured certificates' keys are
   // checked in the worker too. (Read before the bytes move to the worker.)
-  const issuer = placeholders[0]?.issuerKey ?? headerOf(bytes)?.issuerKey;
+  const header = headerOf(bytes);
+  const issuer = placeholders[0]?.issuerKey ?? header?.issuerKey;
   const signers = issuer ? signersOf(options.issuersNamed, issuer) : [];
-  const issuerDN = headerOf(bytes)?.issuerDN ?? '';
+  const issuerDN = header?.issuerDN ?? '';
   try {
     return await loadCrls(bytes, signers, options.legacyAlgorithms, { owned: true });
   } catch (err) {

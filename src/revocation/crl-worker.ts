@@ -9,6 +9,7 @@
  * arrays are transferred (moved, not copied).
  */
 import type { KeyObject } from 'node:crypto';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { crlDers } from './crl-bytes.js';
 import { decodeCrl, indexEntries, MalformedCrlError, type IndexedEntries } from './crl.js';
@@ -97,6 +98,20 @@ async function run(job: CrlWorkerJob): Promise<void> {
       message: (err as Error).message,
     };
     port.postMessage(reply);
+  }
+}
+
+/**
+ * Below the threads that serve requests: on Linux a niceness is per thread, and 0 names this one,
+ * so a busy machine gives the event loop its CPU first and the CRL load what is left (elsewhere
+ * this may set the whole process's priority, or fail: then it is left as it is).
+ */
+export const WORKER_NICENESS = 10;
+if (process.platform === 'linux') {
+  try {
+    setPriority(0, WORKER_NICENESS);
+  } catch {
+    // Not allowed here: the worker runs at the process's priority.
   }
 }
 
