@@ -2,10 +2,14 @@
  * A live refresh of a 1,000,000-entry CRL while an mTLS server is under load
  * (`npm run bench:crl-load`, i.e. `node --expose-gc --import tsx bench/crl-refresh-load.ts`).
  *
- * Requirement measured: loading or refreshing a 1,000,000-entry CRL never blocks the event loop for
- * more than 50 ms at a time while the server keeps serving.
+ * Requirements measured (issue 10): refreshing a 1,000,000-entry CRL never blocks the event loop
+ * for more than 20 ms at a time, and the server keeps at least 0.8 of its throughput without a
+ * refresh (the baseline window of the same run). The CRLs are OpenSSL-made (bench/crl-openssl.ts,
+ * cached in bench/.cache/): `openssl ca -gencrl`, a reason code on every entry (49 MB DER, 66 MB
+ * PEM at 1,000,000). BENCH_CRL_WORKER=0 decodes them on the main thread in slices instead of in the
+ * CRL worker, to compare the two.
  *
- * Set-up: one CA signs the server certificate, a client certificate and the CRLs. An Express 5
+ * Set-up: one OpenSSL CA signs the server certificate, a client certificate and the CRLs. An Express 5
  * HTTPS server on 127.0.0.1 serves GET /hello behind requireClientCert({ verifier }); the verifier
  * takes its CRL from a URL (`crl: { urls, maxBytes: 100 MiB }`) served by a plain HTTP server in
  * this process (as bench/crl-refresh.ts does; its cost counts against the measured loop, so the
@@ -273,7 +277,7 @@ const bigDer = made.der;
 const bigPem = readFileSync(made.file('crl2.pem'));
 const buildMs = performance.now() - t0;
 log(
-  `built two ${ENTRIES.toLocaleString('en-US')}-entry CRLs in ${(buildMs / 1000).toFixed(1)} s: DER ${(bigDer.length / 1048576).toFixed(1)} MiB, PEM ${(bigPem.length / 1048576).toFixed(1)} MiB`,
+  `read two ${ENTRIES.toLocaleString('en-US')}-entry OpenSSL CRLs in ${(buildMs / 1000).toFixed(1)} s: DER ${(bigDer.length / 1048576).toFixed(1)} MiB, PEM ${(bigPem.length / 1048576).toFixed(1)} MiB`,
 );
 
 // ---- Load generator -----------------------------------------------------------------------------

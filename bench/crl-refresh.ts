@@ -1,50 +1,32 @@
 /**
- * A live CRL refresh of a 1,000,000-entry CRL (`node --expose-gc --import tsx bench/crl-refresh.ts`):
- * a local HTTP server publishes it (as DER, then as PEM), the verifier's CRL store fetches, decodes,
- * indexes and verifies it, and the event loop's longest block meanwhile is reported. The
- * measurement behind src/revocation/crl-bytes.ts and parseCrlAsync (goal: no block over 50 ms).
+ * A live CRL refresh of an OpenSSL-made CRL, a reason code on every entry (`node --expose-gc
+ * --import tsx bench/crl-refresh.ts [entries]`, default 1,000,000; bench/crl-openssl.ts caches it):
+ * a local HTTP server publishes it (as DER, then as PEM with the next CRL number), the verifier's
+ * CRL store fetches it and the CRL worker decodes, indexes and verifies it, and the event loop's
+ * longest block meanwhile is reported (goal: no block over 20 ms).
  */
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { randomBytes, sign } from 'node:crypto';
+import { createPrivateKey, sign } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { webcrypto } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { encodeElement, TAG } from '../src/x509/der.js';
 import { createVerifier } from '../src/index.js';
-// Build a self-signed CA with node crypto via peculiar so the store can verify the CRL.
-x509.cryptoProvider.set(webcrypto as any);
-const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as any;
-const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
-const ca = await x509.X509CertificateGenerator.createSelfSigned({
-  serialNumber: '01',
-  name: 'CN=Bench CA',
-  notBefore: new Date(Date.now() - 864e5),
-  notAfter: new Date(Date.now() + 864e6),
-  keys,
-  signingAlgorithm: alg,
-  extensions: [
-    new x509.BasicConstraintsExtension(true, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-  ],
-});
-const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-const { createPrivateKey } = await import('node:crypto');
-const priv = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+import { opensslCrl } from './crl-openssl.js';
+
+const entries = Number(process.argv[2] ?? 1_000_000);
+const made = opensslCrl(entries);
+const priv = createPrivateKey(readFileSync(made.file('ca-key.pem')));
 const seq = (...p: Buffer[]) => encodeElement(TAG.SEQUENCE, Buffer.concat(p));
 const utc = (d: Date) =>
   encodeElement(TAG.UTC_TIME, Buffer.from(`${d.toISOString().slice(2, 19).replace(/[-T:]/g, '')}Z`, 'latin1'));
-const issuer = Buffer.from(ca.subjectName.toArrayBuffer());
-function crl(n: number, entries: number) {
+const issuer = Buffer.from(new x509.X509Certificate(made.caPem).subjectName.toArrayBuffer());
+/** The small starting CRL (CRL number 1, below the OpenSSL CRLs' 0x1000), signed with the CA's key. */
+function crl(n: number, count: number) {
   const date = utc(new Date(Date.now() - 60000));
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < entries; i++) {
-    const s = randomBytes(16);
-    s[0] = (s[0]! & 0x7f) | 1;
-    chunks.push(seq(encodeElement(TAG.INTEGER, s), date));
-  }
   const alg = Buffer.from('300a06082a8648ce3d040302', 'hex');
+  const chunks = Array.from({ length: count }, (_, i) => seq(encodeElement(TAG.INTEGER, Buffer.from([1, i])), date));
   const num = encodeElement(
     0xa0,
     seq(
@@ -69,21 +51,13 @@ let body = crl(1, 10);
 const srv = http.createServer((_req, res) => res.end(body));
 await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${(srv.address() as any).port}/c.crl`;
-const v = createVerifier({ ca: Buffer.from(ca.rawData), crl: { urls: [url], maxBytes: 100 * 1024 * 1024 } });
+const v = createVerifier({ ca: made.caPem, crl: { urls: [url], maxBytes: 100 * 1024 * 1024 } });
 v.on('crl-refresh-failed', (e) => console.log('refresh failed', e));
 v.on('crl-rejected', (e) => console.log('CRL rejected', e));
 await v.refreshCrls();
-const big = (n: number) => crl(n, 1_000_000);
-const asPem = (der: Buffer) =>
-  Buffer.from(
-    `-----BEGIN X509 CRL-----\n${der
-      .toString('base64')
-      .match(/.{1,64}/g)!
-      .join('\n')}\n-----END X509 CRL-----\n`,
-  );
 for (const [label, b] of [
-  ['DER', big(2)],
-  ['PEM', asPem(big(3))],
+  ['DER', made.der],
+  ['PEM', readFileSync(made.file('crl2.pem'))],
 ] as const) {
   body = b;
   for (let i = 0; i < 3; i++) {
