@@ -35,7 +35,8 @@ function head(input: string | Uint8Array, from: number): Buffer {
 function pemHead(input: string | Uint8Array, partial: boolean): Buffer {
   const begin = input.indexOf(BEGIN as never);
   if (begin < 0) throw new MalformedCrlError('it holds neither DER nor an X509 CRL PEM block');
-  if (!partial && input.indexOf(END as never, begin) < 0)
+  // From the end: a forward search of 66 MB of PEM in a Buffer costs over 100 ms.
+  if (!partial && input.lastIndexOf(END as never) < begin)
     throw new MalformedCrlError('an X509 CRL PEM block has no END line');
   const text = head(input, begin + BEGIN.length)
     .toString('latin1')
