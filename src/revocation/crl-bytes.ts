@@ -72,15 +72,16 @@ export type Allocate = (size: number) => Buffer;
  * `X509 CRL` PEM block, base64-decoded slice by slice straight into one buffer from `allocate`
  * (sized from the block's length: base64 never decodes to more than 3/4 of it). Throws on anything else.
  */
-export async function crlDers(bytes: Buffer, allocate: Allocate = Buffer.allocUnsafe): Promise<Buffer[]> {
-  if (bytes[0] === 0x30) return [bytes];
+export async function crlDers(bytes: Buffer | string, allocate: Allocate = Buffer.allocUnsafe): Promise<Buffer[]> {
+  // A string is PEM text (a configured value): it is decoded from the string, never copied whole.
+  if (typeof bytes !== 'string' && bytes[0] === 0x30) return [bytes];
   const ders: Buffer[] = [];
   let from = 0;
   for (;;) {
-    const begin = bytes.indexOf(BEGIN, from);
+    const begin = bytes.indexOf(BEGIN as never, from);
     if (begin < 0) break;
     const bodyStart = begin + BEGIN.length;
-    const end = bytes.indexOf(END, bodyStart);
+    const end = bytes.indexOf(END as never, bodyStart);
     if (end < 0) throw new Error('an X509 CRL PEM block has no END line');
     ders.push(await decodePemBody(bytes, bodyStart, end, allocate));
     from = end + END.length;
@@ -90,14 +91,21 @@ export async function crlDers(bytes: Buffer, allocate: Allocate = Buffer.allocUn
   return ders;
 }
 
-async function decodePemBody(bytes: Buffer, bodyStart: number, end: number, allocate: Allocate): Promise<Buffer> {
+async function decodePemBody(
+  bytes: Buffer | string,
+  bodyStart: number,
+  end: number,
+  allocate: Allocate,
+): Promise<Buffer> {
   const out = allocate(Math.ceil((end - bodyStart) / 4) * 3);
   let size = 0;
   let carry = '';
   let since = performance.now();
   for (let pos = bodyStart; pos < end; pos += SLICE_BYTES) {
     // Strip whitespace, and carry the characters that do not fill a 4-character group.
-    const text = carry + bytes.toString('latin1', pos, Math.min(end, pos + SLICE_BYTES)).replace(/\s+/g, '');
+    const upTo = Math.min(end, pos + SLICE_BYTES);
+    const chunk = typeof bytes === 'string' ? bytes.slice(pos, upTo) : bytes.toString('latin1', pos, upTo);
+    const text = carry + chunk.replace(/\s+/g, '');
     if (NOT_BASE64.test(text)) throw new Error('the X509 CRL PEM block is not valid base64');
     const whole = text.length - (text.length % 4);
     size += out.write(text.slice(0, whole), size, 'base64');

@@ -17,7 +17,16 @@ import { verifySignature } from '../x509/signature.js';
 
 /** A request to the worker. */
 export type CrlWorkerJob =
-  | { id: number; kind: 'parse'; input: ArrayBuffer | SharedArrayBuffer; keys: KeyObject[]; legacyAlgorithms: boolean }
+  | {
+      id: number;
+      kind: 'parse';
+      /** The CRL's bytes (PEM or DER) are input[offset, offset + length). */
+      input: ArrayBuffer | SharedArrayBuffer;
+      offset: number;
+      length: number;
+      keys: KeyObject[];
+      legacyAlgorithms: boolean;
+    }
   | { id: number; kind: 'verify'; der: SharedDer; key: KeyObject; legacyAlgorithms: boolean };
 
 /** A DER CRL in shared memory. */
@@ -59,7 +68,7 @@ function verifies(der: Buffer, key: KeyObject, legacyAlgorithms: boolean): boole
 }
 
 async function parse(job: Extract<CrlWorkerJob, { kind: 'parse' }>): Promise<ParsedInWorker[]> {
-  const input = Buffer.from(job.input);
+  const input = Buffer.from(job.input, job.offset, job.length);
   let ders: Buffer[];
   try {
     ders = await crlDers(input, shared);
