@@ -611,6 +611,8 @@ try {
       pemBytes: bigPem.length,
       buildMs: round(buildMs, 0),
       limitMs: LIMIT_MS,
+      crlShape: `openssl ca -gencrl, ${ENTRIES} entries, a reason code on every entry (bench/crl-openssl.ts)`,
+      crlWorker: process.env.BENCH_CRL_WORKER !== '0',
     },
     longestBlockDuringOrAfterRefreshMs: worst,
     requirementMet: worst <= LIMIT_MS,
