@@ -192,8 +192,8 @@ export function opensslCrl(entries: number): OpensslCrl {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const entries = Number(process.argv[2] ?? 1_000_000);
   const crl = opensslCrl(entries);
-  console.log(
-    `${entries.toLocaleString('en-US')}-entry OpenSSL CRL in ${crl.dir}: DER ${(crl.der.length / 1e6).toFixed(1)} MB, ` +
-      `PEM ${(crl.pem.length / 1e6).toFixed(1)} MB, ${crl.generatedInS ? `generated in ${crl.generatedInS.toFixed(1)} s` : 'cached'}`,
-  );
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  const how = crl.generatedInS ? `generated in ${crl.generatedInS.toFixed(1)} s` : 'cached';
+  const size = `DER ${mb(crl.der.length)} MB, PEM ${mb(crl.pem.length)} MB`;
+  console.log(`${entries.toLocaleString('en-US')}-entry OpenSSL CRL in ${crl.dir}: ${size}, ${how}`);
 }

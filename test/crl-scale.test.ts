@@ -175,7 +175,7 @@ describe('large static CRLs: a header fault at createVerifier, a deeper one late
     }
   }, 60_000);
 
-  it('files: a large file is loaded after createVerifier; a deep fault fails closed, a header fault is CONFIG_INVALID', async () => {
+  it('files: loaded after createVerifier; a deep fault fails closed, a header fault is CONFIG_INVALID', async () => {
     const ok = join(dir, 'ok.crl');
     const broken = join(dir, 'deep.crl');
     const truncated = join(dir, 'truncated.crl');
