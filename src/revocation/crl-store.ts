@@ -8,14 +8,8 @@ import { CrlChecker } from './crl-checker.js';
 import { ByteBudget } from './byte-budget.js';
 import { MAX_DISCOVERED_SOURCES, RecentSources } from './recent-sources.js';
 import { parseCrlAsync, type ParsedCrl } from './crl.js';
-import {
-  freshness,
-  freshnessProblem,
-  replaceProblem,
-  sameSlot,
-  signerProblemAsync,
-  unusableReason,
-} from './crl-usability.js';
+import { isVerified, keptAfterDelivery, verifiedOnly } from './crl-slots.js';
+import { freshness, freshnessProblem, replaceProblem, signerProblemAsync, unusableReason } from './crl-usability.js';
 
 export type { CrlEvents, CrlSourceSpec, CrlStoreConfig } from './crl-store-config.js';
 export { MAX_DISCOVERED_SOURCES };
@@ -38,6 +32,8 @@ interface SourceState {
   crls: readonly ParsedCrl[];
   loaded: boolean;
   failures: number;
+  /** What went wrong the last time this source was read (operator text), for refusal details. */
+  lastProblem?: string;
   timer?: NodeJS.Timeout;
   inFlight?: Promise<void>;
   etag?: string | undefined;
@@ -48,9 +44,10 @@ interface SourceState {
 /**
  * The CRLs a verifier uses, kept current: files are re-read when they change, URLs are fetched
  * again before `nextUpdate` and at most every `refreshIntervalMs`, one fetch at a time per source.
- * A new CRL replaces the one in use only if it verifies against a configured issuer certificate
- * (when one is known), is current, and is not older. Failures keep the last good CRL and retry
- * with backoff. Every accepted change bumps `revision`, which invalidates cached verdicts.
+ * A CRL whose issuer certificate is known (configured, or the issuer that named a distribution
+ * point) is verified before it enters; one whose issuer is not known (a CA that clients send) is
+ * kept as a candidate and verified at use (crl-slots.ts has the rule). Failures keep the CRLs in
+ * use and retry with backoff. Every change bumps `revision`, which invalidates cached verdicts.
  */
 export class CrlStore extends EventEmitter {
   private readonly states = new Map<string, SourceState>();
@@ -90,7 +87,7 @@ export class CrlStore extends EventEmitter {
         staleRounds: 0,
       });
     }
-    this.current = new CrlChecker(this.all());
+    this.current = this.newChecker();
     this.ready = Promise.all([...this.states.values()].map((s) => this.refresh(s))).then(() => {
       for (const s of this.states.values()) this.schedule(s);
     });
@@ -100,10 +97,22 @@ export class CrlStore extends EventEmitter {
     return this.current;
   }
 
-  /** Configured sources that have never delivered a CRL: revocation for their issuers is unknown. */
-  get pending(): boolean {
-    for (const s of this.states.values()) if (!s.loaded && !s.discovered) return true;
-    return false;
+  /**
+   * Why configured sources have not delivered a CRL yet (operator text), undefined when all have:
+   * while one has not, revocation for an issuer without a CRL is unknown (it may be that source's).
+   */
+  get pending(): string | undefined {
+    const waiting: string[] = [];
+    for (const s of this.states.values()) {
+      if (s.loaded || s.discovered) continue;
+      const where = s.spec.location;
+      waiting.push(
+        s.lastProblem === undefined
+          ? `${where} has not been read yet`
+          : `${where} has not delivered a usable CRL (${s.failures} attempts, the last: ${s.lastProblem})`,
+      );
+    }
+    return waiting.length > 0 ? waiting.join('; ') : undefined;
   }
 
   /**
@@ -176,11 +185,8 @@ export class CrlStore extends EventEmitter {
     this.recent.remove(room.evict);
     this.states.delete(room.evict);
     clearTimeout(evicted?.timer);
-    if (evicted && evicted.crls.length > 0) {
-      // Its CRLs leave with it: verdicts that rested on them are decided again (and fetch it again).
-      this.current = new CrlChecker(this.all());
-      this.revision++;
-    }
+    // Its CRLs leave with it: verdicts that rested on them are decided again (and fetch it again).
+    if (evicted && evicted.crls.length > 0) this.install();
     return true;
   }
 
@@ -192,6 +198,19 @@ export class CrlStore extends EventEmitter {
 
   private all(): ParsedCrl[] {
     return [...this.fixed, ...[...this.states.values()].flatMap((s) => s.crls)];
+  }
+
+  /** A checker over the CRLs in use, which names each CRL's source in its refusal details. */
+  private newChecker(): CrlChecker {
+    const origins = new Map<string, string>();
+    for (const s of this.states.values()) for (const crl of s.crls) origins.set(crl.id, s.spec.location);
+    return new CrlChecker(this.all(), origins);
+  }
+
+  /** The CRLs in use changed: a new checker, and verdicts that rested on the old ones are void. */
+  private install(): void {
+    this.current = this.newChecker();
+    this.revision++;
   }
 
   private schedule(state: SourceState): void {
@@ -262,8 +281,10 @@ export class CrlStore extends EventEmitter {
       }
       state.loaded = state.crls.length > 0;
       state.failures = 0;
+      state.lastProblem = undefined;
     } catch (err) {
       state.failures++;
+      state.lastProblem = (err as Error).message;
       const retryInMs = this.failureDelay(state) ?? 0;
       this.emit('crl-refresh-failed', { source, error: (err as Error).message, retryInMs });
     } finally {
@@ -287,55 +308,47 @@ export class CrlStore extends EventEmitter {
     }
   }
 
-  /** Parses, checks and installs what a source delivered; throws (keeping the old CRL) if unusable. */
+  /** Parses, checks and installs what a source delivered; throws (keeping the CRLs in use) if nothing new enters. */
   private async accept(state: SourceState, bytes: Buffer): Promise<void> {
     const source = state.spec.location;
     const parsed: ParsedCrl[] = [];
     for (const der of await crlDers(bytes)) parsed.push(await parseCrlAsync(der));
     if (parsed.length === 0) throw new Error('no CRL in the response');
-    const accepted: ParsedCrl[] = [];
+    const admitted: ParsedCrl[] = [];
+    const refusals: string[] = [];
     for (const crl of parsed) {
       const reason = await this.rejectReason(crl, state);
       if (reason) {
         this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason });
-        // Keep the CRL in use for this issuer rather than leave the issuer uncovered.
-        const previous = state.crls.find((c) => sameSlot(c, crl));
-        if (previous && !accepted.includes(previous)) accepted.push(previous);
-        continue;
-      }
-      accepted.push(crl);
+        refusals.push(reason);
+      } else admitted.push(crl);
     }
     // A response that no longer covers an issuer this source covered must not uncover it (a
     // hijacked URL could serve some other CA's valid CRL): the old CRL stays until it goes stale,
-    // and then the status is unknown, never "not revoked".
-    for (const previous of state.crls) {
-      if (!accepted.some((c) => c.id === previous.id || sameSlot(c, previous))) accepted.push(previous);
-    }
+    // and then the status is unknown, never "not revoked" (crl-slots.ts).
+    const kept = keptAfterDelivery(state.crls, admitted);
     const ids = (list: readonly ParsedCrl[]) =>
       list
         .map((c) => c.id)
         .sort()
         .join();
-    if (ids(accepted) === ids(state.crls)) {
-      if (parsed.some((c) => !accepted.includes(c) && !state.crls.some((p) => p.id === c.id))) {
-        throw new Error('the delivered CRL was not accepted (see crl-rejected)');
-      }
+    if (ids(kept) === ids(state.crls)) {
+      if (refusals.length > 0) throw new Error(`the delivered CRL was refused: ${[...new Set(refusals)].join('; ')}`);
       return;
     }
-    state.crls = accepted;
-    this.current = new CrlChecker(this.all());
-    this.revision++;
-    for (const crl of accepted) {
-      if (parsed.includes(crl)) {
-        this.emit('crl-loaded', {
-          source,
-          issuer: crl.issuerDN,
-          entries: crl.revoked.size,
-          thisUpdate: crl.thisUpdate,
-          nextUpdate: crl.nextUpdate,
-          crlNumber: crl.crlNumber,
-        });
-      }
+    state.crls = kept;
+    this.install();
+    for (const crl of kept) {
+      if (!parsed.includes(crl)) continue;
+      this.emit('crl-loaded', {
+        source,
+        issuer: crl.issuerDN,
+        entries: crl.revoked.size,
+        thisUpdate: crl.thisUpdate,
+        nextUpdate: crl.nextUpdate,
+        crlNumber: crl.crlNumber,
+        verified: isVerified(crl),
+      });
     }
   }
 
@@ -360,21 +373,28 @@ export class CrlStore extends EventEmitter {
     // A CRL no verification could use (delta, indirect, no CRL number, ...) must not take a slot.
     const unusable = unusableReason(crl);
     if (unusable) return `unusable: ${unusable}`;
-    // Verified before it may replace anything: against a configured certificate of its issuer, or
-    // (distribution points) the issuer certificate that named this URL. Nothing unverified enters,
-    // and a signer the checker would refuse (AKI, cRLSign) does not count either.
+    // Verified before it may replace a verified CRL: against a configured certificate of its
+    // issuer, or (distribution points) the issuer certificate that named this URL; a signer the
+    // checker would refuse (AKI, cRLSign) does not count either. With no issuer certificate known
+    // (a CA that clients send) it is a candidate, verified at use (crl-slots.ts).
+    // A known certificate of another key (an issuing CA's previous key, say) says nothing either way.
     const named = (state.namedBy ?? []).filter((c) => c.subjectKey === crl.issuerKey);
-    const issuers = [...this.issuersNamed(crl.issuerKey), ...named];
-    if (issuers.length === 0)
-      return 'its issuer is not a configured CA certificate, so its signature cannot be checked';
+    const issuers = [...this.issuersNamed(crl.issuerKey), ...named].filter((c) => mayHoldKeyOf(crl, c));
+    const verified = verifiedOnly(state.crls);
+    if (issuers.length === 0) return replaceProblem(crl, verified);
     const problems: string[] = [];
     for (const issuer of issuers) {
       const problem = await signerProblemAsync(crl, issuer, this.verifyInSlices);
-      if (!problem) return replaceProblem(crl, state.crls);
+      if (!problem) return replaceProblem(crl, verified);
       problems.push(problem);
     }
     return [...new Set(problems)].join('; ');
   }
+}
+
+/** Whether `cert` may hold the key that signed `crl`: its AKI, when both carry one, names `cert`'s key. */
+function mayHoldKeyOf(crl: ParsedCrl, cert: ParsedCertificate): boolean {
+  return !crl.authorityKeyId || !cert.subjectKeyId || crl.authorityKeyId === cert.subjectKeyId;
 }
 
 /** When to fetch a CRL again: ahead of nextUpdate by a tenth of its lifetime, at most a minute. */

@@ -64,9 +64,9 @@ export class RevocationSources {
     return this.store?.revision ?? 0;
   }
 
-  /** Configured sources that have not delivered yet: an issuer without a CRL may be theirs. */
-  get pending(): boolean {
-    return this.store?.pending ?? false;
+  /** Why configured sources have not delivered yet (undefined when all have): an issuer without a CRL may be theirs. */
+  get pending(): string | undefined {
+    return this.store?.pending;
   }
 
   /** Settles once every CRL source has been tried once (the first verifications wait for it). */
