@@ -51,10 +51,14 @@ type SignerFinding = Reliance | { verifying: SignatureToCheck } | undefined;
 export class CrlChecker {
   private readonly byIssuer = new Map<string, ParsedCrl[]>();
 
-  /** `origins`: where each CRL (by id) was loaded from, named in refusal details. */
+  /**
+   * `origins`: where each CRL (by id) was loaded from, named in refusal details. `uncovered`:
+   * issuers (canonical name -> source) whose CRL a source dropped: unknown, never "not checked".
+   */
   constructor(
     crls: readonly ParsedCrl[],
     private readonly origins: ReadonlyMap<string, string> = new Map(),
+    private readonly uncovered: ReadonlyMap<string, string> = new Map(),
   ) {
     for (const crl of crls) {
       const list = this.byIssuer.get(crl.issuerKey);
@@ -120,7 +124,12 @@ export class CrlChecker {
     ctx: CrlCheckContext,
   ): RevocationStatus {
     const candidates = this.byIssuer.get(cert.issuerKey);
-    if (!candidates) return { status: 'unchecked' };
+    if (!candidates) {
+      const from = this.uncovered.get(cert.issuerKey);
+      if (from === undefined) return { status: 'unchecked' };
+      const detail = `revocation status of ${describe(cert)} is unknown: the CRL of "${cert.issuerDN}" from ${from} was dropped (see crl-rejected)`;
+      return { status: 'unknown', failure: { code: 'REVOCATION_UNKNOWN', detail } };
+    }
     // RFC 5280 sections 5.2.3 and 5.2.5: CRL numbers order the CRLs of one scope only (a partition
     // CRL and the full CRL are numbered apart), so the newest usable CRL is chosen per scope, and
     // the certificate is revoked if any of them lists it.

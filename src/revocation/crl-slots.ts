@@ -14,7 +14,11 @@ import { isNewer, slotKey } from './crl-usability.js';
  *   genuine CRL. Once a candidate verifies at use it counts as verified;
  * - the checker uses, per slot, the newest CRL whose signature verifies for the path: an
  *   unverifiable candidate is "no usable CRL" only when there is no verified CRL to fall back to.
- * At most two CRLs per slot and source are held (two large CRLs of one CA at worst).
+ * At most two CRLs per slot and source are held (two large CRLs of one CA at worst). Candidates of
+ * slots a delivery no longer covers stay (a source must not uncover an issuer), but only while a
+ * source's candidates weigh no more than one delivery may (`maxBytes`): anyone on the path to a
+ * plain-http URL could otherwise pile up CRLs of made-up issuers. Dropped ones are reported, and
+ * their issuers count as covered without a usable CRL (the store's `uncovered`).
  */
 
 /** Whether a CRL's signature has verified with an issuer certificate's key (at load or at use). */
@@ -38,10 +42,15 @@ export function verifiedOnly(inUse: readonly ParsedCrl[]): ParsedCrl[] {
 
 /**
  * The CRLs in use after a source delivered `admitted` (each already checked: usable, not from the
- * future, verified if its issuer is known, not older than the verified CRL of its slot). A slot
- * the delivery does not cover keeps what it had: a source must never uncover an issuer.
+ * future, verified if its issuer is known, not older than the verified CRL of its slot), and the
+ * candidates dropped to keep the source's candidates within `candidateBytes`. A slot the delivery
+ * does not cover keeps what it had: a source must never uncover an issuer.
  */
-export function keptAfterDelivery(inUse: readonly ParsedCrl[], admitted: readonly ParsedCrl[]): ParsedCrl[] {
+export function keptAfterDelivery(
+  inUse: readonly ParsedCrl[],
+  admitted: readonly ParsedCrl[],
+  candidateBytes = Number.POSITIVE_INFINITY,
+): { kept: ParsedCrl[]; dropped: ParsedCrl[] } {
   const slots = new Map<string, Slot>();
   const slotOf = (crl: ParsedCrl): Slot => {
     const key = slotKey(crl);
@@ -68,10 +77,30 @@ export function keptAfterDelivery(inUse: readonly ParsedCrl[], admitted: readonl
     if (isVerified(crl)) slot.verified = newer(slot.verified, crl);
     else slot.candidate = newer(slot.candidate, crl);
   }
+  for (const slot of slots.values()) {
+    if (slot.candidate && slot.verified && !isNewer(slot.candidate, slot.verified)) slot.candidate = undefined;
+  }
+  const dropped = overBudget([...slots.values()], touched, candidateBytes);
   const kept: ParsedCrl[] = [];
   for (const { verified, candidate } of slots.values()) {
     if (verified) kept.push(verified);
-    if (candidate && (!verified || isNewer(candidate, verified))) kept.push(candidate);
+    if (candidate) kept.push(candidate);
   }
-  return kept;
+  return { kept, dropped };
+}
+
+/** Candidates of untouched slots dropped, oldest first, until all candidates fit in `budget` bytes. */
+function overBudget(slots: Slot[], touched: ReadonlySet<Slot>, budget: number): ParsedCrl[] {
+  let total = 0;
+  for (const { candidate } of slots) total += candidate?.der.length ?? 0;
+  const dropped: ParsedCrl[] = [];
+  for (const slot of slots) {
+    if (total <= budget) break;
+    const candidate = slot.candidate;
+    if (!candidate || touched.has(slot)) continue;
+    slot.candidate = undefined;
+    total -= candidate.der.length;
+    dropped.push(candidate);
+  }
+  return dropped;
 }

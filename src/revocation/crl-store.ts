@@ -2,14 +2,16 @@ import { EventEmitter } from 'node:events';
 import { fetchChanged, readChangedFile } from './crl-delivery.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import type { CrlSourceSpec, CrlStoreConfig } from './crl-store-config.js';
-import { crlDers, verifyInSlices } from './crl-bytes.js';
+import { crlDers } from './crl-bytes.js';
 import { retryDelayMs, timerDelay } from './http-fetch.js';
 import { CrlChecker } from './crl-checker.js';
 import { ByteBudget } from './byte-budget.js';
 import { MAX_DISCOVERED_SOURCES, RecentSources } from './recent-sources.js';
 import { parseCrlAsync, type ParsedCrl } from './crl.js';
-import { isVerified, keptAfterDelivery, verifiedOnly } from './crl-slots.js';
-import { freshness, freshnessProblem, replaceProblem, signerProblemAsync, unusableReason } from './crl-usability.js';
+import { isVerified, keptAfterDelivery } from './crl-slots.js';
+import { freshness } from './crl-usability.js';
+import { admissionProblem } from './crl-admission.js';
+import { MAX_UNCOVERED_ISSUERS, notDelivered, refetchAt } from './crl-source-status.js';
 
 export type { CrlEvents, CrlSourceSpec, CrlStoreConfig } from './crl-store-config.js';
 export { MAX_DISCOVERED_SOURCES };
@@ -20,6 +22,9 @@ export { MAX_DISCOVERED_SOURCES };
  * "unavailable" and is retried with backoff; the CRL in use, if any, stays.
  */
 export const MAX_CRL_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+
+const DROPPED_CANDIDATE =
+  'dropped: this unverified CRL is no longer delivered by its source, whose other unverified CRLs fill maxBytes';
 
 interface SourceState {
   spec: CrlSourceSpec;
@@ -52,6 +57,11 @@ interface SourceState {
 export class CrlStore extends EventEmitter {
   private readonly states = new Map<string, SourceState>();
   private readonly reportedStale = new Set<string>();
+  /**
+   * Issuers (canonical name -> source) whose candidate CRL a source dropped to stay within
+   * `maxBytes` (crl-slots.ts) and that no CRL covers since: unknown, never "not checked".
+   */
+  private readonly uncovered = new Map<string, string>();
   /** Distribution point URLs followed, least recently used first. */
   private readonly recent = new RecentSources();
   private readonly budget: ByteBudget;
@@ -102,17 +112,7 @@ export class CrlStore extends EventEmitter {
    * while one has not, revocation for an issuer without a CRL is unknown (it may be that source's).
    */
   get pending(): string | undefined {
-    const waiting: string[] = [];
-    for (const s of this.states.values()) {
-      if (s.loaded || s.discovered) continue;
-      const where = s.spec.location;
-      waiting.push(
-        s.lastProblem === undefined
-          ? `${where} has not been read yet`
-          : `${where} has not delivered a usable CRL (${s.failures} attempts, the last: ${s.lastProblem})`,
-      );
-    }
-    return waiting.length > 0 ? waiting.join('; ') : undefined;
+    return notDelivered(this.states.values());
   }
 
   /**
@@ -204,7 +204,7 @@ export class CrlStore extends EventEmitter {
   private newChecker(): CrlChecker {
     const origins = new Map<string, string>();
     for (const s of this.states.values()) for (const crl of s.crls) origins.set(crl.id, s.spec.location);
-    return new CrlChecker(this.all(), origins);
+    return new CrlChecker(this.all(), origins, this.uncovered);
   }
 
   /** The CRLs in use changed: a new checker, and verdicts that rested on the old ones are void. */
@@ -326,7 +326,8 @@ export class CrlStore extends EventEmitter {
     // A response that no longer covers an issuer this source covered must not uncover it (a
     // hijacked URL could serve some other CA's valid CRL): the old CRL stays until it goes stale,
     // and then the status is unknown, never "not revoked" (crl-slots.ts).
-    const kept = keptAfterDelivery(state.crls, admitted);
+    const { kept, dropped } = keptAfterDelivery(state.crls, admitted, this.config.maxBytes);
+    this.noteUncovered(source, kept, dropped);
     const ids = (list: readonly ParsedCrl[]) =>
       list
         .map((c) => c.id)
@@ -352,54 +353,27 @@ export class CrlStore extends EventEmitter {
     }
   }
 
-  /** The signature oracle of crl-usability.ts, in slices; records who verified it (ParsedCrl.verifiedWith). */
-  private readonly verifyInSlices = async (crl: ParsedCrl, signer: ParsedCertificate): Promise<boolean> => {
-    let ok = false;
-    try {
-      ok = await verifyInSlices(crl, signer.publicKey(), this.config.legacyAlgorithms);
-    } catch {
-      ok = false;
+  /** Records issuers whose candidate was dropped and that nothing covers now; forgets those covered again. */
+  private noteUncovered(source: string, kept: readonly ParsedCrl[], dropped: readonly ParsedCrl[]): void {
+    for (const crl of dropped) {
+      this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason: DROPPED_CANDIDATE });
+      this.uncovered.delete(crl.issuerKey);
+      this.uncovered.set(crl.issuerKey, source);
+      const oldest = this.uncovered.keys().next().value;
+      if (this.uncovered.size > MAX_UNCOVERED_ISSUERS && oldest !== undefined) this.uncovered.delete(oldest);
     }
-    if (ok) crl.verifiedWith.add(signer.id);
-    return ok;
-  };
-
-  /** Why a delivered CRL may not enter (crl-usability.ts decides each rule); undefined when it may. */
-  private async rejectReason(crl: ParsedCrl, state: SourceState): Promise<string | undefined> {
-    // A newer CRL is taken even if already past nextUpdate (the checker applies gracePeriodMs), but
-    // not one from the future. The clock is read per CRL: a bundle's earlier CRLs took time to check.
-    const now = this.config.clock.now();
-    if (freshness(crl, now, this.strictTime) === 'not yet valid') return freshnessProblem(crl, now, this.strictTime);
-    // A CRL no verification could use (delta, indirect, no CRL number, ...) must not take a slot.
-    const unusable = unusableReason(crl);
-    if (unusable) return `unusable: ${unusable}`;
-    // Verified before it may replace a verified CRL: against a configured certificate of its
-    // issuer, or (distribution points) the issuer certificate that named this URL; a signer the
-    // checker would refuse (AKI, cRLSign) does not count either. With no issuer certificate known
-    // (a CA that clients send) it is a candidate, verified at use (crl-slots.ts).
-    // A known certificate of another key (an issuing CA's previous key, say) says nothing either way.
-    const named = (state.namedBy ?? []).filter((c) => c.subjectKey === crl.issuerKey);
-    const issuers = [...this.issuersNamed(crl.issuerKey), ...named].filter((c) => mayHoldKeyOf(crl, c));
-    const verified = verifiedOnly(state.crls);
-    if (issuers.length === 0) return replaceProblem(crl, verified);
-    const problems: string[] = [];
-    for (const issuer of issuers) {
-      const problem = await signerProblemAsync(crl, issuer, this.verifyInSlices);
-      if (!problem) return replaceProblem(crl, verified);
-      problems.push(problem);
-    }
-    return [...new Set(problems)].join('; ');
+    for (const crl of kept) this.uncovered.delete(crl.issuerKey);
   }
-}
 
-/** Whether `cert` may hold the key that signed `crl`: its AKI, when both carry one, names `cert`'s key. */
-function mayHoldKeyOf(crl: ParsedCrl, cert: ParsedCertificate): boolean {
-  return !crl.authorityKeyId || !cert.subjectKeyId || crl.authorityKeyId === cert.subjectKeyId;
-}
-
-/** When to fetch a CRL again: ahead of nextUpdate by a tenth of its lifetime, at most a minute. */
-function refetchAt(crl: ParsedCrl): number {
-  if (!crl.nextUpdate) return Infinity;
-  const next = crl.nextUpdate.getTime();
-  return next - Math.min(60_000, (next - crl.thisUpdate.getTime()) / 10);
+  /** Why a delivered CRL may not enter (crl-admission.ts); undefined when it may. */
+  private rejectReason(crl: ParsedCrl, state: SourceState): Promise<string | undefined> {
+    const named = (state.namedBy ?? []).filter((c) => c.subjectKey === crl.issuerKey);
+    return admissionProblem(crl, {
+      now: this.config.clock.now(),
+      timeRules: this.strictTime,
+      issuers: [...this.issuersNamed(crl.issuerKey), ...named],
+      inUse: state.crls,
+      legacyAlgorithms: this.config.legacyAlgorithms,
+    });
+  }
 }
