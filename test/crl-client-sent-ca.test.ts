@@ -237,31 +237,14 @@ describe('refusal details say what happened', () => {
     expect(detail).toMatch(/loaded from .*issuing-ca\.crl.*stale/);
   });
 
-  it('a candidate a source stops delivering stays, until made-up issuers pass maxBytes: then unknown, never unchecked', async () => {
+  it('a source that switches to another issuer’s CRL uncovers nothing once the CRL verified', async () => {
     crlServer.status = 200;
-    const genuine = issuing.crl();
-    crlServer.body = genuine;
-    const others = ['Made Up X', 'Made Up Y'].map((name) => OpensslCa.root(join(dir, 'made-up'), name).crl());
-    const maxBytes = genuine.length + Math.max(...others.map((c) => c.length)) + 16;
-    const verifier = rootOnly({ urls: [crlServer.url], maxBytes });
-    const rejected = events(verifier, 'crl-rejected');
-    await verifier.refreshCrls();
-    crlServer.body = others[0];
-    await verifier.refreshCrls();
-    // Still covered by the genuine candidate: alice (revoked above) is refused.
+    crlServer.body = issuing.crl();
+    const verifier = rootOnly({ urls: [crlServer.url] });
+    // alice was revoked above: the genuine CRL verifies with her path's issuer at use, and stays.
     expect(await codeOf(verifier, alice)).toBe('CERT_REVOKED');
-    crlServer.body = genuine;
-    const fresh = rootOnly({ urls: [crlServer.url], maxBytes });
-    const dropped = events(fresh, 'crl-rejected');
-    await fresh.refreshCrls();
-    for (const body of others) {
-      crlServer.body = body;
-      await fresh.refreshCrls();
-    }
-    expect(dropped.map((e) => e.reason)).toEqual([expect.stringMatching(/^dropped: /)]);
-    const r = await fresh.verify(bob.chain);
-    expect(r.ok ? 'accepted' : r.code).toBe('REVOCATION_UNKNOWN');
-    expect(r.ok ? '' : r.detail).toMatch(/the CRL of "CN=Client Sent Issuing CA.*" from .* was dropped/);
-    expect(rejected).toEqual([]);
+    crlServer.body = OpensslCa.root(join(dir, 'made-up'), 'Made Up CA').crl();
+    await verifier.refreshCrls();
+    expect(await codeOf(verifier, alice)).toBe('CERT_REVOKED');
   });
 });

@@ -1,7 +1,6 @@
 import type { ParsedCertificate } from '../x509/certificate.js';
 import type { ParsedCrl } from './crl.js';
 import { verifyInSlices } from './crl-bytes.js';
-import { verifiedOnly } from './crl-slots.js';
 import {
   freshness,
   freshnessProblem,
@@ -17,45 +16,61 @@ export interface AdmissionContext {
   now: number;
   /** The clock tolerance, and no grace period. */
   timeRules: CrlTimeRules;
-  /** Known certificates with the CRL issuer's name: configured ones, and the issuer that named a distribution point. */
+  /** Configured certificates with the CRL issuer's name, and the issuer that named a distribution point. */
   issuers: readonly ParsedCertificate[];
-  /** The CRLs the source has in use. */
-  inUse: readonly ParsedCrl[];
+  /** Issuer certificates of verified paths that verified this source's earlier CRLs (crl-slots.ts). */
+  learned: readonly ParsedCertificate[];
+  /** The verified CRL in use for `crl`'s slot and `signer`'s key, which a new one must not be older than. */
+  verifiedFor(crl: ParsedCrl, signer: ParsedCertificate): ParsedCrl | undefined;
   legacyAlgorithms: boolean;
 }
 
+/** A CRL may enter (verified by `signer`, or a candidate when undefined), or not, and why. */
+export type Admission = { problem: string } | { signer: ParsedCertificate | undefined };
+
 /**
- * Why a delivered CRL may not enter the CRL store (each rule lives in crl-usability.ts), undefined
- * when it may. A CRL whose issuer certificate is known enters verified (ParsedCrl.verifiedWith);
- * one whose issuer is not known enters as a candidate, verified at use (crl-slots.ts).
+ * Whether a delivered CRL may enter a file or URL source (each rule lives in crl-usability.ts):
+ * - a CRL whose issuer is configured (or named the distribution point) must verify with that
+ *   certificate, or it is refused, as ever;
+ * - one whose issuer a verified path taught the source (crl-slots.ts) enters verified if it
+ *   verifies with it; if not (a new key, or a forgery), it is a candidate, like one whose issuer
+ *   is not known at all: verified at use, never trusted before.
+ * A verified CRL older than the one in use for its slot and key is refused.
  */
-export async function admissionProblem(crl: ParsedCrl, ctx: AdmissionContext): Promise<string | undefined> {
+export async function admission(crl: ParsedCrl, ctx: AdmissionContext): Promise<Admission> {
   // A newer CRL is taken even if already past nextUpdate (the checker applies gracePeriodMs), but
   // not one from the future.
-  if (freshness(crl, ctx.now, ctx.timeRules) === 'not yet valid') return freshnessProblem(crl, ctx.now, ctx.timeRules);
+  const { now, timeRules } = ctx;
+  if (freshness(crl, now, timeRules) === 'not yet valid')
+    return { problem: `${freshnessProblem(crl, now, timeRules)}` };
   // A CRL no verification could use (delta, indirect, no CRL number, ...) must not take a slot.
   const unusable = unusableReason(crl);
-  if (unusable) return `unusable: ${unusable}`;
-  // Verified before it may replace a verified CRL: against a known certificate of its issuer; a
-  // signer the checker would refuse (AKI, cRLSign) does not count either. A known certificate of
-  // another key (an issuing CA's previous key, say) says nothing either way: with no issuer
-  // certificate of its key known (a CA that clients send), it is a candidate.
-  const issuers = ctx.issuers.filter((c) => mayHoldKeyOf(crl, c));
-  const verified = verifiedOnly(ctx.inUse);
-  if (issuers.length === 0) return replaceProblem(crl, verified);
+  if (unusable) return { problem: `unusable: ${unusable}` };
+  const verified = await verifiedBy(crl, ctx.issuers, ctx);
+  if ('signer' in verified || ctx.issuers.length > 0) return verified;
+  const learned = await verifiedBy(crl, ctx.learned, ctx);
+  return 'signer' in learned ? learned : { signer: undefined };
+}
+
+/** The first of `issuers` that verifies `crl` (the checker's signer rules: AKI, cRLSign, signature). */
+async function verifiedBy(
+  crl: ParsedCrl,
+  issuers: readonly ParsedCertificate[],
+  ctx: AdmissionContext,
+): Promise<Admission> {
   const problems: string[] = [];
   const verifies = (c: ParsedCrl, signer: ParsedCertificate) => signedInSlices(c, signer, ctx.legacyAlgorithms);
   for (const issuer of issuers) {
     const problem = await signerProblemAsync(crl, issuer, verifies);
-    if (!problem) return replaceProblem(crl, verified);
-    problems.push(problem);
+    if (problem) {
+      problems.push(problem);
+      continue;
+    }
+    const inUse = ctx.verifiedFor(crl, issuer);
+    const older = replaceProblem(crl, inUse ? [inUse] : []);
+    return older ? { problem: older } : { signer: issuer };
   }
-  return [...new Set(problems)].join('; ');
-}
-
-/** Whether `cert` may hold the key that signed `crl`: its AKI, when both carry one, names `cert`'s key. */
-function mayHoldKeyOf(crl: ParsedCrl, cert: ParsedCertificate): boolean {
-  return !crl.authorityKeyId || !cert.subjectKeyId || crl.authorityKeyId === cert.subjectKeyId;
+  return { problem: [...new Set(problems)].join('; ') };
 }
 
 /** The signature oracle of crl-usability.ts, in slices; records who verified it (ParsedCrl.verifiedWith). */

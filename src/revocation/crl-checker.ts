@@ -51,14 +51,10 @@ type SignerFinding = Reliance | { verifying: SignatureToCheck } | undefined;
 export class CrlChecker {
   private readonly byIssuer = new Map<string, ParsedCrl[]>();
 
-  /**
-   * `origins`: where each CRL (by id) was loaded from, named in refusal details. `uncovered`:
-   * issuers (canonical name -> source) whose CRL a source dropped: unknown, never "not checked".
-   */
+  /** `origins`: where each CRL (by id) was loaded from, named in refusal details. */
   constructor(
     crls: readonly ParsedCrl[],
     private readonly origins: ReadonlyMap<string, string> = new Map(),
-    private readonly uncovered: ReadonlyMap<string, string> = new Map(),
   ) {
     for (const crl of crls) {
       const list = this.byIssuer.get(crl.issuerKey);
@@ -124,12 +120,7 @@ export class CrlChecker {
     ctx: CrlCheckContext,
   ): RevocationStatus {
     const candidates = this.byIssuer.get(cert.issuerKey);
-    if (!candidates) {
-      const from = this.uncovered.get(cert.issuerKey);
-      if (from === undefined) return { status: 'unchecked' };
-      const detail = `revocation status of ${describe(cert)} is unknown: the CRL of "${cert.issuerDN}" from ${from} was dropped (see crl-rejected)`;
-      return { status: 'unknown', failure: { code: 'REVOCATION_UNKNOWN', detail } };
-    }
+    if (!candidates) return { status: 'unchecked' };
     // RFC 5280 sections 5.2.3 and 5.2.5: CRL numbers order the CRLs of one scope only (a partition
     // CRL and the full CRL are numbered apart), so the newest usable CRL is chosen per scope, and
     // the certificate is revoked if any of them lists it.
@@ -158,7 +149,7 @@ export class CrlChecker {
     }
     if (newest.size === 0) {
       // Fail closed: a CRL is configured for this issuer, so "no usable CRL" is not "not revoked".
-      const why = [...new Set(reasons)].join('; ');
+      const why = summary([...new Set(reasons)]);
       const reason = `no usable CRL from "${cert.issuerDN}" (${why})`;
       const detail = `revocation status of ${describe(cert)} is unknown: ${reason}`;
       return { status: 'unknown', failure: { code: 'REVOCATION_UNKNOWN', detail } };
@@ -175,3 +166,11 @@ export class CrlChecker {
     return { status: 'good', relied };
   }
 }
+
+/** Reasons in a detail, at most {@link MAX_REASONS_SHOWN} of them: a detail stays a line, not a list of every CRL. */
+function summary(reasons: readonly string[]): string {
+  const shown = reasons.slice(0, MAX_REASONS_SHOWN).join('; ');
+  return reasons.length > MAX_REASONS_SHOWN ? `${shown}; and ${reasons.length - MAX_REASONS_SHOWN} more` : shown;
+}
+
+const MAX_REASONS_SHOWN = 5;

@@ -1,11 +1,5 @@
 import type { ParsedCrl } from './crl.js';
 
-/**
- * Issuers remembered as covered without a usable CRL after their candidate CRL was dropped
- * (crl-slots.ts); the oldest is forgotten beyond this. Names only: a few hundred bytes each.
- */
-export const MAX_UNCOVERED_ISSUERS = 1024;
-
 /** What {@link notDelivered} reads of a source's state. */
 interface SourceStatus {
   spec: { location: string };
@@ -33,8 +27,25 @@ export function notDelivered(states: Iterable<SourceStatus>): string | undefined
   return waiting.length > 0 ? waiting.join('; ') : undefined;
 }
 
+/**
+ * The soonest a candidate's times may make a source fetch again: its nextUpdate is the sender's
+ * word, and a forged short-lived CRL must not set the pace of downloads.
+ */
+export const MIN_CANDIDATE_REFETCH_MS = 60_000;
+
+/**
+ * When a source should fetch again: ahead of the earliest nextUpdate of its verified CRLs, and of
+ * its candidates no sooner than {@link MIN_CANDIDATE_REFETCH_MS} from `now`. Infinity when none has one.
+ */
+export function refetchAfter(verified: readonly ParsedCrl[], candidates: readonly ParsedCrl[], now: number): number {
+  return Math.min(
+    ...verified.map(refetchAt),
+    ...candidates.map((c) => Math.max(refetchAt(c), now + MIN_CANDIDATE_REFETCH_MS)),
+  );
+}
+
 /** When to fetch a CRL again: ahead of nextUpdate by a tenth of its lifetime, at most a minute. */
-export function refetchAt(crl: ParsedCrl): number {
+function refetchAt(crl: ParsedCrl): number {
   if (!crl.nextUpdate) return Infinity;
   const next = crl.nextUpdate.getTime();
   return next - Math.min(60_000, (next - crl.thisUpdate.getTime()) / 10);

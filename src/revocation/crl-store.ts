@@ -8,10 +8,10 @@ import { CrlChecker } from './crl-checker.js';
 import { ByteBudget } from './byte-budget.js';
 import { MAX_DISCOVERED_SOURCES, RecentSources } from './recent-sources.js';
 import { parseCrlAsync, type ParsedCrl } from './crl.js';
-import { isVerified, keptAfterDelivery } from './crl-slots.js';
+import { type Admitted, MAX_CANDIDATES_PER_DELIVERY, SourceCrls } from './crl-slots.js';
 import { freshness } from './crl-usability.js';
-import { admissionProblem } from './crl-admission.js';
-import { MAX_UNCOVERED_ISSUERS, notDelivered, refetchAt } from './crl-source-status.js';
+import { admission, type Admission } from './crl-admission.js';
+import { notDelivered, refetchAfter } from './crl-source-status.js';
 
 export type { CrlEvents, CrlSourceSpec, CrlStoreConfig } from './crl-store-config.js';
 export { MAX_DISCOVERED_SOURCES };
@@ -23,9 +23,6 @@ export { MAX_DISCOVERED_SOURCES };
  */
 export const MAX_CRL_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
-const DROPPED_CANDIDATE =
-  'dropped: this unverified CRL is no longer delivered by its source, whose other unverified CRLs fill maxBytes';
-
 interface SourceState {
   spec: CrlSourceSpec;
   /** Found in a certificate's CRL distribution points rather than configured. */
@@ -34,7 +31,9 @@ interface SourceState {
   namedBy?: ParsedCertificate[];
   /** Polls since the CRLs in use went past nextUpdate with nothing newer: drives the backoff. */
   staleRounds: number;
+  /** The CRLs in use (kept.list), verified and candidates: crl-slots.ts has the rule. */
   crls: readonly ParsedCrl[];
+  kept: SourceCrls;
   loaded: boolean;
   failures: number;
   /** What went wrong the last time this source was read (operator text), for refusal details. */
@@ -57,11 +56,6 @@ interface SourceState {
 export class CrlStore extends EventEmitter {
   private readonly states = new Map<string, SourceState>();
   private readonly reportedStale = new Set<string>();
-  /**
-   * Issuers (canonical name -> source) whose candidate CRL a source dropped to stay within
-   * `maxBytes` (crl-slots.ts) and that no CRL covers since: unknown, never "not checked".
-   */
-  private readonly uncovered = new Map<string, string>();
   /** Distribution point URLs followed, least recently used first. */
   private readonly recent = new RecentSources();
   private readonly budget: ByteBudget;
@@ -92,6 +86,7 @@ export class CrlStore extends EventEmitter {
       this.states.set(spec.location, {
         spec,
         crls: initial?.crls ?? [],
+        kept: new SourceCrls(initial?.crls ?? []),
         loaded: initial !== undefined,
         failures: 0,
         staleRounds: 0,
@@ -134,6 +129,7 @@ export class CrlStore extends EventEmitter {
         state = {
           spec: { kind: 'url', location: url },
           crls: [],
+          kept: new SourceCrls([]),
           loaded: false,
           failures: 0,
           staleRounds: 0,
@@ -204,7 +200,7 @@ export class CrlStore extends EventEmitter {
   private newChecker(): CrlChecker {
     const origins = new Map<string, string>();
     for (const s of this.states.values()) for (const crl of s.crls) origins.set(crl.id, s.spec.location);
-    return new CrlChecker(this.all(), origins, this.uncovered);
+    return new CrlChecker(this.all(), origins);
   }
 
   /** The CRLs in use changed: a new checker, and verdicts that rested on the old ones are void. */
@@ -222,7 +218,8 @@ export class CrlStore extends EventEmitter {
       // Fetch again ahead of the earliest nextUpdate (a tenth of the CRL's lifetime, at most a
       // minute, early), and at least every refreshIntervalMs; while the CRL in use is past
       // nextUpdate and nothing newer comes, back off instead of polling every second.
-      const untilDue = Math.min(...state.crls.map(refetchAt)) - this.config.clock.now();
+      const now = this.config.clock.now();
+      const untilDue = refetchAfter(state.kept.verifiedCrls, state.kept.unverifiedCrls, now) - now;
       if (untilDue <= 0) {
         state.staleRounds++;
         delay = retryDelayMs(state.staleRounds, this.config.refreshIntervalMs);
@@ -314,66 +311,65 @@ export class CrlStore extends EventEmitter {
     const parsed: ParsedCrl[] = [];
     for (const der of await crlDers(bytes)) parsed.push(await parseCrlAsync(der));
     if (parsed.length === 0) throw new Error('no CRL in the response');
-    const admitted: ParsedCrl[] = [];
+    const admitted: Admitted[] = [];
     const refusals: string[] = [];
+    const refuse = (crl: ParsedCrl, reason: string) => {
+      this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason });
+      refusals.push(reason);
+    };
     for (const crl of parsed) {
-      const reason = await this.rejectReason(crl, state);
-      if (reason) {
-        this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason });
-        refusals.push(reason);
-      } else admitted.push(crl);
+      const decided = await this.admission(crl, state);
+      if ('problem' in decided) refuse(crl, decided.problem);
+      else admitted.push({ crl, signer: decided.signer });
     }
-    // A response that no longer covers an issuer this source covered must not uncover it (a
-    // hijacked URL could serve some other CA's valid CRL): the old CRL stays until it goes stale,
-    // and then the status is unknown, never "not revoked" (crl-slots.ts).
-    const { kept, dropped } = keptAfterDelivery(state.crls, admitted, this.config.maxBytes);
-    this.noteUncovered(source, kept, dropped);
-    const ids = (list: readonly ParsedCrl[]) =>
-      list
-        .map((c) => c.id)
-        .sort()
-        .join();
-    if (ids(kept) === ids(state.crls)) {
+    const previous = ids(state.crls);
+    for (const crl of state.kept.deliver(admitted)) {
+      refuse(crl, `not kept: more than ${MAX_CANDIDATES_PER_DELIVERY} unverified CRLs in one delivery`);
+    }
+    state.crls = state.kept.list;
+    if (ids(state.crls) === previous) {
       if (refusals.length > 0) throw new Error(`the delivered CRL was refused: ${[...new Set(refusals)].join('; ')}`);
       return;
     }
-    state.crls = kept;
     this.install();
-    for (const crl of kept) {
-      if (!parsed.includes(crl)) continue;
-      this.emit('crl-loaded', {
-        source,
-        issuer: crl.issuerDN,
-        entries: crl.revoked.size,
-        thisUpdate: crl.thisUpdate,
-        nextUpdate: crl.nextUpdate,
-        crlNumber: crl.crlNumber,
-        verified: isVerified(crl),
-      });
+    for (const { crl, signer } of admitted) {
+      if (!state.crls.includes(crl)) continue;
+      const { issuerDN: issuer, thisUpdate, nextUpdate, crlNumber } = crl;
+      const entries = crl.revoked.size;
+      this.emit('crl-loaded', { source, issuer, entries, thisUpdate, nextUpdate, crlNumber, verified: !!signer });
     }
   }
 
-  /** Records issuers whose candidate was dropped and that nothing covers now; forgets those covered again. */
-  private noteUncovered(source: string, kept: readonly ParsedCrl[], dropped: readonly ParsedCrl[]): void {
-    for (const crl of dropped) {
-      this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason: DROPPED_CANDIDATE });
-      this.uncovered.delete(crl.issuerKey);
-      this.uncovered.set(crl.issuerKey, source);
-      const oldest = this.uncovered.keys().next().value;
-      if (this.uncovered.size > MAX_UNCOVERED_ISSUERS && oldest !== undefined) this.uncovered.delete(oldest);
+  /**
+   * `crl`'s signature verified with `signer`, the issuer of a validated path (or a configured CRL
+   * signer): a source holding it as a candidate keeps it as verified and learns `signer` (crl-slots.ts).
+   */
+  learn(crl: ParsedCrl, signer: ParsedCertificate): void {
+    let changed = false;
+    for (const state of this.states.values()) {
+      if (!state.kept.learn(crl, signer)) continue;
+      state.crls = state.kept.list;
+      changed = true;
     }
-    for (const crl of kept) this.uncovered.delete(crl.issuerKey);
+    if (changed) this.install();
   }
 
-  /** Why a delivered CRL may not enter (crl-admission.ts); undefined when it may. */
-  private rejectReason(crl: ParsedCrl, state: SourceState): Promise<string | undefined> {
+  /** Whether a delivered CRL may enter, verified or as a candidate (crl-admission.ts). */
+  private admission(crl: ParsedCrl, state: SourceState): Promise<Admission> {
     const named = (state.namedBy ?? []).filter((c) => c.subjectKey === crl.issuerKey);
-    return admissionProblem(crl, {
+    return admission(crl, {
       now: this.config.clock.now(),
       timeRules: this.strictTime,
       issuers: [...this.issuersNamed(crl.issuerKey), ...named],
-      inUse: state.crls,
+      learned: state.kept.learnedSigners(crl.issuerKey),
+      verifiedFor: (c, signer) => state.kept.verifiedFor(c, signer),
       legacyAlgorithms: this.config.legacyAlgorithms,
     });
   }
 }
+
+const ids = (list: readonly ParsedCrl[]) =>
+  list
+    .map((c) => c.id)
+    .sort()
+    .join();

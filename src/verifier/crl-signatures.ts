@@ -20,18 +20,28 @@ export const LARGE_CRL_TBS_BYTES = 1024 * 1024;
  */
 export class CrlSignatures {
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Large CRLs' signatures found not to verify, by signer id: kept with the CRL, not in an LRU that churns. */
+  private readonly failed = new WeakMap<ParsedCrl, Set<string>>();
 
   constructor(
     private readonly cache: CertificateCache,
     private readonly legacyAlgorithms: boolean,
+    /**
+     * Told once per CRL and signer whose signature verified here: a validated path's issuer (or a
+     * configured CRL signer) that the CRL store may learn (crl-slots.ts).
+     */
+    private readonly onVerified: (crl: ParsedCrl, signer: ParsedCertificate) => void = () => {},
   ) {}
 
   /** The checker's oracle: the answer when known or cheap, undefined for a large CRL not checked yet. */
   signedBy(crl: ParsedCrl, signer: ParsedCertificate): boolean | undefined {
     const known = this.cache.knownCrlSignature(crl, signer);
     if (known !== undefined) return known;
+    if (this.failed.get(crl)?.has(signer.id)) return false;
     if (crl.tbs.length > LARGE_CRL_TBS_BYTES) return undefined;
-    return this.cache.crlSignedBy(crl, signer);
+    const ok = this.cache.crlSignedBy(crl, signer);
+    if (ok) this.onVerified(crl, signer);
+    return ok;
   }
 
   /** Checks these signatures off the request path; resolves once all are known (never rejects). */
@@ -64,5 +74,12 @@ export class CrlSignatures {
       ok = false;
     }
     this.cache.rememberCrlSignature(crl, signer, ok);
+    if (ok) {
+      this.onVerified(crl, signer);
+      return;
+    }
+    const failures = this.failed.get(crl) ?? new Set<string>();
+    failures.add(signer.id);
+    this.failed.set(crl, failures);
   }
 }

@@ -51,7 +51,9 @@ export class PathValidator {
     this.clientRules = pathPolicy({ purpose, legacyAlgorithms, clockToleranceMs, maxChainDepth });
     this.signerRules = pathPolicy({ purpose: false, legacyAlgorithms, clockToleranceMs, maxChainDepth });
     this.chainedAnchors = chainedAnchors(anchors);
-    this.crlSignatures = new CrlSignatures(cache, legacyAlgorithms);
+    // A CRL whose signature verifies with a validated path's issuer teaches its source that
+    // issuer (crl-slots.ts): from then on, the source's deliveries are verified as they arrive.
+    this.crlSignatures = new CrlSignatures(cache, legacyAlgorithms, (crl, signer) => revocation.learn(crl, signer));
   }
 
   /** Checks large CRL signatures a decision asked for, off the request path; never rejects. */

@@ -1,4 +1,5 @@
 import type { ParsedCertificate } from '../x509/certificate.js';
+import type { ParsedCrl } from '../revocation/crl.js';
 import { CrlChecker } from '../revocation/crl-checker.js';
 import { CrlStore } from '../revocation/crl-store.js';
 import { OcspClient } from '../revocation/ocsp-client.js';
@@ -85,6 +86,11 @@ export class RevocationSources {
         for (const url of urls) if (!store.tried(url) && !wanted.has(url)) wanted.set(url, issuer);
       },
     };
+  }
+
+  /** `crl`'s signature verified with `signer`, a validated path's issuer: see CrlStore.learn. */
+  learn(crl: ParsedCrl, signer: ParsedCertificate): void {
+    this.store?.learn(crl, signer);
   }
 
   async discover(wanted: WantedCrls): Promise<void> {

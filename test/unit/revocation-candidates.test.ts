@@ -1,92 +1,105 @@
 /**
- * The rule for CRLs from files and URLs whose issuer is not configured (crl-slots.ts): per slot,
- * the newest verified CRL and at most one newer candidate; nothing unverified evicts a verified
- * CRL, and a later candidate replaces an earlier one whatever their CRL numbers.
+ * The rule for CRLs from files and URLs whose issuer is not configured (crl-slots.ts SourceCrls):
+ * verified CRLs kept per slot and key, candidates = the latest delivery's (at most
+ * MAX_CANDIDATES_PER_DELIVERY), a candidate learned once it verifies with a path's issuer; and
+ * a candidate's nextUpdate never pulls a fetch nearer than MIN_CANDIDATE_REFETCH_MS.
  */
 import { describe, expect, it } from 'vitest';
+import type { ParsedCertificate } from '../../src/x509/certificate.js';
 import type { ParsedCrl } from '../../src/revocation/crl.js';
-import { keptAfterDelivery } from '../../src/revocation/crl-slots.js';
+import { MAX_CANDIDATES_PER_DELIVERY, SourceCrls } from '../../src/revocation/crl-slots.js';
+import { MIN_CANDIDATE_REFETCH_MS, refetchAfter } from '../../src/revocation/crl-source-status.js';
 
 let nextId = 0;
-function crl(
-  number: number,
-  options: { verified?: boolean; key?: string; issuer?: string; bytes?: number } = {},
-): ParsedCrl {
+function crl(number: number, options: { key?: string; issuer?: string; lifetimeMs?: number } = {}): ParsedCrl {
+  const thisUpdate = 1_700_000_000_000 + number * 1000;
   return {
     id: `crl-${nextId++}`,
-    der: Buffer.alloc(options.bytes ?? 100),
     issuerKey: options.issuer ?? 'CN=Issuing CA',
+    issuerDN: options.issuer ?? 'CN=Issuing CA',
     authorityKeyId: options.key ?? 'aa',
     scope: { onlyUserCerts: false, onlyCaCerts: false },
     crlNumber: BigInt(number),
-    thisUpdate: new Date(1_700_000_000_000 + number * 1000),
-    verifiedWith: new Set(options.verified ? ['issuer'] : []),
+    thisUpdate: new Date(thisUpdate),
+    nextUpdate: new Date(thisUpdate + (options.lifetimeMs ?? 86_400_000)),
+    verifiedWith: new Set<string>(),
   } as unknown as ParsedCrl;
 }
 
-const numbers = (list: readonly ParsedCrl[]) =>
-  list.map((c) => `${c.crlNumber}${c.verifiedWith.size > 0 ? 'v' : 'c'}`).sort();
+function signer(name: string): ParsedCertificate {
+  return { id: name, spki: Buffer.from(name), subjectKey: 'CN=Issuing CA' } as unknown as ParsedCertificate;
+}
 
-describe('keptAfterDelivery', () => {
-  it('a first candidate enters alone', () => {
-    expect(numbers(keptAfterDelivery([], [crl(5)]).kept)).toEqual(['5c']);
+const A = signer('key A');
+const B = signer('key B');
+const numbers = (kept: SourceCrls) => kept.list.map((c) => Number(c.crlNumber)).sort((x, y) => x - y);
+
+describe('SourceCrls', () => {
+  it('a candidate beside the verified CRL never evicts it', () => {
+    const kept = new SourceCrls([]);
+    kept.deliver([{ crl: crl(5), signer: A }]);
+    kept.deliver([{ crl: crl(6), signer: undefined }]);
+    expect(numbers(kept)).toEqual([5, 6]);
+    expect(kept.verifiedCrls.map((c) => Number(c.crlNumber))).toEqual([5]);
   });
 
-  it('a newer candidate sits beside the verified CRL, never evicting it', () => {
-    const verified = crl(5, { verified: true });
-    expect(numbers(keptAfterDelivery([verified], [crl(6)]).kept)).toEqual(['5v', '6c']);
+  it('the latest delivery replaces earlier candidates whatever their numbers (a forgery cannot block)', () => {
+    const kept = new SourceCrls([]);
+    kept.deliver([{ crl: crl(1_000_000), signer: undefined }]);
+    kept.deliver([{ crl: crl(6), signer: undefined }]);
+    expect(numbers(kept)).toEqual([6]);
   });
 
-  it('a later candidate replaces an earlier one whatever their numbers (a forgery cannot block)', () => {
-    const verified = crl(5, { verified: true });
-    const forged = crl(1_000_000);
-    const after = keptAfterDelivery([verified, forged], [crl(6)]).kept;
-    expect(numbers(after)).toEqual(['5v', '6c']);
-  });
-
-  it('a candidate that verified at use becomes the verified CRL and drops the older one', () => {
-    const old = crl(5, { verified: true });
+  it('a verified candidate is learned: verified with that key, the signer remembered for the name', () => {
+    const kept = new SourceCrls([]);
     const candidate = crl(6);
-    candidate.verifiedWith.add('issuer');
-    expect(numbers(keptAfterDelivery([old, candidate], []).kept)).toEqual(['6v']);
+    kept.deliver([
+      { crl: crl(5), signer: A },
+      { crl: candidate, signer: undefined },
+    ]);
+    expect(kept.learn(candidate, A)).toBe(true);
+    expect(kept.verifiedCrls.map((c) => Number(c.crlNumber))).toEqual([6]);
+    expect(kept.unverifiedCrls).toEqual([]);
+    expect(kept.learnedSigners('CN=Issuing CA')).toEqual([A]);
+    expect(kept.learn(candidate, A)).toBe(false);
   });
 
-  it('a newer verified delivery replaces both the verified CRL and an older candidate', () => {
-    const after = keptAfterDelivery([crl(5, { verified: true }), crl(6)], [crl(7, { verified: true })]).kept;
-    expect(numbers(after)).toEqual(['7v']);
+  it('CRLs verified with different keys keep apart: neither outranks the other', () => {
+    const kept = new SourceCrls([]);
+    kept.deliver([{ crl: crl(10), signer: A }]);
+    kept.deliver([{ crl: crl(500), signer: B }]);
+    kept.deliver([{ crl: crl(11), signer: A }]);
+    expect(numbers(kept)).toEqual([11, 500]);
+    expect(kept.verifiedFor(crl(0), A)?.crlNumber).toBe(11n);
   });
 
-  it('a candidate not newer than the verified CRL is not kept', () => {
-    expect(numbers(keptAfterDelivery([crl(7, { verified: true })], [crl(7)]).kept)).toEqual(['7v']);
+  it(`keeps at most ${MAX_CANDIDATES_PER_DELIVERY} candidates of one delivery and returns the rest`, () => {
+    const kept = new SourceCrls([]);
+    const delivery = Array.from({ length: 20 }, (_, i) => ({ crl: crl(i, { key: `k${i}` }), signer: undefined }));
+    expect(kept.deliver(delivery)).toHaveLength(20 - MAX_CANDIDATES_PER_DELIVERY);
+    expect(kept.unverifiedCrls).toHaveLength(MAX_CANDIDATES_PER_DELIVERY);
   });
 
-  it('the same CRL delivered again keeps its object, and what is known of its signature', () => {
-    const inUse = crl(5);
-    inUse.verifiedWith.add('issuer');
-    const again = { ...inUse, verifiedWith: new Set<string>() } as ParsedCrl;
-    const after = keptAfterDelivery([inUse], [again]).kept;
-    expect(after).toEqual([inUse]);
-    expect(after[0]).toBe(inUse);
+  it('the same CRL delivered again keeps its object and what is known of its signature', () => {
+    const first = crl(5);
+    const kept = new SourceCrls([first]);
+    const again = { ...first, verifiedWith: new Set(['x']) } as ParsedCrl;
+    kept.deliver([{ crl: again, signer: undefined }]);
+    expect(kept.unverifiedCrls[0]).toBe(first);
+    expect([...first.verifiedWith]).toEqual(['x']);
   });
+});
 
-  it('slots apart (another key, another issuer) are kept apart, and an uncovered slot stays', () => {
-    const a = crl(5, { verified: true });
-    const b = crl(9, { key: 'bb' });
-    const c = crl(2, { issuer: 'CN=Other CA', verified: true });
-    expect(numbers(keptAfterDelivery([a, b, c], [crl(6, { key: 'bb' })]).kept)).toEqual(['2v', '5v', '6c']);
+describe('refetchAfter', () => {
+  const now = 1_700_000_000_000;
+  it('a candidate with a 3-second lifetime pulls the next fetch no nearer than a minute', () => {
+    const shortLived = crl(1, { lifetimeMs: 3_000 });
+    expect(refetchAfter([], [shortLived], now) - now).toBeGreaterThanOrEqual(MIN_CANDIDATE_REFETCH_MS);
   });
-
-  it('candidates of slots a delivery no longer covers stay while they fit in maxBytes, oldest dropped first', () => {
-    const x = crl(1, { issuer: 'CN=X', bytes: 400 });
-    const y = crl(1, { issuer: 'CN=Y', bytes: 400 });
-    const verified = crl(3, { issuer: 'CN=V', verified: true, bytes: 5000 });
-    const fits = keptAfterDelivery([x, verified], [y], 800);
-    expect(fits.kept.map((c) => c.issuerKey).sort()).toEqual(['CN=V', 'CN=X', 'CN=Y']);
-    expect(fits.dropped).toEqual([]);
-    const z = crl(1, { issuer: 'CN=Z', bytes: 400 });
-    const over = keptAfterDelivery(fits.kept, [z], 800);
-    // X is the oldest untouched candidate; the verified CRL never counts and never goes.
-    expect(over.dropped).toEqual([x]);
-    expect(over.kept.map((c) => c.issuerKey).sort()).toEqual(['CN=V', 'CN=Y', 'CN=Z']);
+  it('a verified CRL sets the pace as ever: a tenth of its lifetime, at most a minute, early', () => {
+    const verified = crl(1, { lifetimeMs: 600_000 });
+    const next = (verified.nextUpdate as Date).getTime();
+    expect(refetchAfter([verified], [], now)).toBe(next - 60_000);
+    expect(refetchAfter([verified], [crl(2, { lifetimeMs: 3_000 })], now)).toBe(now + MIN_CANDIDATE_REFETCH_MS);
   });
 });
