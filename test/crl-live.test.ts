@@ -387,19 +387,38 @@ describe('a CRL URL serving forgeries', () => {
     expect(again.ok ? 'accepted' : again.code).toBe('REVOCATION_UNKNOWN');
   });
 
-  it('a CRL whose issuer is not configured is not taken from a URL', async () => {
+  it('a CRL whose issuer is not configured is a candidate, verified at use against the issuer clients send', async () => {
     crlServer.mode = 'ok';
     crlServer.body = await pki.crl(8, []);
     // Only the root is configured; the intermediate comes from the client.
     const v = createVerifier({ ca: pki.rootPem, crl: { urls: [crlServer.url], fetchTimeoutMs: 300 } });
     verifiers.push(v);
     const rejected = collect<{ reason: string }>(v, 'crl-rejected');
+    const loaded = collect<{ verified: boolean; crlNumber: bigint }>(v, 'crl-loaded');
     await v.refreshCrls();
-    expect(rejected.map((x) => x.reason)).toContain(
-      'its issuer is not a configured CA certificate, so its signature cannot be checked',
-    );
+    expect(rejected).toEqual([]);
+    expect(loaded.map((e) => [e.crlNumber, e.verified])).toEqual([[8n, false]]);
+    expect((await v.verify(pki.alice.cert)).ok).toBe(true);
+    // Same issuer name and authority key, another signing key, a huge CRL number: it cannot evict
+    // the CRL verified at use, and the CA's next genuine CRL (a lower number) still replaces it.
+    crlServer.body = await pki.crl(999_999, [pki.alice.serial], { wrongKey: true });
+    await v.refreshCrls();
+    expect((await v.verify(pki.bob.cert)).ok).toBe(true);
+    crlServer.body = await pki.crl(9, [pki.bob.serial]);
+    await v.refreshCrls();
+    const bob = await v.verify(pki.bob.cert);
+    expect(bob.ok ? 'accepted' : bob.code).toBe('CERT_REVOKED');
+    expect((await v.verify(pki.alice.cert)).ok).toBe(true);
+  });
+
+  it('a forged CRL is never used, even before any genuine one was verified', async () => {
+    crlServer.mode = 'ok';
+    crlServer.body = await pki.crl(10, [], { wrongKey: true });
+    const v = createVerifier({ ca: pki.rootPem, crl: { urls: [crlServer.url], fetchTimeoutMs: 300 } });
+    verifiers.push(v);
     const r = await v.verify(pki.alice.cert);
     expect(r.ok ? 'accepted' : r.code).toBe('REVOCATION_UNKNOWN');
+    expect(r.ok ? '' : r.detail).toMatch(/loaded from .* \(CRL number 10\): its signature does not verify/);
   });
 });
 

@@ -10,10 +10,17 @@ import {
   type CrlTimeRules,
 } from './crl-usability.js';
 
+/** A CRL signature not checked yet because it is large: checked off the request path, then decided again. */
+export interface SignatureToCheck {
+  crl: ParsedCrl;
+  signer: ParsedCertificate;
+}
+
 export type RevocationStatus =
   | { status: 'good'; relied: Reliance }
   | { status: 'unchecked' }
-  | { status: 'revoked' | 'unknown'; failure: Failure };
+  | { status: 'revoked' | 'unknown'; failure: Failure }
+  | { status: 'verifying'; failure: Failure; checks: SignatureToCheck[] };
 
 export type SignerValidation =
   | { ok: true; path: ParsedCertificate[]; relied: Reliance }
@@ -23,8 +30,11 @@ export type SignerValidation =
 export interface CrlCheckContext extends CrlTimeRules {
   /** The instant the status is decided for (epoch ms). */
   at: number;
-  /** Memoised: does `signer`'s key verify this CRL's signature? (The oracle of crl-usability.ts.) */
-  crlSignedBy(crl: ParsedCrl, signer: ParsedCertificate): boolean;
+  /**
+   * Memoised: does `signer`'s key verify this CRL's signature? (The oracle of crl-usability.ts.)
+   * Undefined when not known yet and too large to check on the request path.
+   */
+  crlSignedBy(crl: ParsedCrl, signer: ParsedCertificate): boolean | undefined;
   /** Certificates other than the path's issuer that carry the CRL issuer's name. */
   signerCandidates(crl: ParsedCrl): readonly ParsedCertificate[];
   /**
@@ -34,11 +44,18 @@ export interface CrlCheckContext extends CrlTimeRules {
   validateSigner(signer: ParsedCertificate): SignerValidation;
 }
 
+/** What findSigner found: who vouches for the CRL, or that a signature must be checked first. */
+type SignerFinding = Reliance | { verifying: SignatureToCheck } | undefined;
+
 /** Configured CRLs indexed by issuer name; decides one certificate's status against its issuer. */
 export class CrlChecker {
   private readonly byIssuer = new Map<string, ParsedCrl[]>();
 
-  constructor(crls: readonly ParsedCrl[]) {
+  /** `origins`: where each CRL (by id) was loaded from, named in refusal details. */
+  constructor(
+    crls: readonly ParsedCrl[],
+    private readonly origins: ReadonlyMap<string, string> = new Map(),
+  ) {
     for (const crl of crls) {
       const list = this.byIssuer.get(crl.issuerKey);
       if (list) list.push(crl);
@@ -56,10 +73,17 @@ export class CrlChecker {
     anchor: ParsedCertificate,
     ctx: CrlCheckContext,
     reasons: string[],
-  ): Reliance | undefined {
-    const verifies: CrlSignatureOracle = (c, signer) => ctx.crlSignedBy(c, signer);
+  ): SignerFinding {
+    const unknownYet: SignatureToCheck[] = [];
+    const verifies: CrlSignatureOracle = (c, signer) => {
+      const known = ctx.crlSignedBy(c, signer);
+      if (known === undefined) unknownYet.push({ crl: c, signer });
+      return known === true;
+    };
     const direct = signerProblem(crl, issuer, verifies);
     if (!direct) return { crls: [crl], certificates: [] };
+    const first = unknownYet[0];
+    if (first) return { verifying: first };
     for (const other of ctx.signerCandidates(crl)) {
       if (other.id === issuer.id || signerProblem(crl, other, verifies)) continue;
       const signer = ctx.validateSigner(other);
@@ -74,8 +98,17 @@ export class CrlChecker {
       }
       reasons.push(`its signer ${describe(other)} is not valid (${signer.failure.code}: ${signer.failure.detail})`);
     }
+    const later = unknownYet[0];
+    if (later) return { verifying: later };
     reasons.push(direct);
     return undefined;
+  }
+
+  /** A CRL as refusal details name it: where it was loaded from, when known, and its number. */
+  private label(crl: ParsedCrl): string {
+    const origin = this.origins.get(crl.id);
+    const number = crl.crlNumber === undefined ? '' : ` (CRL number ${crl.crlNumber})`;
+    return origin ? `the CRL loaded from ${origin}${number}` : `the configured CRL${number}`;
   }
 
   /** `anchor` ends the path being validated: a separate CRL signer must chain to it too. */
@@ -93,21 +126,30 @@ export class CrlChecker {
     // the certificate is revoked if any of them lists it.
     const newest = new Map<string, { crl: ParsedCrl; relied: Reliance }>();
     const reasons: string[] = [];
+    const checks: SignatureToCheck[] = [];
     for (const crl of candidates) {
       const why = applicabilityProblem(crl, cert, isCa, ctx.at, ctx);
       if (why) {
-        reasons.push(why);
+        reasons.push(`${this.label(crl)}: ${why}`);
         continue;
       }
       const slot = slotKey(crl);
       const chosen = newest.get(slot);
       if (chosen && !isNewer(crl, chosen.crl)) continue;
-      const found = this.findSigner(crl, issuer, anchor, ctx, reasons);
-      if (found) newest.set(slot, { crl, relied: found });
+      const problems: string[] = [];
+      const found = this.findSigner(crl, issuer, anchor, ctx, problems);
+      reasons.push(...problems.map((p) => `${this.label(crl)}: ${p}`));
+      if (found && 'verifying' in found) checks.push(found.verifying);
+      else if (found) newest.set(slot, { crl, relied: found });
+    }
+    if (checks.length > 0) {
+      // A CRL that may be the newest of its slot is being checked: no verdict rests on an older one.
+      const detail = `revocation status of ${describe(cert)} is unknown: the signature of a large CRL is being checked`;
+      return { status: 'verifying', failure: { code: 'REVOCATION_UNKNOWN', detail }, checks };
     }
     if (newest.size === 0) {
       // Fail closed: a CRL is configured for this issuer, so "no usable CRL" is not "not revoked".
-      const why = [...new Set(reasons)].join('; ');
+      const why = summary([...new Set(reasons)]);
       const reason = `no usable CRL from "${cert.issuerDN}" (${why})`;
       const detail = `revocation status of ${describe(cert)} is unknown: ${reason}`;
       return { status: 'unknown', failure: { code: 'REVOCATION_UNKNOWN', detail } };
@@ -124,3 +166,11 @@ export class CrlChecker {
     return { status: 'good', relied };
   }
 }
+
+/** Reasons in a detail, at most {@link MAX_REASONS_SHOWN} of them: a detail stays a line, not a list of every CRL. */
+function summary(reasons: readonly string[]): string {
+  const shown = reasons.slice(0, MAX_REASONS_SHOWN).join('; ');
+  return reasons.length > MAX_REASONS_SHOWN ? `${shown}; and ${reasons.length - MAX_REASONS_SHOWN} more` : shown;
+}
+
+const MAX_REASONS_SHOWN = 5;

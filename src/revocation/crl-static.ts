@@ -30,7 +30,9 @@ export function signersOf(issuersNamed: IssuersNamed, issuerKey: string): { id: 
 /** The payload of 'crl-loaded' for `crl`. */
 export function loadedEvent(source: string, crl: ParsedCrl) {
   const { issuerDN: issuer, thisUpdate, nextUpdate, crlNumber } = crl;
-  return { source, issuer, entries: crl.revoked.size, thisUpdate, nextUpdate, crlNumber };
+  // `verified`: checked against a configured certificate of its issuer where it was decoded.
+  const verified = crl.verifiedWith.size > 0;
+  return { source, issuer, entries: crl.revoked.size, thisUpdate, nextUpdate, crlNumber, verified };
 }
 
 /** A placeholder now says its CRL is malformed; the payload of the 'crl-rejected' to emit. */

@@ -34,6 +34,11 @@ export interface CrlEvents {
     thisUpdate: Date;
     nextUpdate: Date | undefined;
     crlNumber: bigint | undefined;
+    /**
+     * Verified with a known issuer certificate's key as it arrived; false for a candidate, whose
+     * issuer (a CA that clients send) is not configured: it is verified at use (README "CRLs that stay current").
+     */
+    verified: boolean;
   };
   'crl-refresh-failed': { source: string; error: string; retryInMs: number };
   'crl-rejected': { source: string; issuer: string; reason: string };

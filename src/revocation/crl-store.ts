@@ -2,21 +2,16 @@ import { EventEmitter } from 'node:events';
 import { fetchChanged, readChangedFile } from './crl-delivery.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import type { CrlSourceSpec, CrlStoreConfig } from './crl-store-config.js';
-import { verifyInSlices } from './crl-bytes.js';
 import { retryDelayMs, timerDelay } from './http-fetch.js';
 import { CrlChecker } from './crl-checker.js';
 import { ByteBudget } from './byte-budget.js';
 import { MAX_DISCOVERED_SOURCES, RecentSources } from './recent-sources.js';
 import type { ParsedCrl } from './crl.js';
-import { decodeDelivery, loadedEvent, StaticCrls, withoutCoveredPlaceholders } from './crl-static.js';
-import {
-  freshness,
-  freshnessProblem,
-  replaceProblem,
-  sameSlot,
-  signerProblemAsync,
-  unusableReason,
-} from './crl-usability.js';
+import { decodeDelivery, StaticCrls } from './crl-static.js';
+import { type Admitted, MAX_CANDIDATES_PER_DELIVERY, SourceCrls } from './crl-slots.js';
+import { freshness } from './crl-usability.js';
+import { admission, type Admission } from './crl-admission.js';
+import { notDelivered, refetchAfter } from './crl-source-status.js';
 
 export type { CrlEvents, CrlSourceSpec, CrlStoreConfig } from './crl-store-config.js';
 export { MAX_DISCOVERED_SOURCES };
@@ -36,9 +31,13 @@ interface SourceState {
   namedBy?: ParsedCertificate[];
   /** Polls since the CRLs in use went past nextUpdate with nothing newer: drives the backoff. */
   staleRounds: number;
+  /** The CRLs in use (kept.list), verified and candidates: crl-slots.ts has the rule. */
   crls: readonly ParsedCrl[];
+  kept: SourceCrls;
   loaded: boolean;
   failures: number;
+  /** What went wrong the last time this source was read (operator text), for refusal details. */
+  lastProblem?: string;
   timer?: NodeJS.Timeout;
   inFlight?: Promise<void>;
   etag?: string | undefined;
@@ -49,9 +48,10 @@ interface SourceState {
 /**
  * The CRLs a verifier uses, kept current: files are re-read when they change, URLs are fetched
  * again before `nextUpdate` and at most every `refreshIntervalMs`, one fetch at a time per source.
- * A new CRL replaces the one in use only if it verifies against a configured issuer certificate
- * (when one is known), is current, and is not older. Failures keep the last good CRL and retry
- * with backoff. Every accepted change bumps `revision`, which invalidates cached verdicts.
+ * A CRL whose issuer certificate is known (configured, or the issuer that named a distribution
+ * point) is verified before it enters; one whose issuer is not known (a CA that clients send) is
+ * kept as a candidate and verified at use (crl-slots.ts has the rule). Failures keep the CRLs in
+ * use and retry with backoff. Every change bumps `revision`, which invalidates cached verdicts.
  */
 export class CrlStore extends EventEmitter {
   private readonly states = new Map<string, SourceState>();
@@ -80,40 +80,35 @@ export class CrlStore extends EventEmitter {
     this.strictTime = { clockToleranceMs: config.clockToleranceMs ?? 0, gracePeriodMs: 0 };
     this.budget = new ByteBudget(Math.max(config.maxBytesInFlight ?? MAX_CRL_BYTES_IN_FLIGHT, config.maxBytes));
     const fixed = config.initial.filter((i) => !config.sources.some((s) => s.location === i.source));
-    this.fixed = new StaticCrls(
-      fixed,
-      { issuersNamed, legacyAlgorithms: config.legacyAlgorithms, emit: this.emitter },
-      () => {
-        this.current = new CrlChecker(this.all());
-        this.revision++;
-      },
-    );
+    const statics = { issuersNamed, legacyAlgorithms: config.legacyAlgorithms, emit: this.emitter };
+    this.fixed = new StaticCrls(fixed, statics, () => this.install());
     for (const spec of config.sources) {
       const initial = config.initial.find((i) => i.source === spec.location);
       this.states.set(spec.location, {
         spec,
         crls: initial?.crls ?? [],
+        kept: new SourceCrls(initial?.crls ?? []),
         loaded: initial !== undefined,
         failures: 0,
         staleRounds: 0,
       });
     }
-    this.current = new CrlChecker(this.all());
+    this.current = this.newChecker();
     this.ready = Promise.all([...[...this.states.values()].map((s) => this.refresh(s)), this.fixed.ready]).then(() => {
       for (const s of this.states.values()) this.schedule(s);
     });
   }
 
-  private readonly emitter = (event: 'crl-loaded' | 'crl-rejected', payload: never) => this.emit(event, payload);
-
   get checker(): CrlChecker {
     return this.current;
   }
 
-  /** Configured sources that have never delivered a CRL: revocation for their issuers is unknown. */
-  get pending(): boolean {
-    for (const s of this.states.values()) if (!s.loaded && !s.discovered) return true;
-    return false;
+  /**
+   * Why configured sources have not delivered a CRL yet (operator text), undefined when all have:
+   * while one has not, revocation for an issuer without a CRL is unknown (it may be that source's).
+   */
+  get pending(): string | undefined {
+    return notDelivered(this.states.values());
   }
 
   /**
@@ -135,6 +130,7 @@ export class CrlStore extends EventEmitter {
         state = {
           spec: { kind: 'url', location: url },
           crls: [],
+          kept: new SourceCrls([]),
           loaded: false,
           failures: 0,
           staleRounds: 0,
@@ -186,13 +182,12 @@ export class CrlStore extends EventEmitter {
     this.recent.remove(room.evict);
     this.states.delete(room.evict);
     clearTimeout(evicted?.timer);
-    if (evicted && evicted.crls.length > 0) {
-      // Its CRLs leave with it: verdicts that rested on them are decided again (and fetch it again).
-      this.current = new CrlChecker(this.all());
-      this.revision++;
-    }
+    // Its CRLs leave with it: verdicts that rested on them are decided again (and fetch it again).
+    if (evicted && evicted.crls.length > 0) this.install();
     return true;
   }
+
+  private readonly emitter = (event: 'crl-loaded' | 'crl-rejected', payload: never) => this.emit(event, payload);
 
   close(): void {
     this.closed = true;
@@ -205,6 +200,19 @@ export class CrlStore extends EventEmitter {
     return [...this.fixed.crls, ...[...this.states.values()].flatMap((s) => s.crls)];
   }
 
+  /** A checker over the CRLs in use, which names each CRL's source in its refusal details. */
+  private newChecker(): CrlChecker {
+    const origins = new Map<string, string>();
+    for (const s of this.states.values()) for (const crl of s.crls) origins.set(crl.id, s.spec.location);
+    return new CrlChecker(this.all(), origins);
+  }
+
+  /** The CRLs in use changed: a new checker, and verdicts that rested on the old ones are void. */
+  private install(): void {
+    this.current = this.newChecker();
+    this.revision++;
+  }
+
   private schedule(state: SourceState): void {
     // An evicted source is no longer refreshed.
     if (this.closed || this.states.get(state.spec.location) !== state) return;
@@ -214,7 +222,8 @@ export class CrlStore extends EventEmitter {
       // Fetch again ahead of the earliest nextUpdate (a tenth of the CRL's lifetime, at most a
       // minute, early), and at least every refreshIntervalMs; while the CRL in use is past
       // nextUpdate and nothing newer comes, back off instead of polling every second.
-      const untilDue = Math.min(...state.crls.map(refetchAt)) - this.config.clock.now();
+      const now = this.config.clock.now();
+      const untilDue = refetchAfter(state.kept.verifiedCrls, state.kept.unverifiedCrls, now) - now;
       if (untilDue <= 0) {
         state.staleRounds++;
         delay = retryDelayMs(state.staleRounds, this.config.refreshIntervalMs);
@@ -266,8 +275,6 @@ export class CrlStore extends EventEmitter {
         const { issuersNamed, config } = this;
         const options = { issuersNamed, legacyAlgorithms: config.legacyAlgorithms, emit: this.emitter };
         await this.accept(state, await decodeDelivery(source, delivered.bytes, state.crls, options));
-        // A large file's placeholder (crl-static.ts) leaves once a CRL of its issuer is in use.
-        state.crls = withoutCoveredPlaceholders(state.crls);
         // Validators are remembered only for a body that was accepted, so a refused response is
         // fetched in full again rather than answered with 304 forever.
         state.etag = delivered.etag;
@@ -277,8 +284,10 @@ export class CrlStore extends EventEmitter {
       }
       state.loaded = state.crls.length > 0;
       state.failures = 0;
+      state.lastProblem = undefined;
     } catch (err) {
       state.failures++;
+      state.lastProblem = (err as Error).message;
       const retryInMs = this.failureDelay(state) ?? 0;
       this.emit('crl-refresh-failed', { source, error: (err as Error).message, retryInMs });
     } finally {
@@ -302,88 +311,69 @@ export class CrlStore extends EventEmitter {
     }
   }
 
-  /** Parses, checks and installs what a source delivered; throws (keeping the old CRL) if unusable. */
+  /** Parses, checks and installs what a source delivered; throws (keeping the CRLs in use) if nothing new enters. */
   private async accept(state: SourceState, parsed: ParsedCrl[]): Promise<void> {
     const source = state.spec.location;
     if (parsed.length === 0) throw new Error('no CRL in the response');
-    const accepted: ParsedCrl[] = [];
+    const admitted: Admitted[] = [];
+    const refusals: string[] = [];
+    const refuse = (crl: ParsedCrl, reason: string) => {
+      this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason });
+      refusals.push(reason);
+    };
     for (const crl of parsed) {
-      const reason = await this.rejectReason(crl, state);
-      if (reason) {
-        this.emit('crl-rejected', { source, issuer: crl.issuerDN, reason });
-        // Keep the CRL in use for this issuer rather than leave the issuer uncovered.
-        const previous = state.crls.find((c) => sameSlot(c, crl));
-        if (previous && !accepted.includes(previous)) accepted.push(previous);
-        continue;
-      }
-      accepted.push(crl);
+      const decided = await this.admission(crl, state);
+      if ('problem' in decided) refuse(crl, decided.problem);
+      else admitted.push({ crl, signer: decided.signer });
     }
-    // A response that no longer covers an issuer this source covered must not uncover it (a
-    // hijacked URL could serve some other CA's valid CRL): the old CRL stays until it goes stale,
-    // and then the status is unknown, never "not revoked".
-    for (const previous of state.crls) {
-      if (!accepted.some((c) => c.id === previous.id || sameSlot(c, previous))) accepted.push(previous);
+    const previous = ids(state.crls);
+    for (const crl of state.kept.deliver(admitted)) {
+      refuse(crl, `not kept: more than ${MAX_CANDIDATES_PER_DELIVERY} unverified CRLs in one delivery`);
     }
-    const ids = (list: readonly ParsedCrl[]) =>
-      list
-        .map((c) => c.id)
-        .sort()
-        .join();
-    if (ids(accepted) === ids(state.crls)) {
-      if (parsed.some((c) => !accepted.includes(c) && !state.crls.some((p) => p.id === c.id))) {
-        throw new Error('the delivered CRL was not accepted (see crl-rejected)');
-      }
+    state.crls = state.kept.list;
+    if (ids(state.crls) === previous) {
+      if (refusals.length > 0) throw new Error(`the delivered CRL was refused: ${[...new Set(refusals)].join('; ')}`);
       return;
     }
-    state.crls = accepted;
-    this.current = new CrlChecker(this.all());
-    this.revision++;
-    for (const crl of accepted) if (parsed.includes(crl)) this.emit('crl-loaded', loadedEvent(source, crl));
+    this.install();
+    for (const { crl, signer } of admitted) {
+      if (!state.crls.includes(crl)) continue;
+      const { issuerDN: issuer, thisUpdate, nextUpdate, crlNumber } = crl;
+      const entries = crl.revoked.size;
+      this.emit('crl-loaded', { source, issuer, entries, thisUpdate, nextUpdate, crlNumber, verified: !!signer });
+    }
   }
 
-  /** The signature oracle of crl-usability.ts, in slices; records who verified it (ParsedCrl.verifiedWith). */
-  private readonly verifyInSlices = async (crl: ParsedCrl, signer: ParsedCertificate): Promise<boolean> => {
-    // Checked already where it was decoded (crl-offthread.ts), with this very certificate's key.
-    if (crl.verifiedWith.has(signer.id)) return true;
-    let ok = false;
-    try {
-      ok = await verifyInSlices(crl, signer.publicKey(), this.config.legacyAlgorithms);
-    } catch {
-      ok = false;
+  /**
+   * `crl`'s signature verified with `signer`, the issuer of a validated path (or a configured CRL
+   * signer): a source holding it as a candidate keeps it as verified and learns `signer` (crl-slots.ts).
+   */
+  learn(crl: ParsedCrl, signer: ParsedCertificate): void {
+    let changed = false;
+    for (const state of this.states.values()) {
+      if (!state.kept.learn(crl, signer)) continue;
+      state.crls = state.kept.list;
+      changed = true;
     }
-    if (ok) crl.verifiedWith.add(signer.id);
-    return ok;
-  };
+    if (changed) this.install();
+  }
 
-  /** Why a delivered CRL may not enter (crl-usability.ts decides each rule); undefined when it may. */
-  private async rejectReason(crl: ParsedCrl, state: SourceState): Promise<string | undefined> {
-    // A newer CRL is taken even if already past nextUpdate (the checker applies gracePeriodMs), but
-    // not one from the future. The clock is read per CRL: a bundle's earlier CRLs took time to check.
-    const now = this.config.clock.now();
-    if (freshness(crl, now, this.strictTime) === 'not yet valid') return freshnessProblem(crl, now, this.strictTime);
-    // A CRL no verification could use (delta, indirect, no CRL number, ...) must not take a slot.
-    const unusable = unusableReason(crl);
-    if (unusable) return `unusable: ${unusable}`;
-    // Verified before it may replace anything: against a configured certificate of its issuer, or
-    // (distribution points) the issuer certificate that named this URL. Nothing unverified enters,
-    // and a signer the checker would refuse (AKI, cRLSign) does not count either.
+  /** Whether a delivered CRL may enter, verified or as a candidate (crl-admission.ts). */
+  private admission(crl: ParsedCrl, state: SourceState): Promise<Admission> {
     const named = (state.namedBy ?? []).filter((c) => c.subjectKey === crl.issuerKey);
-    const issuers = [...this.issuersNamed(crl.issuerKey), ...named];
-    if (issuers.length === 0)
-      return 'its issuer is not a configured CA certificate, so its signature cannot be checked';
-    const problems: string[] = [];
-    for (const issuer of issuers) {
-      const problem = await signerProblemAsync(crl, issuer, this.verifyInSlices);
-      if (!problem) return replaceProblem(crl, state.crls);
-      problems.push(problem);
-    }
-    return [...new Set(problems)].join('; ');
+    return admission(crl, {
+      now: this.config.clock.now(),
+      timeRules: this.strictTime,
+      issuers: [...this.issuersNamed(crl.issuerKey), ...named],
+      learned: state.kept.learnedSigners(crl.issuerKey),
+      verifiedFor: (c, signer) => state.kept.verifiedFor(c, signer),
+      legacyAlgorithms: this.config.legacyAlgorithms,
+    });
   }
 }
 
-/** When to fetch a CRL again: ahead of nextUpdate by a tenth of its lifetime, at most a minute. */
-function refetchAt(crl: ParsedCrl): number {
-  if (!crl.nextUpdate) return Infinity;
-  const next = crl.nextUpdate.getTime();
-  return next - Math.min(60_000, (next - crl.thisUpdate.getTime()) / 10);
-}
+const ids = (list: readonly ParsedCrl[]) =>
+  list
+    .map((c) => c.id)
+    .sort()
+    .join();

@@ -1,14 +1,14 @@
 import type { ParsedCertificate } from '../x509/certificate.js';
 import { describe, type Failure, type PathVerdict, type Reliance } from '../model/verdict.js';
-import type { CrlChecker, CrlCheckContext } from './crl-checker.js';
+import type { CrlChecker, CrlCheckContext, SignatureToCheck } from './crl-checker.js';
 import { combinePath, decideByCrl, needsOcsp, type CrlFinding, type RevocationDecision } from './combine.js';
 
 export interface RevocationInput extends CrlCheckContext {
   crls: CrlChecker;
   /** Every certificate but the anchor must be covered by a usable CRL from its issuer. */
   requireCrl: boolean;
-  /** CRL sources that have not delivered yet: an issuer without a CRL may be theirs. */
-  crlsPending: boolean;
+  /** Why CRL sources have not delivered yet (undefined when all have): an issuer without a CRL may be theirs. */
+  crlsPending: string | undefined;
   /**
    * Set with `distributionPoints`: the CRLs a certificate names (its signature has verified) may
    * be fetched. `untried`: whether any of these URLs has not been tried yet; `request`: asks for
@@ -20,6 +20,8 @@ export interface RevocationInput extends CrlCheckContext {
     request(urls: readonly string[], issuer: ParsedCertificate): void;
     seen(urls: readonly string[]): void;
   };
+  /** Asks for large CRL signatures to be checked off the request path, for the caller to decide again after. */
+  checkSignatures?(checks: readonly SignatureToCheck[]): void;
   /** 'allow': an undeterminable status lets the certificate through (reported via onUnknown). */
   whenUnavailable: 'reject' | 'allow';
   /**
@@ -33,8 +35,11 @@ export interface RevocationInput extends CrlCheckContext {
 /** How long a verdict that soft-failed revocation is kept before revocation is tried again. */
 export const SOFT_FAIL_RECHECK_MS = 30_000;
 
-/** A certificate whose CRL is being fetched from its distribution point: decided again after. */
-type Pending = { status: 'pending'; failure: Failure; urls: readonly string[]; issuer: ParsedCertificate };
+/**
+ * A certificate whose CRL is being fetched from its distribution point, or whose CRL's signature is
+ * being checked: decided again after. `ask` starts that work.
+ */
+type Pending = { status: 'pending'; failure: Failure; ask(): void };
 
 function unknown(cert: ParsedCertificate, why: string): CrlFinding {
   return {
@@ -62,23 +67,24 @@ function crlFinding(
     relied.certificates.push(...status.relied.certificates);
     return { status: 'good' };
   }
+  if (status.status === 'verifying') {
+    const checks = status.checks;
+    return { status: 'pending', failure: status.failure, ask: () => input.checkSignatures?.(checks) };
+  }
   if (status.status !== 'unchecked') return status;
   if (dp && cert.crlUrls?.length) {
     // RFC 5280 section 4.2.1.13: the certificate names where its CRL is; the caller fetches it
     // (checked against this issuer's key) and decides again. Until then: unknown.
-    const where = cert.crlUrls.join(', ');
-    if (dp.untried(cert.crlUrls)) {
-      return {
-        ...unknown(cert, `its CRL at ${where} has not been fetched`),
-        status: 'pending',
-        urls: cert.crlUrls,
-        issuer,
-      } as Pending;
+    const urls = cert.crlUrls;
+    const where = urls.join(', ');
+    if (dp.untried(urls)) {
+      const { failure } = unknown(cert, `its CRL at ${where} has not been fetched`) as { failure: Failure };
+      return { status: 'pending', failure, ask: () => dp.request(urls, issuer) };
     }
     return unknown(cert, `its CRL at ${where} could not be fetched`);
   }
   if (input.requireCrl) return unknown(cert, `no CRL from "${cert.issuerDN}" is configured and requireCrl is set`);
-  if (input.crlsPending) return unknown(cert, 'CRL sources have not been loaded yet');
+  if (input.crlsPending) return unknown(cert, `no CRL from "${cert.issuerDN}" is in use: ${input.crlsPending}`);
   return status;
 }
 
@@ -90,7 +96,8 @@ function crlFinding(
  * Distribution points are fetched issuer side first: only for the certificate nearest the anchor
  * whose CRL is missing, and only when nothing else in the path refuses. The certificates below it
  * wait until it is decided: a revoked intermediate's key can mint leaves naming any URL, and those
- * must never be fetched (the path is CERT_REVOKED once the intermediate's CRL arrives).
+ * must never be fetched (the path is CERT_REVOKED once the intermediate's CRL arrives). Large CRL
+ * signatures not checked yet wait the same way, one certificate per round.
  */
 export function checkRevocation(path: readonly ParsedCertificate[], input: RevocationInput): PathVerdict {
   const relied: Reliance = { crls: [], certificates: [] };
@@ -113,7 +120,7 @@ export function checkRevocation(path: readonly ParsedCertificate[], input: Revoc
     return { ok: false, failure: decision.failure };
   const nearestAnchor = pending[pending.length - 1];
   if (nearestAnchor) {
-    input.distributionPoints?.request(nearestAnchor.urls, nearestAnchor.issuer);
+    nearestAnchor.ask();
     return { ok: false, failure: nearestAnchor.failure };
   }
   for (const d of decisions) {

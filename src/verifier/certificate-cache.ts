@@ -122,8 +122,7 @@ export class CertificateCache {
   /** Does `signer`'s key verify the CRL's signature? (The CRL store may have checked it already.) */
   crlSignedBy(crl: ParsedCrl, signer: ParsedCertificate): boolean {
     if (crl.verifiedWith.has(signer.id)) return true;
-    const key = `crl:${crl.id}:${signer.id}`;
-    let result = this.signatures.get(key);
+    const result = this.signatures.get(`crl:${crl.id}:${signer.id}`);
     if (!result) {
       let ok = false;
       try {
@@ -135,12 +134,25 @@ export class CertificateCache {
       } catch {
         ok = false;
       }
-      result = ok
-        ? { ok: true }
-        : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'CRL signature does not verify' };
-      this.signatures.set(key, result);
+      this.rememberCrlSignature(crl, signer, ok);
+      return ok;
     }
     return result.ok;
+  }
+
+  /** Records what a CRL signature check found; a success stays with the CRL (the store reads it: crl-slots.ts). */
+  rememberCrlSignature(crl: ParsedCrl, signer: ParsedCertificate, ok: boolean): void {
+    if (ok) crl.verifiedWith.add(signer.id);
+    const result: SignatureCheck = ok
+      ? { ok: true }
+      : { ok: false, code: 'CERT_SIGNATURE_INVALID', detail: 'CRL signature does not verify' };
+    this.signatures.set(`crl:${crl.id}:${signer.id}`, result);
+  }
+
+  /** A remembered CRL signature check: true or false, undefined when not checked (or forgotten). */
+  knownCrlSignature(crl: ParsedCrl, signer: ParsedCertificate): boolean | undefined {
+    if (crl.verifiedWith.has(signer.id)) return true;
+    return this.signatures.get(`crl:${crl.id}:${signer.id}`)?.ok;
   }
 
   private checkCertificateSignature(child: ParsedCertificate, issuer: ParsedCertificate): SignatureCheck {
@@ -179,7 +191,7 @@ export class CertificateCache {
    * signature (its issuer on the path), never from what a client sent: borrowed parameters
    * decide what a signature proves.
    */
-  private issuerKeys(issuer: ParsedCertificate): KeyObject[] {
+  issuerKeys(issuer: ParsedCertificate): KeyObject[] {
     const inherits = this.legacyAlgorithms && issuer.key.type === 'dsa' && !issuer.key.hasParameters;
     if (!inherits) return [issuer.publicKey()];
     return this.configured

@@ -8,7 +8,8 @@ import type { VerifierConfig } from './options.js';
 import type { Outcome, OutcomeCache } from './outcome-cache.js';
 import type { PathValidator } from './path-validation.js';
 import { failure } from './results.js';
-import type { RevocationSources, WantedCrls } from './revocation-sources.js';
+import type { RevocationSources } from './revocation-sources.js';
+import type { Wanted } from './wanted.js';
 
 /**
  * How many certificates of a presented chain are read beyond `maxChainDepth` (the leaf, the anchor
@@ -66,7 +67,7 @@ export class ChainDecider {
     private readonly events: VerifierEventBus,
   ) {}
 
-  decide(ders: readonly Buffer[], at: number, cacheable: boolean, wanted: WantedCrls): Outcome {
+  decide(ders: readonly Buffer[], at: number, cacheable: boolean, wanted: Wanted): Outcome {
     const { config, cache, revocation, validator, outcomes, events } = this;
     if (ders.length === 0) return { result: failure('CERT_MISSING', 'no certificate was presented') };
     const certs = readPresented(ders, config.maxChainDepth + PRESENTED_BEYOND_DEPTH, cache);
@@ -79,11 +80,13 @@ export class ChainDecider {
     const built = validator.validate(certs[0] as ParsedCertificate, pool, {
       at,
       budget: signatureBudget(),
-      distributionPoints: revocation.distributionPoints(wanted),
+      distributionPoints: revocation.distributionPoints(wanted.urls),
+      checkSignatures: (checks) => wanted.signatures.push(...checks),
       onUnknown: (f) => events.emit('revocation-unknown', { detail: f.detail, allowed: true }),
     });
-    // Not final while a distribution point's CRL is being fetched: neither remembered nor reported.
-    const final = wanted.size === 0;
+    // Not final while a distribution point's CRL is fetched or a large CRL's signature checked:
+    // neither remembered nor reported.
+    const final = wanted.empty;
     let outcome: Outcome;
     if (built.ok) {
       // The verdict holds until the first certificate or CRL it rests on expires.

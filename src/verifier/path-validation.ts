@@ -4,8 +4,10 @@ import { buildPath, chainedAnchors } from '../path/builder.js';
 import type { CertificatePool } from '../path/pool.js';
 import { checkRules, pathPolicy, type PathPolicy } from '../path/policy.js';
 import { checkRevocation, type RevocationInput } from '../revocation/path-revocation.js';
+import type { SignatureToCheck } from '../revocation/crl-checker.js';
 import { signatureCost } from '../x509/key-policy.js';
 import type { CertificateCache } from './certificate-cache.js';
+import { CrlSignatures } from './crl-signatures.js';
 import type { VerifierConfig } from './options.js';
 import type { RevocationSources } from './revocation-sources.js';
 
@@ -17,6 +19,8 @@ export interface ValidationRun {
   at: number;
   budget: SignatureBudget;
   distributionPoints: RevocationInput['distributionPoints'];
+  /** Large CRL signatures this decision needs checked before it can be final. */
+  checkSignatures: RevocationInput['checkSignatures'];
   onUnknown(failure: Failure): void;
 }
 
@@ -33,6 +37,8 @@ export class PathValidator {
   private readonly signerRules: PathPolicy;
   /** Configured CA certificates that a configured certificate issues: not path ends (see chainedAnchors). */
   private readonly chainedAnchors: ReadonlySet<string>;
+  /** CRL signatures: small ones checked at once, large ones by {@link checkCrlSignatures}. */
+  private readonly crlSignatures: CrlSignatures;
 
   constructor(
     private readonly config: VerifierConfig,
@@ -45,6 +51,14 @@ export class PathValidator {
     this.clientRules = pathPolicy({ purpose, legacyAlgorithms, clockToleranceMs, maxChainDepth });
     this.signerRules = pathPolicy({ purpose: false, legacyAlgorithms, clockToleranceMs, maxChainDepth });
     this.chainedAnchors = chainedAnchors(anchors);
+    // A CRL whose signature verifies with a validated path's issuer teaches its source that
+    // issuer (crl-slots.ts): from then on, the source's deliveries are verified as they arrive.
+    this.crlSignatures = new CrlSignatures(cache, legacyAlgorithms, (crl, signer) => revocation.learn(crl, signer));
+  }
+
+  /** Checks large CRL signatures a decision asked for, off the request path; never rejects. */
+  checkCrlSignatures(checks: readonly SignatureToCheck[]): Promise<void> {
+    return this.crlSignatures.check(checks);
   }
 
   validate(leaf: ParsedCertificate, intermediates: CertificatePool, run: ValidationRun): PathResult {
@@ -76,7 +90,7 @@ export class PathValidator {
   }
 
   private revocationInput(run: ValidationRun, signerDepth: number): RevocationInput {
-    const { config, cache, revocation } = this;
+    const { config, revocation } = this;
     const settings = config.crlSettings;
     return {
       at: run.at,
@@ -89,8 +103,9 @@ export class PathValidator {
       // OCSP is about the client's leaf, not about the certificates that sign CRLs.
       leafOcsp: revocation.ocsp !== undefined && signerDepth === 0,
       distributionPoints: run.distributionPoints,
+      ...(run.checkSignatures ? { checkSignatures: run.checkSignatures } : {}),
       onUnknown: run.onUnknown,
-      crlSignedBy: (crl, signer) => cache.crlSignedBy(crl, signer),
+      crlSignedBy: (crl, signer) => this.crlSignatures.signedBy(crl, signer),
       signerCandidates: (crl) => this.configuredNamed(crl.issuerKey),
       validateSigner: (signer) => {
         // A CRL signer's path needs its own revocation check, which may need another signer:

@@ -1,4 +1,5 @@
 import type { ParsedCertificate } from '../x509/certificate.js';
+import type { ParsedCrl } from '../revocation/crl.js';
 import { CrlChecker } from '../revocation/crl-checker.js';
 import { CrlStore } from '../revocation/crl-store.js';
 import { deferredLoadOf } from '../revocation/crl-header.js';
@@ -70,9 +71,9 @@ export class RevocationSources {
     return this.store?.revision ?? 0;
   }
 
-  /** Configured sources that have not delivered yet: an issuer without a CRL may be theirs. */
-  get pending(): boolean {
-    return this.store?.pending ?? false;
+  /** Why configured sources have not delivered yet (undefined when all have): an issuer without a CRL may be theirs. */
+  get pending(): string | undefined {
+    return this.store?.pending;
   }
 
   /**
@@ -109,6 +110,11 @@ export class RevocationSources {
         for (const url of urls) if (!store.tried(url) && !wanted.has(url)) wanted.set(url, issuer);
       },
     };
+  }
+
+  /** `crl`'s signature verified with `signer`, a validated path's issuer: see CrlStore.learn. */
+  learn(crl: ParsedCrl, signer: ParsedCertificate): void {
+    this.store?.learn(crl, signer);
   }
 
   async discover(wanted: WantedCrls): Promise<void> {

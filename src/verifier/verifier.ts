@@ -12,7 +12,8 @@ import { OutcomeCache } from './outcome-cache.js';
 import { ChainDecider } from './chain-decider.js';
 import { PathValidator } from './path-validation.js';
 import { failure, type VerifyResult } from './results.js';
-import { RevocationSources, type WantedCrls } from './revocation-sources.js';
+import { RevocationSources } from './revocation-sources.js';
+import { Wanted } from './wanted.js';
 
 export type { VerifierEvents } from './events.js';
 export type { VerifyFailure, VerifyResult, VerifySuccess } from './results.js';
@@ -115,13 +116,14 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       if (ready) await ready;
       // Every decision reads the clock when it is made, never before an await: a fetch may take seconds.
       const now = () => at?.getTime() ?? clock.now();
-      let wanted: WantedCrls = new Map();
+      let wanted = new Wanted();
       let outcome = decide(ders, now(), at === undefined, wanted);
-      // distributionPoints: fetch the CRLs a path names, then decide again. One certificate's
-      // points per round, issuer side first (path-revocation.ts): at most one round per certificate.
-      for (let round = 0; wanted.size > 0 && round <= config.maxChainDepth; round++) {
-        await revocation.discover(wanted);
-        wanted = new Map();
+      // Fetch the CRLs a path's distribution points name, check large CRL signatures off the
+      // request path, then decide again. One certificate per round, issuer side first
+      // (path-revocation.ts): at most two rounds per certificate (a fetch, then a signature).
+      for (let round = 0; !wanted.empty && round < 2 * (config.maxChainDepth + 1); round++) {
+        await Promise.all([revocation.discover(wanted.urls), validator.checkCrlSignatures(wanted.signatures)]);
+        wanted = new Wanted();
         outcome = decide(ders, now(), at === undefined, wanted);
       }
       // Only certificates on a path to an anchor keep their parses beyond a short while.
@@ -139,7 +141,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       // The wait for the responder may outlast the verdict (a certificate expiring meanwhile).
       const after = now();
       if (outcome.result.ok && outcome.result.expiresAt.getTime() <= after)
-        outcome = decide(ders, after, at === undefined, new Map());
+        outcome = decide(ders, after, at === undefined, new Wanted());
       if (!outcome.result.ok || !outcome.path) return outcome.result;
       return applyOcsp(outcome, answer, after, ocspRules, events);
     },

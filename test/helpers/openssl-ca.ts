@@ -3,7 +3,8 @@
  * points, revocations with a reason code (as real CAs write them), and CRLs with or without an
  * issuingDistributionPoint. The PKI is OpenSSL's, not certgate's own ASN.1 stack.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { opensslOk, pemToDer } from './oracle.js';
 
@@ -72,6 +73,20 @@ export class OpensslCa {
 
   revoke(certFile: string, reason = 'keyCompromise'): void {
     opensslOk(['ca', '-batch', '-config', this.config(), '-revoke', certFile, '-crl_reason', reason]);
+  }
+
+  /**
+   * Adds `count` revoked entries with random serials to this CA's database, as `openssl ca -revoke`
+   * would write them, reason codes in turn: what a large CA's CRL is made of.
+   */
+  revokeMany(count: number): void {
+    const reasons = ['keyCompromise', 'superseded', 'cessationOfOperation', 'affiliationChanged'];
+    const lines: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const serial = randomBytes(16).toString('hex').toUpperCase().replace(/^./, '4');
+      lines.push(`R\t301231235959Z\t260101000000Z,${reasons[i % reasons.length]}\t${serial}\tunknown\t/CN=bulk-${i}\n`);
+    }
+    appendFileSync(join(this.dir, 'index.txt'), lines.join(''));
   }
 
   /**
