@@ -466,8 +466,11 @@ describe('OCSP responses judged one by one (real OpenSSL responses, hostile vari
 
 describe('ocsp options are checked at startup', () => {
   it.each([
-    ['yes', /option 'ocsp' must be true, false or \{ urls, timeoutMs, maxAgeMs, whenUnavailable \}, got a string/],
-    [{ url: 'http://x/' }, /unknown option 'ocsp.url' \(known: urls, timeoutMs, maxAgeMs, whenUnavailable\)/],
+    ['yes', /option 'ocsp' must be true, false or \{ urls, timeoutMs, .*, responderCertificates \}, got a string/],
+    [{ url: 'http://x/' }, /unknown option 'ocsp.url' \(known: urls, timeoutMs, maxAgeMs, whenUnavailable, respo/],
+    [{ responderCertificates: 42 }, /option 'ocsp.responderCertificates' must be PEM text, a DER Buffer, or an arr/],
+    [{ responderCertificates: 'not pem' }, /option 'ocsp.responderCertificates' is unusable: /],
+    [{ responderCertificates: [] }, /option 'ocsp.responderCertificates' holds no certificate/],
     [{ urls: ['ldap://x/'] }, /option 'ocsp.urls' holds "ldap:\/\/x\/", which is not an http: or https: URL/],
     [{ timeoutMs: 0 }, /option 'ocsp.timeoutMs' must be a positive number of milliseconds, got 0/],
     [{ whenUnavailable: 'maybe' }, /option 'ocsp.whenUnavailable' must be 'reject' or 'allow', got "maybe"/],

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { PemOrDerInput } from '../x509/pem.js';
+import type { ParsedCertificate } from '../x509/certificate.js';
 import { describeType } from '../x509/pem.js';
 import type { ParsedCrl } from '../revocation/crl.js';
 import { optionNames } from '../model/option-names.js';
@@ -9,6 +10,7 @@ import {
   errorCode,
   httpUrls,
   isPemOrDerInput,
+  parseCertificates,
   parseCrls,
   positiveMs,
   stringList,
@@ -31,9 +33,21 @@ export interface OcspOptions {
    * `'allow'`: let it through and emit `revocation-unknown`.
    */
   whenUnavailable?: 'reject' | 'allow';
+  /**
+   * Responder certificates trusted directly (RFC 6960 section 4.2.2.2 (1)): a response signed by
+   * one of their keys is believed about any certificate, without id-kp-OCSPSigning or a chain to
+   * the issuer; their validity period is still checked. PEM text, a DER Buffer, or an array of these.
+   */
+  responderCertificates?: PemOrDerInput;
 }
 
-export const OCSP_OPTION_NAMES = optionNames<OcspOptions>()(['urls', 'timeoutMs', 'maxAgeMs', 'whenUnavailable']);
+export const OCSP_OPTION_NAMES = optionNames<OcspOptions>()([
+  'urls',
+  'timeoutMs',
+  'maxAgeMs',
+  'whenUnavailable',
+  'responderCertificates',
+]);
 export const DEFAULT_OCSP_TIMEOUT_MS = 5_000;
 export const DEFAULT_OCSP_MAX_AGE_MS = 300_000;
 
@@ -42,6 +56,7 @@ export interface OcspSettings {
   timeoutMs: number;
   maxAgeMs: number;
   whenUnavailable: 'reject' | 'allow';
+  responderCertificates: ParsedCertificate[];
 }
 
 /** CRLs that stay current without a restart. */
@@ -115,12 +130,13 @@ export function parseOcspOption(value: unknown, where: string): OcspSettings | u
     timeoutMs: DEFAULT_OCSP_TIMEOUT_MS,
     maxAgeMs: DEFAULT_OCSP_MAX_AGE_MS,
     whenUnavailable: 'reject',
+    responderCertificates: [],
   };
   if (value === true) return base;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw configError(
       where,
-      `option 'ocsp' must be true, false or { urls, timeoutMs, maxAgeMs, whenUnavailable }, got ${describeType(value)}`,
+      `option 'ocsp' must be true, false or { ${OCSP_OPTION_NAMES.join(', ')} }, got ${describeType(value)}`,
     );
   }
   const o = value as Record<string, unknown>;
@@ -133,7 +149,18 @@ export function parseOcspOption(value: unknown, where: string): OcspSettings | u
     timeoutMs: positiveMs(o.timeoutMs, where, 'ocsp.timeoutMs', DEFAULT_OCSP_TIMEOUT_MS),
     maxAgeMs: positiveMs(o.maxAgeMs, where, 'ocsp.maxAgeMs', DEFAULT_OCSP_MAX_AGE_MS),
     whenUnavailable: whenUnavailableOption(o.whenUnavailable, where, 'ocsp.whenUnavailable'),
+    responderCertificates: ocspResponderCertificates(o.responderCertificates, where),
   };
+}
+
+function ocspResponderCertificates(value: unknown, where: string): ParsedCertificate[] {
+  if (value === undefined) return [];
+  const option = 'ocsp.responderCertificates';
+  if (!isPemOrDerInput(value))
+    throw configError(where, `option '${option}' must be PEM text, a DER Buffer, or an array of these`);
+  const certs = parseCertificates(value, where, option);
+  if (certs.length === 0) throw configError(where, `option '${option}' holds no certificate`);
+  return certs;
 }
 
 /** `crl` is static PEM/DER, or an object of sources; files are read now, so a bad one fails at startup. */
