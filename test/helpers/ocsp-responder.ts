@@ -63,6 +63,8 @@ export interface ResponderConfig {
   readonly get?: 'answer' | 'refuse';
   /** Each answer waits this long first (benchmarks: a distant responder). */
   readonly delayMs?: number;
+  /** The answer to request n (from 0) waits for the promise this returns, if any. */
+  readonly holdAnswer?: (n: number) => Promise<unknown> | undefined;
 }
 
 /** The responder the certificates' Authority Information Access names; no test reconfigures it. */
@@ -231,7 +233,8 @@ export class OcspResponder {
       return void res.end();
     }
     const delay = this.config.delayMs ?? 0;
-    const answered = delay > 0 ? new Promise((resolve) => setTimeout(resolve, delay)) : Promise.resolve();
+    const held = this.config.holdAnswer?.(n);
+    const answered = Promise.all([held, delay > 0 ? new Promise((resolve) => setTimeout(resolve, delay)) : undefined]);
     answered
       .then(() => this.answer(request, this.signerFor(n)))
       .then(
