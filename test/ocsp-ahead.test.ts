@@ -80,6 +80,9 @@ async function setup(answers: (AnswerSpec | number)[]) {
   };
 }
 
+/** Requests in flight (refreshes included): private, read to show that none was started. */
+const inFlight = (client: OcspClient) => (client as unknown as { inFlight: Map<string, unknown> }).inFlight.size;
+
 /** The first answer, asked at S + 50 and let through at once. */
 async function firstAnswer(s: Awaited<ReturnType<typeof setup>>): Promise<OcspAnswer> {
   s.release(0);
@@ -133,8 +136,12 @@ describe('a request near the end of an answer does not wait for the responder', 
     s.clock.t = failedAt + 1_000;
     expect(await s.query()).toBe(first); // the responder may be asked again: it says "unknown"
     expect(s.responder.requests).toBe(4);
+    // "Unknown" is remembered 30 s, past the good answer's end: no refresh is tried again before it.
     s.clock.t = first.until - 1;
     expect(s.cached()).toBe(first);
+    expect(s.cached()).toBe(first);
+    expect(inFlight(s.client)).toBe(0);
+    expect(s.responder.requests).toBe(4);
     s.clock.t = first.until;
     expect(s.cached()).toBeUndefined(); // ended: the next request asks, as without a refresh
     expect((await s.query()).status).toBe('unknown');

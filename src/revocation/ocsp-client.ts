@@ -183,7 +183,8 @@ export class OcspClient {
     const current = this.answers.peek(key);
     const inForce = current && current.answer.until > now ? current : undefined;
     if (inForce && isBelievable(inForce.answer) && !isBelievable(fresh)) {
-      if (fresh.until < inForce.answer.until) this.schedule(key, inForce, fresh.until);
+      // Tried again once asking may help (fresh.until), if that is before the end; else not at all.
+      this.schedule(key, inForce, fresh.until < inForce.answer.until ? fresh.until : Infinity);
       return inForce.answer;
     }
     if (inForce && inForce.answer.status !== fresh.status) this.changes++;
@@ -199,8 +200,8 @@ export class OcspClient {
   /** A timer (unref'd: it never keeps the process alive) that refreshes `entry` at `at` if still in use. */
   private schedule(key: string, entry: Remembered, at: number): void {
     clearTimeout(entry.timer);
-    if (!Number.isFinite(at) || this.stopping.signal.aborted) return;
     entry.refreshAt = at;
+    if (!Number.isFinite(at) || this.stopping.signal.aborted) return;
     entry.timer = setTimeout(() => this.refreshIfInUse(key, entry), delayUntil(at, this.now()));
     entry.timer.unref();
   }
