@@ -1,9 +1,11 @@
 /**
  * The cost OCSP adds to a verification whose answer is cached (`npm run bench:ocsp`), and the first
- * verification of a certificate, which waits for the responder (the OpenSSL responder of the tests).
+ * verification of a certificate, which waits for the responder (the OpenSSL responder of the tests),
+ * and a request whose answer is about to end (bench/ocsp-ahead.ts).
  */
 import { OcspPki } from '../test/helpers/ocsp-responder.js';
 import { createVerifier } from '../src/index.js';
+import { measureAhead } from './ocsp-ahead.js';
 // The responder the certificates' AIA names answers with a nextUpdate 10 minutes ahead.
 const r = await OcspPki.create();
 const chain = [r.pem('good')];
@@ -32,6 +34,7 @@ const a = med(rows.map((x) => x[0]!)),
 console.log(
   `cache hit, DER leaf: no OCSP ${a.toFixed(2)} µs, OCSP on (cached answer) ${b.toFixed(2)} µs, ratio ${(b / a).toFixed(2)}; first verification with a fresh OCSP request (openssl responder, one process spawn) ${first.toFixed(1)} ms; responder requests ${r.aia.requests}`,
 );
+console.log(await measureAhead(r));
 await r.close();
 plain.close();
 withOcsp.close();

@@ -4,6 +4,8 @@ import type { Clock } from '../time/clock.js';
 import { backoff, fetchBounded, MIN_RETRY_MS } from './http-fetch.js';
 import { encodeOcspRequest, OcspProtocolError, parseOcspResponse } from './ocsp.js';
 import { validateOcspResponse, type OcspVerdict } from './ocsp-validation.js';
+import { ocspGetUrl } from './ocsp-get.js';
+import { delayUntil, ocspRefreshAt, seenRecently } from './ocsp-refresh.js';
 
 export interface OcspClientConfig {
   /** Responders to ask instead of the certificate's Authority Information Access. */
@@ -15,6 +17,8 @@ export interface OcspClientConfig {
   cacheSize: number;
   /** Estimated bytes the remembered answers may hold in all; default {@link DEFAULT_OCSP_CACHE_BYTES}. */
   cacheMaxBytes?: number;
+  /** Responder certificates trusted directly (RFC 6960 section 4.2.2.2 (1)), parsed. */
+  responderCertificates?: readonly ParsedCertificate[];
   clock: Clock;
 }
 
@@ -50,13 +54,33 @@ export const OCSP_NO_ANSWER_RECHECK_MS = 30_000;
 export const DEFAULT_OCSP_CACHE_BYTES = 5 * 1024 * 1024;
 
 /**
- * An answer's estimated bytes: its key (two SHA-256 ids), its strings, and a verdict of a few small
- * objects (a verdict holds no certificate: the responder's is checked, then dropped).
+ * A remembered answer, with what refreshing it ahead needs: the certificate and its issuer (kept
+ * by the parse cache anyway while in use), when it arrived and when a request last used it.
  */
-function answerBytes(answer: OcspAnswer, key: string): number {
-  const text = answer.status === 'unavailable' ? answer.why : answer.url;
-  return 2048 + 2 * (key.length + text.length);
+interface Remembered {
+  answer: OcspAnswer;
+  cert: ParsedCertificate;
+  issuer: ParsedCertificate;
+  fetchedAt: number;
+  usedAt: number;
+  /** Epoch ms at which it is asked again in the background (Infinity: never ahead of time). */
+  refreshAt: number;
+  timer?: ReturnType<typeof setTimeout>;
 }
+
+/**
+ * An answer's estimated bytes: its key (two SHA-256 ids), its strings, and a verdict of a few small
+ * objects (a verdict holds no certificate: the responder's is checked, then dropped). The two
+ * certificates held for the refresh are counted too, in case the parse cache lets them go.
+ */
+function answerBytes(entry: Remembered, key: string): number {
+  const { answer, cert, issuer } = entry;
+  const text = answer.status === 'unavailable' ? answer.why : answer.url;
+  return 2048 + 2 * (key.length + text.length) + 2 * (cert.der.length + issuer.der.length);
+}
+
+/** A signed answer about the certificate: what a refresh may replace a current answer with. */
+const isBelievable = (answer: OcspAnswer) => answer.status === 'good' || answer.status === 'revoked';
 
 interface ResponderState {
   failures: number;
@@ -73,14 +97,16 @@ interface Attempts {
 
 /**
  * Asks OCSP responders about leaf certificates: one request in flight per certificate, answers
- * remembered until their nextUpdate (at most maxAgeMs), failing responders backed off so that an
- * outage costs one timeout, not one per request.
+ * remembered until their nextUpdate (at most maxAgeMs) and asked again ahead of that while the
+ * certificate is in use (ocsp-refresh.ts), failing responders backed off so that an outage costs
+ * one timeout, not one per request.
  */
 export class OcspClient {
-  private readonly answers: LRUCache<string, OcspAnswer>;
+  private readonly answers: LRUCache<string, Remembered>;
   private readonly inFlight = new Map<string, Promise<OcspAnswer>>();
   private readonly responders = new Map<string, ResponderState>();
   private readonly stopping = new AbortController();
+  private changes = 0;
 
   constructor(
     private readonly config: OcspClientConfig,
@@ -93,13 +119,30 @@ export class OcspClient {
       sizeCalculation: answerBytes,
       perf: config.clock,
       ttlResolution: 0,
+      // An evicted or replaced answer is no longer refreshed.
+      dispose: (entry) => clearTimeout(entry.timer),
     });
   }
 
-  /** The remembered answer about `cert`, if still usable at `at`: the per-request fast path. */
+  /**
+   * Increases whenever a refresh changed the status of an answer still in use (good to revoked,
+   * say): verdicts remembered from the older answer are void (the guard's, the outcome cache's).
+   */
+  get revision(): number {
+    return this.changes;
+  }
+
+  /**
+   * The remembered answer about `cert`, if still usable at `at`: the per-request fast path. Marks
+   * the certificate as in use, and starts the refresh if it is due (should its timer be late).
+   */
   cached(cert: ParsedCertificate, issuer: ParsedCertificate, at: number): OcspAnswer | undefined {
-    const answer = this.answers.get(`${cert.id}:${issuer.id}`);
-    return answer && answer.until > at ? answer : undefined;
+    const key = `${cert.id}:${issuer.id}`;
+    const entry = this.answers.get(key);
+    if (!entry || entry.answer.until <= at) return undefined;
+    entry.usedAt = Math.max(entry.usedAt, at);
+    if (at >= entry.refreshAt && !this.inFlight.has(key)) void this.shared(key, cert, issuer);
+    return entry.answer;
   }
 
   /**
@@ -109,21 +152,67 @@ export class OcspClient {
    */
   query(cert: ParsedCertificate, issuer: ParsedCertificate, at?: number): Promise<OcspAnswer> {
     if (at !== undefined) return this.ask(cert, issuer, at);
-    const key = `${cert.id}:${issuer.id}`;
+    return this.shared(`${cert.id}:${issuer.id}`, cert, issuer);
+  }
+
+  /** Stops the refresh timers and aborts the requests in flight. */
+  close(): void {
+    this.stopping.abort();
+    for (const entry of this.answers.values()) clearTimeout(entry.timer);
+  }
+
+  /** The one request in flight about this certificate (a request's or a refresh's), started if none. */
+  private shared(key: string, cert: ParsedCertificate, issuer: ParsedCertificate): Promise<OcspAnswer> {
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.ask(cert, issuer).then((answer) => {
-        this.answers.set(key, answer);
-        return answer;
-      });
+      pending = this.ask(cert, issuer).then((fresh) => this.keep(key, cert, issuer, fresh));
       pending.finally(() => this.inFlight.delete(key)).catch(() => undefined);
       this.inFlight.set(key, pending);
     }
     return pending;
   }
 
-  close(): void {
-    this.stopping.abort();
+  /**
+   * Remembers a fresh answer and returns the one in force. A failure or an `unknown` never
+   * replaces a good or revoked answer that is still usable: that one stays until it ends (tried
+   * again meanwhile when the responder may be asked again), then the normal path applies.
+   */
+  private keep(key: string, cert: ParsedCertificate, issuer: ParsedCertificate, fresh: OcspAnswer): OcspAnswer {
+    if (this.stopping.signal.aborted) return fresh;
+    const now = this.now();
+    const current = this.answers.peek(key);
+    const inForce = current && current.answer.until > now ? current : undefined;
+    if (inForce && isBelievable(inForce.answer) && !isBelievable(fresh)) {
+      // Tried again once asking may help (fresh.until), if that is before the end; else not at all.
+      this.schedule(key, inForce, fresh.until < inForce.answer.until ? fresh.until : Infinity);
+      return inForce.answer;
+    }
+    if (inForce && inForce.answer.status !== fresh.status) this.changes++;
+    const usedAt = inForce?.usedAt ?? now;
+    const until = fresh.until;
+    const refreshAt = isBelievable(fresh) ? ocspRefreshAt(now, until, this.config.timeoutMs) : Infinity;
+    const entry: Remembered = { answer: fresh, cert, issuer, fetchedAt: now, usedAt, refreshAt };
+    this.answers.set(key, entry);
+    this.schedule(key, entry, refreshAt);
+    return fresh;
+  }
+
+  /** A timer (unref'd: it never keeps the process alive) that refreshes `entry` at `at` if still in use. */
+  private schedule(key: string, entry: Remembered, at: number): void {
+    clearTimeout(entry.timer);
+    entry.refreshAt = at;
+    if (!Number.isFinite(at) || this.stopping.signal.aborted) return;
+    entry.timer = setTimeout(() => this.refreshIfInUse(key, entry), delayUntil(at, this.now()));
+    entry.timer.unref();
+  }
+
+  private refreshIfInUse(key: string, entry: Remembered): void {
+    const now = this.now();
+    const { answer, fetchedAt, usedAt } = entry;
+    if (this.answers.peek(key) !== entry || answer.until <= now) return;
+    // The clock may disagree with the timer (an injected clock): not due yet, wait again.
+    if (now < entry.refreshAt) this.schedule(key, entry, entry.refreshAt);
+    else if (seenRecently(usedAt, fetchedAt, answer.until, now)) void this.shared(key, entry.cert, entry.issuer);
   }
 
   private now(): number {
@@ -214,20 +303,46 @@ export class OcspClient {
     issuer: ParsedCertificate,
     at: number | undefined,
   ): Promise<OcspVerdict> {
+    const request = encodeOcspRequest(cert, issuer);
+    const bytes = (await this.byGet(url, request)) ?? (await this.byPost(url, request));
+    const parsed = parseOcspResponse(bytes);
+    const { clockToleranceMs, legacyAlgorithms, responderCertificates } = this.config;
+    const ctx = { at: at ?? this.now(), clockToleranceMs, legacyAlgorithms };
+    return validateOcspResponse(parsed, cert, issuer, responderCertificates ? { ...ctx, responderCertificates } : ctx);
+  }
+
+  /**
+   * The response body by GET (RFC 5019 section 5), or undefined to ask by POST instead: the request
+   * is too long for GET, or the GET failed (a network error, a non-200 status: a proxy or
+   * responder that does not take GET). A timeout or an oversized answer is not retried: during an
+   * outage a retry would double every request's wait, and a POST answer would be as large.
+   */
+  private async byGet(url: string, request: Buffer): Promise<Buffer | undefined> {
+    const getUrl = ocspGetUrl(url, request);
+    if (!getUrl) return undefined;
+    try {
+      const headers = { accept: 'application/ocsp-response' };
+      const response = await fetchBounded(getUrl, { method: 'GET', headers, ...this.limits() });
+      return response.status === 200 ? response.bytes : undefined;
+    } catch (err) {
+      if (this.stopping.signal.aborted || !(err as Error).message.startsWith('fetch failed')) throw err;
+      return undefined;
+    }
+  }
+
+  private async byPost(url: string, request: Buffer): Promise<Buffer> {
     const response = await fetchBounded(url, {
       method: 'POST',
       headers: { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' },
-      body: new Uint8Array(encodeOcspRequest(cert, issuer)),
-      timeoutMs: this.config.timeoutMs,
-      maxBytes: MAX_OCSP_RESPONSE_BYTES,
-      signal: this.stopping.signal,
+      body: new Uint8Array(request),
+      ...this.limits(),
     });
     if (response.status !== 200) throw new OcspProtocolError(`HTTP ${response.status}`, false, 'http-status');
-    const parsed = parseOcspResponse(response.bytes);
-    return validateOcspResponse(parsed, cert, issuer, {
-      at: at ?? this.now(),
-      clockToleranceMs: this.config.clockToleranceMs,
-      legacyAlgorithms: this.config.legacyAlgorithms,
-    });
+    return response.bytes;
+  }
+
+  private limits() {
+    const { timeoutMs } = this.config;
+    return { timeoutMs, maxBytes: MAX_OCSP_RESPONSE_BYTES, signal: this.stopping.signal };
   }
 }

@@ -32,6 +32,12 @@ export interface OcspValidationContext {
   at: number;
   clockToleranceMs: number;
   legacyAlgorithms: boolean;
+  /**
+   * Responder certificates trusted directly (RFC 6960 section 4.2.2.2 (1), a local configuration
+   * of OCSP signing authority): a response they sign is believed about any certificate, with no
+   * id-kp-OCSPSigning and no chain to the issuer; only their validity period and key are checked.
+   */
+  responderCertificates?: readonly ParsedCertificate[];
 }
 
 /** How old an answer without nextUpdate may be (OpenSSL's default -validity_period is the same). */
@@ -69,8 +75,10 @@ export function validateOcspResponse(
   const single = answerAbout(response, cert, issuer);
   const signer = responseSigner(response, issuer, ctx);
   if (!signer) {
+    const trusted = ctx.responderCertificates?.length ? ', nor a locally trusted responder certificate' : '';
     const why =
-      'the response is signed by neither the issuer nor a responder certificate the issuer signed for OCSP signing';
+      'the response is signed by neither the issuer nor a responder certificate the issuer signed for OCSP signing' +
+      trusted;
     throw new OcspProtocolError(why, true, 'unauthorized-signer');
   }
   const { signatureAlgorithm, tbs, signature } = response;
@@ -84,7 +92,7 @@ export function validateOcspResponse(
     status: single.status,
     thisUpdate: single.thisUpdate,
     usableUntil: currency(single, ctx),
-    signer: signer === issuer ? 'the issuer' : `"${signer.subjectDN}"`,
+    signer: signerName(signer, issuer, ctx),
   };
   if (single.nextUpdate) verdict.nextUpdate = single.nextUpdate;
   if (single.revokedAt) verdict.revokedAt = single.revokedAt;
@@ -153,10 +161,17 @@ function currency(single: OcspSingleResponse, ctx: OcspValidationContext): numbe
   return firstInstantAfter(limit, tol);
 }
 
+function signerName(signer: ParsedCertificate, issuer: ParsedCertificate, ctx: OcspValidationContext): string {
+  if (signer === issuer) return 'the issuer';
+  const local = ctx.responderCertificates?.includes(signer) ? 'the locally trusted responder ' : '';
+  return `${local}"${signer.subjectDN}"`;
+}
+
 /**
- * The issuer itself, or a delegated responder: a certificate in the response, issued and signed
- * by the issuer, allowing id-kp-OCSPSigning explicitly (anyExtendedKeyUsage does not count), valid
- * at `ctx.at`. Its own revocation is not checked (RFC 6960 section 4.2.2.2.1: id-pkix-ocsp-nocheck
+ * The issuer itself; a locally trusted responder certificate (ocsp.responderCertificates) valid at
+ * `ctx.at`; or a delegated responder: a certificate in the response, issued and signed by the
+ * issuer, allowing id-kp-OCSPSigning explicitly (anyExtendedKeyUsage does not count), valid at
+ * `ctx.at`. Its own revocation is not checked (RFC 6960 section 4.2.2.2.1: id-pkix-ocsp-nocheck
  * is the norm).
  */
 function responseSigner(
@@ -165,6 +180,12 @@ function responseSigner(
   ctx: OcspValidationContext,
 ): ParsedCertificate | undefined {
   if (responderIdNames(response.responderId, issuer)) return issuer;
+  for (const trusted of ctx.responderCertificates ?? []) {
+    if (!responderIdNames(response.responderId, trusted)) continue;
+    if (validityFailure(trusted, ctx.at, ctx.clockToleranceMs)) continue;
+    if (keyPolicyViolation(trusted.key, ctx.legacyAlgorithms)) continue;
+    return trusted;
+  }
   for (const der of response.certs) {
     let candidate: ParsedCertificate;
     try {

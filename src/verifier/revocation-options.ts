@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { deferredCrl, HEAD_BYTES, LARGE_CRL_BYTES } from '../revocation/crl-header.js';
 import type { PemOrDerInput } from '../x509/pem.js';
+import type { ParsedCertificate } from '../x509/certificate.js';
 import { describeType } from '../x509/pem.js';
 import type { ParsedCrl } from '../revocation/crl.js';
 import { CertgateError } from '../errors.js';
@@ -12,6 +13,7 @@ import {
   httpUrls,
   isPemOrDerInput,
   largeCrlHeader,
+  parseCertificates,
   parseCrls,
   positiveMs,
   stringList,
@@ -34,9 +36,21 @@ export interface OcspOptions {
    * `'allow'`: let it through and emit `revocation-unknown`.
    */
   whenUnavailable?: 'reject' | 'allow';
+  /**
+   * Responder certificates trusted directly (RFC 6960 section 4.2.2.2 (1)): a response signed by
+   * one of their keys is believed about any certificate, without id-kp-OCSPSigning or a chain to
+   * the issuer; their validity period is still checked. PEM text, a DER Buffer, or an array of these.
+   */
+  responderCertificates?: PemOrDerInput;
 }
 
-export const OCSP_OPTION_NAMES = optionNames<OcspOptions>()(['urls', 'timeoutMs', 'maxAgeMs', 'whenUnavailable']);
+export const OCSP_OPTION_NAMES = optionNames<OcspOptions>()([
+  'urls',
+  'timeoutMs',
+  'maxAgeMs',
+  'whenUnavailable',
+  'responderCertificates',
+]);
 export const DEFAULT_OCSP_TIMEOUT_MS = 5_000;
 export const DEFAULT_OCSP_MAX_AGE_MS = 300_000;
 
@@ -45,6 +59,7 @@ export interface OcspSettings {
   timeoutMs: number;
   maxAgeMs: number;
   whenUnavailable: 'reject' | 'allow';
+  responderCertificates: ParsedCertificate[];
 }
 
 /** CRLs that stay current without a restart. */
@@ -118,12 +133,13 @@ export function parseOcspOption(value: unknown, where: string): OcspSettings | u
     timeoutMs: DEFAULT_OCSP_TIMEOUT_MS,
     maxAgeMs: DEFAULT_OCSP_MAX_AGE_MS,
     whenUnavailable: 'reject',
+    responderCertificates: [],
   };
   if (value === true) return base;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw configError(
       where,
-      `option 'ocsp' must be true, false or { urls, timeoutMs, maxAgeMs, whenUnavailable }, got ${describeType(value)}`,
+      `option 'ocsp' must be true, false or { ${OCSP_OPTION_NAMES.join(', ')} }, got ${describeType(value)}`,
     );
   }
   const o = value as Record<string, unknown>;
@@ -136,6 +152,7 @@ export function parseOcspOption(value: unknown, where: string): OcspSettings | u
     timeoutMs: positiveMs(o.timeoutMs, where, 'ocsp.timeoutMs', DEFAULT_OCSP_TIMEOUT_MS),
     maxAgeMs: positiveMs(o.maxAgeMs, where, 'ocsp.maxAgeMs', DEFAULT_OCSP_MAX_AGE_MS),
     whenUnavailable: whenUnavailableOption(o.whenUnavailable, where, 'ocsp.whenUnavailable'),
+    responderCertificates: ocspResponderCertificates(o.responderCertificates, where),
   };
 }
 
@@ -160,6 +177,16 @@ function crlFile(file: string, where: string): ParsedCrl[] {
     if (err instanceof CertgateError) throw err;
     throw configError(where, `option 'crl.files' names "${file}", which cannot be read (${errorCode(err)})`);
   }
+}
+
+function ocspResponderCertificates(value: unknown, where: string): ParsedCertificate[] {
+  if (value === undefined) return [];
+  const option = 'ocsp.responderCertificates';
+  if (!isPemOrDerInput(value))
+    throw configError(where, `option '${option}' must be PEM text, a DER Buffer, or an array of these`);
+  const certs = parseCertificates(value, where, option);
+  if (certs.length === 0) throw configError(where, `option '${option}' holds no certificate`);
+  return certs;
 }
 
 /** `crl` is static PEM/DER, or an object of sources; files are read now, so a bad one fails at startup. */

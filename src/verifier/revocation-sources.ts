@@ -47,9 +47,11 @@ export class RevocationSources {
     }
     if (config.ocsp) {
       const { clockToleranceMs, legacyAlgorithms, cacheSize, clock } = config;
+      const { responderCertificates, ...ocspSettings } = config.ocsp;
       this.ocsp = new OcspClient(
         {
-          ...config.ocsp,
+          ...ocspSettings,
+          ...(responderCertificates.length > 0 ? { responderCertificates } : {}),
           clockToleranceMs,
           legacyAlgorithms,
           cacheSize,
@@ -68,7 +70,8 @@ export class RevocationSources {
 
   /** Increases with every accepted CRL change: remembered verdicts older than that are void. */
   get revision(): number {
-    return this.store?.revision ?? 0;
+    // An OCSP refresh that changed an answer in use (good to revoked) voids remembered verdicts too.
+    return (this.store?.revision ?? 0) + (this.ocsp?.revision ?? 0);
   }
 
   /** Why configured sources have not delivered yet (undefined when all have): an issuer without a CRL may be theirs. */

@@ -106,7 +106,8 @@ describe('OCSP behind a redirect', () => {
 
   it.each([307, 308])('a POST redirected with %i is answered, not counted as an outage', async (status) => {
     const answer = pki.answer({ status: 'good', thisUpdate: new Date(S), nextUpdate: new Date(S + 3_600_000) });
-    const responder = await serveOcsp(() => answer);
+    // GET refused: the question goes by POST (as it would over 255 encoded bytes), whose body must survive the hop.
+    const responder = await serveOcsp((_request, method) => (method === 'GET' ? 405 : answer));
     closers.push(() => responder.close());
     const front = await listen((_req, res) => redirect(res, status, responder.url));
     const failures: string[] = [];
@@ -125,7 +126,7 @@ describe('OCSP behind a redirect', () => {
     try {
       expect((await client.query(pki.leaf, pki.ca)).status).toBe('good');
       expect(failures).toEqual([]);
-      expect(responder.requests).toBe(1);
+      expect(responder.methods).toEqual(['GET', 'POST']);
     } finally {
       client.close();
     }

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { createHash, KeyObject, randomBytes, sign, webcrypto as nodeWebcrypto } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -42,9 +42,10 @@ export const OCSP_PKI_SCRIPT = fileURLToPath(new URL('../fixtures/openssl-ocsp-p
 export type OcspLeaf = 'good' | 'revoked' | 'unlisted' | 'noaia';
 /**
  * Who signs responses: the CA, a delegated responder, a CA-issued certificate without
- * OCSPSigning, or a look-alike CA with another key.
+ * OCSPSigning, a look-alike CA with another key, or a self-signed certificate of an unrelated key
+ * (made by {@link OcspPki.localSigner}: a responder trusted only by local configuration).
  */
-export type OcspSigner = 'ca' | 'responder' | 'noeku' | 'impostor';
+export type OcspSigner = 'ca' | 'responder' | 'noeku' | 'impostor' | 'local';
 export type ResponderMode = 'openssl' | 'slow' | 'garbage' | 'http-error';
 
 /** How one test responder behaves, fixed when it is made. */
@@ -58,6 +59,12 @@ export interface ResponderConfig {
   readonly signer?: OcspSigner | readonly OcspSigner[];
   /** Passed as `-nmin`: answers then carry a nextUpdate this many minutes ahead. */
   readonly nextUpdateMinutes?: number;
+  /** 'refuse': GET requests are answered 405 (a responder or proxy that takes POST only). */
+  readonly get?: 'answer' | 'refuse';
+  /** Each answer waits this long first (benchmarks: a distant responder). */
+  readonly delayMs?: number;
+  /** The answer to request n (from 0) waits for the promise this returns, if any. */
+  readonly holdAnswer?: (n: number) => Promise<unknown> | undefined;
 }
 
 /** The responder the certificates' Authority Information Access names; no test reconfigures it. */
@@ -95,6 +102,19 @@ export class OcspPki {
     return pki;
   }
 
+  /**
+   * The 'local' signer: a self-signed certificate (valid `days`) of a key unrelated to the CA,
+   * made by the OpenSSL CLI; returns its PEM. Made once per PKI.
+   */
+  localSigner(days = 30): Buffer {
+    if (!existsSync(this.file('local.pem'))) {
+      const subj = ['-subj', '/CN=Locally trusted OCSP responder', '-days', String(days)];
+      const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+      opensslOk(['req', '-x509', ...key, ...subj, '-keyout', 'local-key.pem', '-out', 'local.pem'], this.dir);
+    }
+    return this.pem('local');
+  }
+
   /** A responder of its own (own port, index, request count and answer cache), listening. */
   async responder(config: ResponderConfig = {}): Promise<OcspResponder> {
     const responder = new OcspResponder(this.dir, String(++this.responders), Object.freeze({ ...config }));
@@ -121,12 +141,16 @@ export class OcspPki {
 
 /**
  * One OpenSSL OCSP responder: `openssl ocsp -index ... -CA ... -rsigner ...` answers each request.
- * `openssl ocsp -port` listens on all interfaces and cannot be bound to 127.0.0.1, so each POST
- * is handed to the same responder code one request at a time (`-reqin`/`-respout`) behind an HTTP
- * server on 127.0.0.1, which can also go down, answer slowly or serve garbage. Answers are cached
- * per (request bytes, signer) until the index changes: openssl runs once per distinct question.
+ * `openssl ocsp -port` listens on all interfaces and cannot be bound to 127.0.0.1, so each request
+ * is handed to the same responder code one at a time (`-reqin`/`-respout`) behind an HTTP server on
+ * 127.0.0.1, which can also go down, answer slowly, serve garbage or refuse GET. A GET request is
+ * decoded as `openssl ocsp -port` decodes it (RFC 6960 A.1: the path after the responder URL,
+ * URL-decoded, then base64-decoded). Answers are cached per (request bytes, signer) until the
+ * index changes: openssl runs once per distinct question.
  */
 export class OcspResponder {
+  /** The HTTP method of each request received, in order. */
+  readonly methods: string[] = [];
   private served = 0;
   private runs = 0;
   private port = 0;
@@ -134,9 +158,18 @@ export class OcspResponder {
   private readonly answers = new Map<string, Promise<Buffer>>();
   private readonly server = http.createServer((req, res) => {
     const n = this.served++;
+    this.methods.push(req.method ?? '');
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => this.respond(n, Buffer.concat(chunks), res));
+    req.on('end', () => {
+      if (req.method !== 'GET') return this.respond(n, Buffer.concat(chunks), res);
+      if (this.config.get === 'refuse') {
+        res.statusCode = 405;
+        return void res.end();
+      }
+      const encoded = (req.url ?? '/').slice(1);
+      this.respond(n, Buffer.from(decodeURIComponent(encoded), 'base64'), res);
+    });
   });
 
   constructor(
@@ -199,16 +232,21 @@ export class OcspResponder {
       res.statusCode = 500;
       return void res.end();
     }
-    this.answer(request, this.signerFor(n)).then(
-      (der) => {
-        res.setHeader('content-type', 'application/ocsp-response');
-        res.end(der);
-      },
-      (err: Error) => {
-        res.statusCode = 500;
-        res.end(String(err.message));
-      },
-    );
+    const delay = this.config.delayMs ?? 0;
+    const held = this.config.holdAnswer?.(n);
+    const answered = Promise.all([held, delay > 0 ? new Promise((resolve) => setTimeout(resolve, delay)) : undefined]);
+    answered
+      .then(() => this.answer(request, this.signerFor(n)))
+      .then(
+        (der) => {
+          res.setHeader('content-type', 'application/ocsp-response');
+          res.end(der);
+        },
+        (err: Error) => {
+          res.statusCode = 500;
+          res.end(String(err.message));
+        },
+      );
   }
 
   private signerFor(n: number): OcspSigner {
@@ -448,20 +486,24 @@ function signedResponse(
 
 /**
  * An HTTP server on 127.0.0.1 that answers every request with what `respond` returns (bytes, or an
- * HTTP status). `respond` runs when the request has arrived, so a test can step its clock there.
+ * HTTP status; or a promise of these, to hold the answer back). `respond` runs when the request
+ * has arrived, so a test can step its clock there; a GET request is decoded from its path.
  * `chunked`: no content-length, so a size cap must trip while the body streams.
  */
 export async function serveOcsp(
-  respond: (request: Buffer) => Buffer | number,
+  respond: (request: Buffer, method: string) => Buffer | number | Promise<Buffer | number>,
   options: { chunked?: boolean } = {},
-): Promise<{ url: string; readonly requests: number; close(): Promise<void> }> {
-  const state = { requests: 0 };
+): Promise<{ url: string; readonly requests: number; readonly methods: string[]; close(): Promise<void> }> {
+  const state = { requests: 0, methods: [] as string[] };
   const server = http.createServer((req, res) => {
     state.requests++;
+    const method = req.method ?? '';
+    state.methods.push(method);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const answer = respond(Buffer.concat(chunks));
+    req.on('end', async () => {
+      const get = Buffer.from(decodeURIComponent((req.url ?? '/').slice(1)), 'base64');
+      const answer = await respond(method === 'GET' ? get : Buffer.concat(chunks), method);
       if (typeof answer === 'number') {
         res.statusCode = answer;
         return void res.end();
@@ -479,6 +521,7 @@ export async function serveOcsp(
     get requests() {
       return state.requests;
     },
+    methods: state.methods,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
