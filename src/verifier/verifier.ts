@@ -116,16 +116,21 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       if (ready) await ready;
       // Every decision reads the clock when it is made, never before an await: a fetch may take seconds.
       const now = () => at?.getTime() ?? clock.now();
-      let wanted = new Wanted();
-      let outcome = decide(ders, now(), at === undefined, wanted);
+      const cacheable = at === undefined;
       // Fetch the CRLs a path's distribution points name, check large CRL signatures off the
       // request path, then decide again. One certificate per round, issuer side first
       // (path-revocation.ts): at most two rounds per certificate (a fetch, then a signature).
-      for (let round = 0; !wanted.empty && round < 2 * (config.maxChainDepth + 1); round++) {
-        await Promise.all([revocation.discover(wanted.urls), validator.checkCrlSignatures(wanted.signatures)]);
-        wanted = new Wanted();
-        outcome = decide(ders, now(), at === undefined, wanted);
-      }
+      const settle = async () => {
+        let wanted = new Wanted();
+        let decided = decide(ders, now(), cacheable, wanted);
+        for (let round = 0; !wanted.empty && round < 2 * (config.maxChainDepth + 1); round++) {
+          await Promise.all([revocation.discover(wanted.urls), validator.checkCrlSignatures(wanted.signatures)]);
+          wanted = new Wanted();
+          decided = decide(ders, now(), cacheable, wanted);
+        }
+        return decided;
+      };
+      let outcome = await settle();
       // Only certificates on a path to an anchor keep their parses beyond a short while.
       if (outcome.result.ok && outcome.path) cache.keep(outcome.path);
       const ocsp = revocation.ocsp;
@@ -139,9 +144,8 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
           ? (ocsp.cached(leaf, issuer, now()) ?? (await ocsp.query(leaf, issuer)))
           : await ocsp.query(leaf, issuer, at.getTime());
       // The wait for the responder may outlast the verdict (a certificate expiring meanwhile).
+      if (outcome.result.ok && outcome.result.expiresAt.getTime() <= now()) outcome = await settle();
       const after = now();
-      if (outcome.result.ok && outcome.result.expiresAt.getTime() <= after)
-        outcome = decide(ders, after, at === undefined, new Wanted());
       if (!outcome.result.ok || !outcome.path) return outcome.result;
       return applyOcsp(outcome, answer, after, ocspRules, events);
     },
