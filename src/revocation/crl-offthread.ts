@@ -16,7 +16,7 @@ import type { CrlWorkerJob, CrlWorkerReply, SharedDer } from './crl-worker.js';
 /** How long a worker with nothing to do is kept before it ends (ms). */
 export const IDLE_MS = 2_000;
 /** Bytes copied into shared memory between two checks of the clock. */
-const COPY_STEP = 1024 * 1024;
+const COPY_STEP = 256 * 1024;
 
 /** The worker could not run the job (no worker file, a crash): the caller does the work itself. */
 class WorkerUnavailable extends Error {}

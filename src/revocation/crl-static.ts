@@ -108,8 +108,10 @@ export class StaticCrls {
     const loads = initial.flatMap((i) =>
       i.crls.filter((c) => deferredLoadOf(c)?.input !== undefined).map((c) => [i.source, c] as const),
     );
-    // Started once the store that owns this is built: it hears of every change.
-    this.ready = Promise.resolve()
+    // Started in a task of its own, once the store that owns this is built (it hears of every
+    // change) and createVerifier has returned: its caller's work and the first slice of loading
+    // must not add up to one long block.
+    this.ready = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => Promise.all(loads.map(([source, crl]) => this.load(source, crl))))
       .then(() => undefined);
   }

