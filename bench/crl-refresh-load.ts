@@ -12,8 +12,8 @@
  * Set-up: one OpenSSL CA signs the server certificate, a client certificate and the CRLs. An Express 5
  * HTTPS server on 127.0.0.1 serves GET /hello behind requireClientCert({ verifier }); the verifier
  * takes its CRL from a URL (`crl: { urls, maxBytes: 100 MiB }`) served by a plain HTTP server in
- * this process (as bench/crl-refresh.ts does; its cost counts against the measured loop, so the
- * figures are if anything pessimistic). autocannon runs in a separate process
+ * another process (bench/crl-body-server.mjs), as a distribution point is another machine (it
+ * shares this machine's two cores, so the figures are if anything pessimistic). autocannon runs in a separate process
  * (bench/crl-load-runner.mjs) with the client certificate over keep-alive connections for the whole
  * run, and records when each response completed, so its latency can be cut into the same windows.
  *
@@ -39,7 +39,6 @@
  * timings are reported, never asserted. Knobs: BENCH_CONNECTIONS (10), BENCH_BASELINE (3 s),
  * BENCH_CRL_ENTRIES (1,000,000).
  */
-import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -210,14 +209,36 @@ const probe = setInterval(() => {
 }, 1);
 
 // ---- Servers ------------------------------------------------------------------------------------
-let crlBody = buildCrl(1, 10);
+// The CRL server runs in a process of its own (bench/crl-body-server.mjs): a real distribution
+// point is another machine, and sending 49 MB is not the verifier's work.
 const crlSent: number[] = [];
-const crlServer = http.createServer((_req, res) => {
-  res.on('finish', () => crlSent.push(now()));
-  res.end(crlBody);
+const crlServer = fork(fileURLToPath(new URL('./crl-body-server.mjs', import.meta.url)), [], {
+  execArgv: [],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
-await new Promise<void>((r) => crlServer.listen(0, '127.0.0.1', r));
-const crlUrl = `http://127.0.0.1:${(crlServer.address() as AddressInfo).port}/bench.crl`;
+const crlPort = await new Promise<number>((resolve) =>
+  crlServer.on('message', (m: { port?: number; sent?: boolean }) => {
+    if (m.port) resolve(m.port);
+    if (m.sent) crlSent.push(now());
+  }),
+);
+const bodyFile = fileURLToPath(new URL('./.cache/refresh-load-body.crl', import.meta.url));
+/** The CRL server answers with `body` from now on. */
+async function serveCrl(body: Buffer | string): Promise<void> {
+  await writeFile(bodyFile, body);
+  const ready = new Promise<void>((resolve) => {
+    const onReady = (m: { ready?: boolean }) => {
+      if (!m.ready) return;
+      crlServer.off('message', onReady);
+      resolve();
+    };
+    crlServer.on('message', onReady);
+  });
+  crlServer.send({ file: bodyFile });
+  await ready;
+}
+await serveCrl(buildCrl(1, 10));
+const crlUrl = `http://127.0.0.1:${crlPort}/bench.crl`;
 
 const verifier = createVerifier({ ca: caPem, crl: { urls: [crlUrl], maxBytes: 100 * 1024 * 1024 } });
 const loaded: { at: number; entries: number; crlNumber: bigint | undefined }[] = [];
@@ -419,7 +440,7 @@ try {
     ['DER', bigDer, 0x1000n],
     ['PEM', bigPem, 0x1001n],
   ] as const) {
-    crlBody = body;
+    await serveCrl(body);
     await settle();
     const loadedBefore = loaded.length;
     const revisionBefore = verifier.revision;
@@ -482,8 +503,7 @@ try {
   verifier.close();
   server.closeAllConnections();
   server.close();
-  crlServer.closeAllConnections();
-  crlServer.close();
+  crlServer.disconnect();
 
   if (summary && (summary.non2xx > 0 || summary.requestErrors > 0))
     sanityFailures.push(`load: ${summary.non2xx} non-2xx responses, ${summary.requestErrors} request errors`);

@@ -93,6 +93,7 @@ describe('a 200,000-entry CRL with reason codes, decoded in the CRL worker', () 
     const t = performance.now();
     const reference = parseCrl(der);
     const syncMs = performance.now() - t;
+    let longest = 0;
     for (const input of [der, pemOf(der)]) {
       const { value, blockMs } = await longestBlock(() =>
         loadCrls(input, [{ id: ca.cert.id, key: ca.cert.publicKey() }]),
@@ -108,9 +109,10 @@ describe('a 200,000-entry CRL with reason codes, decoded in the CRL worker', () 
       expect(crl?.verifiedWith.has(ca.cert.id)).toBe(true);
       expect([...(crl?.revoked ?? [])].sort()).toEqual([...reference.revoked].sort());
       expect(blockMs).toBeLessThan(BLOCK_BOUND_MS);
+      longest = Math.max(longest, blockMs);
     }
-    // What the bound is measured against: the same work on the event loop in one piece.
-    expect(syncMs).toBeGreaterThan(BLOCK_BOUND_MS);
+    // What the blocks are measured against: the same work on the event loop in one piece.
+    expect(syncMs).toBeGreaterThan(2 * longest);
   }, 60_000);
 
   it('a fault deep in the entries is MalformedCrlError; a key that did not sign it is not recorded', async () => {
