@@ -28,7 +28,7 @@ export interface Verifier {
   /** The trust anchors, as the verifier decoded them (for diagnostics). */
   readonly anchors: readonly CertificateInfo[];
   /**
-   * Increases whenever the CRLs in use change: a verdict reached at an older revision must be
+   * Increases whenever the CRLs in use change or a refreshed OCSP answer changes status: a verdict reached at an older revision must be
    * recomputed (guards compare it on every request, so a revocation applies to open connections).
    */
   readonly revision: number;
