@@ -28,8 +28,9 @@ export interface Verifier {
   /** The trust anchors, as the verifier decoded them (for diagnostics). */
   readonly anchors: readonly CertificateInfo[];
   /**
-   * Increases whenever the CRLs in use change or a refreshed OCSP answer changes status: a verdict reached at an older revision must be
-   * recomputed (guards compare it on every request, so a revocation applies to open connections).
+   * Increases whenever the CRLs in use change or a refreshed OCSP answer changes status: a verdict
+   * reached at an older revision must be recomputed (guards compare it on every request, so a
+   * revocation applies to open connections).
    */
   readonly revision: number;
   /** The clock every time decision of this verifier reads (the `clock` option). */
