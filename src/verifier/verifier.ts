@@ -8,7 +8,7 @@ import { CertificateCache } from './certificate-cache.js';
 import { VerifierEventBus, type VerifierEvents } from './events.js';
 import { applyOcsp } from './ocsp-step.js';
 import { parseVerifierOptions, type VerifierConfig, type VerifierOptions } from './options.js';
-import { OutcomeCache } from './outcome-cache.js';
+import { OutcomeCache, type Outcome } from './outcome-cache.js';
 import { ChainDecider } from './chain-decider.js';
 import { PathValidator } from './path-validation.js';
 import { failure, type VerifyResult } from './results.js';
@@ -59,6 +59,27 @@ export function cacheUsage(verifier: Verifier): CacheUsage | undefined {
   return usageOf.get(verifier)?.();
 }
 
+/**
+ * Decides, gets what the decision asked for, decides again: fetches of the CRLs a path's
+ * distribution points name and large CRL signatures checked off the request path. One
+ * certificate per round, issuer side first (path-revocation.ts), at most `rounds` rounds (two per
+ * certificate: a fetch, then a signature).
+ */
+async function settleDecision(
+  decideNow: (wanted: Wanted) => Outcome,
+  get: (wanted: Wanted) => Promise<unknown>,
+  rounds: number,
+): Promise<Outcome> {
+  let wanted = new Wanted();
+  let decided = decideNow(wanted);
+  for (let round = 0; !wanted.empty && round < rounds; round++) {
+    await get(wanted);
+    wanted = new Wanted();
+    decided = decideNow(wanted);
+  }
+  return decided;
+}
+
 /** Creates a verifier; throws CertgateError `CONFIG_INVALID` naming the option at fault. */
 export function createVerifier(options: VerifierOptions): Verifier {
   return verifierFromConfig(parseVerifierOptions(options));
@@ -98,6 +119,9 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
   const outcomes = new OutcomeCache(config.cacheSize, clock, budget.outcomes, (c) => cache.isPinned(c));
   const chains = new ChainDecider(config, intermediates, cache, revocation, validator, outcomes, events);
   const decide = chains.decide.bind(chains);
+  const fetchWanted = (wanted: Wanted) =>
+    Promise.all([revocation.discover(wanted.urls), validator.checkCrlSignatures(wanted.signatures)]);
+  const rounds = 2 * (config.maxChainDepth + 1);
 
   const verifier: Verifier = {
     anchors: Object.freeze(config.anchors.map(certificateInfo)),
@@ -117,20 +141,8 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       if (ready) await ready;
       // Every decision reads the clock when it is made, never before an await: a fetch may take seconds.
       const now = () => at?.getTime() ?? clock.now();
-      const cacheable = at === undefined;
-      // Fetch the CRLs a path's distribution points name, check large CRL signatures off the
-      // request path, then decide again. One certificate per round, issuer side first
-      // (path-revocation.ts): at most two rounds per certificate (a fetch, then a signature).
-      const settle = async () => {
-        let wanted = new Wanted();
-        let decided = decide(ders, now(), cacheable, wanted);
-        for (let round = 0; !wanted.empty && round < 2 * (config.maxChainDepth + 1); round++) {
-          await Promise.all([revocation.discover(wanted.urls), validator.checkCrlSignatures(wanted.signatures)]);
-          wanted = new Wanted();
-          decided = decide(ders, now(), cacheable, wanted);
-        }
-        return decided;
-      };
+      const settle = () =>
+        settleDecision((wanted) => decide(ders, now(), at === undefined, wanted), fetchWanted, rounds);
       let outcome = await settle();
       // Only certificates on a path to an anchor keep their parses beyond a short while.
       if (outcome.result.ok && outcome.path) cache.keep(outcome.path);
