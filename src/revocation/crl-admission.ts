@@ -75,6 +75,8 @@ async function verifiedBy(
 
 /** The signature oracle of crl-usability.ts, in slices; records who verified it (ParsedCrl.verifiedWith). */
 async function signedInSlices(crl: ParsedCrl, signer: ParsedCertificate, legacyAlgorithms: boolean): Promise<boolean> {
+  // Checked already where it was decoded (the CRL worker tries the configured issuers' keys).
+  if (crl.verifiedWith.has(signer.id)) return true;
   let ok = false;
   try {
     ok = await verifyInSlices(crl, signer.publicKey(), legacyAlgorithms);
