@@ -247,4 +247,21 @@ describe('refusal details say what happened', () => {
     await verifier.refreshCrls();
     expect(await codeOf(verifier, alice)).toBe('CERT_REVOKED');
   });
+
+  it('with requireCrl, a candidate replaced before its first use by another name’s CRL fails closed', async () => {
+    crlServer.status = 200;
+    crlServer.body = issuing.crl();
+    const verifier = createVerifier({
+      ca: readFileSync(root.cert),
+      requireCrl: true,
+      crl: { values: root.crl(), urls: [crlServer.url], fetchTimeoutMs: 2_000 },
+    });
+    verifiers.push(verifier);
+    await verifier.refreshCrls();
+    crlServer.body = OpensslCa.root(join(dir, 'made-up-2'), 'Made Up CA 2').crl();
+    await verifier.refreshCrls();
+    const r = await verifier.verify(bob.chain);
+    expect(r.ok ? 'accepted' : r.code).toBe('REVOCATION_UNKNOWN');
+    expect(r.ok ? '' : r.detail).toMatch(/requireCrl is set/);
+  });
 });
