@@ -161,6 +161,32 @@ describe('a request near the end of an answer does not wait for the responder', 
   });
 });
 
+describe('a refresh never goes back in time', () => {
+  it('an older "good" answer (a replay, or a cache answering the GET) never replaces a revoked one in force', async () => {
+    const OLDER_GOOD: AnswerSpec = { ...GOOD, thisUpdate: new Date(S - 120_000) };
+    const s = await setup([REVOKED, OLDER_GOOD]);
+    s.release(0);
+    const revoked = await s.query();
+    expect(revoked.status).toBe('revoked');
+    s.release(1);
+    s.clock.t = revoked.until - 5_000;
+    expect(await s.query()).toBe(revoked);
+    expect(s.responder.requests).toBe(2);
+    expect(s.cached()).toBe(revoked);
+    expect(s.client.revision).toBe(0);
+  });
+
+  it('an older "good" answer does not replace a newer good one either', async () => {
+    const OLDER_GOOD: AnswerSpec = { ...GOOD, thisUpdate: new Date(S - 120_000) };
+    const s = await setup([GOOD, OLDER_GOOD]);
+    const first = await firstAnswer(s);
+    s.release(1);
+    s.clock.t = first.until - 5_000;
+    expect(await s.query()).toBe(first);
+    expect(s.responder.requests).toBe(2);
+  });
+});
+
 describe('the refresh timer', () => {
   it('refreshes an answer in use before it ends, and stops once the certificate is no longer asked about', async () => {
     const s = await setup([GOOD]);

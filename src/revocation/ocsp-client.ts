@@ -173,16 +173,17 @@ export class OcspClient {
   }
 
   /**
-   * Remembers a fresh answer and returns the one in force. A failure or an `unknown` never
-   * replaces a good or revoked answer that is still usable: that one stays until it ends (tried
-   * again meanwhile when the responder may be asked again), then the normal path applies.
+   * Remembers a fresh answer and returns the one in force. A failure, an `unknown`, or an answer
+   * older than the one in force (a replay, or a cache serving a pre-revocation answer to a GET)
+   * never replaces a good or revoked answer that is still usable: that one stays until it ends
+   * (tried again meanwhile when the responder may be asked again), then the normal path applies.
    */
   private keep(key: string, cert: ParsedCertificate, issuer: ParsedCertificate, fresh: OcspAnswer): OcspAnswer {
     if (this.stopping.signal.aborted) return fresh;
     const now = this.now();
     const current = this.answers.peek(key);
     const inForce = current && current.answer.until > now ? current : undefined;
-    if (inForce && isBelievable(inForce.answer) && !isBelievable(fresh)) {
+    if (inForce && isBelievable(inForce.answer) && !supersedes(fresh, inForce.answer)) {
       // Tried again once asking may help (fresh.until), if that is before the end; else not at all.
       this.schedule(key, inForce, fresh.until < inForce.answer.until ? fresh.until : Infinity);
       return inForce.answer;
@@ -345,4 +346,19 @@ export class OcspClient {
     const { timeoutMs } = this.config;
     return { timeoutMs, maxBytes: MAX_OCSP_RESPONSE_BYTES, signal: this.stopping.signal };
   }
+}
+
+/**
+ * Whether `fresh` may replace the believable answer in force: it is believable too, and not
+ * older (thisUpdate, whole seconds). A `revoked` answer is replaced only by a strictly newer one:
+ * no nonce is sent, so an older signed "good" answer can be replayed or served from a cache.
+ */
+function supersedes(fresh: OcspAnswer, inForce: OcspAnswer): boolean {
+  if (!isBelievable(fresh) || !isBelievable(inForce) || !('verdict' in fresh) || !('verdict' in inForce)) {
+    return isBelievable(fresh);
+  }
+  const freshAt = Math.floor(fresh.verdict.thisUpdate.getTime() / 1000);
+  const inForceAt = Math.floor(inForce.verdict.thisUpdate.getTime() / 1000);
+  if (inForce.status === 'revoked' && fresh.status !== 'revoked') return freshAt > inForceAt;
+  return freshAt >= inForceAt;
 }
