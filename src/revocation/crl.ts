@@ -14,7 +14,7 @@ import {
 import { readAlgorithm, type AlgorithmIdentifier } from '../x509/certificate.js';
 import { canonicalNameKey, formatDn, readName, type Name } from '../x509/name.js';
 import { distributionPointNames } from '../x509/general-name.js';
-import { SerialIndex } from './serial-index.js';
+import { SerialCollisionError, SerialIndex } from './serial-index.js';
 import { EntryIndexer, monotonicNow } from './crl-entries.js';
 import { extensionValue, readExtensions, readSigned } from '../x509/signed.js';
 
@@ -190,7 +190,8 @@ function finish(
 
 function malformed(err: unknown): MalformedCrlError {
   if (err instanceof MalformedCrlError) return err;
-  return new MalformedCrlError(err instanceof DerError ? err.message : `undecodable CRL (${(err as Error).message})`);
+  if (err instanceof DerError || err instanceof SerialCollisionError) return new MalformedCrlError(err.message);
+  return new MalformedCrlError(`undecodable CRL (${(err as Error).message})`);
 }
 
 /**
