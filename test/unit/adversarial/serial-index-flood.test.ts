@@ -41,7 +41,7 @@ function collidingSerials(k: number): { der: Uint8Array; length: number; count: 
   const der = new Uint8Array(count * length);
   for (let i = 0; i < count; i++) {
     der[i * length] = 0x01;
-    pairs.forEach(([a, b], j) => der.set((i >> j) & 1 ? b : a, i * length + 1 + 4 * j));
+    for (const [j, [a, b]] of pairs.entries()) der.set((i >> j) & 1 ? b : a, i * length + 1 + 4 * j);
   }
   return { der, length, count };
 }
@@ -60,7 +60,7 @@ describe('the serial index under a hash flood', () => {
   it('indexes 1,000,000 sequential serials and 200,000 random ones without coming near the bound', () => {
     for (const serials of [sequential(1_000_000), random(200_000)]) {
       const index = new SerialIndex(serials.der, serials.offsets.length);
-      serials.offsets.forEach((offset, i) => index.add(offset, serials.lengths[i] as number));
+      for (const [i, offset] of serials.offsets.entries()) index.add(offset, serials.lengths[i] as number);
       expect(index.size).toBe(serials.offsets.length);
       const at = serials.offsets[7] as number;
       expect(index.has(Buffer.from(serials.der.subarray(at, at + (serials.lengths[7] as number))))).toBe(true);
