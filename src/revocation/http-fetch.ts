@@ -51,6 +51,7 @@ export async function fetchBounded(url: string, request: BoundedRequest): Promis
   const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
   const fail = (err: unknown): never => {
     const e = err as Error;
+    if (request.signal?.aborted) throw new Error('aborted: the verifier was closed');
     throw new Error(
       e?.name === 'TimeoutError' || timeout.aborted
         ? `no answer within ${request.timeoutMs} ms`
@@ -198,7 +199,9 @@ async function readCapped(
 /** A network error's useful part (ECONNREFUSED, ...). */
 function causeOf(err: Error | undefined): string {
   const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-  const code = (err as { code?: string } | undefined)?.code;
+  // A string code (ECONNREFUSED, ...); a DOMException's numeric code says nothing to an operator.
+  const raw = (err as { code?: unknown } | undefined)?.code;
+  const code = typeof raw === 'string' ? raw : undefined;
   return cause?.code ?? code ?? cause?.message ?? err?.message ?? String(err);
 }
 
