@@ -9,9 +9,7 @@
  * - refusal details say what really happened.
  */
 import { renameSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,38 +18,12 @@ import { requireClientCert } from 'certgate/express';
 import { get, makePki, startHttps, type RunningServer, type TestPki } from './helpers/clients.js';
 import { removeTempDirs, tempDir } from './helpers/oracle.js';
 import { OpensslCa } from './helpers/openssl-ca.js';
-
-interface CrlServer {
-  url: string;
-  body: Buffer | undefined;
-  status: number;
-  hits: number;
-  close(): Promise<void>;
-}
-
-async function serveCrl(): Promise<CrlServer> {
-  const state = { body: undefined as Buffer | undefined, status: 200, hits: 0 };
-  const server = http.createServer((_req, res) => {
-    state.hits++;
-    res.statusCode = state.body ? state.status : 404;
-    res.end(state.status === 200 ? state.body : undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/issuing-ca.crl`;
-  return Object.assign(state, {
-    url,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  }) as CrlServer;
-}
+import { serveBody, type Served } from './helpers/crl-forge.js';
 
 type Client = { chain: Buffer; key: Buffer; file: string };
 
 let tls: TestPki;
-let crlServer: CrlServer;
+let crlServer: Served;
 let dir: string;
 let root: OpensslCa;
 let issuing: OpensslCa;
@@ -63,7 +35,7 @@ const verifiers: Verifier[] = [];
 const servers: RunningServer[] = [];
 
 beforeAll(async () => {
-  [tls, crlServer] = await Promise.all([makePki(), serveCrl()]);
+  [tls, crlServer] = await Promise.all([makePki(), serveBody('/issuing-ca.crl')]);
   dir = tempDir('certgate-client-sent-ca-');
   root = OpensslCa.root(dir, 'Client Sent Root');
   issuing = root.intermediate('Client Sent Issuing CA', []);

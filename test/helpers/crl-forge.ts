@@ -64,15 +64,23 @@ export const crlPem = (ders: Buffer[]) =>
 export interface Served {
   url: string;
   body: Buffer | string;
+  /** The HTTP status to answer with (the body is sent with 200 only). */
+  status: number;
+  /** Requests answered so far. */
+  hits: number;
   close(): Promise<void>;
 }
 
-/** One URL on 127.0.0.1 answering whatever `body` is now. */
-export async function serveBody(): Promise<Served> {
-  const state = { body: Buffer.alloc(0) as Buffer | string };
-  const server = http.createServer((_req, res) => res.end(state.body));
+/** One URL on 127.0.0.1 (at `path`) answering whatever `body` and `status` are now. */
+export async function serveBody(path = '/ca.crl'): Promise<Served> {
+  const state = { body: Buffer.alloc(0) as Buffer | string, status: 200, hits: 0 };
+  const server = http.createServer((_req, res) => {
+    state.hits++;
+    res.statusCode = state.status;
+    res.end(state.status === 200 ? state.body : undefined);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ca.crl`;
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
   return Object.assign(state, {
     url,
     close: () =>
