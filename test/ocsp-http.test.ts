@@ -9,6 +9,7 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createVerifier, type VerifierEvents, type VerifierOptions } from 'certgate';
 import { requireClientCert } from 'certgate/express';
+import { accountGetter } from './helpers/ocsp-app.js';
 import { OcspPki, type OcspLeaf, type OcspResponder, type ResponderConfig } from './helpers/ocsp-responder.js';
 import { pemToDer, removeTempDirs } from './helpers/oracle.js';
 import { parseCertificate } from '../src/x509/certificate.js';
@@ -58,19 +59,7 @@ async function serve(options: Partial<VerifierOptions>): Promise<Served> {
   });
   return {
     of: (name) => events.filter((e) => e.name === name).map((e) => e.payload),
-    get: (client, agent) =>
-      new Promise((resolve, reject) => {
-        const { cert, key } = pki.client(client);
-        const options = { host: '127.0.0.1', port, path: '/account', servername: 'localhost', ca: pki.pem('ca') };
-        const req = https.request({ ...options, cert, key, agent: agent ?? false }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (d) => (text += d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-        });
-        req.on('error', reject);
-        req.end();
-      }),
+    get: accountGetter(port, pki),
   };
 }
 
