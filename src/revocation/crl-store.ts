@@ -31,8 +31,7 @@ interface SourceState {
   namedBy?: ParsedCertificate[];
   /** Polls since the CRLs in use went past nextUpdate with nothing newer: drives the backoff. */
   staleRounds: number;
-  /** The CRLs in use (kept.list), verified and candidates: crl-slots.ts has the rule. */
-  crls: readonly ParsedCrl[];
+  /** The CRLs in use (`kept.list`), verified and candidates: crl-slots.ts has the rule. */
   kept: SourceCrls;
   loaded: boolean;
   failures: number;
@@ -86,7 +85,6 @@ export class CrlStore extends EventEmitter {
       const initial = config.initial.find((i) => i.source === spec.location);
       this.states.set(spec.location, {
         spec,
-        crls: initial?.crls ?? [],
         kept: new SourceCrls(initial?.crls ?? []),
         loaded: initial !== undefined,
         failures: 0,
@@ -129,7 +127,6 @@ export class CrlStore extends EventEmitter {
         // issuer whose (verified) certificate named it: plain-http CRL URLs are easy to intercept.
         state = {
           spec: { kind: 'url', location: url },
-          crls: [],
           kept: new SourceCrls([]),
           loaded: false,
           failures: 0,
@@ -183,7 +180,7 @@ export class CrlStore extends EventEmitter {
     this.states.delete(room.evict);
     clearTimeout(evicted?.timer);
     // Its CRLs leave with it: verdicts that rested on them are decided again (and fetch it again).
-    if (evicted && evicted.crls.length > 0) this.install();
+    if (evicted && evicted.kept.list.length > 0) this.install();
     return true;
   }
 
@@ -197,13 +194,13 @@ export class CrlStore extends EventEmitter {
   }
 
   private all(): ParsedCrl[] {
-    return [...this.fixed.crls, ...[...this.states.values()].flatMap((s) => s.crls)];
+    return [...this.fixed.crls, ...[...this.states.values()].flatMap((s) => s.kept.list)];
   }
 
   /** A checker over the CRLs in use, which names each CRL's source in its refusal details. */
   private newChecker(): CrlChecker {
     const origins = new Map<string, string>();
-    for (const s of this.states.values()) for (const crl of s.crls) origins.set(crl.id, s.spec.location);
+    for (const s of this.states.values()) for (const crl of s.kept.list) origins.set(crl.id, s.spec.location);
     return new CrlChecker(this.all(), origins);
   }
 
@@ -274,15 +271,15 @@ export class CrlStore extends EventEmitter {
       if (delivered) {
         const { issuersNamed, config } = this;
         const options = { issuersNamed, legacyAlgorithms: config.legacyAlgorithms, emit: this.emitter };
-        await this.accept(state, await decodeDelivery(source, delivered.bytes, state.crls, options));
+        await this.accept(state, await decodeDelivery(source, delivered.bytes, state.kept.list, options));
         // Validators are remembered only for a body that was accepted, so a refused response is
         // fetched in full again rather than answered with 304 forever.
         state.etag = delivered.etag;
         state.lastModified = delivered.lastModified;
-      } else if (state.crls.length === 0) {
+      } else if (state.kept.list.length === 0) {
         throw new Error('nothing new was delivered and no CRL from this source is in use');
       }
-      state.loaded = state.crls.length > 0;
+      state.loaded = state.kept.list.length > 0;
       state.failures = 0;
       state.lastProblem = undefined;
     } catch (err) {
@@ -302,7 +299,7 @@ export class CrlStore extends EventEmitter {
     const now = this.config.clock.now();
     const inUse = new Set(this.all().map((c) => c.id));
     for (const id of this.reportedStale) if (!inUse.has(id)) this.reportedStale.delete(id);
-    for (const crl of state.crls) {
+    for (const crl of state.kept.list) {
       const when = freshness(crl, now, this.strictTime);
       if ((when === 'stale' || when === 'no nextUpdate') && !this.reportedStale.has(crl.id)) {
         this.reportedStale.add(crl.id);
@@ -326,18 +323,18 @@ export class CrlStore extends EventEmitter {
       if ('problem' in decided) refuse(crl, decided.problem);
       else admitted.push({ crl, signer: decided.signer });
     }
-    const previous = ids(state.crls);
+    const previous = ids(state.kept.list);
     for (const crl of state.kept.deliver(admitted)) {
       refuse(crl, `not kept: more than ${MAX_CANDIDATES_PER_DELIVERY} unverified CRLs in one delivery`);
     }
-    state.crls = state.kept.list;
-    if (ids(state.crls) === previous) {
+    const inUse = state.kept.list;
+    if (ids(inUse) === previous) {
       if (refusals.length > 0) throw new Error(`the delivered CRL was refused: ${[...new Set(refusals)].join('; ')}`);
       return;
     }
     this.install();
     for (const { crl, signer } of admitted) {
-      if (!state.crls.includes(crl)) continue;
+      if (!inUse.includes(crl)) continue;
       const { issuerDN: issuer, thisUpdate, nextUpdate, crlNumber } = crl;
       const entries = crl.revoked.size;
       this.emit('crl-loaded', { source, issuer, entries, thisUpdate, nextUpdate, crlNumber, verified: !!signer });
@@ -351,9 +348,7 @@ export class CrlStore extends EventEmitter {
   learn(crl: ParsedCrl, signer: ParsedCertificate): void {
     let changed = false;
     for (const state of this.states.values()) {
-      if (!state.kept.learn(crl, signer)) continue;
-      state.crls = state.kept.list;
-      changed = true;
+      if (state.kept.learn(crl, signer)) changed = true;
     }
     if (changed) this.install();
   }
