@@ -4,7 +4,7 @@
  * affiliationChanged, CACompromise, in decreasing shares). Cached under bench/.cache/crl-<N>/
  * (git-ignored), keyed by size: ca.pem, ca-key.pem, client.pem/client-key.pem (not listed),
  * revoked.pem/revoked-key.pem (listed), server.pem/server-key.pem, crl.der and crl.pem (CRL number
- * 0x1000), crl2.der and crl2.pem (0x1001, the same entries).
+ * 0x1000), then crl2.der/.pem (0x1001) and up over the same entries, as many as a bench asks for.
  *
  * `npx tsx bench/crl-openssl.ts [entries]` makes one ahead of time; the benches call openslCrl().
  */
@@ -157,15 +157,24 @@ function generate(dir: string, entries: number): void {
   }
   writeFileSync(join(dir, 'index.txt'), `${lines.join('\n')}\n`);
   writeFileSync(join(dir, 'index.txt.attr'), 'unique_subject = no\n');
-  // Two CRLs over the same entries, CRL numbers 0x1000 and 0x1001: a refresh needs a newer one.
-  for (const name of ['crl', 'crl2']) {
-    openssl(dir, ['ca', '-gencrl', '-batch', '-config', 'ca.cnf', '-crlhours', '720', '-out', `${name}.pem`]);
-    openssl(dir, ['crl', '-in', `${name}.pem`, '-outform', 'DER', '-out', `${name}.der`]);
-  }
+  // CRLs over the same entries, CRL numbers 0x1000 and up: each refresh needs a newer one.
+  for (const name of ['crl', 'crl2']) gencrl(dir, name);
 }
 
-/** The cached OpenSSL CRL of `entries` entries, generated first if missing. */
-export function opensslCrl(entries: number): OpensslCrl {
+/** The name of the k-th CRL (1-based, CRL number 0x1000 + k - 1): crl, crl2, crl3, ... */
+export const crlName = (k: number) => (k === 1 ? 'crl' : `crl${k}`);
+
+/** The next CRL (the next CRL number) of the CA in `dir`, as name.pem and name.der. */
+function gencrl(dir: string, name: string): void {
+  openssl(dir, ['ca', '-gencrl', '-batch', '-config', 'ca.cnf', '-crlhours', '720', '-out', `${name}.pem`]);
+  openssl(dir, ['crl', '-in', `${name}.pem`, '-outform', 'DER', '-out', `${name}.der`]);
+}
+
+/**
+ * The cached OpenSSL CRL of `entries` entries, generated first if missing, with at least `count`
+ * successive CRLs of the same entries (crlName(1..count)).
+ */
+export function opensslCrl(entries: number, count = 2): OpensslCrl {
   const dir = join(CACHE, `crl-${entries}`);
   let generatedInS = 0;
   if (!existsSync(join(dir, 'crl2.der'))) {
@@ -177,6 +186,8 @@ export function opensslCrl(entries: number): OpensslCrl {
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
   }
+  // More CRLs than the cache holds: its CA issues the next CRL numbers (about 8 s each at 1M).
+  for (let k = 3; k <= count; k++) if (!existsSync(join(dir, `${crlName(k)}.der`))) gencrl(dir, crlName(k));
   const file = (name: string) => join(dir, name);
   return {
     dir,

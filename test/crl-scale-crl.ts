@@ -28,8 +28,17 @@ export const serial = () => {
   return s;
 };
 
-/** A CRL by `ca` with `count` entries (`listed` first); `corruptAt` breaks that entry's INTEGER tag. */
-export async function bigCrl(ca: Made, count: number, listed: Buffer[], corruptAt?: number): Promise<Buffer> {
+/**
+ * A CRL by `ca` with `count` entries (`listed` first); `corruptAt` breaks that entry's INTEGER tag;
+ * CRL number `number` (2 unless given, at most 127).
+ */
+export async function bigCrl(
+  ca: Made,
+  count: number,
+  listed: Buffer[],
+  corruptAt?: number,
+  number = 2,
+): Promise<Buffer> {
   const now = Date.now();
   const date = utc(new Date(now - 3_600_000));
   const entries: Buffer[] = [];
@@ -39,7 +48,7 @@ export async function bigCrl(ca: Made, count: number, listed: Buffer[], corruptA
     entries.push(e);
   }
   const aki = Buffer.concat([Buffer.from('301f0603551d23041830168014', 'hex'), Buffer.from(ca.keyId, 'hex')]);
-  const crlNumber = Buffer.from('300a0603551d140403020102', 'hex');
+  const crlNumber = Buffer.from(`300a0603551d1404030201${number.toString(16).padStart(2, '0')}`, 'hex');
   const issuer = Buffer.from(ca.x509.subjectName.toArrayBuffer());
   const tbs = seq(
     Buffer.from('020101', 'hex'),

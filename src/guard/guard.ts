@@ -132,8 +132,9 @@ async function decide(
   memory: VerdictMemory,
 ): Promise<Remembered> {
   // Configuration first: a guard with nothing to trust refuses everyone with the same 500.
-  const { verifier, current } = settings.trust.trustFor(reading.server);
+  const { verifier, current, ready } = settings.trust.trustFor(reading.server);
   if (verifier instanceof CertgateError) return { outcome: configRefusal(verifier), expiresAt: Infinity, current };
+  if (ready) await ready;
   const stamp: Stamp = { verifier, revision: verifier.revision, current };
   const result = await verifier.verify(reading.ders as Buffer[]);
   if (!result.ok) {

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { streamingVerifier, verifySignature } from '../x509/signature.js';
 import { monotonicNow, type ParsedCrl } from './crl.js';
 import { verifyOffThread } from './crl-offthread.js';
+import { nextTurn, type Pause } from './pacing.js';
 
 /**
  * Turning a large CRL download into DER without stalling the event loop: one copy into a buffer
@@ -13,8 +14,6 @@ import { verifyOffThread } from './crl-offthread.js';
 export const SLICE_MS = 5;
 /** Bytes decoded or hashed per step: 1-2 ms of work here, so a slice ends close to SLICE_MS. */
 const SLICE_BYTES = 128 * 1024;
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** TBS sizes from which a signature is checked in the CRL worker rather than here. */
 const OFF_THREAD_BYTES = 256 * 1024;
@@ -31,13 +30,23 @@ export async function verifyInSlices(crl: ParsedCrl, key: KeyObject, legacyAlgor
     const verified = await verifyOffThread(crl, key, legacyAlgorithms);
     if (verified !== undefined) return verified;
   }
+  return verifyPausing(crl, key, legacyAlgorithms, nextTurn);
+}
+
+/** The signature check over the TBS bytes in steps, calling `pause` whenever a slice has run SLICE_MS. */
+export async function verifyPausing(
+  crl: Pick<ParsedCrl, 'signatureAlgorithm' | 'tbs' | 'signature'>,
+  key: KeyObject,
+  legacyAlgorithms: boolean,
+  pause: Pause,
+): Promise<boolean> {
   const streaming = streamingVerifier(crl.signatureAlgorithm, key, legacyAlgorithms);
   if (!streaming) return verifySignature(crl.signatureAlgorithm, crl.tbs, crl.signature, key, legacyAlgorithms);
   let since = performance.now();
   for (let pos = 0; pos < crl.tbs.length; pos += SLICE_BYTES) {
     streaming.update(crl.tbs.subarray(pos, pos + SLICE_BYTES));
     if (performance.now() - since > SLICE_MS) {
-      await yieldToEventLoop();
+      await pause();
       since = performance.now();
     }
   }
@@ -53,7 +62,7 @@ export async function joinChunks(chunks: readonly Uint8Array[], total: number, n
     out.set(chunk, offset);
     offset += chunk.length;
     if (now() - since > SLICE_MS) {
-      await yieldToEventLoop();
+      await nextTurn();
       since = now();
     }
   }
@@ -62,7 +71,6 @@ export async function joinChunks(chunks: readonly Uint8Array[], total: number, n
 
 const BEGIN = Buffer.from('-----BEGIN X509 CRL-----');
 const END = Buffer.from('-----END X509 CRL-----');
-const NOT_BASE64 = /[^A-Za-z0-9+/=]/;
 
 /** Where a decoded CRL's bytes go: a Buffer of at least `size` bytes (a worker asks for shared memory). */
 export type Allocate = (size: number) => Buffer;
@@ -72,7 +80,11 @@ export type Allocate = (size: number) => Buffer;
  * `X509 CRL` PEM block, base64-decoded slice by slice straight into one buffer from `allocate`
  * (sized from the block's length: base64 never decodes to more than 3/4 of it). Throws on anything else.
  */
-export async function crlDers(bytes: Buffer | string, allocate: Allocate = Buffer.allocUnsafe): Promise<Buffer[]> {
+export async function crlDers(
+  bytes: Buffer | string,
+  allocate: Allocate = Buffer.allocUnsafe,
+  pause: Pause = nextTurn,
+): Promise<Buffer[]> {
   // A string is PEM text (a configured value): it is decoded from the string, never copied whole.
   if (typeof bytes !== 'string' && bytes[0] === 0x30) return [bytes];
   const ders: Buffer[] = [];
@@ -84,8 +96,8 @@ export async function crlDers(bytes: Buffer | string, allocate: Allocate = Buffe
     const end = bytes.indexOf(END as never, bodyStart);
     if (end < 0) throw new Error('an X509 CRL PEM block has no END line');
     // Finding the END line of a 66 MB block takes a few ms: the decoding starts in a task of its own.
-    if (end - bodyStart > SLICE_BYTES) await yieldToEventLoop();
-    ders.push(await decodePemBody(bytes, bodyStart, end, allocate));
+    if (end - bodyStart > SLICE_BYTES) await pause();
+    ders.push(await decodePemBody(bytes, bodyStart, end, allocate, pause));
     from = end + END.length;
   }
   if (ders.length === 0)
@@ -98,26 +110,60 @@ async function decodePemBody(
   bodyStart: number,
   end: number,
   allocate: Allocate,
+  pause: Pause,
 ): Promise<Buffer> {
   const out = allocate(Math.ceil((end - bodyStart) / 4) * 3);
+  // The base64 characters of a step, without the line breaks (Node decodes base64 several times
+  // faster without them), and the 1-3 characters of an incomplete last group carried to the next.
+  const scratch = Buffer.allocUnsafe(SLICE_BYTES + 3);
+  let carried = 0;
   let size = 0;
-  let carry = '';
   let since = performance.now();
   for (let pos = bodyStart; pos < end; pos += SLICE_BYTES) {
-    // Strip whitespace, and carry the characters that do not fill a 4-character group.
-    const upTo = Math.min(end, pos + SLICE_BYTES);
-    const chunk = typeof bytes === 'string' ? bytes.slice(pos, upTo) : bytes.toString('latin1', pos, upTo);
-    const text = carry + chunk.replace(/\s+/g, '');
-    if (NOT_BASE64.test(text)) throw new Error('the X509 CRL PEM block is not valid base64');
-    const whole = text.length - (text.length % 4);
-    size += out.write(text.slice(0, whole), size, 'base64');
-    carry = text.slice(whole);
+    const count = base64Into(scratch, carried, bytes, pos, Math.min(end, pos + SLICE_BYTES));
+    if (count < 0) throw new Error('the X509 CRL PEM block is not valid base64');
+    const whole = count - (count % 4);
+    size += out.write(scratch.toString('latin1', 0, whole), size, 'base64');
+    scratch.copyWithin(0, whole, count);
+    carried = count - whole;
     if (performance.now() - since > SLICE_MS) {
-      await yieldToEventLoop();
+      await pause();
       since = performance.now();
     }
   }
-  if (carry.length > 0) throw new Error('the X509 CRL PEM block is not valid base64 (truncated)');
+  if (carried > 0) throw new Error('the X509 CRL PEM block is not valid base64 (truncated)');
   if (size === 0) throw new Error('the X509 CRL PEM block is empty');
   return out.subarray(0, size);
+}
+
+/** Base64 characters and the ASCII whitespace PEM allows around them (1 and 2); everything else 0. */
+const PEM_CHAR = (() => {
+  const table = new Uint8Array(256);
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=') table[c.charCodeAt(0)] = 1;
+  for (const c of ' \t\n\v\f\r') table[c.charCodeAt(0)] = 2;
+  return table;
+})();
+
+/**
+ * Copies the base64 characters of bytes[from, to) into `into` from `at`, skipping whitespace;
+ * returns where they end there, or -1 at a character that is neither.
+ */
+function base64Into(into: Buffer, at: number, bytes: Buffer | string, from: number, to: number): number {
+  let n = at;
+  if (typeof bytes === 'string') {
+    for (let i = from; i < to; i++) {
+      const code = bytes.charCodeAt(i);
+      const kind = code < 256 ? (PEM_CHAR[code] as number) : 0;
+      if (kind === 0) return -1;
+      if (kind === 1) into[n++] = code;
+    }
+  } else {
+    for (let i = from; i < to; i++) {
+      const code = bytes[i] as number;
+      const kind = PEM_CHAR[code] as number;
+      if (kind === 0) return -1;
+      if (kind === 1) into[n++] = code;
+    }
+  }
+  return n;
 }

@@ -51,7 +51,7 @@ export async function decodeDelivery(
   source: string,
   bytes: Buffer,
   inUse: readonly ParsedCrl[],
-  options: { issuersNamed: IssuersNamed; legacyAlgorithms: boolean; emit: Emit },
+  options: { issuersNamed: IssuersNamed; legacyAlgorithms: boolean; emit: Emit; paced?: boolean },
 ): Promise<ParsedCrl[]> {
   const placeholders = inUse.filter((c) => deferredLoadOf(c));
   // The issuer the (first) CRL names, from its header: its configured certificates' keys are
@@ -61,7 +61,7 @@ export async function decodeDelivery(
   const signers = issuer ? signersOf(options.issuersNamed, issuer) : [];
   const issuerDN = header?.issuerDN ?? '';
   try {
-    return await loadCrls(bytes, signers, options.legacyAlgorithms, { owned: true });
+    return await loadCrls(bytes, signers, options.legacyAlgorithms, { owned: true, paced: options.paced });
   } catch (err) {
     if (!(err instanceof MalformedCrlError)) throw err;
     for (const p of placeholders) options.emit('crl-rejected', markMalformed(source, p, err) as never);

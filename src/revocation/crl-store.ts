@@ -12,6 +12,7 @@ import { type Admitted, MAX_CANDIDATES_PER_DELIVERY, SourceCrls } from './crl-sl
 import { freshness } from './crl-usability.js';
 import { admission, type Admission } from './crl-admission.js';
 import { notDelivered, refetchAfter } from './crl-source-status.js';
+import { LARGE_CRL_BYTES } from './crl-header.js';
 
 export type { CrlEvents, CrlSourceSpec, CrlStoreConfig } from './crl-store-config.js';
 export { MAX_DISCOVERED_SOURCES };
@@ -42,6 +43,8 @@ interface SourceState {
   etag?: string | undefined;
   lastModified?: string | undefined;
   fileStamp?: string;
+  /** The size of the last body delivered (0 before any). */
+  lastBodyBytes: number;
 }
 
 /**
@@ -89,6 +92,7 @@ export class CrlStore extends EventEmitter {
         loaded: initial !== undefined,
         failures: 0,
         staleRounds: 0,
+        lastBodyBytes: 0,
       });
     }
     this.current = this.newChecker();
@@ -131,6 +135,7 @@ export class CrlStore extends EventEmitter {
           loaded: false,
           failures: 0,
           staleRounds: 0,
+          lastBodyBytes: 0,
           discovered: true,
           namedBy: [issuer],
         };
@@ -265,12 +270,17 @@ export class CrlStore extends EventEmitter {
     const lease = this.budget.lease();
     try {
       const { maxBytes, fetchTimeoutMs } = this.config;
-      const limits = { maxBytes, timeoutMs: fetchTimeoutMs, signal: this.stopping.signal, charge: lease.charge };
+      // A source whose last body was large is downloaded by the CRL worker (crl-delivery.ts), paced
+      // while its CRLs in use are current: nothing waits for the new one (pacing.ts).
+      const offThread = state.lastBodyBytes >= LARGE_CRL_BYTES;
+      const paced = this.allCurrent(state.kept.list);
+      const limits = { maxBytes, timeoutMs: fetchTimeoutMs, signal: this.stopping.signal, lease, offThread };
       const delivered =
-        state.spec.kind === 'file' ? await readChangedFile(state, maxBytes) : await fetchChanged(state, limits);
+        state.spec.kind === 'file' ? await readChangedFile(state, maxBytes) : await fetchChanged(state, limits, paced);
       if (delivered) {
+        state.lastBodyBytes = delivered.bytes.length;
         const { issuersNamed, config } = this;
-        const options = { issuersNamed, legacyAlgorithms: config.legacyAlgorithms, emit: this.emitter };
+        const options = { issuersNamed, legacyAlgorithms: config.legacyAlgorithms, emit: this.emitter, paced };
         await this.accept(state, await decodeDelivery(source, delivered.bytes, state.kept.list, options));
         // Validators are remembered only for a body that was accepted, so a refused response is
         // fetched in full again rather than answered with 304 forever.
@@ -291,6 +301,12 @@ export class CrlStore extends EventEmitter {
       lease.release();
     }
     this.reportStale(state);
+  }
+
+  /** Whether there are CRLs in use and none is past its nextUpdate (or has none). */
+  private allCurrent(crls: readonly ParsedCrl[]): boolean {
+    const now = this.config.clock.now();
+    return crls.length > 0 && crls.every((c) => c.nextUpdate !== undefined && c.nextUpdate.getTime() > now);
   }
 
   /** 'crl-stale' once per CRL in use that is past nextUpdate (grace not counted) or has none. */

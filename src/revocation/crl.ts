@@ -17,6 +17,7 @@ import { distributionPointNames } from '../x509/general-name.js';
 import { SerialCollisionError, SerialIndex } from './serial-index.js';
 import { EntryIndexer, monotonicNow } from './crl-entries.js';
 import { extensionValue, readExtensions, readSigned } from '../x509/signed.js';
+import { nextTurn, type Pause } from './pacing.js';
 
 const CRL_OID = {
   authorityKeyIdentifier: '2.5.29.35',
@@ -216,17 +217,38 @@ export { monotonicNow };
 
 /**
  * parseCrl for large CRLs loaded while a server is serving: the entries are indexed in slices of
- * about {@link CRL_INDEX_SLICE_MS}, yielding to the event loop between them. `now` is injectable
- * so that tests can make a slice run out exactly.
+ * about {@link CRL_INDEX_SLICE_MS}, calling `pause` (by default, yielding to the event loop)
+ * between them. `now` is injectable so that tests can make a slice run out exactly.
  */
-export async function parseCrlAsync(der: Buffer, sliceMs = CRL_INDEX_SLICE_MS, now = monotonicNow): Promise<ParsedCrl> {
+export async function parseCrlAsync(
+  der: Buffer,
+  sliceMs = CRL_INDEX_SLICE_MS,
+  now = monotonicNow,
+  pause: Pause = nextTurn,
+): Promise<ParsedCrl> {
+  const { decoded, id } = await decodeInSlices(der, sliceMs, now, pause);
+  return finish(decoded, id, decoded.indexer.result);
+}
+
+/** indexEntries in slices, calling `pause` between them (a paced job of the CRL worker). */
+export async function indexEntriesInSlices(der: Buffer, sliceMs: number, pause: Pause): Promise<IndexedEntries> {
+  const { decoded, id } = await decodeInSlices(der, sliceMs, monotonicNow, pause);
+  const { slots, lengths, count } = decoded.indexer.result.tables();
+  return { id, slots, lengths, count, problems: [...decoded.unusable] };
+}
+
+async function decodeInSlices(
+  der: Buffer,
+  sliceMs: number,
+  now: () => number,
+  pause: Pause,
+): Promise<{ decoded: ReturnType<typeof decodeCrl>; id: string }> {
   let decoded: ReturnType<typeof decodeCrl>;
   try {
     decoded = decodeCrl(der);
   } catch (err) {
     throw malformed(err);
   }
-  const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
   for (;;) {
     let done: boolean;
     try {
@@ -235,15 +257,15 @@ export async function parseCrlAsync(der: Buffer, sliceMs = CRL_INDEX_SLICE_MS, n
       throw malformed(err);
     }
     if (done) break;
-    await yieldToEventLoop();
+    await pause();
   }
   // Hashing tens of MiB at once would block too: the cache id is computed in 1 MiB steps.
   const hash = createHash('sha256');
   for (let offset = 0; offset < der.length; offset += HASH_STEP_BYTES) {
     hash.update(der.subarray(offset, offset + HASH_STEP_BYTES));
-    if (offset + HASH_STEP_BYTES < der.length) await yieldToEventLoop();
+    if (offset + HASH_STEP_BYTES < der.length) await pause();
   }
-  return finish(decoded, hash.digest('hex'), decoded.indexer.result);
+  return { decoded, id: hash.digest('hex') };
 }
 
 const HASH_STEP_BYTES = 1024 * 1024;
@@ -271,15 +293,18 @@ export interface IndexedEntries {
   problems: string[];
 }
 
-/** A ParsedCrl from its DER and entries indexed elsewhere: only the header is decoded here. */
-export function crlFromIndexedEntries(der: Buffer, entries: IndexedEntries): ParsedCrl {
+/**
+ * A ParsedCrl from its DER and entries indexed elsewhere: only the header is decoded here, and
+ * the index's tables are checked in steps between which the event loop runs.
+ */
+export async function crlFromIndexedEntries(der: Buffer, entries: IndexedEntries): Promise<ParsedCrl> {
   let decoded: ReturnType<typeof decodeCrl>;
   try {
     decoded = decodeCrl(der);
   } catch (err) {
     throw malformed(err);
   }
-  const index = SerialIndex.fromTables(der, entries.slots, entries.lengths, entries.count);
+  const index = await SerialIndex.fromTablesInSlices(der, entries.slots, entries.lengths, entries.count);
   return finish(decoded, entries.id, index, entries.problems);
 }
 

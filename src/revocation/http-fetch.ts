@@ -2,7 +2,8 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { joinChunks } from './crl-bytes.js';
+import { joinChunks, SLICE_MS } from './crl-bytes.js';
+import type { Pause } from './pacing.js';
 
 /**
  * The one HTTP client of revocation (CRL and OCSP): node:http with a timeout, a size cap enforced
@@ -24,7 +25,19 @@ export interface BoundedRequest {
    * budget shared by downloads in flight, see byte-budget.ts).
    */
   charge?: (bytes: number) => void;
+  /** Makes the buffer a body of known length is read into (default: Buffer.allocUnsafe). */
+  allocate?: (size: number) => Buffer;
+  /** Called whenever reading the body has run SLICE_MS: a paced download rests there (pacing.ts). */
+  pause?: Pause;
+  /**
+   * A body declared this long or longer is not read here: the response is dropped and
+   * LargeBodyDeclared thrown, for the caller to fetch it where a large body costs nothing (the CRL worker).
+   */
+  handOffFrom?: number;
 }
+
+/** A response declared a body of at least `handOffFrom` bytes (see BoundedRequest). */
+export class LargeBodyDeclared extends Error {}
 
 /** Response headers, looked up by name (case-insensitive); repeated ones joined with ", ". */
 export interface ResponseHeaders {
@@ -70,11 +83,15 @@ export async function fetchBounded(url: string, request: BoundedRequest): Promis
     response.destroy();
     throw new Error(`response is ${declared} bytes, over the ${request.maxBytes}-byte limit`);
   }
+  if (request.handOffFrom !== undefined && declared >= request.handOffFrom) {
+    response.destroy();
+    throw new LargeBodyDeclared(`the response declares ${declared} bytes`);
+  }
   // A compressed body (decoded here, the cap applying to what it decodes to) has no known length.
   const encoding = (headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
   const body = decoded(response, encoding);
   const length = body === response ? declared : 0;
-  const bytes = await readCapped(body, request.maxBytes, length, request.charge).catch((err: Error) => {
+  const bytes = await readCapped(body, { ...request, declared: length }).catch((err: Error) => {
     response.destroy();
     body.destroy();
     return err instanceof BodyRefused ? Promise.reject(err) : fail(err);
@@ -166,9 +183,7 @@ export class BodyRefused extends Error {}
  */
 async function readCapped(
   response: Readable,
-  max: number,
-  declared: number,
-  charge: ((bytes: number) => void) | undefined,
+  { maxBytes: max, declared, charge, allocate, pause }: BoundedRequest & { declared: number },
 ): Promise<Buffer> {
   const chargeOrRefuse = (bytes: number) => {
     try {
@@ -180,10 +195,16 @@ async function readCapped(
   // The declared length is charged before its buffer exists: a server that declares 64 MiB and
   // then stalls must not hold memory the budget does not see.
   if (declared > 0) chargeOrRefuse(declared);
-  const into = declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
+  const into = declared > 0 ? (allocate ?? Buffer.allocUnsafe)(declared) : undefined;
   const chunks: Uint8Array[] = [];
   let total = 0;
+  let since = performance.now();
   for await (const chunk of response as AsyncIterable<Buffer>) {
+    // Resting here leaves the socket unread: TCP slows the sender down meanwhile.
+    if (pause && performance.now() - since > SLICE_MS) {
+      await pause();
+      since = performance.now();
+    }
     if (total + chunk.length > max) throw new BodyRefused(`response is over the ${max}-byte limit`);
     if (!into) chargeOrRefuse(chunk.length);
     if (!into) chunks.push(chunk);

@@ -82,6 +82,15 @@ describe('CRL downloads decoded in slices', () => {
       const [decoded] = await crlDers(pem(b64.match(new RegExp(`.{1,${width}}`, 'g'))!.join('\r\n')));
       expect(decoded!.equals(der)).toBe(true);
     }
+    // As text (a configured value), in odd line widths, and with a long run of whitespace inside a
+    // 4-character group (the decoder carries the group's first characters over to the next step).
+    for (const width of [63, 7]) {
+      const text = pem(b64.match(new RegExp(`.{1,${width}}`, 'g'))!.join('\n')).toString('latin1');
+      expect((await crlDers(text))[0]!.equals(der)).toBe(true);
+    }
+    const gap = pem(`${b64.slice(0, 3)}${' \t\r\n'.repeat(100_000)}${b64.slice(3)}`);
+    expect((await crlDers(gap))[0]!.equals(der)).toBe(true);
+    expect((await crlDers(gap.toString('latin1')))[0]!.equals(der)).toBe(true);
     const two = Buffer.concat([pem(b64), pem(b64)]);
     expect((await crlDers(two)).map((d) => d.length)).toEqual([der.length, der.length]);
   });
@@ -90,6 +99,10 @@ describe('CRL downloads decoded in slices', () => {
     const b64 = der.toString('base64');
     await expect(crlDers(pem(`${b64.slice(0, 100)}!${b64.slice(101)}`))).rejects.toThrow(/not valid base64/);
     await expect(crlDers(pem(b64.slice(0, b64.length - 3)))).rejects.toThrow(/truncated/);
+    // Only ASCII whitespace may separate the base64 (a no-break space is not skipped).
+    const nbsp = `${pem(b64).toString('latin1').slice(0, 200)}\u00a0${pem(b64).toString('latin1').slice(200)}`;
+    await expect(crlDers(nbsp)).rejects.toThrow(/not valid base64/);
+    await expect(crlDers(Buffer.from(nbsp))).rejects.toThrow(/not valid base64/);
     await expect(crlDers(Buffer.from(`-----BEGIN X509 CRL-----\n${b64}`))).rejects.toThrow(/no END line/);
     await expect(crlDers(Buffer.from('<html>captive portal</html>'))).rejects.toThrow(/neither DER nor/);
   });

@@ -4,10 +4,11 @@
  * to the event loop. No sleeps: the clock is scripted.
  */
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeElement, TAG } from '../../src/x509/der.js';
 import { CRL_INDEX_SLICE_MS, parseCrl, parseCrlAsync } from '../../src/revocation/crl.js';
 import { joinChunks, SLICE_MS } from '../../src/revocation/crl-bytes.js';
+import { PACED_DUTY, restingPause } from '../../src/revocation/pacing.js';
 
 /** A monotonic clock that reads `first`, then `then` forever. */
 function scripted(first: number, then: number): () => number {
@@ -78,5 +79,30 @@ describe('CRL_INDEX_SLICE_MS (indexing a large CRL)', () => {
     const whole = parseCrl(der);
     expect(sliced.revoked.size).toBe(300);
     expect(sliced.id).toBe(whole.id);
+  });
+});
+
+describe('a paced job (pacing.ts)', () => {
+  it('rests three slices after each slice at a quarter of the time, and calls the pause between slices', async () => {
+    expect(PACED_DUTY).toBe(0.25);
+    vi.useFakeTimers();
+    try {
+      let rested = false;
+      void restingPause(SLICE_MS)().then(() => (rested = true));
+      await vi.advanceTimersByTimeAsync(3 * SLICE_MS - 1);
+      expect(rested).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(rested).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+    // parseCrlAsync with a pause: called between slices, and the CRL is the same.
+    const der = crlWithEntries(2_000);
+    let pauses = 0;
+    const paced = await parseCrlAsync(der, 0, undefined, async () => {
+      pauses++;
+    });
+    expect(pauses).toBeGreaterThan(0);
+    expect(paced.id).toBe(parseCrl(der).id);
   });
 });

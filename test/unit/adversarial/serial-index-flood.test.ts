@@ -88,6 +88,17 @@ describe('tables handed over by the CRL worker', () => {
     outside[outside.findIndex((v) => v !== 0)] = 63;
     expect(() => SerialIndex.fromTables(der, outside, lengths, 2)).toThrow(/outside the CRL/);
   });
+  it('are checked alike in slices (what the main thread does with a worker’s index)', async () => {
+    const { slots, lengths, count } = tables();
+    const index = await SerialIndex.fromTablesInSlices(der, slots, lengths, count);
+    expect(index.has(der.subarray(10, 13))).toBe(true);
+    expect(index.has(der.subarray(11, 14))).toBe(false);
+    await expect(SerialIndex.fromTablesInSlices(der, slots, lengths, 1)).rejects.toThrow(/another count/);
+    await expect(SerialIndex.fromTablesInSlices(der, slots, lengths, Number.NaN)).rejects.toThrow(/wrong shape/);
+    const outside = slots.slice();
+    outside[outside.findIndex((v) => v !== 0)] = 63;
+    await expect(SerialIndex.fromTablesInSlices(der, outside, lengths, 2)).rejects.toThrow(/outside the CRL/);
+  });
 });
 
 /** Serials 1..n as minimal DER INTEGER content octets, packed. */
