@@ -1,6 +1,7 @@
 import { CertgateError, PUBLIC_MESSAGES } from '../errors.js';
 import { configError, parseVerifierOptions, type VerifierOptions } from '../verifier/options.js';
 import { verifierFromConfig, type Verifier } from '../verifier/verifier.js';
+import { afterPoll } from '../revocation/pacing.js';
 
 /** The trust options a server holds: `server.setSecureContext()` replaces these objects. */
 interface ServerTrustOptions {
@@ -44,12 +45,11 @@ class ServerTrust {
   private readonly crl: unknown;
   private readonly changesAtBuild: number;
   /**
-   * Settles on the turn of the event loop after the build (a timer: an immediate set while a
-   * request is handled runs before the loop polls for I/O again). A verifier built during a
-   * request is first used then: building it (parsing the server's `ca` and `crl`) and the first
+   * Settles on a turn of the event loop after the build. A verifier built during a request is
+   * first used then: building it (parsing the server's `ca` and `crl`) and the first
    * verification, both cold code, took 20-30 ms together in one block.
    */
-  readonly ready: Promise<void> = new Promise<void>((resolve) => setTimeout(resolve, 0));
+  readonly ready: Promise<void> = afterPoll();
 
   constructor(
     private readonly server: ServerTrustOptions,

@@ -48,6 +48,8 @@ export async function fetchChanged(
   const { lease, offThread, ...request } = limits;
   const url = state.spec.location;
   const inWorker = offThread ? await fetchOffThread(url, { headers, ...request }, lease.shared, paced) : undefined;
+  // A worker that died mid-download charged its bytes to the lease: given back before trying here.
+  if (offThread && !inWorker) lease.release();
   const response = inWorker ?? (await mainThreadFetch(url, { headers, ...request }, lease, paced));
   if (response.status === 304) return undefined;
   if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
@@ -72,6 +74,7 @@ async function mainThreadFetch(
     if (!(err instanceof LargeBodyDeclared)) throw err;
     const inWorker = await fetchOffThread(url, request, lease.shared, paced);
     if (inWorker) return inWorker;
+    lease.release();
     response = await fetchBounded(url, { ...request, charge: lease.charge });
   }
   const { status, bytes } = response;

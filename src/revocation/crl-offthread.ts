@@ -88,9 +88,10 @@ class CrlWorkerHost {
       this.unavailable = true;
       return undefined;
     }
-    let answered = false;
+    // A worker that came online and later died (mid-download, say) may be started again.
+    let online = false;
+    worker.once('online', () => (online = true));
     worker.on('message', (reply: CrlWorkerReply) => {
-      answered = true;
       const waiting = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       waiting?.resolve(reply);
@@ -99,8 +100,8 @@ class CrlWorkerHost {
     const fail = (why: string) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
-      // A worker that never answered anything is taken as one that cannot start here.
-      if (!answered) this.unavailable = true;
+      // A worker that never came online is taken as one that cannot start here.
+      if (!online) this.unavailable = true;
       const waiting = [...this.pending.values()];
       this.pending.clear();
       for (const w of waiting) w.reject(new WorkerUnavailable(why));

@@ -3,6 +3,7 @@ import type { ParsedCertificate } from '../x509/certificate.js';
 import { MalformedCrlError, type ParsedCrl } from './crl.js';
 import { checkCrlHeader, deferredLoadOf } from './crl-header.js';
 import { loadCrls } from './crl-offthread.js';
+import { afterPoll } from './pacing.js';
 
 /**
  * The CRL store's side of large CRLs (crl-header.ts): static values loaded after createVerifier,
@@ -108,10 +109,10 @@ export class StaticCrls {
     const loads = initial.flatMap((i) =>
       i.crls.filter((c) => deferredLoadOf(c)?.input !== undefined).map((c) => [i.source, c] as const),
     );
-    // Started in a task of its own, once the store that owns this is built (it hears of every
-    // change) and createVerifier has returned: its caller's work and the first slice of loading
-    // must not add up to one long block.
-    this.ready = new Promise<void>((resolve) => setImmediate(resolve))
+    // Started in a turn of its own, once the store that owns this is built (it hears of every
+    // change) and createVerifier has returned: its caller's work (the first request, for a guard
+    // without options) and the first slice of loading must not add up to one long block.
+    this.ready = afterPoll()
       .then(() => Promise.all(loads.map(([source, crl]) => this.load(source, crl))))
       .then(() => undefined);
   }

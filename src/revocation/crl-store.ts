@@ -303,10 +303,11 @@ export class CrlStore extends EventEmitter {
     this.reportStale(state);
   }
 
-  /** Whether there are CRLs in use and none is past its nextUpdate (or has none). */
+  /** Whether there are CRLs in use and each is usable and before its nextUpdate (nothing waits on a new one). */
   private allCurrent(crls: readonly ParsedCrl[]): boolean {
     const now = this.config.clock.now();
-    return crls.length > 0 && crls.every((c) => c.nextUpdate !== undefined && c.nextUpdate.getTime() > now);
+    const current = (c: ParsedCrl) => !c.unusableBecause && c.nextUpdate !== undefined && c.nextUpdate.getTime() > now;
+    return crls.length > 0 && crls.every(current);
   }
 
   /** 'crl-stale' once per CRL in use that is past nextUpdate (grace not counted) or has none. */

@@ -14,6 +14,12 @@ export type Pause = () => Promise<void>;
 /** The next turn of the event loop (what the main thread's slices yield to). */
 export const nextTurn: Pause = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * A turn after the loop has polled for I/O again: a timer. (An immediate set while a request is
+ * handled runs right after it, in the same turn, so the two add up to one block.)
+ */
+export const afterPoll: Pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 /** The share of the time a paced job works (the rest of the time it sleeps). */
 export const PACED_DUTY = 0.25;
 
