@@ -64,17 +64,8 @@ import { encodeElement, TAG } from '../src/x509/der.js';
 import { round } from './stats.js';
 import { crlName, opensslCrl } from './crl-openssl.js';
 import { useCrlWorker } from '../src/revocation/crl-offthread.js';
+import { createVerifier, fromDist, requireClientCert } from './certgate-under-test.js';
 
-// BENCH_FROM=dist measures the built package (what users run; the worker then starts without the
-// TypeScript loader). The dist/ paths are not literals, so that type checking does not need a build.
-const fromDist = process.env.BENCH_FROM === 'dist';
-const dist = (name: string) => new URL(`../dist/${name}.js`, import.meta.url).href;
-const { createVerifier } = (
-  fromDist ? await import(dist('index')) : await import('../src/index.js')
-) as typeof import('../src/index.js');
-const { requireClientCert } = (
-  fromDist ? await import(dist('express')) : await import('../src/adapters/express.js')
-) as typeof import('../src/adapters/express.js');
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const CONNECTIONS = env('BENCH_CONNECTIONS', 10);
 const BASELINE_MS = env('BENCH_BASELINE', 2) * 1000;

@@ -24,18 +24,8 @@ import type { Verifier } from '../src/index.js';
 import { parseCrl } from '../src/revocation/crl.js';
 import { IDLE_MS, useCrlWorker } from '../src/revocation/crl-offthread.js';
 import { opensslCrl } from './crl-openssl.js';
+import { createVerifier, fromDist, requireClientCert } from './certgate-under-test.js';
 
-// BENCH_FROM=dist measures the built package (what users run: the worker starts from dist/
-// without the TypeScript loader, about half a second sooner than from source under tsx).
-// (The dist/ paths are not literals, so that type checking does not need a build.)
-const fromDist = process.env.BENCH_FROM === 'dist';
-const dist = (name: string) => new URL(`../dist/${name}.js`, import.meta.url).href;
-const { createVerifier } = (
-  fromDist ? await import(dist('index')) : await import('../src/index.js')
-) as typeof import('../src/index.js');
-const { requireClientCert } = (
-  fromDist ? await import(dist('express')) : await import('../src/adapters/express.js')
-) as typeof import('../src/adapters/express.js');
 const entries = Number(process.argv[2] ?? 1_000_000);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) console.log('(run with node --expose-gc --import tsx for memory figures)');

@@ -47,13 +47,26 @@ export async function fetchChanged(
   if (state.lastModified) headers['if-modified-since'] = state.lastModified;
   const { lease, offThread, ...request } = limits;
   const url = state.spec.location;
-  const inWorker = offThread ? await fetchOffThread(url, { headers, ...request }, lease.shared, paced) : undefined;
-  // A worker that died mid-download charged its bytes to the lease: given back before trying here.
-  if (offThread && !inWorker) lease.release();
+  const inWorker = offThread ? await workerFetch(url, { headers, ...request }, lease, paced) : undefined;
   const response = inWorker ?? (await mainThreadFetch(url, { headers, ...request }, lease, paced));
   if (response.status === 304) return undefined;
   if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
   return { bytes: response.bytes, etag: response.etag, lastModified: response.lastModified };
+}
+
+/**
+ * The fetch in the CRL worker; undefined when none could do it. A worker that died mid-download
+ * charged its bytes to the lease: they are given back before the caller tries on the main thread.
+ */
+async function workerFetch(
+  url: string,
+  request: { headers: Record<string, string>; maxBytes: number; timeoutMs: number; signal: AbortSignal },
+  lease: ByteLease,
+  paced: boolean,
+) {
+  const inWorker = await fetchOffThread(url, request, lease.shared, paced);
+  if (!inWorker) lease.release();
+  return inWorker;
 }
 
 /**
@@ -72,9 +85,8 @@ async function mainThreadFetch(
     response = await fetchBounded(url, { ...request, charge: lease.charge, handOffFrom });
   } catch (err) {
     if (!(err instanceof LargeBodyDeclared)) throw err;
-    const inWorker = await fetchOffThread(url, request, lease.shared, paced);
+    const inWorker = await workerFetch(url, request, lease, paced);
     if (inWorker) return inWorker;
-    lease.release();
     response = await fetchBounded(url, { ...request, charge: lease.charge });
   }
   const { status, bytes } = response;

@@ -11,8 +11,9 @@ import { Worker } from 'node:worker_threads';
 import { crlDers, SLICE_MS } from './crl-bytes.js';
 import { crlFromIndexedEntries, MalformedCrlError, monotonicNow, parseCrlAsync, type ParsedCrl } from './crl.js';
 import { LARGE_CRL_BYTES } from './crl-header.js';
-import type { CrlWorkerJob, CrlWorkerReply, SharedDer } from './crl-worker.js';
+import type { CrlWorkerJob, CrlWorkerReply, Fetched, SharedDer } from './crl-worker.js';
 import type { SharedLease } from './byte-budget.js';
+import { nextTurn } from './pacing.js';
 
 /** How long a worker with nothing to do is kept before it ends (ms). */
 export const IDLE_MS = 2_000;
@@ -146,8 +147,6 @@ export function crlWorkerRunning(): boolean {
   return (host as unknown as { worker?: Worker }).worker !== undefined;
 }
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /** The input copied into shared memory in steps, yielding whenever a slice has run SLICE_MS. */
 export async function toSharedInSlices(input: string | Uint8Array, now = monotonicNow): Promise<Buffer> {
   const out = Buffer.from(new SharedArrayBuffer(Math.max(1, input.length)));
@@ -157,7 +156,7 @@ export async function toSharedInSlices(input: string | Uint8Array, now = monoton
     if (typeof input === 'string') out.write(input.slice(pos, end), pos, 'latin1');
     else out.set(input.subarray(pos, end), pos);
     if (now() - since > SLICE_MS) {
-      await yieldToEventLoop();
+      await nextTurn();
       since = now();
     }
   }
@@ -276,12 +275,7 @@ export async function verifyOffThread(
 }
 
 /** A response the worker read: the body in shared memory, and the validators for the next request. */
-export interface FetchedOffThread {
-  status: number;
-  etag?: string | undefined;
-  lastModified?: string | undefined;
-  bytes: Buffer;
-}
+export type FetchedOffThread = Omit<Fetched, 'body'> & { bytes: Buffer };
 
 /**
  * A CRL URL fetched by the worker, with the same client, limits and errors as on the main thread

@@ -303,10 +303,10 @@ export class CrlStore extends EventEmitter {
     this.reportStale(state);
   }
 
-  /** Whether there are CRLs in use and each is usable and before its nextUpdate (nothing waits on a new one). */
+  /** Whether there are CRLs in use and each is usable and current (nothing waits on a new one). */
   private allCurrent(crls: readonly ParsedCrl[]): boolean {
     const now = this.config.clock.now();
-    const current = (c: ParsedCrl) => !c.unusableBecause && c.nextUpdate !== undefined && c.nextUpdate.getTime() > now;
+    const current = (c: ParsedCrl) => !c.unusableBecause && freshness(c, now, this.strictTime) === 'current';
     return crls.length > 0 && crls.every(current);
   }
 
