@@ -6,6 +6,8 @@ export default defineConfig([
       index: 'src/index.ts',
       express: 'src/adapters/express.ts',
       koa: 'src/adapters/koa.ts',
+      fastify: 'src/adapters/fastify.ts',
+      nestjs: 'src/adapters/nestjs.ts',
       // The CRL worker (src/revocation/crl-offthread.ts finds it beside the code that starts it).
       'crl-worker': 'src/revocation/crl-worker.ts',
     },

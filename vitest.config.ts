@@ -21,6 +21,8 @@ export default defineConfig({
     alias: [
       { find: /^certgate\/express$/, replacement: src('adapters/express.ts') },
       { find: /^certgate\/koa$/, replacement: src('adapters/koa.ts') },
+      { find: /^certgate\/fastify$/, replacement: src('adapters/fastify.ts') },
+      { find: /^certgate\/nestjs$/, replacement: src('adapters/nestjs.ts') },
       { find: /^certgate$/, replacement: src('index.ts') },
     ],
   },

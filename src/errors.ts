@@ -32,6 +32,22 @@ export function statusFor(code: ReasonCode): number {
 }
 
 /**
+ * RFC 9457 problem details as every certgate adapter sends them (`application/problem+json`), plus
+ * `code` and `message` for clients that only read those. Only client-safe text: never `detail`.
+ */
+export interface ProblemBody {
+  /** `urn:certgate:error:<code>`. */
+  type: string;
+  /** The reason code. */
+  title: string;
+  status: number;
+  /** The public message (the same as `message`): the operator detail stays on the error. */
+  detail: string;
+  code: string;
+  message: string;
+}
+
+/**
  * The one error class certgate throws or passes to `next(err)`. `message` is safe to show to a
  * client; `detail` is for operators (logs, CLI) and may name certificates and issuers.
  */
@@ -49,6 +65,21 @@ export class CertgateError extends Error {
     this.status = statusFor(code);
     this.detail = options?.detail;
     this.expose = this.status < 500;
+  }
+
+  /**
+   * The response body certgate's adapters send for this error (RFC 9457 problem details, served as
+   * `application/problem+json` with `status`): for plain Node servers and adapters of your own.
+   */
+  toProblem(): ProblemBody {
+    return {
+      type: `urn:certgate:error:${this.code}`,
+      title: this.code,
+      status: this.status,
+      detail: this.message,
+      code: this.code,
+      message: this.message,
+    };
   }
 }
 

@@ -9,7 +9,7 @@ export type {
 } from './verifier/verifier.js';
 export type { VerifierOptions, CrlOptions, OcspOptions, Purpose } from './verifier/options.js';
 export { CertgateError, REASON_CODES, statusFor } from './errors.js';
-export type { ReasonCode, VerifyFailureCode } from './errors.js';
+export type { ProblemBody, ReasonCode, VerifyFailureCode } from './errors.js';
 export type { CertificateInfo, SubjectAltNames } from './x509/certificate.js';
 export type { NameObject } from './x509/name.js';
 export type { PemOrDer, PemOrDerInput } from './x509/pem.js';
