@@ -9,7 +9,9 @@
  *   5. memory left behind by a flood of distinct hostile certificates over TLS (bench/flood-memory.ts);
  *   6. the forwarded path (guard option `proxy`): part 1's throughput over plain HTTP with the certificate
  *      header nginx sets, and the guard's in-process cost per forwarded request (bench/forwarded.ts;
- *      alone: `npm run bench:forwarded`).
+ *      alone: `npm run bench:forwarded`);
+ *   7. beyond Express: guarded / plain on Fastify (keep-alive mTLS) and on HTTP/2 sessions with many
+ *      streams (bench/frameworks.ts; alone: `npm run bench:frameworks`).
  *
  * Only the sanity checks fail the run (non-2xx responses, a cert-less request not refused, a
  * verification that should succeed failing); timings are reported, never asserted.
@@ -37,6 +39,7 @@ import { round } from './stats.js';
 import { log, QUICK, THROUGHPUT_CONFIG } from './config.js';
 import { type FloodMemoryRun, measureFloodMemory } from './flood-memory.js';
 import { FORWARDED_HEADER, type ForwardedResult, forwardedRows, measureForwarded } from './forwarded.js';
+import { frameworkRows, measureFrameworks } from './frameworks.js';
 
 const CONFIG = THROUGHPUT_CONFIG;
 const FLOOD_COUNTS = (process.env.BENCH_FLOOD_COUNTS ?? (QUICK ? '200' : '2000,10000')).split(',').map(Number);
@@ -214,13 +217,19 @@ async function main(): Promise<void> {
     const floodMemory = await floodPart();
     sanity.floodMemory = 'every hostile certificate refused; alice served after each flood';
     const forwarded = await forwardedPart();
+    log();
+    const frameworks = await measureFrameworks(log);
 
     meta.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
     const totalSeconds = round((Date.now() - started) / 1000, 1);
-    const results = { meta, totalSeconds, sanity, throughput, guardCost, verifyCost, hostile, floodMemory, forwarded };
+    const results = {
+      ...{ meta, totalSeconds, sanity, throughput, guardCost, verifyCost, hostile, floodMemory, forwarded },
+      frameworks,
+    };
     await writeFile(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     log();
     log(renderTable(meta, throughput, guardCost, verifyCost, hostile, forwarded, totalSeconds));
+    for (const [k, v] of frameworkRows(frameworks)) log(v === '' ? k : `  ${k}  ${v}`);
     for (const r of floodMemory)
       log(
         `  flood of ${r.certificates} hostile certificates (${r.certificateDerBytes} B, ~${r.subjectBytes} B subject): ` +

@@ -113,8 +113,8 @@ export class LoadRunner {
     });
   }
 
-  static async start(): Promise<LoadRunner> {
-    const script = fileURLToPath(new URL('./load-runner.mjs', import.meta.url));
+  /** `script`: load-runner.mjs (autocannon, HTTP/1.1) or h2-load-runner.mjs (streams on HTTP/2 sessions). */
+  static async start(script = fileURLToPath(new URL('./load-runner.mjs', import.meta.url))): Promise<LoadRunner> {
     // execArgv: [] so the child is plain node, without the tsx loader the parent runs under.
     const child = fork(script, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     await new Promise<void>((resolve, reject) => {
@@ -159,9 +159,10 @@ export async function measureThroughput(
   request: TlsClient | LoadRequest,
   config: ThroughputConfig,
   log: (line: string) => void,
+  runnerScript?: string,
 ): Promise<ThroughputResult> {
   const requestShape: LoadRequest = 'cert' in request ? { tls: request } : request;
-  const runner = await LoadRunner.start();
+  const runner = await LoadRunner.start(runnerScript);
   try {
     const one = async (roundNo: number, route: Route, duration: number): Promise<RunRecord> => {
       const cpu0 = process.cpuUsage();
@@ -199,7 +200,7 @@ export async function measureThroughput(
         );
       }
       log(
-        `  ${roundNo < 0 ? 'warm-up' : `round ${roundNo + 1}`}  /${route.padEnd(8)} ${rps.toFixed(0).padStart(7)} req/s  server CPU ${(record.serverCpu * 100).toFixed(0)}%  autocannon CPU ${(record.loadGenCpu * 100).toFixed(0)}%  ${record.serverCpuUsPerRequest} us CPU/req  p50 ${load.latencyP50Ms} ms  p99 ${load.latencyP99Ms} ms`,
+        `  ${roundNo < 0 ? 'warm-up' : `round ${roundNo + 1}`}  /${route.padEnd(8)} ${rps.toFixed(0).padStart(7)} req/s  server CPU ${(record.serverCpu * 100).toFixed(0)}%  load CPU ${(record.loadGenCpu * 100).toFixed(0)}%  ${record.serverCpuUsPerRequest} us CPU/req  p50 ${load.latencyP50Ms} ms  p99 ${load.latencyP99Ms} ms`,
       );
       return record;
     };

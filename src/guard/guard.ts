@@ -3,7 +3,13 @@ import { configError, parseVerifierOptions, type VerifierOptions } from '../veri
 import { verifierFromConfig, type Verifier } from '../verifier/verifier.js';
 import { defaultIdentify, type IdentifyFunction } from '../identity/identity.js';
 import { systemClock, type Clock } from '../time/clock.js';
-import type { CertificateSource, PresentedCertificate, RequestLike, SourceReading } from '../sources/source.js';
+import {
+  ConnectionClosedError,
+  type CertificateSource,
+  type PresentedCertificate,
+  type RequestLike,
+  type SourceReading,
+} from '../sources/source.js';
 import { tlsSocketSource } from '../sources/tls-socket.js';
 import { describeType } from '../x509/pem.js';
 import { optionNames } from '../model/option-names.js';
@@ -209,11 +215,19 @@ export function createGuard(
     return withoutVerification(reading);
   };
   const guarded = (reading: SourceReading): Promise<Remembered> =>
-    run(reading).catch((err: unknown) => ({
-      // Only a broken shared verifier or source gets here; the client still gets a clean refusal.
-      outcome: refusal('CONFIG_INVALID', `verification failed unexpectedly: ${(err as Error)?.message ?? String(err)}`),
-      expiresAt: settings.clock.now() + REFUSAL_RECHECK_MS,
-    }));
+    run(reading).catch((err: unknown) =>
+      // The client left while its first verdict was pending: nobody to answer, nothing misconfigured.
+      err instanceof ConnectionClosedError
+        ? { outcome: refusal('CERT_MISSING', err.message), expiresAt: Infinity }
+        : {
+            // Only a broken shared verifier or source gets here; the client still gets a clean refusal.
+            outcome: refusal(
+              'CONFIG_INVALID',
+              `verification failed unexpectedly: ${(err as Error)?.message ?? String(err)}`,
+            ),
+            expiresAt: settings.clock.now() + REFUSAL_RECHECK_MS,
+          },
+    );
 
   const decideRequest = async (req: RequestLike): Promise<GuardOutcome> => {
     let reading: SourceReading;

@@ -86,6 +86,13 @@ export type SourceRefusal = Partial<CacheScope> & {
 
 export type SourceReading = PresentedCertificate | NoCertificate | SourceRefusal;
 
+/**
+ * Thrown by a reading's lazy parts (`ders`) when the connection closed before they were read (an
+ * HTTP/2 session destroyed while its first verdict was pending): the guard answers CERT_MISSING,
+ * not a configuration error, and nobody is left to receive it anyway.
+ */
+export class ConnectionClosedError extends Error {}
+
 export interface CertificateSource {
   /**
    * Reads what `req` presents. Called on every request, so it must be cheap on a connection seen

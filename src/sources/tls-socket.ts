@@ -1,7 +1,13 @@
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 import type { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
-import type { CertificateSource, RequestLike, SourceReading, TransportFacts } from './source.js';
+import {
+  ConnectionClosedError,
+  type CertificateSource,
+  type RequestLike,
+  type SourceReading,
+  type TransportFacts,
+} from './source.js';
 
 /**
  * The TLS connection as a certificate source: the certificate the client presented in the
@@ -103,18 +109,41 @@ function isTlsSocket(socket: unknown): socket is TLSSocket {
   );
 }
 
-/** The connection a request arrived on, if over TLS. */
-function connectionOf(req: RequestLike): Connection | undefined {
+/**
+ * Whether a socket can no longer be read. Node's HTTP/2 socket proxy throws
+ * ERR_HTTP2_SOCKET_UNBOUND for any property once its session let go of the socket.
+ */
+function isGone(socket: TLSSocket): boolean {
+  try {
+    return socket.destroyed === true;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The connection a request arrived on, if over TLS; `closed` for an HTTP/2 request whose session
+ * is gone (Node clears `stream.session`, and the session's socket throws once unbound).
+ */
+function connectionOf(req: RequestLike): Connection | 'closed' | undefined {
+  const stream = req.stream as { session?: { socket?: unknown; destroyed?: boolean } } | undefined;
   // HTTP/2: `req.socket` is a proxy made per stream; the session is the connection.
-  const session = (req.stream as { session?: { socket?: unknown } } | undefined)?.session;
-  if (session && typeof session === 'object') {
+  if (stream && typeof stream === 'object') {
+    const session = stream.session;
+    if (!session || typeof session !== 'object' || session.destroyed) return 'closed';
     const socket = session.socket;
+    if (socket === undefined || isGone(socket as TLSSocket)) return 'closed';
     return isTlsSocket(socket) ? { key: session, socket } : undefined;
   }
   return isTlsSocket(req.socket) ? { key: req.socket, socket: req.socket } : undefined;
 }
 
 const NOT_TLS: SourceReading = Object.freeze({ kind: 'none', detail: 'the request did not arrive over TLS' });
+const CLOSED: SourceReading = Object.freeze({
+  kind: 'none',
+  detail: 'the HTTP/2 session closed before its certificate was read',
+});
+const CHAIN_UNREAD = 'the connection closed before its certificate chain was read';
 
 /**
  * A connection's reading: the leaf now, the chain only if a guard asks for `ders` (a class with
@@ -137,19 +166,29 @@ class TlsReading {
 
   /** Read only for operator details (a refusal): asking the socket for its peer address costs. */
   get via(): string {
-    return `TLS connection${this.socket.remoteAddress ? ` from ${this.socket.remoteAddress}` : ''}`;
+    const address = isGone(this.socket) ? undefined : this.socket.remoteAddress;
+    return `TLS connection${address ? ` from ${address}` : ''}`;
   }
 
+  /** Throws ConnectionClosedError when the connection closed before the chain was read. */
   get ders(): readonly Buffer[] {
-    return chainOf(this.socket, this.record);
+    if (this.record.chain) return this.record.chain;
+    if (isGone(this.socket)) throw new ConnectionClosedError(CHAIN_UNREAD);
+    try {
+      return chainOf(this.socket, this.record);
+    } catch (err) {
+      if (isGone(this.socket)) throw new ConnectionClosedError(CHAIN_UNREAD);
+      throw err;
+    }
   }
 
   get transport(): TransportFacts {
+    if (isGone(this.socket)) return { protocol: undefined, cipher: undefined };
     return { protocol: this.socket.getProtocol?.() ?? undefined, cipher: this.socket.getCipher?.()?.name };
   }
 
   get untrustedHint(): string | undefined {
-    const resumedWithoutChain = this.ders.length === 1 && this.socket.isSessionReused();
+    const resumedWithoutChain = this.ders.length === 1 && !isGone(this.socket) && this.socket.isSessionReused();
     return resumedWithoutChain ? RESUMED_HINT : undefined;
   }
 }
@@ -194,6 +233,7 @@ export const tlsSocketSource: CertificateSource = Object.freeze({
     const known = readings.get(session ?? (req.socket as object));
     if (known) return known;
     const connection = connectionOf(req);
+    if (connection === 'closed') return CLOSED;
     if (!connection) return NOT_TLS;
     const { socket, key } = connection;
     watchHandshakes((socket as TLSSocket & { server?: object }).server);

@@ -222,6 +222,8 @@ export interface CurlReply {
   text: string;
   body: any;
   contentType: string;
+  /** The HTTP version curl negotiated: `1.1`, `2`. */
+  httpVersion: string;
 }
 
 /**
@@ -240,7 +242,7 @@ export function curl(url: string, args: string[]): Promise<CurlReply> {
         '20',
         ...args,
         '--write-out',
-        `${marker}%{http_code} %{content_type}`,
+        `${marker}%{http_code} %{http_version} %{content_type}`,
         url,
       ],
       { encoding: 'utf8' },
@@ -251,14 +253,14 @@ export function curl(url: string, args: string[]): Promise<CurlReply> {
         }
         const at = stdout.lastIndexOf(marker);
         const text = stdout.slice(0, at);
-        const [code, contentType = ''] = stdout.slice(at + marker.length).split(' ');
+        const [code, httpVersion = '', contentType = ''] = stdout.slice(at + marker.length).split(' ');
         let body: unknown = text;
         try {
           body = JSON.parse(text);
         } catch {
           /* not JSON */
         }
-        resolve({ status: Number(code), text, body, contentType });
+        resolve({ status: Number(code), text, body, contentType, httpVersion });
       },
     );
   });
