@@ -21,7 +21,6 @@ import { APP_FILTER, APP_GUARD, HttpAdapterHost, NestFactory } from '@nestjs/cor
 import { byCommonName } from '../../src/index.js';
 import {
   CertgateExceptionFilter,
-  CertgateModule,
   ClientCert,
   ClientCertGuard,
   RequireClientCert,
