@@ -1,8 +1,10 @@
 import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { Module } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertgateError } from 'certgate';
 import { CertgateModule, RequireClientCert, type CertgateModuleOptions } from 'certgate/nestjs';
+import { createBankingApp } from '../examples/nestjs-banking.js';
 import { expectProblem, get, makePki, type TestPki } from './helpers/clients.js';
 import { bankingOptions, startNestApp, USERS, type Platform, type RunningNestApp } from './helpers/nest-app.js';
 
@@ -258,5 +260,20 @@ describe('Nest 11 on the Fastify platform over HTTP/2', () => {
     expectProblem(await h2get(app.port, '/banking/accounts', pki.mallory), 401, 'CERT_REVOKED');
     expectProblem(await h2get(app.port, '/banking/accounts', pki.bob), 403, 'ROLE_FORBIDDEN');
     expect((await as(app, '/banking/accounts', 'alice')).body).toEqual({ user: 'alice' });
+  });
+});
+
+describe('examples/nestjs-banking.ts', () => {
+  it('serves its routes as its header says', async () => {
+    const app = await createBankingApp(pki.files.dir, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    const nest = { port: (app.getHttpServer().address() as AddressInfo).port, close: () => app.close(), app };
+    running.push(nest);
+    expect((await as(nest, '/')).body).toEqual({ page: 'public', tls: 'one-way' });
+    expect((await as(nest, '/banking/accounts', 'alice')).body).toEqual({ user: 'alice', balance: 1234.56 });
+    expect((await as(nest, '/banking/audit', 'bob')).body).toEqual({ user: 'bob', entries: 3 });
+    expectProblem(await as(nest, '/banking/accounts'), 401, 'CERT_MISSING');
+    expectProblem(await as(nest, '/banking/audit', 'alice'), 403, 'ROLE_FORBIDDEN');
+    expectProblem(await as(nest, '/banking/whoami', 'mallory'), 401, 'CERT_REVOKED');
   });
 });

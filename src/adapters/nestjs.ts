@@ -8,7 +8,6 @@ export { ClientCertGuard } from './nestjs/guard.js';
 export { CertgateExceptionFilter } from './nestjs/filter.js';
 export {
   ClientCert,
-  CLIENT_CERT_RULE,
   RequireClientCert,
   SkipClientCert,
   type RequireClientCertOptions,
