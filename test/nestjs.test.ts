@@ -1,9 +1,10 @@
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { Module } from '@nestjs/common';
+import { Controller, Get, Module, UseGuards } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertgateError } from 'certgate';
-import { CertgateModule, RequireClientCert, type CertgateModuleOptions } from 'certgate/nestjs';
+import { CertgateModule, ClientCertGuard, RequireClientCert, type CertgateModuleOptions } from 'certgate/nestjs';
 import { createBankingApp } from '../examples/nestjs-banking.js';
 import { expectProblem, get, makePki, type TestPki } from './helpers/clients.js';
 import { bankingOptions, startNestApp, USERS, type Platform, type RunningNestApp } from './helpers/nest-app.js';
@@ -275,5 +276,25 @@ describe('examples/nestjs-banking.ts', () => {
     expectProblem(await as(nest, '/banking/accounts'), 401, 'CERT_MISSING');
     expectProblem(await as(nest, '/banking/audit', 'alice'), 403, 'ROLE_FORBIDDEN');
     expectProblem(await as(nest, '/banking/whoami', 'mallory'), 401, 'CERT_REVOKED');
+  });
+});
+
+describe('Nest 11: ClientCertGuard without CertgateModule', () => {
+  it('fails NestFactory.create with a message that says what to import', async () => {
+    @Controller('x')
+    @UseGuards(ClientCertGuard)
+    class LonelyController {
+      @Get()
+      x() {
+        return 'never';
+      }
+    }
+    @Module({ controllers: [LonelyController] })
+    class LonelyModule {}
+    const failed = await NestFactory.create(LonelyModule, { logger: false, abortOnError: false }).then(
+      (app) => app.close(),
+      (err: unknown) => err,
+    );
+    expect(String((failed as Error)?.message)).toMatch(/CertgateModule\.forRoot\(\)/);
   });
 });

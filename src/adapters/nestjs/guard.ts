@@ -6,8 +6,12 @@ import { notifyReject } from '../options.js';
 import { refusalError, withRoles, type CertgateCore, type RouteRule } from './core.js';
 import { CLIENT_CERT_RULE, type ClientCert } from './decorators.js';
 
-/** The injection token of the module's {@link CertgateCore} (explicit: no decorator metadata is emitted). */
-export const CERTGATE_CORE = Symbol.for('certgate:nestjs-core');
+/**
+ * The injection token of the module's {@link CertgateCore} (explicit: no decorator metadata is
+ * emitted). Nest names a token it cannot resolve, so its description says what is missing;
+ * Symbol.for: the ESM and the CommonJS build of certgate agree on it.
+ */
+export const CERTGATE_CORE = Symbol.for('certgate: import CertgateModule.forRoot() in the root module');
 
 type FrameworkRequest = { clientCert?: ClientCert; raw?: unknown };
 
