@@ -70,6 +70,15 @@ describe.each<Platform>(['express', 'fastify'])('Nest 11 on the %s platform', (p
     expect((await as(app, '/audit/open')).body).toEqual({ page: 'open' });
   });
 
+  it('answers refusals without a word in Nest’s log (no content-type rewrite, no error logged)', async () => {
+    const said: unknown[] = [];
+    const logger = { log() {}, warn: (m: unknown) => said.push(m), error: (m: unknown) => said.push(m) };
+    const quiet = await start({ platform, logger, certgate: CertgateModule.forRoot(bankingOptions(pki)) });
+    expectProblem(await as(quiet, '/banking/accounts'), 401, 'CERT_MISSING');
+    expectProblem(await as(quiet, '/banking/accounts', 'bob'), 403, 'ROLE_FORBIDDEN');
+    expect(said).toEqual([]);
+  });
+
   it('answers @ClientCert() on an unguarded route with 500 CONFIG_INVALID', async () => {
     expectProblem(await as(app, '/public/miswired', 'alice'), 500, 'CONFIG_INVALID');
   });

@@ -15,6 +15,7 @@ import {
   type ExceptionFilter,
   type HttpServer,
   type INestApplication,
+  type LoggerService,
   type Provider,
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, HttpAdapterHost, NestFactory } from '@nestjs/core';
@@ -120,6 +121,8 @@ export interface NestAppOptions {
   globalFilter?: boolean | 'then-certgate';
   /** The app's catch-all filter as an APP_FILTER provider of the root module. */
   appFilter?: boolean;
+  /** Nest's logger; default none. */
+  logger?: LoggerService;
   /** ClientCertGuard as a global guard (APP_GUARD) of the root module. */
   globalGuard?: boolean;
   /** Fastify only: HTTP/2 with HTTP/1.1 fallback (ALPN). */
@@ -146,7 +149,7 @@ async function createApp(options: NestAppOptions, module: unknown): Promise<INes
   // Ask every client for a certificate; the guard decides (public routes stay reachable without one).
   const https = { ...options.tls, requestCert: true, rejectUnauthorized: false };
   // abortOnError false: a configuration error rejects here instead of exiting the process.
-  const nestOptions = { logger: false as const, abortOnError: false };
+  const nestOptions = { logger: options.logger ?? (false as const), abortOnError: false };
   if (options.platform === 'express') {
     return NestFactory.create(module as never, { ...nestOptions, httpsOptions: https });
   }

@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type Provider } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { configError } from '../../verifier/options.js';
 import { createCore, type CertgateCore, type CertgateModuleOptions } from './core.js';
@@ -10,7 +10,7 @@ export interface CertgateModuleAsyncOptions {
   /** Modules whose providers the factory injects (e.g. ConfigModule). */
   imports?: ModuleMetadata['imports'];
   /** Tokens of the factory's arguments, in order (explicit: no decorator metadata is needed). */
-  inject?: InjectionToken[];
+  inject?: FactoryProvider['inject'];
   useFactory: (...args: never[]) => CertgateModuleOptions | Promise<CertgateModuleOptions>;
   /**
    * Decided here, not by the factory: whether certgate registers its exception filter is known
