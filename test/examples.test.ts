@@ -59,6 +59,7 @@ async function start(file: string): Promise<{ origin: string; pki: string }> {
 const EXAMPLES = [
   { file: 'express-banking.ts', banking: '/banking/balance' },
   { file: 'koa-banking.ts', banking: '/banking/balance' },
+  { file: 'nestjs-banking.ts', banking: '/banking/accounts' },
 ];
 
 describe.each(EXAMPLES)('examples/$file', ({ file, banking }) => {
@@ -76,6 +77,11 @@ describe.each(EXAMPLES)('examples/$file', ({ file, banking }) => {
     ]);
     expect([alice.status, alice.body.user]).toEqual([200, 'alice']);
     const none = await curl(`${origin}${banking}`, ca);
-    expect([none.status, none.contentType, none.body.code]).toEqual([401, 'application/problem+json', 'CERT_MISSING']);
+    // Express-based frameworks add `; charset=utf-8`.
+    expect([none.status, none.contentType.replace(/;$/, ''), none.body.code]).toEqual([
+      401,
+      'application/problem+json',
+      'CERT_MISSING',
+    ]);
   }, 60_000);
 });
