@@ -73,16 +73,15 @@ const answered = (reply: FastifyReplyLike): boolean => reply.sent || reply.raw.h
 export function requireClientCert(options?: RequireClientCertOptions): ClientCertHook {
   const { guard, forwardErrors, onReject } = adapterSetup(options, 'requireClientCert');
 
+  /** Lets the request through, or refuses it: the outcome's own status, problem+json or forwarded. */
   const settle = (outcome: GuardOutcome, request: FastifyRequestLike, reply: FastifyReplyLike, done: Done): void => {
-    if (!outcome.ok) notifyReject(onReject, outcome.error);
-    // Neither the handler nor the error handler may run on a reply that is already sent.
-    if (answered(reply)) return;
     if (outcome.ok) {
       request.clientCert = outcome.clientCert;
       done();
       return;
     }
     const { error } = outcome;
+    notifyReject(onReject, error);
     // Also before forwarding: a custom error handler that only sends a body still answers with
     // certgate's status (Fastify's default handler takes `error.status` when none is set).
     reply.code(error.status);
@@ -95,10 +94,15 @@ export function requireClientCert(options?: RequireClientCertOptions): ClientCer
     reply.send(problemBytes(error) as never);
   };
 
-  /** After the await nothing catches a throw: reported, and the request refused if still open. */
+  /** After the await: the reply may have been sent meanwhile, and nothing catches a throw. */
   const settleLate = (outcome: GuardOutcome, request: FastifyRequestLike, reply: FastifyReplyLike, done: Done) => {
     try {
-      settle(outcome, request, reply, done);
+      if (!answered(reply)) {
+        settle(outcome, request, reply, done);
+        return;
+      }
+      // Neither the handler nor the error handler may run on a reply that is already sent.
+      if (!outcome.ok) notifyReject(onReject, outcome.error);
     } catch (err) {
       reportFailure('the Fastify hook chain after certgate failed', err);
       if (!answered(reply)) reply.raw.destroy();
@@ -106,7 +110,8 @@ export function requireClientCert(options?: RequireClientCertOptions): ClientCer
   };
 
   return function certgateRequireClientCert(request, reply, done): void {
-    // Fast path: a connection already decided is answered synchronously, without a promise.
+    // Fast path: a connection already decided is answered synchronously, without a promise. No
+    // answered() check: Fastify calls a hook only while the reply is unsent (hookIterator).
     const known = guard.cached(request.raw);
     if (known) {
       settle(known, request, reply, done);
