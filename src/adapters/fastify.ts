@@ -1,3 +1,7 @@
+// Types only (no runtime import of Fastify): brings the module into a program that compiles this
+// file alone (the declaration build), which the augmentation below needs to find it.
+import type {} from 'fastify';
+
 import type { CertgateError } from '../errors.js';
 import type { ClientCert, GuardOutcome } from '../guard/guard.js';
 import type { RequestLike } from '../sources/source.js';
