@@ -17,6 +17,8 @@ let port: number;
 let handlerRuns = 0;
 const rejections: string[] = [];
 const warnings: Error[] = [];
+/** Fastify's own log lines at warn level and above (e.g. "Reply was already sent"). */
+const fastifyLogs: string[] = [];
 const onWarning = (w: Error) => {
   if (w.name === 'CertgateWarning') warnings.push(w);
 };
@@ -31,6 +33,7 @@ beforeAll(async () => {
   pki = await makePki();
   process.on('warning', onWarning);
   app = Fastify({
+    logger: { level: 'warn', stream: { write: (line: string) => void fastifyLogs.push(line) } },
     https: { key: pki.server.key, cert: pki.server.cert, ca: pki.ca, requestCert: true, rejectUnauthorized: false },
   });
   // Hidden-class friendly: the property exists on every request; the guard fills it in.
@@ -140,6 +143,8 @@ describe('Fastify: a reply sent while the guard was deciding', () => {
     await sleep(400);
     expect(rejections).toEqual(['IDENTITY_UNKNOWN']);
     expect(handlerRuns).toBe(0);
+    // The hook tried no second answer (Fastify warns of one) and passed nothing to the error handler.
+    expect(fastifyLogs.join('')).not.toMatch(/already sent|CertgateError|IDENTITY_UNKNOWN/);
   });
 });
 
