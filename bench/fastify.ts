@@ -222,12 +222,10 @@ export function fastifyRows(r: FastifyBenchResult): Array<[string, string]> {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const decorated = process.argv.includes('--decorated');
   const c = THROUGHPUT_CONFIG;
+  const load = os.loadavg().map((x) => x.toFixed(2));
   defaultLog(
-    `certgate/fastify throughput: ${c.rounds} rounds x 3 routes x ${c.durationSeconds} s, ${c.connections} connections, ` +
-      `load avg ${os
-        .loadavg()
-        .map((x) => x.toFixed(2))
-        .join(' ')}`,
+    `certgate/fastify throughput: ${c.rounds} rounds x 3 routes x ${c.durationSeconds} s, ` +
+      `${c.connections} connections, load avg ${load.join(' ')}`,
   );
   measureFastify(c, defaultLog, { decorated })
     .then((r) => {
