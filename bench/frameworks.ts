@@ -3,21 +3,30 @@
  * side by side in one run: Fastify over keep-alive mTLS (bench/fastify.ts), and HTTP/2 sessions
  * with many streams (bench/http2-session.ts).
  */
+import { fastifyRows, type FastifyBenchResult, measureFastify } from './fastify.js';
 import { H2_CONFIG, measureHttp2Session } from './http2-session.js';
+import { THROUGHPUT_CONFIG } from './config.js';
 import type { ThroughputResult } from './throughput.js';
 
 export interface FrameworksResult {
+  fastify: FastifyBenchResult;
   http2: ThroughputResult;
 }
 
 export async function measureFrameworks(log: (line?: string) => void): Promise<FrameworksResult> {
+  const f = THROUGHPUT_CONFIG;
+  log(
+    `7a. Fastify 5 keep-alive mTLS: ${f.rounds} rounds x 3 routes x ${f.durationSeconds} s, ` +
+      `${f.connections} connections (autocannon in a child process)`,
+  );
+  const fastify = await measureFastify(f, log);
   const c = H2_CONFIG;
   log(
     `7b. HTTP/2 (plain node:http2 + clientCertGuard): ${c.rounds} rounds x 3 routes x ${c.durationSeconds} s, ` +
       `${c.connections} session(s) x ${c.pipelining} streams (bench/h2-load-runner.mjs in a child process)`,
   );
   const http2 = await measureHttp2Session(log);
-  return { http2 };
+  return { fastify, http2 };
 }
 
 function ratioRows(name: string, t: ThroughputResult): Array<[string, string]> {
@@ -44,7 +53,8 @@ function ratioRows(name: string, t: ThroughputResult): Array<[string, string]> {
 export function frameworkRows(f: FrameworksResult): Array<[string, string]> {
   const c = f.http2.config;
   return [
-    [`-- 7. beyond Express (median of ${c.rounds} interleaved ${c.durationSeconds} s runs)`, ''],
-    ...ratioRows(`HTTP/2, ${c.connections} session x ${c.pipelining} streams`, f.http2),
+    ...fastifyRows(f.fastify),
+    [`-- HTTP/2 sessions (median of ${c.rounds} interleaved ${c.durationSeconds} s runs)`, ''],
+    ...ratioRows(`${c.connections} session x ${c.pipelining} streams`, f.http2),
   ];
 }

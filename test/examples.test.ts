@@ -57,12 +57,14 @@ async function start(file: string): Promise<{ origin: string; pki: string }> {
 }
 
 const EXAMPLES = [
-  { file: 'express-banking.ts', banking: '/banking/balance' },
-  { file: 'koa-banking.ts', banking: '/banking/balance' },
-  { file: 'nestjs-banking.ts', banking: '/banking/accounts' },
+  { file: 'express-banking.ts', banking: '/banking/balance', http: '1.1' },
+  { file: 'koa-banking.ts', banking: '/banking/balance', http: '1.1' },
+  { file: 'nestjs-banking.ts', banking: '/banking/accounts', http: '1.1' },
+  // HTTP/2 with allowHTTP1: curl negotiates h2.
+  { file: 'fastify-banking.ts', banking: '/banking/accounts', http: '2' },
 ];
 
-describe.each(EXAMPLES)('examples/$file', ({ file, banking }) => {
+describe.each(EXAMPLES)('examples/$file', ({ file, banking, http }) => {
   it('answers the public page one-way, and the banking route only with a good client certificate', async () => {
     const { origin, pki } = await start(file);
     const ca = ['--cacert', join(pki, 'ca.pem')];
@@ -75,7 +77,7 @@ describe.each(EXAMPLES)('examples/$file', ({ file, banking }) => {
       '--key',
       join(pki, 'alice-key.pem'),
     ]);
-    expect([alice.status, alice.body.user]).toEqual([200, 'alice']);
+    expect([alice.status, alice.body.user, alice.httpVersion]).toEqual([200, 'alice', http]);
     const none = await curl(`${origin}${banking}`, ca);
     // Express-based frameworks add `; charset=utf-8`.
     expect([none.status, none.contentType.replace(/;$/, ''), none.body.code]).toEqual([

@@ -11,6 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
 let app: string;
+/** A second scratch app with Fastify and NestJS installed beside certgate (optional peers). */
+let frameworksApp: string;
 
 beforeAll(() => {
   const work = mkdtempSync(join(tmpdir(), 'certgate-pack-'));
@@ -26,11 +28,24 @@ beforeAll(() => {
     stdio: 'pipe',
   });
   execFileSync(join(app, 'node_modules/.bin/certgate'), ['dev-pki', join(app, 'pki')], { stdio: 'pipe' });
-}, 180_000);
+  frameworksApp = join(work, 'frameworks-app');
+  execFileSync('mkdir', ['-p', frameworksApp]);
+  writeFileSync(
+    join(frameworksApp, 'package.json'),
+    JSON.stringify({ name: 'scratch-frameworks-app', version: '1.0.0', private: true }),
+  );
+  const frameworks = ['fastify@^5', '@nestjs/common@^11', '@nestjs/core@^11', 'reflect-metadata', 'rxjs'];
+  execFileSync(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(work, tarball), ...frameworks],
+    { cwd: frameworksApp, stdio: 'pipe' },
+  );
+  execFileSync('cp', ['-r', join(app, 'pki'), join(frameworksApp, 'pki')]);
+}, 300_000);
 
-function node(file: string, source: string): { status: number | null; stdout: string; stderr: string } {
-  writeFileSync(join(app, file), source);
-  const r = spawnSync(process.execPath, [file], { cwd: app, encoding: 'utf8' });
+function node(file: string, source: string, cwd = app): { status: number | null; stdout: string; stderr: string } {
+  writeFileSync(join(cwd, file), source);
+  const r = spawnSync(process.execPath, [file], { cwd, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -139,6 +154,35 @@ certgate.createVerifier({});
 export = { codeOf, status, middlewares };
 `;
 
+/** A strict consumer of the framework entries: the Fastify augmentation and the Nest decorators. */
+const CONSUMER_FRAMEWORKS = `
+import Fastify from 'fastify';
+import type { DynamicModule } from '@nestjs/common';
+import { Controller, Get, UseGuards } from '@nestjs/common';
+import { requireClientCert } from 'certgate/fastify';
+import { CertgateModule, ClientCert, ClientCertGuard, RequireClientCert } from 'certgate/nestjs';
+
+const app = Fastify();
+app.get('/', { onRequest: requireClientCert({ ca: 'PEM', roles: ['customer'] }) }, async (request) => {
+  const user: string = request.clientCert.user;
+  return { user };
+});
+// @ts-expect-error roles is an array
+requireClientCert({ roles: 'customer' });
+
+export const root: DynamicModule = CertgateModule.forRoot({ ca: 'PEM' });
+
+@Controller('banking')
+@UseGuards(ClientCertGuard)
+export class BankingController {
+  @Get('accounts')
+  @RequireClientCert({ roles: ['customer'] })
+  accounts(@ClientCert() cert: ClientCert): { user: string } {
+    return { user: cert.user };
+  }
+}
+`;
+
 describe('the packed package in a fresh app', () => {
   it('works with import (ESM)', () => {
     const r = node(
@@ -191,6 +235,82 @@ describe('the packed package in a fresh app', () => {
           file,
         ).toBe(true);
       }
+    }
+  }, 120_000);
+
+  it('certgate/fastify guards a real Fastify server (ESM) and certgate/nestjs loads (CommonJS)', () => {
+    const fastify = node(
+      'fastify.mjs',
+      `
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import Fastify from 'fastify';
+import { requireClientCert } from 'certgate/fastify';
+const file = (n) => readFileSync('pki/' + n);
+const app = Fastify({ https: { key: file('server-key.pem'), cert: file('server.pem'), ca: file('ca.pem'), requestCert: true, rejectUnauthorized: false } });
+app.get('/', { onRequest: requireClientCert({ ca: file('ca.pem'), crl: file('crl.pem') }) }, async (req) => ({ user: req.clientCert.user }));
+await app.listen({ port: 0, host: '127.0.0.1' });
+const ask = (client) => new Promise((resolve, reject) => {
+  https.get({ host: '127.0.0.1', port: app.server.address().port, path: '/', servername: 'localhost', ca: file('ca.pem'), agent: false, ...client }, (res) => {
+    let body = ''; res.on('data', (c) => (body += c)); res.on('end', () => resolve(res.statusCode + ' ' + JSON.parse(body)[client.cert ? 'user' : 'code']));
+  }).on('error', reject);
+});
+const answers = [await ask({ cert: file('alice.pem'), key: file('alice-key.pem') }), await ask({})];
+await app.close();
+console.log(JSON.stringify(answers));
+`,
+      frameworksApp,
+    );
+    expect(fastify.stderr).toBe('');
+    expect(JSON.parse(fastify.stdout)).toEqual(['200 alice', '401 CERT_MISSING']);
+    const nest = node(
+      'nest.cjs',
+      `
+require('reflect-metadata');
+const { CertgateModule, ClientCertGuard } = require('certgate/nestjs');
+const { CertgateError } = require('certgate');
+const mod = CertgateModule.forRoot({ ca: require('node:fs').readFileSync('pki/ca.pem') });
+let error;
+try { CertgateModule.forRoot({ bogus: true }); } catch (e) { error = e; }
+console.log(JSON.stringify({ global: mod.global, guard: typeof ClientCertGuard, sameClass: error instanceof CertgateError, code: error && error.code }));
+`,
+      frameworksApp,
+    );
+    expect(nest.stderr).toBe('');
+    expect(JSON.parse(nest.stdout)).toEqual({
+      global: true,
+      guard: 'function',
+      sameClass: true,
+      code: 'CONFIG_INVALID',
+    });
+  });
+
+  it('compiles a strict TypeScript consumer of certgate/fastify and certgate/nestjs against the shipped declarations', () => {
+    writeFileSync(join(frameworksApp, 'consumer.mts'), CONSUMER_FRAMEWORKS);
+    const compilerOptions = {
+      target: 'ES2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      noEmit: true,
+      experimentalDecorators: true,
+      // certgate's declarations are checked (skipLibCheck would let a broken import in them pass as
+      // any); the frameworks' own declarations are not certgate's to check.
+      skipLibCheck: false,
+      typeRoots: [join(root, 'node_modules/@types')],
+      types: ['node'],
+    };
+    writeFileSync(join(frameworksApp, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.mts'] }));
+    const r = spawnSync(process.execPath, [TSC, '-p', 'tsconfig.json', '--listFiles'], {
+      cwd: frameworksApp,
+      encoding: 'utf8',
+    });
+    const errors = r.stdout.split('\n').filter((line) => /error TS\d+/.test(line));
+    expect(errors).toEqual([]);
+    expect(r.status, r.stderr).toBe(0);
+    const used = r.stdout.split('\n').filter((f) => f.includes('/node_modules/certgate/'));
+    for (const entry of ['fastify', 'nestjs']) {
+      expect(used.some((f) => f.endsWith(`/node_modules/certgate/dist/${entry}.d.ts`))).toBe(true);
     }
   }, 120_000);
 
