@@ -303,4 +303,39 @@ describe('a session that closes while its first verdict is pending', () => {
       'CERT_MISSING: the connection closed before its certificate chain was read',
     );
   });
+
+  it('an approval reached after the session closed (a slow identify) lets none of its 10 streams through', async () => {
+    let identifyCalls = 0;
+    const guard = clientCertGuard({
+      ca: pki.ca,
+      crl: pki.crl,
+      identify: async (c) => {
+        identifyCalls++;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return { user: String(c.subject.CN), roles: [] };
+      },
+    });
+    const outcomes: string[] = [];
+    let allDecided!: () => void;
+    const decided = new Promise<void>((resolve) => (allDecided = resolve));
+    const { origin } = await listenHttp2(
+      async (req) => {
+        const outcome = await guard.check(req);
+        outcomes.push(outcome.ok ? 'approved' : `${outcome.error.code}: ${outcome.error.detail}`);
+        if (outcomes.length === 10) allDecided();
+      },
+      { ...pki.server, ca: pki.ca },
+    );
+    const client = http2.connect(origin, { ca: pki.ca, ...pki.alice, servername: 'localhost' });
+    client.on('error', () => {});
+    for (let i = 0; i < 10; i++) {
+      const stream = client.request({ ':path': `/banking/${i}` });
+      stream.on('error', () => {});
+      stream.end();
+    }
+    setTimeout(() => client.destroy(), 50);
+    await decided;
+    expect(identifyCalls).toBe(1);
+    expect(outcomes).toEqual(Array(10).fill('CERT_MISSING: the connection closed while its verdict was being made'));
+  });
 });

@@ -131,6 +131,18 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
   };
 }
 
+const CLOSED_MEANWHILE = 'the connection closed while its verdict was being made';
+
+/**
+ * An approval reached after the connection closed (an HTTP/2 session reset during a slow
+ * `identify`) lets none of its waiting requests through: nobody is left to answer, and a handler
+ * must not run for a connection that is gone.
+ */
+function unlessClosed(reading: PresentedCertificate, decided: Remembered): Remembered {
+  if (!decided.outcome.ok || !reading.closed) return decided;
+  return { outcome: refusal('CERT_MISSING', CLOSED_MEANWHILE), expiresAt: Infinity };
+}
+
 /** Verification of a presented certificate, then identity and roles: one decision to remember. */
 async function decide(
   reading: PresentedCertificate,
@@ -150,7 +162,7 @@ async function decide(
   }
   // For the same client's next connections (reuseVerifiedLeaf): a lookup instead of this.
   if (reading.leafKey !== undefined) memory.rememberVerifiedLeaf(reading.leafKey, verifier, stamp.revision, result);
-  return identityStep(result, settings, stamp, reading.origin);
+  return unlessClosed(reading, await identityStep(result, settings, stamp, reading.origin));
 }
 
 /**
@@ -174,7 +186,7 @@ function reuseVerifiedLeaf(
   if (!verified) return undefined;
   const step = identityStep(verified, settings, { verifier, revision: verifier.revision, current }, reading.origin);
   if (step instanceof Promise) {
-    void memory.decideOnce(reading.cacheKey, () => step);
+    void memory.decideOnce(reading.cacheKey, () => step.then((decided) => unlessClosed(reading, decided)));
     return undefined;
   }
   memory.remember(reading.cacheKey, step);

@@ -68,6 +68,11 @@ export type PresentedCertificate = CacheScope & {
    * helpers), so a new connection of a known client costs a lookup.
    */
   readonly leafKey?: string;
+  /**
+   * Whether the connection has closed, for sources that know (read after an asynchronous decision:
+   * an approval for a connection nobody is on any more must not let its requests through).
+   */
+  readonly closed?: boolean;
 };
 
 /** The request presents no certificate (or cannot, e.g. plain HTTP). */

@@ -170,6 +170,10 @@ class TlsReading {
     return `TLS connection${address ? ` from ${address}` : ''}`;
   }
 
+  get closed(): boolean {
+    return isGone(this.socket);
+  }
+
   /** Throws ConnectionClosedError when the connection closed before the chain was read. */
   get ders(): readonly Buffer[] {
     if (this.record.chain) return this.record.chain;
