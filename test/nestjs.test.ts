@@ -79,6 +79,16 @@ describe.each<Platform>(['express', 'fastify'])('Nest 11 on the %s platform', (p
     expect(said).toEqual([]);
   });
 
+  it('@RequireClientCert() without @UseGuards still guards its route (never silently public)', async () => {
+    expectProblem(await as(app, '/lone'), 401, 'CERT_MISSING');
+    expect((await as(app, '/lone', 'alice')).body).toEqual({ page: 'lone' });
+  });
+
+  it('sends the content type every certgate adapter sends, exactly (no charset appended)', async () => {
+    const r = await as(app, '/banking/accounts');
+    expect([r.status, r.headers['content-type']]).toEqual([401, 'application/problem+json']);
+  });
+
   it('answers @ClientCert() on an unguarded route with 500 CONFIG_INVALID', async () => {
     expectProblem(await as(app, '/public/miswired', 'alice'), 500, 'CONFIG_INVALID');
   });

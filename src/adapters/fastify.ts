@@ -2,11 +2,10 @@
 // file alone (the declaration build), which the augmentation below needs to find it.
 import type {} from 'fastify';
 
-import type { CertgateError } from '../errors.js';
 import type { ClientCert, GuardOutcome } from '../guard/guard.js';
 import type { RequestLike } from '../sources/source.js';
 import { adapterSetup, notifyReject, reportFailure, type AdapterOptions } from './options.js';
-import { PROBLEM_CONTENT_TYPE, problemJson } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, problemBytes } from './problem.js';
 
 export type { ClientCert } from '../guard/guard.js';
 export type RequireClientCertOptions = AdapterOptions;
@@ -51,19 +50,6 @@ export type ClientCertHook = (
   reply: FastifyReplyLike,
   done: (error?: Error) => void,
 ) => void;
-
-const bodies = new WeakMap<CertgateError, Buffer>();
-
-/**
- * The problem+json body as bytes, once per error (a refused keep-alive connection reuses its
- * error): for a string, Fastify would append `; charset=utf-8` to the content type, which the
- * other adapters do not send and JSON media types do not define (RFC 8259 section 11).
- */
-function problemBytes(error: CertgateError): Buffer {
-  let body = bodies.get(error);
-  if (body === undefined) bodies.set(error, (body = Buffer.from(problemJson(error))));
-  return body;
-}
 
 /** Answered meanwhile (a timeout hook, a hijacked reply): a late guard writes nothing. */
 const answered = (reply: FastifyReplyLike): boolean => reply.sent || reply.raw.headersSent;

@@ -75,6 +75,16 @@ class AuditController {
   }
 }
 
+/** @RequireClientCert() without @UseGuards: the decorator applies the guard itself. */
+@Controller('lone')
+class LoneController {
+  @Get()
+  @RequireClientCert()
+  lone() {
+    return { page: 'lone' };
+  }
+}
+
 @Controller('public')
 class PublicController {
   @Get()
@@ -138,7 +148,7 @@ export interface RunningNestApp {
 function rootModule(certgate: DynamicModule, providers: Provider[]) {
   @Module({
     imports: [certgate],
-    controllers: [BankingController, AuditController, PublicController],
+    controllers: [BankingController, AuditController, LoneController, PublicController],
     providers,
   })
   class AppModule {}

@@ -11,6 +11,9 @@ import { adapterSetup, type AdapterOptions, type OnReject } from '../options.js'
  */
 export type CertgateModuleOptions = AdapterOptions;
 
+/** Where `@RequireClientCert()` and `@SkipClientCert()` keep a route's rule (handler, then class). */
+export const CLIENT_CERT_RULE = 'certgate:client-cert-rule';
+
 /** What a route asks for: `@RequireClientCert()` (its roles, if any) or `@SkipClientCert()`. */
 export interface RouteRule {
   readonly roles?: readonly string[];

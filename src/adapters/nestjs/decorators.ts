@@ -1,9 +1,14 @@
-import { createParamDecorator, SetMetadata, type CustomDecorator, type ExecutionContext } from '@nestjs/common';
+import {
+  applyDecorators,
+  createParamDecorator,
+  SetMetadata,
+  UseGuards,
+  type CustomDecorator,
+  type ExecutionContext,
+} from '@nestjs/common';
 import type { ClientCert as VerifiedClientCert } from '../../guard/guard.js';
-import { parseRoles, refusalError, type RouteRule } from './core.js';
-
-/** Where `@RequireClientCert()` and `@SkipClientCert()` keep a route's rule (handler, then class). */
-export const CLIENT_CERT_RULE = 'certgate:client-cert-rule';
+import { CLIENT_CERT_RULE, parseRoles, refusalError, type RouteRule } from './core.js';
+import { ClientCertGuard } from './guard.js';
 
 export interface RequireClientCertOptions {
   /** The user must hold one of these roles: replaces forRoot's `roles` for this route or controller. */
@@ -11,13 +16,16 @@ export interface RequireClientCertOptions {
 }
 
 /**
- * On a handler or a controller class (the handler's wins): under ClientCertGuard, the route needs
- * a verified client certificate whose user holds one of `roles` (default: forRoot's `roles`).
+ * On a handler or a controller class (the handler's wins): the route needs a verified client
+ * certificate whose user holds one of `roles` (default: forRoot's `roles`). It applies
+ * ClientCertGuard itself, so a route that asks for a certificate is never left open because
+ * `@UseGuards(ClientCertGuard)` was forgotten (under a guard already there, the second run is a
+ * cache hit of the same connection's verdict).
  */
-export function RequireClientCert(options: RequireClientCertOptions = {}): CustomDecorator<string> {
+export function RequireClientCert(options: RequireClientCertOptions = {}): ReturnType<typeof applyDecorators> {
   const roles = parseRoles(options?.roles, 'RequireClientCert');
   const rule: RouteRule = Object.freeze(roles ? { roles } : {});
-  return SetMetadata(CLIENT_CERT_RULE, rule);
+  return applyDecorators(SetMetadata(CLIENT_CERT_RULE, rule), UseGuards(ClientCertGuard));
 }
 
 /** A public route or controller under a global ClientCertGuard (APP_GUARD): no certificate asked. */

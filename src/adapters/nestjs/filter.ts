@@ -1,7 +1,8 @@
 import { Catch, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { CertgateError } from '../../errors.js';
-import { PROBLEM_CONTENT_TYPE, problemJson } from '../problem.js';
+import type { ServerResponse } from 'node:http';
+import { PROBLEM_CONTENT_TYPE, problemBytes } from '../problem.js';
 
 /**
  * Answers a CertgateError as every certgate adapter does: its status and the RFC 9457 body
@@ -22,6 +23,16 @@ export class CertgateExceptionFilter implements ExceptionFilter<CertgateError> {
     // Someone else answered meanwhile (a timeout interceptor): a late refusal writes nothing.
     if (httpAdapter.isHeadersSent(response)) return;
     httpAdapter.setHeader(response, 'content-type', PROBLEM_CONTENT_TYPE);
-    httpAdapter.reply(response, problemJson(error), error.status);
+    // Bytes, not text: for a string both platforms append `; charset=utf-8` to the content type,
+    // which certgate's other adapters do not send. Express's adapter would turn a Buffer into JSON,
+    // so there the body goes to Node's response itself (the Express response is one).
+    const body = problemBytes(error);
+    if (httpAdapter.getType() === 'express') {
+      const res = response as ServerResponse;
+      res.statusCode = error.status;
+      res.end(body);
+      return;
+    }
+    httpAdapter.reply(response, body, error.status);
   }
 }

@@ -1,10 +1,9 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { GuardOutcome } from '../../guard/guard.js';
+import type { ClientCert, GuardOutcome } from '../../guard/guard.js';
 import type { RequestLike } from '../../sources/source.js';
 import { notifyReject } from '../options.js';
-import { refusalError, withRoles, type CertgateCore, type RouteRule } from './core.js';
-import { CLIENT_CERT_RULE, type ClientCert } from './decorators.js';
+import { CLIENT_CERT_RULE, withRoles, type CertgateCore, type RouteRule } from './core.js';
 
 /**
  * The injection token of the module's {@link CertgateCore} (explicit: no decorator metadata is
@@ -39,10 +38,10 @@ export class ClientCertGuard implements CanActivate {
       context.getClass(),
     ]);
     if (rule?.skip) return true;
-    if (context.getType() !== 'http') {
-      // A WebSocket or microservice message has no TLS client certificate here: closed, not open.
-      throw refusalError('CONFIG_INVALID', `ClientCertGuard guards HTTP routes only, not '${context.getType()}'`);
-    }
+    // A WebSocket or microservice message has no TLS client certificate here: closed, not open,
+    // and refused the way Nest refuses there (a guard's `false`: its Forbidden, WsException or
+    // RpcException), not with an HTTP answer certgate's filter could not give.
+    if (context.getType() !== 'http') return false;
     const request = context.switchToHttp().getRequest<FrameworkRequest>();
     const roles = rule?.roles ?? this.core.roles;
     const raw = nodeRequest(request);
