@@ -46,28 +46,24 @@ export function createFastifyBankingApp(pkiDir: string) {
 
   app.get('/', async (request) => ({ page: 'public', tls: 'one-way', http: request.raw.httpVersion }));
 
-  // An encapsulated context: every route registered in it needs a verified certificate of a known
-  // user; each route then asks for its own role.
+  // One route, guarded by its own hook.
+  app.get(
+    '/banking/accounts',
+    { onRequest: requireClientCert({ verifier, identify: USERS, roles: ['customer'] }) },
+    async (request) => ({
+      user: request.clientCert.user,
+      accounts: [{ iban: 'XX00 0000 0000 0001', balance: 1234.56 }],
+      http: request.raw.httpVersion,
+    }),
+  );
+
+  // An encapsulated context: every route registered in it is guarded by the context's hook. One
+  // hook per route: each requireClientCert() remembers its own verdicts, so two on one route would
+  // run `identify` twice per connection.
   app.register(
-    async (banking) => {
-      banking.addHook('onRequest', requireClientCert({ verifier, identify: USERS, roles: ['customer', 'auditor'] }));
-      banking.get(
-        '/accounts',
-        { onRequest: requireClientCert({ verifier, identify: USERS, roles: ['customer'] }) },
-        async (request) => ({
-          user: request.clientCert.user,
-          accounts: [{ iban: 'XX00 0000 0000 0001', balance: 1234.56 }],
-          http: request.raw.httpVersion,
-        }),
-      );
-      banking.get(
-        '/audit',
-        { onRequest: requireClientCert({ verifier, identify: USERS, roles: ['auditor'] }) },
-        async (request) => ({
-          user: request.clientCert.user,
-          entries: 3,
-        }),
-      );
+    async (audit) => {
+      audit.addHook('onRequest', requireClientCert({ verifier, identify: USERS, roles: ['auditor'] }));
+      audit.get('/audit', async (request) => ({ user: request.clientCert.user, entries: 3 }));
     },
     { prefix: '/banking' },
   );

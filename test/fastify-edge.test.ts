@@ -152,7 +152,7 @@ describe('Fastify: application callbacks that fail never crash the process or ha
   it('onReject that throws: the refusal is still sent, operators get a CertgateWarning', async () => {
     warnings.length = 0;
     expectProblem(await as(undefined, '/fragile'), 401, 'CERT_MISSING');
-    // The second request is answered from the remembered verdict (the synchronous path).
+    // Again: each request is a new connection here (no agent), so this one is decided afresh too.
     expectProblem(await as(undefined, '/fragile'), 401, 'CERT_MISSING');
     await sleep(10);
     expect(warnings.map((w) => w.message)).toEqual(Array(2).fill('certgate: onReject threw: audit log unavailable'));
