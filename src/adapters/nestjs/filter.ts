@@ -1,14 +1,14 @@
 import { Catch, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { CertgateError } from '../../errors.js';
 import type { ServerResponse } from 'node:http';
+import { CertgateError } from '../../errors.js';
 import { PROBLEM_CONTENT_TYPE, problemBytes } from '../problem.js';
 
 /**
  * Answers a CertgateError as every certgate adapter does: its status and the RFC 9457 body
  * (`error.toProblem()`) as `application/problem+json`. Nest's own handler would answer a 500, and
  * Nest 11's Express adapter rewrites the content type of an object body, so the body goes out as
- * text with the type set. Registered by CertgateModule (APP_FILTER) unless `forwardErrors` is set;
+ * bytes with the type set. Registered by CertgateModule (APP_FILTER) unless `forwardErrors` is set;
  * usable by an application's own filter: `new CertgateExceptionFilter(adapterHost).catch(err, host)`.
  */
 @Catch(CertgateError)
