@@ -17,6 +17,10 @@ export const REASON_CODES = {
   REVOCATION_UNKNOWN: 503,
   IDENTITY_UNKNOWN: 403,
   ROLE_FORBIDDEN: 403,
+  /** The TLS connection is below the guard's `tls` rule (protocol version or cipher strength). */
+  TLS_TOO_WEAK: 403,
+  /** RFC 8705: the access token is not bound to the client certificate of this connection. */
+  TOKEN_NOT_BOUND: 401,
   /** Not a verdict on the client: the guard or verifier is misconfigured. */
   CONFIG_INVALID: 500,
 } as const;
@@ -24,7 +28,10 @@ export const REASON_CODES = {
 export type ReasonCode = keyof typeof REASON_CODES;
 
 /** Reason codes a certificate verification can end with (a subset of {@link ReasonCode}). */
-export type VerifyFailureCode = Exclude<ReasonCode, 'IDENTITY_UNKNOWN' | 'ROLE_FORBIDDEN' | 'CONFIG_INVALID'>;
+export type VerifyFailureCode = Exclude<
+  ReasonCode,
+  'IDENTITY_UNKNOWN' | 'ROLE_FORBIDDEN' | 'TLS_TOO_WEAK' | 'TOKEN_NOT_BOUND' | 'CONFIG_INVALID'
+>;
 
 /** The HTTP status the adapters answer with for a reason code. */
 export function statusFor(code: ReasonCode): number {
@@ -115,5 +122,7 @@ export const PUBLIC_MESSAGES: Record<ReasonCode, string> = {
   REVOCATION_UNKNOWN: 'The revocation status of the client certificate cannot be determined.',
   IDENTITY_UNKNOWN: 'The client certificate does not map to a known user.',
   ROLE_FORBIDDEN: 'The user of this client certificate lacks the required role.',
+  TLS_TOO_WEAK: 'The TLS connection does not meet the required protocol version or cipher strength.',
+  TOKEN_NOT_BOUND: 'The access token is not bound to the client certificate of this connection.',
   CONFIG_INVALID: 'Client certificate authentication is misconfigured on this server.',
 };

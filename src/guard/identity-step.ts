@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IdentifyFunction, Identity } from '../identity/identity.js';
 import type { Clock } from '../time/clock.js';
 import type { Verifier, VerifySuccess } from '../verifier/verifier.js';
@@ -120,6 +121,7 @@ function identityOutcome(
     certificate: result.certificate,
     chain: result.chain,
     source: origin,
+    thumbprint: createHash('sha256').update(result.certificate.raw).digest('base64url'),
   });
   return { outcome: Object.freeze({ ok: true as const, clientCert }), expiresAt, ...stamp };
 }

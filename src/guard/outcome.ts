@@ -13,6 +13,11 @@ export interface ClientCert {
   readonly chain: readonly CertificateInfo[];
   /** `'tls'`: the request's own TLS connection presented it; `'proxy'`: a trusted proxy forwarded it. */
   readonly source: CertificateOrigin;
+  /**
+   * RFC 8705 `x5t#S256` of the leaf: base64url (no padding) of the SHA-256 of its DER, what a
+   * certificate-bound access token names in `cnf["x5t#S256"]`.
+   */
+  readonly thumbprint: string;
 }
 
 /** The one result adapters translate: a verified client, or a refusal to answer with. */
