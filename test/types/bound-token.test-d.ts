@@ -1,14 +1,20 @@
 /**
  * Type tests of requireBoundToken: `claims` reads what the token middleware left on the request
- * (express-oauth2-jwt-bearer's `req.auth`, koa-jwt's `ctx.state.user`), the middleware fits
- * `app.use()` and routers, and a wrong option is a compile error. Never run: `npm run typecheck`.
+ * (express-oauth2-jwt-bearer's `req.auth`, koa-jwt's `ctx.state.user`, a Fastify request's own
+ * fields), the middleware fits `app.use()`, routers and Fastify hooks, and a wrong option is a
+ * compile error. Never run: `npm run typecheck` checks them.
  */
 import express from 'express';
 import type { AuthResult, JWTPayload } from 'express-oauth2-jwt-bearer';
+import fastify from 'fastify';
 import Koa, { type ParameterizedContext } from 'koa';
 import Router from '@koa/router';
 import { expectTypeOf } from 'vitest';
 import { requireBoundToken, requireClientCert, type BoundTokenRequest } from 'certgate/express';
+import {
+  requireBoundToken as fastifyRequireBoundToken,
+  requireClientCert as fastifyRequireClientCert,
+} from 'certgate/fastify';
 import {
   requireBoundToken as koaRequireBoundToken,
   requireClientCert as koaRequireClientCert,
@@ -59,3 +65,25 @@ koaRequireBoundToken({ claims: (ctx: ParameterizedContext<State>) => ctx.state.u
 koaRequireBoundToken({ onReject: () => undefined });
 // @ts-expect-error claims must return an object or undefined
 koaRequireBoundToken({ claims: () => 'token' });
+
+// Fastify: a preHandler after the token check; claims gets Fastify's own request.
+const f = fastify();
+f.get(
+  '/r',
+  {
+    onRequest: fastifyRequireClientCert(),
+    preHandler: [
+      fastifyRequireBoundToken({
+        claims: (request) => {
+          expectTypeOf(request.clientCert.thumbprint).toEqualTypeOf<string>();
+          return request.headers.authorization === undefined ? undefined : { cnf: {} };
+        },
+      }),
+    ],
+  },
+  async () => ({}),
+);
+// @ts-expect-error claims must return an object or undefined
+fastifyRequireBoundToken({ claims: (request) => request.headers.authorization });
+// @ts-expect-error onReject is a function
+fastifyRequireBoundToken({ claims: () => undefined, onReject: true });
