@@ -1,5 +1,5 @@
-import { type CertgateError, PUBLIC_MESSAGES } from '../errors.js';
-import { type ClientCert, refusal } from '../guard/outcome.js';
+import { CertgateError, PUBLIC_MESSAGES } from '../errors.js';
+import { type ClientCert, refusal, refusalOf } from '../guard/outcome.js';
 import { configError } from '../verifier/options.js';
 import { reportFailure, type OnReject } from './options.js';
 
@@ -80,7 +80,11 @@ function boundTokenCheck<R>(claims: (request: R) => unknown): BoundTokenCheck<R>
       warned = true;
       reportFailure(WHERE, new Error(detail));
     }
-    return configError(WHERE, detail, cause);
+    // The client gets the public message only; the detail (which may quote the app's exception) is for operators.
+    const { error } = refusalOf(
+      new CertgateError('CONFIG_INVALID', PUBLIC_MESSAGES.CONFIG_INVALID, { detail: `${WHERE}: ${detail}`, cause }),
+    ) as { error: CertgateError };
+    return error;
   };
 
   return (request, clientCert) => {

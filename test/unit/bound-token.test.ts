@@ -173,6 +173,26 @@ describe('requireBoundToken for Express, with stand-in requests', () => {
     const r = runExpress(claims());
     await new Promise((resolve) => setImmediate(resolve));
     expect([r.status, r.body.code]).toEqual([500, 'CONFIG_INVALID']);
+    expect(r.body.message).toBe('Client certificate authentication is misconfigured on this server.');
+  });
+
+  it('claims that throws: 500 with the public message only; the exception is in detail and cause', () => {
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const secret = new Error('SELECT * FROM tokens failed at db-7');
+    const mw = expressBound({
+      claims: () => {
+        throw secret;
+      },
+      forwardErrors: true,
+    });
+    let forwarded: CertgateError | undefined;
+    mw({ clientCert } as never, {} as never, (err?: unknown) => (forwarded = err as CertgateError));
+    expect(forwarded?.message).toBe('Client certificate authentication is misconfigured on this server.');
+    expect(forwarded?.detail).toBe("requireBoundToken: option 'claims' threw: SELECT * FROM tokens failed at db-7");
+    expect(forwarded?.cause).toBe(secret);
+    expect(forwarded?.expose).toBe(false);
+    const r = runExpress(undefined, undefined);
+    expect(JSON.stringify(r.body)).not.toContain('requireBoundToken');
   });
 
   it('forwardErrors passes the CertgateError to next() and writes nothing', () => {
