@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientCert, GuardOutcome } from '../guard/guard.js';
+import { BOUND_TOKEN_CHALLENGE, boundTokenSetup, type BoundTokenOptionsBase, type TokenClaims } from './bound-token.js';
 import { adapterSetup, notifyReject, reportFailure, type AdapterOptions } from './options.js';
 import { PROBLEM_CONTENT_TYPE, problemJson } from './problem.js';
 
 export type { ClientCert } from '../guard/guard.js';
+export type { TokenClaims } from './bound-token.js';
 export type RequireClientCertOptions = AdapterOptions;
 
 declare global {
@@ -72,5 +74,44 @@ export function requireClientCert(options?: RequireClientCertOptions) {
         if (!answered(res)) res.destroy();
       },
     );
+  };
+}
+
+/** What `claims` receives: the Express request, with what token middlewares add (`req.auth`, `req.user`). */
+export type BoundTokenRequest = IncomingMessage & Express.Request;
+
+export interface RequireBoundTokenOptions extends BoundTokenOptionsBase {
+  /**
+   * The verified access token's claims, as the token middleware before this one left them: e.g.
+   * `(req) => req.auth?.payload` after express-oauth2-jwt-bearer. Undefined when there is no token.
+   */
+  claims(req: BoundTokenRequest): TokenClaims | null | undefined;
+}
+
+/**
+ * Express middleware for RFC 8705 certificate-bound access tokens: after requireClientCert() and
+ * the token middleware, refuses the request with 401 TOKEN_NOT_BOUND (and `WWW-Authenticate:
+ * Bearer error="invalid_token"`) unless the token's `cnf["x5t#S256"]` is `req.clientCert.thumbprint`.
+ * Without `req.clientCert` (no guard before it) it answers 500 CONFIG_INVALID: it never lets the
+ * request through.
+ */
+export function requireBoundToken(options: RequireBoundTokenOptions) {
+  const { check, forwardErrors, onReject } = boundTokenSetup<BoundTokenRequest>(options);
+
+  return function certgateRequireBoundToken(req: BoundTokenRequest, res: ServerResponse, next: Next): void {
+    const error = check(req, req.clientCert);
+    if (error === undefined) {
+      next();
+      return;
+    }
+    notifyReject(onReject, error);
+    if (forwardErrors) {
+      next(error);
+      return;
+    }
+    res.statusCode = error.status;
+    if (error.code === 'TOKEN_NOT_BOUND') res.setHeader('www-authenticate', BOUND_TOKEN_CHALLENGE);
+    res.setHeader('content-type', PROBLEM_CONTENT_TYPE);
+    res.end(problemJson(error));
   };
 }

@@ -119,3 +119,6 @@ export function requireClientCert(options?: RequireClientCertOptions): ClientCer
 }
 
 type Done = (error?: Error) => void;
+
+export { requireBoundToken, type RequireBoundTokenOptions } from './fastify-bound-token.js';
+export type { TokenClaims } from './bound-token.js';
