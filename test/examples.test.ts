@@ -62,6 +62,8 @@ const EXAMPLES = [
   { file: 'nestjs-banking.ts', banking: '/banking/accounts', http: '1.1' },
   // HTTP/2 with allowHTTP1: curl negotiates h2.
   { file: 'fastify-banking.ts', banking: '/banking/accounts', http: '2' },
+  // The certificate-only route: /accounts also needs a bound token (test/bound-token-example.test.ts).
+  { file: 'fapi-resource-server.ts', banking: '/mtls/whoami', http: '1.1' },
 ];
 
 describe.each(EXAMPLES)('examples/$file', ({ file, banking, http }) => {
