@@ -163,13 +163,24 @@ const MALFORMED: readonly { name: string; qc: () => { value: string; sections?: 
   },
   {
     name: 'a PrintableString NCA identifier where UTF8String is required',
-    qc: () => raw(seq(seq(oid(PSD2_STATEMENT), seq(seq(seq(oid(ROLE_OID.PSP_AI), utf8('PSP_AI'))), utf8('F'), tlv(0x13, Buffer.from('GB-FCA')))))),
+    qc: () =>
+      raw(
+        seq(
+          seq(
+            oid(PSD2_STATEMENT),
+            seq(seq(seq(oid(ROLE_OID.PSP_AI), utf8('PSP_AI'))), utf8('F'), tlv(0x13, Buffer.from('GB-FCA'))),
+          ),
+        ),
+      ),
     reason: /nCAId is not a UTF8String \(tag 0x13\)/,
   },
   {
     name: 'two PSD2 statements',
     qc: () =>
-      generated(psd2TypeSections(FCA_AI), 's2 = SEQUENCE:psd2stmt2\n[psd2stmt2]\nid = OID:0.4.0.19495.2\ninfo = SEQUENCE:psd2type'),
+      generated(
+        psd2TypeSections(FCA_AI),
+        's2 = SEQUENCE:psd2stmt2\n[psd2stmt2]\nid = OID:0.4.0.19495.2\ninfo = SEQUENCE:psd2type',
+      ),
     reason: /^the certificate has two PSD2 statements$/,
   },
   {
@@ -194,7 +205,15 @@ const MALFORMED: readonly { name: string; qc: () => { value: string; sections?: 
   },
   {
     name: 'a field after nCAId',
-    qc: () => raw(seq(seq(oid(PSD2_STATEMENT), seq(seq(seq(oid(ROLE_OID.PSP_AI), utf8('PSP_AI'))), utf8('F'), utf8('G'), utf8('X'))))),
+    qc: () =>
+      raw(
+        seq(
+          seq(
+            oid(PSD2_STATEMENT),
+            seq(seq(seq(oid(ROLE_OID.PSP_AI), utf8('PSP_AI'))), utf8('F'), utf8('G'), utf8('X')),
+          ),
+        ),
+      ),
     reason: /unexpected extra element/,
   },
   {

@@ -7,15 +7,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { opensslOk, pemToDer } from './oracle.js';
+import { ROLE_OID } from './psd2-der.js';
 
-export const QC_STATEMENTS = '1.3.6.1.5.5.7.1.3';
-export const PSD2_STATEMENT = '0.4.0.19495.2';
-export const ROLE_OID = {
-  PSP_AS: '0.4.0.19495.1.1',
-  PSP_PI: '0.4.0.19495.1.2',
-  PSP_AI: '0.4.0.19495.1.3',
-  PSP_IC: '0.4.0.19495.1.4',
-} as const;
+export { PSD2_STATEMENT, QC_STATEMENTS, ROLE_OID } from './psd2-der.js';
+import { PSD2_STATEMENT, QC_STATEMENTS } from './psd2-der.js';
 
 export interface Psd2Leaf {
   /** The leaf's PEM. */
@@ -135,27 +130,31 @@ export class Psd2Pki {
       qc?.sections ?? '',
     ];
     writeFileSync(config, `${ext.join('\n')}\n`);
-    opensslOk(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'].concat([
-      '-keyout',
-      keyFile,
-      '-out',
-      csr,
-      '-subj',
-      subject,
-      '-utf8',
-    ]));
-    opensslOk(['x509', '-req', '-in', csr, '-CA', this.caFile, '-CAkey', this.caKey].concat([
-      '-set_serial',
-      String(this.serial++),
-      '-days',
-      '30',
-      '-extfile',
-      config,
-      '-extensions',
-      'ext',
-      '-out',
-      certFile,
-    ]));
+    opensslOk(
+      ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'].concat([
+        '-keyout',
+        keyFile,
+        '-out',
+        csr,
+        '-subj',
+        subject,
+        '-utf8',
+      ]),
+    );
+    opensslOk(
+      ['x509', '-req', '-in', csr, '-CA', this.caFile, '-CAkey', this.caKey].concat([
+        '-set_serial',
+        String(this.serial++),
+        '-days',
+        '30',
+        '-extfile',
+        config,
+        '-extensions',
+        'ext',
+        '-out',
+        certFile,
+      ]),
+    );
     const pem = readFileSync(certFile, 'utf8');
     return {
       pem,
@@ -168,35 +167,4 @@ export class Psd2Pki {
   }
 }
 
-/** One DER TLV (test-side, for the raw `DER:` statements OpenSSL's generator cannot write). */
-export function tlv(tag: number, ...parts: Buffer[]): Buffer {
-  const content = Buffer.concat(parts);
-  const n = content.length;
-  const header =
-    n < 0x80 ? [tag, n] : n < 0x100 ? [tag, 0x81, n] : n < 0x10000 ? [tag, 0x82, n >> 8, n & 0xff] : undefined;
-  if (!header) throw new Error('tlv: content too long for this helper');
-  return Buffer.concat([Buffer.from(header), content]);
-}
-
-/** The DER of an OBJECT IDENTIFIER. */
-export function oid(dotted: string): Buffer {
-  const [a, b, ...rest] = dotted.split('.').map(Number) as [number, number, ...number[]];
-  const octets = [40 * a + b];
-  for (const arc of rest) {
-    const chunk = [arc & 0x7f];
-    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
-    octets.push(...chunk);
-  }
-  return tlv(0x06, Buffer.from(octets));
-}
-
-export const utf8 = (s: string): Buffer => tlv(0x0c, Buffer.from(s, 'utf8'));
-export const seq = (...parts: Buffer[]): Buffer => tlv(0x30, ...parts);
-
-/** A well-formed QCStatements value with one PSD2 statement (raw DER). */
-export function psd2Der(roles: readonly Psd2RoleName[], ncaName = 'Financial Conduct Authority', ncaId = 'GB-FCA') {
-  const roleSeq = seq(...roles.map((r) => seq(oid(ROLE_OID[r]), utf8(r))));
-  return seq(seq(oid(PSD2_STATEMENT), seq(roleSeq, utf8(ncaName), utf8(ncaId))));
-}
-
-export type Psd2RoleName = keyof typeof ROLE_OID;
+export { oid, psd2Der, seq, tlv, utf8, type Psd2RoleName } from './psd2-der.js';
