@@ -37,10 +37,10 @@ export function createPsd2Gateway(pkiDir: string): https.Server {
   });
   router.get('/accounts', tpp('PSP_AI'), (ctx) => {
     const { user, certificate } = ctx.state.clientCert;
-    ctx.body = { tpp: user, nca: certificate.psd2?.ncaId, accounts: [{ iban: 'DE02120300000000202051' }] };
+    ctx.body = { user, nca: certificate.psd2?.ncaId, accounts: [{ iban: 'DE02120300000000202051' }] };
   });
   router.get('/payments', tpp('PSP_PI'), (ctx) => {
-    ctx.body = { tpp: ctx.state.clientCert.user, payments: [] };
+    ctx.body = { user: ctx.state.clientCert.user, payments: [] };
   });
 
   const app = new Koa();

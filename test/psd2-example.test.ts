@@ -65,9 +65,9 @@ describe('examples/psd2-gateway.ts', () => {
 
     expect((await curl(`${origin}/`, ca)).status).toBe(200);
     const ai = await curl(`${origin}/accounts`, as('tpp-ai'));
-    expect([ai.status, ai.body.tpp, ai.body.nca]).toEqual([200, 'PSDGB-FCA-123456', 'GB-FCA']);
+    expect([ai.status, ai.body.user, ai.body.nca]).toEqual([200, 'PSDGB-FCA-123456', 'GB-FCA']);
     const pi = await curl(`${origin}/payments`, as('tpp-pi'));
-    expect([pi.status, pi.body.tpp]).toEqual([200, 'PSDDE-BAFIN-654321']);
+    expect([pi.status, pi.body.user]).toEqual([200, 'PSDDE-BAFIN-654321']);
     expect([(await curl(`${origin}/accounts`, as('tpp-pi'))).body.code]).toEqual(['ROLE_FORBIDDEN']);
     const none = await curl(`${origin}/accounts`, as('tpp-none'));
     expect([none.status, none.body.code]).toEqual([403, 'IDENTITY_UNKNOWN']);

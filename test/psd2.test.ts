@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, type VerifierEvents, type Verifier, type VerifySuccess } from '../src/index.js';
+import { runInspect } from '../src/cli/inspect.js';
 import { openssl, removeTempDirs, tempDir } from './helpers/oracle.js';
 import {
   FCA_AI,
@@ -234,6 +235,23 @@ describe('malformed PSD2 statements: the certificate verifies, psd2 is undefined
     expect(events).toHaveLength(1);
     expect(events[0]?.subjectDN).toBe(certificate.subjectDN);
     expect(events[0]?.reason).toMatch(reason);
+  });
+});
+
+describe('certgate inspect', () => {
+  it('shows psd2 and organizationIdentifier, or why the statement was ignored', async () => {
+    const lines: string[] = [];
+    const io = { out: (line: string) => void lines.push(line), err: (line: string) => void lines.push(line) };
+    expect(await runInspect([pki.leaf('inspect-good', TPP_SUBJECT, qcStatementsWithPsd2(FCA_AI)).certFile], io)).toBe(
+      0,
+    );
+    expect(JSON.parse(lines.join('\n'))).toMatchObject({
+      organizationIdentifier: 'PSDGB-FCA-123456',
+      psd2: { roles: ['PSP_AI'], ncaName: 'Financial Conduct Authority', ncaId: 'GB-FCA' },
+    });
+    lines.length = 0;
+    expect(await runInspect([pki.leaf('inspect-bad', TPP_SUBJECT, raw(psd2Der([]))).certFile], io)).toBe(0);
+    expect(lines.at(-1)).toBe('(PSD2 statement ignored: the PSD2 statement is malformed (rolesOfPSP is empty))');
   });
 });
 
