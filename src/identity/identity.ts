@@ -149,7 +149,8 @@ export function byPsd2(): IdentifyFunction {
     if (!user) throw identityRefusal(`${cert.subjectDN}: the subject has no organizationIdentifier (2.5.4.97)`);
     if (!cert.psd2) {
       throw identityRefusal(
-        `${cert.subjectDN}: no PSD2 statement (ETSI TS 119 495) in qcStatements, or one that the 'psd2-statement-ignored' event explains`,
+        `${cert.subjectDN}: no PSD2 statement (ETSI TS 119 495) in qcStatements, ` +
+          `or one certgate ignored (see the 'psd2-statement-ignored' event)`,
       );
     }
     return Object.freeze({ user, roles: cert.psd2.roles });
