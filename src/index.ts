@@ -10,10 +10,18 @@ export type {
 export type { VerifierOptions, CrlOptions, OcspOptions, Purpose } from './verifier/options.js';
 export { CertgateError, REASON_CODES, statusFor } from './errors.js';
 export type { ProblemBody, ReasonCode, VerifyFailureCode } from './errors.js';
-export type { CertificateInfo, SubjectAltNames } from './x509/certificate.js';
+export type { CertificateInfo, Psd2Info, Psd2Role, SubjectAltNames } from './x509/certificate.js';
 export type { NameObject } from './x509/name.js';
 export type { PemOrDer, PemOrDerInput } from './x509/pem.js';
-export { byCommonName, bySubjectDN, byEmail, byUri, byFingerprint, defaultIdentify } from './identity/identity.js';
+export {
+  byCommonName,
+  bySubjectDN,
+  byEmail,
+  byUri,
+  byFingerprint,
+  byPsd2,
+  defaultIdentify,
+} from './identity/identity.js';
 export type { ByEmailOptions, Identity, IdentifyFunction, IdentityEntry, IdentityTable } from './identity/identity.js';
 export { clientCertGuard } from './guard/guard.js';
 export type { ClientCertGuard, GuardOptions, ClientCert, GuardOutcome, CertificateOrigin } from './guard/guard.js';

@@ -131,3 +131,28 @@ export function byFingerprint(table: IdentityTable): IdentifyFunction {
   const find = tableLookup(table, (k) => k.replace(/:/g, '').toUpperCase(), 'byFingerprint');
   return (cert) => find(cert.fingerprint256);
 }
+
+/**
+ * Identity of a PSD2 third-party provider (eIDAS QWAC or QSealC, ETSI TS 119 495): the user is the
+ * subject's organizationIdentifier (`PSDGB-FCA-123456`), the roles are the PSP roles of the
+ * certificate's PSD2 statement (`PSP_AS`, `PSP_PI`, `PSP_AI`, `PSP_IC`), so that `roles:
+ * ['PSP_AI']` on a route admits account-information providers only. A certificate without a
+ * well-formed statement, or without exactly one organizationIdentifier, names nobody (403
+ * IDENTITY_UNKNOWN, the detail saying what is missing).
+ */
+export function byPsd2(): IdentifyFunction {
+  return (cert) => {
+    // Two identifiers are refused naming both (the theOnly rule); none, or one that is not a
+    // directory string, leaves `organizationIdentifier` undefined.
+    theOnly(asList(cert.subject.organizationIdentifier), 'organizationIdentifiers', cert);
+    const user = cert.organizationIdentifier;
+    if (!user) throw identityRefusal(`${cert.subjectDN}: the subject has no organizationIdentifier (2.5.4.97)`);
+    if (!cert.psd2) {
+      throw identityRefusal(
+        `${cert.subjectDN}: no PSD2 statement (ETSI TS 119 495) in qcStatements, ` +
+          `or one certgate ignored (see the 'psd2-statement-ignored' event)`,
+      );
+    }
+    return Object.freeze({ user, roles: cert.psd2.roles });
+  };
+}

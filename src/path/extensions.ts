@@ -26,7 +26,7 @@ export type Presence = 'optional' | 'required' | 'requiredUnlessSelfIssued';
 export interface ExtensionRow {
   readonly oid: string;
   readonly name: string;
-  /** Where RFC 5280 defines it. */
+  /** Where RFC 5280 defines it (another RFC is named: "RFC 3739 3.2.6"). */
   readonly section: string;
   /** The rules that read it; undefined when certgate does not process it. */
   readonly processedBy: string | undefined;
@@ -135,6 +135,9 @@ const COMMON: readonly ExtensionRow[] = [
     ifCritical: 'unsupported',
   }),
   unprocessed(OID.subjectInfoAccess, 'subjectInfoAccess', '4.2.2.2'),
+  // RFC 3739 3.2.6: "This extension may be critical or non-critical". An issuer's statements are
+  // not read (certgate takes PSD2 attributes from the leaf only), so a critical one stays refused.
+  unprocessed(OID.qcStatements, 'qcStatements', 'RFC 3739 3.2.6'),
 ];
 
 function table(role: Role, overrides: readonly ExtensionRow[]): ExtensionTable {
@@ -164,7 +167,18 @@ export const CA_EXTENSIONS: ExtensionTable = table('ca', [
 ]);
 
 /** The certificate a client presents for itself (and delegated OCSP responders). */
-export const END_ENTITY_EXTENSIONS: ExtensionTable = table('endEntity', []);
+export const END_ENTITY_EXTENSIONS: ExtensionTable = table('endEntity', [
+  row({
+    oid: OID.qcStatements,
+    name: 'qcStatements',
+    section: 'RFC 3739 3.2.6',
+    // RFC 3739 3.2.6 lets it be critical. Its one statement certgate acts on (ETSI TS 119 495 PSD2)
+    // only ever grants roles, and a malformed one grants none (x509/psd2.ts): the other statements
+    // (QcCompliance, QcType, QcPDS) describe the certificate's legal standing, not access.
+    processedBy: 'x509/psd2.ts (CertificateInfo psd2, byPsd2)',
+    ifCritical: 'honoured',
+  }),
+]);
 
 /** The table for a role. */
 export function extensionTable(role: Role): ExtensionTable {

@@ -85,13 +85,19 @@ export class CertificateCache {
     return p;
   }
 
-  /** The certificates of a path that reached a trust anchor: their parses are worth keeping. */
-  keep(path: readonly ParsedCertificate[]): void {
+  /**
+   * The certificates of a path that reached a trust anchor: their parses are worth keeping.
+   * Returns those kept now for the first time (what once-per-certificate events report on).
+   */
+  keep(path: readonly ParsedCertificate[]): readonly ParsedCertificate[] {
+    const fresh: ParsedCertificate[] = [];
     for (const cert of path) {
       if (this.pinned.has(cert.id) || this.proven.has(cert.id)) continue;
       this.proven.set(cert.id, cert);
       this.unproven.delete(cert.id);
+      fresh.push(cert);
     }
+    return fresh;
   }
 
   /** Whether the verifier holds this certificate whatever the caches do (a configured one). */

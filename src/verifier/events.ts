@@ -7,6 +7,12 @@ export interface VerifierEvents extends CrlEvents, OcspEvents {
   'certificate-revoked': { code: 'CERT_REVOKED'; detail: string };
   /** Revocation could not be determined; with whenUnavailable 'allow' the certificate passed anyway. */
   'revocation-unknown': { detail: string; allowed: boolean };
+  /**
+   * A verified leaf carries a PSD2 statement (ETSI TS 119 495) that certgate did not believe, so
+   * its `psd2` is undefined (the certificate itself is accepted). Once per certificate parse, when it
+   * first verifies: a refused certificate's statement concerns nobody, and cannot flood the logs.
+   */
+  'psd2-statement-ignored': { subjectDN: string; reason: string };
 }
 
 export type EventName = keyof VerifierEvents;

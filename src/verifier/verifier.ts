@@ -80,6 +80,14 @@ async function settleDecision(
   return decided;
 }
 
+/** The 'psd2-statement-ignored' event, for a leaf that verified for the first time since it was parsed. */
+function reportPsd2(fresh: readonly ParsedCertificate[], path: readonly ParsedCertificate[], events: VerifierEventBus) {
+  const leaf = path[0];
+  if (leaf?.psd2Ignored !== undefined && fresh.includes(leaf)) {
+    events.emit('psd2-statement-ignored', { subjectDN: leaf.subjectDN, reason: leaf.psd2Ignored });
+  }
+}
+
 /** Creates a verifier; throws CertgateError `CONFIG_INVALID` naming the option at fault. */
 export function createVerifier(options: VerifierOptions): Verifier {
   return verifierFromConfig(parseVerifierOptions(options));
@@ -145,7 +153,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
         settleDecision((wanted) => decide(ders, now(), at === undefined, wanted), fetchWanted, rounds);
       let outcome = await settle();
       // Only certificates on a path to an anchor keep their parses beyond a short while.
-      if (outcome.result.ok && outcome.path) cache.keep(outcome.path);
+      if (outcome.result.ok && outcome.path) reportPsd2(cache.keep(outcome.path), outcome.path, events);
       const ocsp = revocation.ocsp;
       // OCSP asks about the leaf of a path that passed everything else (an anchor presented as
       // the leaf has no issuer to ask about).

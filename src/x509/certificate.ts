@@ -16,7 +16,10 @@ import { readSigned } from './signed.js';
 import { canonicalNameKey, formatDn, nameObject, readName, type Name, type NameObject } from './name.js';
 import { decodeExtensions, noExtensions, type DecodedExtensions } from './decode-extensions.js';
 
+import type { Psd2Info } from './psd2.js';
+
 export { KEY_USAGE, OID, type ExtensionRecord } from './decode-extensions.js';
+export type { Psd2Info, Psd2Role } from './psd2.js';
 
 /** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }. */
 export interface AlgorithmIdentifier {
@@ -267,6 +270,29 @@ export interface CertificateInfo {
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly raw: Buffer;
+  /**
+   * The subject's organizationIdentifier (2.5.4.97), e.g. `PSDGB-FCA-123456` (ETSI EN 319 412-1
+   * section 5.1.4); undefined when the subject has none, or more than one.
+   */
+  readonly organizationIdentifier?: string;
+  /** The PSD2 attributes of an eIDAS QWAC or QSealC (ETSI TS 119 495), when its statement is well formed. */
+  readonly psd2?: Psd2Info;
+}
+
+const ORGANIZATION_IDENTIFIER = '2.5.4.97';
+
+/** The only organizationIdentifier of a name: two would name two organisations, so they name none. */
+function organizationIdentifier(name: Name): string | undefined {
+  let found: string | undefined;
+  let count = 0;
+  for (const rdn of name) {
+    for (const a of rdn) {
+      if (a.type !== ORGANIZATION_IDENTIFIER) continue;
+      count++;
+      found = a.text;
+    }
+  }
+  return count === 1 && found ? found : undefined;
 }
 
 /** The plain, frozen object users see (result `certificate`, `identify` argument, CLI `inspect`). */
@@ -291,5 +317,12 @@ export function certificateInfo(cert: ParsedCertificate): CertificateInfo {
     notBefore: new Date(cert.notBefore),
     notAfter: new Date(cert.notAfter),
     raw: cert.der,
+    // Absent keys stay absent: `'psd2' in certificate` means a statement was read.
+    ...optional('organizationIdentifier', organizationIdentifier(cert.subjectName)),
+    ...optional('psd2', cert.psd2),
   });
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

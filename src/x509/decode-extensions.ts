@@ -2,6 +2,7 @@ import { contentOf, cursor, DerError, readBitString, readBoolean, readOid, small
 import type { Element } from './der.js';
 import { distributionPointNames, ipText, readGeneralName, readGeneralNames, type GeneralName } from './general-name.js';
 import { extensionValue, readExtensions } from './signed.js';
+import { QC_STATEMENTS_OID, readQcStatements, type Psd2Info } from './psd2.js';
 
 /**
  * Decoding of the certificate extensions certgate reads. This module says what an extension
@@ -27,6 +28,7 @@ export const OID = {
   policyMappings: '2.5.29.33',
   policyConstraints: '2.5.29.36',
   inhibitAnyPolicy: '2.5.29.54',
+  qcStatements: QC_STATEMENTS_OID,
   subjectDirectoryAttributes: '2.5.29.9',
   anyExtendedKeyUsage: '2.5.29.37.0',
   clientAuth: '1.3.6.1.5.5.7.3.2',
@@ -74,6 +76,10 @@ export interface DecodedExtensions {
   crlUrls?: string[];
   /** http: and https: OCSP responder URLs from Authority Information Access (id-ad-ocsp). */
   ocspUrls?: string[];
+  /** The PSD2 attributes of the qcStatements extension (ETSI TS 119 495), when it has a well-formed statement. */
+  psd2?: Psd2Info;
+  /** Why a PSD2 statement (or the qcStatements extension around it) was not believed: for the operator event. */
+  psd2Ignored?: string;
   /**
    * Critical extensions this decoder does not read: a fact about the decoder, not a verdict.
    * @deprecated Whether a critical extension is honoured is decided per role by
@@ -199,7 +205,7 @@ const DECODERS: ReadonlyMap<string, Decoder> = new Map<string, Decoder>([
 ]);
 
 /** The extensions whose values this module reads; others may hold anything (even nothing). */
-export const DECODED_EXTENSIONS: ReadonlySet<string> = new Set(DECODERS.keys());
+export const DECODED_EXTENSIONS: ReadonlySet<string> = new Set([...DECODERS.keys(), OID.qcStatements]);
 
 /** What a certificate without an extensions field decodes to. */
 export function noExtensions(): DecodedExtensions {
@@ -216,6 +222,11 @@ export function decodeExtensions(bytes: Uint8Array, el: Element): DecodedExtensi
   const out = noExtensions();
   out.extensions = extensions.map(({ oid, critical }) => Object.freeze({ oid, critical }));
   for (const { oid, critical, value } of extensions) {
+    // Never throws: a statement certgate cannot read means "no PSD2 attributes", not a bad certificate.
+    if (oid === OID.qcStatements) {
+      Object.assign(out, readQcStatements(bytes, value));
+      continue;
+    }
     const decode = DECODERS.get(oid);
     if (decode) decode(bytes, extensionValue(bytes, value), out, critical);
     else if (critical) out.unsupportedCriticalExtensions.push(oid);

@@ -32,7 +32,11 @@ const AIA_OCSP = '3016301406082b060105050730018608687474703a2f2f61';
 describe('extension table rows', () => {
   it('cites an RFC 5280 section for every row, in section order, once per OID', () => {
     for (const table of [CA_EXTENSIONS, END_ENTITY_EXTENSIONS]) {
-      const sections = table.rows.map((r) => r.section);
+      // Rows from other RFCs (RFC 3739 qcStatements) follow the RFC 5280 ones and name their RFC.
+      const others = table.rows.filter((r) => r.section.startsWith('RFC '));
+      expect(others.map((r) => r.section)).toEqual(['RFC 3739 3.2.6']);
+      expect(table.rows.slice(-others.length)).toEqual(others);
+      const sections = table.rows.filter((r) => !others.includes(r)).map((r) => r.section);
       for (const s of sections) expect(s).toMatch(/^4\.2\.[12]\.\d+$/);
       const order = (s: string) =>
         s
@@ -47,7 +51,11 @@ describe('extension table rows', () => {
   it('marks processed exactly the extensions the decoder reads', () => {
     for (const table of [CA_EXTENSIONS, END_ENTITY_EXTENSIONS]) {
       const processed = table.rows.filter((r) => r.processedBy !== undefined).map((r) => r.oid);
-      expect(new Set(processed)).toEqual(new Set(DECODED_EXTENSIONS));
+      // qcStatements is decoded for every certificate, but only a leaf's PSD2 statement is acted on.
+      const decoded = [...DECODED_EXTENSIONS].filter(
+        (oid) => table === END_ENTITY_EXTENSIONS || oid !== OID.qcStatements,
+      );
+      expect(new Set(processed)).toEqual(new Set(decoded));
     }
   });
 
@@ -66,9 +74,13 @@ describe('extension table rows', () => {
     }
   });
 
-  it('differs between roles only in the CA role requiring a subjectKeyIdentifier (RFC 5280 4.2.1.2)', () => {
+  it('differs between roles only in the CA role requiring a subjectKeyIdentifier (RFC 5280 4.2.1.2) and refusing a critical qcStatements', () => {
     const differing = CA_EXTENSIONS.rows.filter((r) => END_ENTITY_EXTENSIONS.row(r.oid) !== r);
-    expect(differing.map((r) => [r.name, r.presence])).toEqual([['subjectKeyIdentifier', 'required']]);
+    expect(differing.map((r) => [r.name, r.presence, r.ifCritical])).toEqual([
+      ['subjectKeyIdentifier', 'required', 'malformed'],
+      ['qcStatements', 'optional', 'unsupported'],
+    ]);
+    expect(END_ENTITY_EXTENSIONS.row(OID.qcStatements)?.ifCritical).toBe('honoured');
     expect(END_ENTITY_EXTENSIONS.row(OID.subjectKeyIdentifier)?.presence).toBe('optional');
     expect(extensionTable('ca')).toBe(CA_EXTENSIONS);
     expect(extensionTable('endEntity')).toBe(END_ENTITY_EXTENSIONS);
