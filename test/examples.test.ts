@@ -64,28 +64,33 @@ const EXAMPLES = [
   { file: 'fastify-banking.ts', banking: '/banking/accounts', http: '2' },
   // The certificate-only route: /accounts also needs a bound token (test/bound-token-example.test.ts).
   { file: 'fapi-resource-server.ts', banking: '/mtls/whoami', http: '1.1' },
+  // A PSD2 third-party provider's certificate: the user is its organizationIdentifier.
+  { file: 'psd2-gateway.ts', banking: '/accounts', http: '1.1', client: 'tpp-ai', user: 'PSDGB-FCA-123456' },
 ];
 
-describe.each(EXAMPLES)('examples/$file', ({ file, banking, http }) => {
-  it('answers the public page one-way, and the banking route only with a good client certificate', async () => {
-    const { origin, pki } = await start(file);
-    const ca = ['--cacert', join(pki, 'ca.pem')];
-    const publicPage = await curl(`${origin}/`, ca);
-    expect(publicPage.status).toBe(200);
-    const alice = await curl(`${origin}${banking}`, [
-      ...ca,
-      '--cert',
-      join(pki, 'alice.pem'),
-      '--key',
-      join(pki, 'alice-key.pem'),
-    ]);
-    expect([alice.status, alice.body.user, alice.httpVersion]).toEqual([200, 'alice', http]);
-    const none = await curl(`${origin}${banking}`, ca);
-    // Express-based frameworks add `; charset=utf-8`.
-    expect([none.status, none.contentType.replace(/;$/, ''), none.body.code]).toEqual([
-      401,
-      'application/problem+json',
-      'CERT_MISSING',
-    ]);
-  }, 60_000);
-});
+describe.each<{ file: string; banking: string; http: string; client?: string; user?: string }>(EXAMPLES)(
+  'examples/$file',
+  ({ file, banking, http, client = 'alice', user = 'alice' }) => {
+    it('answers the public page one-way, and the banking route only with a good client certificate', async () => {
+      const { origin, pki } = await start(file);
+      const ca = ['--cacert', join(pki, 'ca.pem')];
+      const publicPage = await curl(`${origin}/`, ca);
+      expect(publicPage.status).toBe(200);
+      const alice = await curl(`${origin}${banking}`, [
+        ...ca,
+        '--cert',
+        join(pki, `${client}.pem`),
+        '--key',
+        join(pki, `${client}-key.pem`),
+      ]);
+      expect([alice.status, alice.body.user, alice.httpVersion]).toEqual([200, user, http]);
+      const none = await curl(`${origin}${banking}`, ca);
+      // Express-based frameworks add `; charset=utf-8`.
+      expect([none.status, none.contentType.replace(/;$/, ''), none.body.code]).toEqual([
+        401,
+        'application/problem+json',
+        'CERT_MISSING',
+      ]);
+    }, 60_000);
+  },
+);
