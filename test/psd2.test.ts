@@ -93,6 +93,41 @@ describe('well-formed PSD2 statements', () => {
   });
 });
 
+describe('a critical qcStatements certgate cannot process all of (RFC 5280 4.2, RFC 3739 3.2.6)', () => {
+  async function refusal(leaf: Psd2Leaf): Promise<string> {
+    const result = await createVerifier({ ca: pki.ca }).verify(leaf.chain);
+    return result.ok ? 'accepted' : result.code;
+  }
+
+  it('with a malformed PSD2 statement: refused, CERT_EXTENSION_UNSUPPORTED (non-critical, it verifies)', async () => {
+    const empty = { ...FCA_AI, roles: [] };
+    expect(await refusal(pki.leaf('crit-empty', TPP_SUBJECT, qcStatementsWithPsd2(empty, { critical: true })))).toBe(
+      'CERT_EXTENSION_UNSUPPORTED',
+    );
+    expect(await refusal(pki.leaf('noncrit-empty', TPP_SUBJECT, qcStatementsWithPsd2(empty)))).toBe('accepted');
+  });
+
+  it('with a statement that is not informational (QcLimitValue, an unknown one) beside PSD2: refused', async () => {
+    for (const [name, id] of [
+      ['limit', '0.4.0.1862.1.2'],
+      ['unknown', '1.2.3.4.5'],
+    ] as const) {
+      const good = qcStatementsWithPsd2(FCA_AI, { critical: true });
+      const sections = good.sections.replace('s2 = SEQUENCE:psd2stmt', 's2 = SEQUENCE:psd2stmt\ns3 = SEQUENCE:other');
+      const leaf = pki.leaf(`crit-${name}`, TPP_SUBJECT, {
+        value: good.value,
+        sections: `${sections}\n[other]\nid = OID:${id}`,
+      });
+      expect(await refusal(leaf), name).toBe('CERT_EXTENSION_UNSUPPORTED');
+    }
+  });
+
+  it('that does not decode at all: refused', async () => {
+    const garbage = { value: `critical,DER:${Buffer.from('0407676172626167', 'hex').toString('hex')}` };
+    expect(await refusal(pki.leaf('crit-garbage', TPP_SUBJECT, garbage))).toBe('CERT_EXTENSION_UNSUPPORTED');
+  });
+});
+
 describe('no PSD2 statement', () => {
   it('without qcStatements: psd2 and organizationIdentifier are absent, no event', async () => {
     const leaf = pki.leaf('plain', '/CN=plain/O=Plain Ltd');

@@ -3,6 +3,7 @@ import type { IdentifyFunction, Identity } from '../identity/identity.js';
 import type { Clock } from '../time/clock.js';
 import type { Verifier, VerifySuccess } from '../verifier/verifier.js';
 import { CertgateError } from '../errors.js';
+import { escapeUnprintable } from '../x509/name.js';
 import { refusal, type CertificateOrigin, type ClientCert } from './outcome.js';
 import type { Remembered } from './verdict-memory.js';
 
@@ -86,6 +87,15 @@ function identifyFailed(err: unknown, result: VerifySuccess, rules: IdentityRule
   return { outcome: refusal('CONFIG_INVALID', detail), expiresAt, ...stamp };
 }
 
+/**
+ * The operator detail of ROLE_FORBIDDEN. The user name comes from the certificate or the
+ * application: quoted and escaped, so it cannot forge or hide text in a log line.
+ */
+export function roleDetail(user: string, held: readonly string[], needed: readonly string[]): string {
+  const name = escapeUnprintable(JSON.stringify(user));
+  return `user ${name} holds [${held.join(', ')}], needs one of [${needed.join(', ')}]`;
+}
+
 function identityOutcome(
   identity: Identified,
   result: VerifySuccess,
@@ -112,8 +122,11 @@ function identityOutcome(
   const held = identity.roles;
   const { roles } = rules;
   if (roles && !roles.some((r) => held.includes(r))) {
-    const detail = `user "${identity.user}" holds [${held.join(', ')}], needs one of [${roles.join(', ')}]`;
-    return { outcome: refusal('ROLE_FORBIDDEN', detail), expiresAt: refusedUntil, ...stamp };
+    return {
+      outcome: refusal('ROLE_FORBIDDEN', roleDetail(identity.user, held, roles)),
+      expiresAt: refusedUntil,
+      ...stamp,
+    };
   }
   const clientCert: ClientCert = Object.freeze({
     user: identity.user,

@@ -147,6 +147,10 @@ export function byPsd2(): IdentifyFunction {
     theOnly(asList(cert.subject.organizationIdentifier), 'organizationIdentifiers', cert);
     const user = cert.organizationIdentifier;
     if (!user) throw identityRefusal(`${cert.subjectDN}: the subject has no organizationIdentifier (2.5.4.97)`);
+    // "PSDGB-FCA-1" followed by an invisible character prints as another TPP's identifier.
+    if (escapeUnprintable(user) !== user) {
+      throw identityRefusal(`${cert.subjectDN}: the organizationIdentifier has unprintable characters`);
+    }
     if (!cert.psd2) {
       throw identityRefusal(
         `${cert.subjectDN}: no PSD2 statement (ETSI TS 119 495) in qcStatements, ` +

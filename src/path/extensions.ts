@@ -31,6 +31,11 @@ export interface ExtensionRow {
   /** The rules that read it; undefined when certgate does not process it. */
   readonly processedBy: string | undefined;
   readonly ifCritical: IfCritical;
+  /**
+   * For an extension honoured only when certgate can read all it says: a critical one that fails
+   * this is not processed (RFC 5280 4.2: refused as unsupported).
+   */
+  readonly understood?: (cert: ParsedCertificate) => boolean;
   readonly presence: Presence;
   /** Whether what the presence rule asks for is there (defaults to the extension being present). */
   readonly present?: (cert: ParsedCertificate) => boolean;
@@ -177,6 +182,9 @@ export const END_ENTITY_EXTENSIONS: ExtensionTable = table('endEntity', [
     // (QcCompliance, QcType, QcPDS) describe the certificate's legal standing, not access.
     processedBy: 'x509/psd2.ts (CertificateInfo psd2, byPsd2)',
     ifCritical: 'honoured',
+    // RFC 3739 3.2.6: in a critical qcStatements every statement is critical. Honoured only when
+    // it decodes, its PSD2 statement is well-formed and every other statement is informational.
+    understood: (cert) => cert.qcStatementsUnderstood === true,
   }),
 ]);
 
@@ -191,7 +199,10 @@ const NONE: readonly string[] = Object.freeze([]);
 export function unprocessedCriticalExtensions(cert: ParsedCertificate, table: ExtensionTable): readonly string[] {
   let oids: string[] | undefined;
   for (const e of cert.extensions) {
-    if (e.critical && (table.row(e.oid)?.ifCritical ?? 'unsupported') === 'unsupported') (oids ??= []).push(e.oid);
+    if (!e.critical) continue;
+    const r = table.row(e.oid);
+    const processed = r !== undefined && r.ifCritical !== 'unsupported' && (r.understood?.(cert) ?? true);
+    if (!processed) (oids ??= []).push(e.oid);
   }
   return oids ?? NONE;
 }

@@ -80,6 +80,8 @@ export interface DecodedExtensions {
   psd2?: Psd2Info;
   /** Why a PSD2 statement (or the qcStatements extension around it) was not believed: for the operator event. */
   psd2Ignored?: string;
+  /** Whether certgate processes everything a qcStatements extension says (see x509/psd2.ts). */
+  qcStatementsUnderstood?: boolean;
   /**
    * Critical extensions this decoder does not read: a fact about the decoder, not a verdict.
    * @deprecated Whether a critical extension is honoured is decided per role by

@@ -53,10 +53,32 @@ export const MAX_PSD2_STRING_CHARS = 256;
 /** A UTF-8 character is at most 4 octets: anything longer is over the limit before it is decoded. */
 const MAX_PSD2_STRING_OCTETS = 4 * MAX_PSD2_STRING_CHARS;
 
+/**
+ * Statements that only describe the certificate (RFC 3739 3.2.6: in a critical qcStatements every
+ * statement is critical): with these and a well-formed PSD2 statement, certgate processes all a
+ * critical qcStatements says. QcLimitValue (0.4.0.1862.1.2) and QcRetentionPeriod (.1.3) set
+ * terms a relying party must honour, and any other statement is unknown: a critical extension
+ * holding one is not processed (CERT_EXTENSION_UNSUPPORTED).
+ */
+const INFORMATIONAL_STATEMENTS: ReadonlySet<string> = new Set([
+  '1.3.6.1.5.5.7.11.1', // id-qcs-pkixQCSyntax-v1 (RFC 3739): semantics identifier
+  '1.3.6.1.5.5.7.11.2', // id-qcs-pkixQCSyntax-v2
+  '0.4.0.1862.1.1', // QcCompliance (ETSI EN 319 412-5)
+  '0.4.0.1862.1.4', // QcSSCD
+  '0.4.0.1862.1.5', // QcPDS
+  '0.4.0.1862.1.6', // QcType
+  '0.4.0.1862.1.7', // QcCClegislation
+]);
+
 /** What the qcStatements extension gave: the PSD2 attributes, or why there are none (undefined: no statement). */
 export interface QcStatementsReading {
   psd2?: Psd2Info;
   psd2Ignored?: string;
+  /**
+   * Whether certgate processes everything the extension says (it decodes, its PSD2 statement is
+   * well-formed, every other statement is informational): a critical one is honoured only then.
+   */
+  qcStatementsUnderstood: boolean;
 }
 
 /** A statement that is DER but not what ETSI TS 119 495 allows (DerError covers the rest). */
@@ -80,6 +102,9 @@ function readText(bytes: Uint8Array, el: Element, what: string): string {
   for (const _ of text) chars++;
   if (chars > MAX_PSD2_STRING_CHARS)
     throw new Psd2Malformed(`${what} is longer than ${MAX_PSD2_STRING_CHARS} characters`);
+  // Control, bidi and invisible characters have no place in a name or an identifier, and would
+  // reach logs and operator details as they are (what prints as "GB-FCA" must be "GB-FCA").
+  if (escapeUnprintable(text) !== text) throw new Psd2Malformed(`${what} ${quoted(text)} has unprintable characters`);
   return text;
 }
 
@@ -126,6 +151,7 @@ function readPsd2QcType(bytes: Uint8Array, el: Element | undefined): Psd2Info {
 export function readQcStatements(bytes: Uint8Array, octets: Element): QcStatementsReading {
   let found: Element | undefined;
   let statementInfo: Element | undefined;
+  let informational = true;
   try {
     const root = readElement(bytes, octets.contentStart, octets.end);
     if (root.end !== octets.end) throw new DerError('trailing bytes in extension value');
@@ -136,19 +162,26 @@ export function readQcStatements(bytes: Uint8Array, octets: Element): QcStatemen
       const id = readOid(bytes, statement.next(TAG.OID));
       const info = statement.done ? undefined : statement.next();
       statement.end();
-      if (id !== PSD2_STATEMENT_OID) continue;
+      if (id !== PSD2_STATEMENT_OID) {
+        if (!INFORMATIONAL_STATEMENTS.has(id)) informational = false;
+        continue;
+      }
       // Two statements could grant different roles: neither is believed.
-      if (found) return { psd2Ignored: 'the certificate has two PSD2 statements' };
+      if (found) return { psd2Ignored: 'the certificate has two PSD2 statements', qcStatementsUnderstood: false };
       found = statementEl;
       statementInfo = info;
     }
   } catch (err) {
-    return { psd2Ignored: `the qcStatements extension is malformed (${(err as Error).message})` };
+    const psd2Ignored = `the qcStatements extension is malformed (${(err as Error).message})`;
+    return { psd2Ignored, qcStatementsUnderstood: false };
   }
-  if (!found) return {};
+  if (!found) return { qcStatementsUnderstood: informational };
   try {
-    return { psd2: readPsd2QcType(bytes, statementInfo) };
+    return { psd2: readPsd2QcType(bytes, statementInfo), qcStatementsUnderstood: informational };
   } catch (err) {
-    return { psd2Ignored: `the PSD2 statement is malformed (${(err as Error).message})` };
+    return {
+      psd2Ignored: `the PSD2 statement is malformed (${(err as Error).message})`,
+      qcStatementsUnderstood: false,
+    };
   }
 }

@@ -33,14 +33,23 @@ describe('readQcStatements', () => {
     const reading = read(seq(qcCompliance, qcType6, psd2));
     expect(reading).toEqual({
       psd2: { roles: ['PSP_PI', 'PSP_AS'], ncaName: 'Financial Conduct Authority', ncaId: 'GB-FCA' },
+      qcStatementsUnderstood: true,
     });
     expect(Object.isFrozen(reading.psd2)).toBe(true);
     expect(PSD2_STATEMENT_OID).toBe(PSD2_STATEMENT);
   });
 
   it('gives nothing, and no reason, without a PSD2 statement (an empty list included)', () => {
-    expect(read(seq())).toEqual({});
-    expect(read(seq(seq(oid('0.4.0.1862.1.1'))))).toEqual({});
+    expect(read(seq())).toEqual({ qcStatementsUnderstood: true });
+    expect(read(seq(seq(oid('0.4.0.1862.1.1'))))).toEqual({ qcStatementsUnderstood: true });
+  });
+
+  it('understands a critical extension only when all its statements are informational and PSD2 is well-formed', () => {
+    const psd2 = psd2Der(['PSP_AI']).subarray(2);
+    expect(read(seq(seq(oid('0.4.0.1862.1.2')), psd2)).qcStatementsUnderstood).toBe(false); // QcLimitValue
+    expect(read(seq(seq(oid('1.2.3.4')))).qcStatementsUnderstood).toBe(false);
+    expect(read(seq(psd2, psd2)).qcStatementsUnderstood).toBe(false);
+    expect(read(seq(seq(oid(PSD2_STATEMENT)))).qcStatementsUnderstood).toBe(false);
   });
 
   it.each([

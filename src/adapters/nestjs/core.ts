@@ -2,6 +2,7 @@ import type { CertgateError, ReasonCode } from '../../errors.js';
 import { configError } from '../../verifier/options.js';
 import type { ClientCertGuard, GuardOutcome } from '../../guard/guard.js';
 import { refusal } from '../../guard/outcome.js';
+import { roleDetail } from '../../guard/identity-step.js';
 import { adapterSetup, type AdapterOptions, type OnReject } from '../options.js';
 
 /**
@@ -57,7 +58,7 @@ export function withRoles(outcome: GuardOutcome, roles: readonly string[] | unde
   if (!outcome.ok || roles === undefined) return outcome;
   const { user, roles: held } = outcome.clientCert;
   if (roles.some((r) => held.includes(r))) return outcome;
-  return refusal('ROLE_FORBIDDEN', `user "${user}" holds [${held.join(', ')}], needs one of [${roles.join(', ')}]`);
+  return refusal('ROLE_FORBIDDEN', roleDetail(user, held, roles));
 }
 
 /** A refusal's error without stack frames (see refusal()), for a throw outside the guard's outcome. */
