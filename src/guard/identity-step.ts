@@ -3,6 +3,7 @@ import type { IdentifyFunction, Identity } from '../identity/identity.js';
 import type { Clock } from '../time/clock.js';
 import type { Verifier, VerifySuccess } from '../verifier/verifier.js';
 import { CertgateError } from '../errors.js';
+import type { NegotiatedTls } from '../tls/rule.js';
 import { refusal, type CertificateOrigin, type ClientCert } from './outcome.js';
 import type { Remembered } from './verdict-memory.js';
 
@@ -43,6 +44,7 @@ export function identityStep(
   rules: IdentityRules,
   stamp: Stamp,
   origin: CertificateOrigin = 'tls',
+  tls?: NegotiatedTls,
 ): Remembered | Promise<Remembered> {
   let identity: Identified | PromiseLike<Identified>;
   try {
@@ -50,9 +52,9 @@ export function identityStep(
   } catch (err) {
     return identifyFailed(err, result, rules, stamp);
   }
-  if (!isThenable(identity)) return checkedOutcome(identity, result, rules, stamp, origin);
+  if (!isThenable(identity)) return checkedOutcome(identity, result, rules, stamp, origin, tls);
   return Promise.resolve(identity).then(
-    (resolved) => checkedOutcome(resolved, result, rules, stamp, origin),
+    (resolved) => checkedOutcome(resolved, result, rules, stamp, origin, tls),
     (err: unknown) => identifyFailed(err, result, rules, stamp),
   );
 }
@@ -64,9 +66,10 @@ function checkedOutcome(
   rules: IdentityRules,
   stamp: Stamp,
   origin: CertificateOrigin,
+  tls: NegotiatedTls | undefined,
 ): Remembered {
   try {
-    return identityOutcome(identity, result, rules, stamp, origin);
+    return identityOutcome(identity, result, rules, stamp, origin, tls);
   } catch (err) {
     return identifyFailed(err, result, rules, stamp);
   }
@@ -92,6 +95,7 @@ function identityOutcome(
   rules: IdentityRules,
   stamp: Stamp,
   origin: CertificateOrigin,
+  tls: NegotiatedTls | undefined,
 ): Remembered {
   const now = rules.clock.now();
   // An approval's identity is asked again after identityTtlMs: a role removed stops working on open connections.
@@ -122,6 +126,7 @@ function identityOutcome(
     chain: result.chain,
     source: origin,
     thumbprint: createHash('sha256').update(result.certificate.raw).digest('base64url'),
+    tls,
   });
   return { outcome: Object.freeze({ ok: true as const, clientCert }), expiresAt, ...stamp };
 }

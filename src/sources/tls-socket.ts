@@ -144,6 +144,7 @@ const CLOSED: SourceReading = Object.freeze({
   detail: 'the HTTP/2 session closed before its certificate was read',
 });
 const CHAIN_UNREAD = 'the connection closed before its certificate chain was read';
+const TRANSPORT_UNREAD = 'the connection closed before its TLS parameters were read';
 
 /**
  * A connection's reading: the leaf now, the chain only if a guard asks for `ders` (a class with
@@ -154,6 +155,7 @@ class TlsReading {
   readonly scope = 'connection' as const;
   readonly leafKey: string;
   readonly server: object | undefined;
+  private facts: TransportFacts | undefined;
 
   constructor(
     private readonly socket: TLSSocket,
@@ -186,9 +188,21 @@ class TlsReading {
     }
   }
 
+  /**
+   * Read once per connection (what a handshake negotiated does not change). The protocol is
+   * getProtocol()'s: getCipher().version is the least version the suite is defined for, not the
+   * negotiated one.
+   */
   get transport(): TransportFacts {
-    if (isGone(this.socket)) return { protocol: undefined, cipher: undefined };
-    return { protocol: this.socket.getProtocol?.() ?? undefined, cipher: this.socket.getCipher?.()?.name };
+    if (this.facts) return this.facts;
+    if (isGone(this.socket)) throw new ConnectionClosedError(TRANSPORT_UNREAD);
+    const cipher = this.socket.getCipher?.();
+    this.facts = Object.freeze({
+      protocol: this.socket.getProtocol?.() ?? undefined,
+      cipher: cipher?.name,
+      standardCipher: cipher?.standardName,
+    });
+    return this.facts;
   }
 
   get untrustedHint(): string | undefined {
