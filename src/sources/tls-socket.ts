@@ -144,7 +144,6 @@ const CLOSED: SourceReading = Object.freeze({
   detail: 'the HTTP/2 session closed before its certificate was read',
 });
 const CHAIN_UNREAD = 'the connection closed before its certificate chain was read';
-const TRANSPORT_UNREAD = 'the connection closed before its TLS parameters were read';
 
 /**
  * A connection's reading: the leaf now, the chain only if a guard asks for `ders` (a class with
@@ -155,7 +154,12 @@ class TlsReading {
   readonly scope = 'connection' as const;
   readonly leafKey: string;
   readonly server: object | undefined;
-  private facts: TransportFacts | undefined;
+  /**
+   * What the handshake negotiated, read with the reading (once per connection, while the socket
+   * is known to be open): every guard's `tls` rule needs it. The protocol is getProtocol()'s:
+   * getCipher().version is the oldest version the suite is defined for, not the negotiated one.
+   */
+  readonly transport: TransportFacts;
 
   constructor(
     private readonly socket: TLSSocket,
@@ -164,6 +168,12 @@ class TlsReading {
   ) {
     this.leafKey = `tls-leaf:${(record.leaf as NonNullable<SocketRecord['leaf']>).fingerprint256}`;
     this.server = (socket as TLSSocket & { server?: object }).server;
+    const cipher = socket.getCipher?.();
+    this.transport = Object.freeze({
+      protocol: socket.getProtocol?.() ?? undefined,
+      cipher: cipher?.name,
+      standardCipher: cipher?.standardName,
+    });
   }
 
   /** Read only for operator details (a refusal): asking the socket for its peer address costs. */
@@ -186,23 +196,6 @@ class TlsReading {
       if (isGone(this.socket)) throw new ConnectionClosedError(CHAIN_UNREAD);
       throw err;
     }
-  }
-
-  /**
-   * Read once per connection (what a handshake negotiated does not change). The protocol is
-   * getProtocol()'s: getCipher().version is the least version the suite is defined for, not the
-   * negotiated one.
-   */
-  get transport(): TransportFacts {
-    if (this.facts) return this.facts;
-    if (isGone(this.socket)) throw new ConnectionClosedError(TRANSPORT_UNREAD);
-    const cipher = this.socket.getCipher?.();
-    this.facts = Object.freeze({
-      protocol: this.socket.getProtocol?.() ?? undefined,
-      cipher: cipher?.name,
-      standardCipher: cipher?.standardName,
-    });
-    return this.facts;
   }
 
   get untrustedHint(): string | undefined {

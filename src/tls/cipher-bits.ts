@@ -18,6 +18,9 @@ export const BULK_CIPHER_BITS: ReadonlyMap<string, number> = new Map([
   ['AES_128_CCM_8', 128],
   ['AES_256_CCM', 256],
   ['AES_256_CCM_8', 256],
+  // RFC 6209: ARIA-GCM, in Node's default cipher list (OpenSSL's HIGH).
+  ['ARIA_128_GCM', 128],
+  ['ARIA_256_GCM', 256],
   // CBC: the key is as long, so the bits rule passes it; the handshake (`tlsOptions`) excludes it.
   ['AES_128_CBC', 128],
   ['AES_256_CBC', 256],

@@ -1,4 +1,6 @@
 /** The cipher-bits table and the `tls` rule's comparison, without connections. */
+import { execFileSync } from 'node:child_process';
+import tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { BULK_CIPHER_BITS, cipherBits, isKnownCipher } from '../../src/tls/cipher-bits.js';
 import { belowRule, DEFAULT_TLS_RULE, negotiatedTls, type TlsRule } from '../../src/tls/rule.js';
@@ -19,6 +21,7 @@ describe('cipherBits (IANA names)', () => {
     ['TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256', 128],
     ['TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA', 256],
     ['TLS_RSA_WITH_3DES_EDE_CBC_SHA', 112],
+    ['TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384', 256],
   ])('%s: %i', (name, bits) => {
     expect(cipherBits(name)).toBe(bits);
     expect(isKnownCipher(name)).toBe(true);
@@ -35,7 +38,7 @@ describe('cipherBits (IANA names)', () => {
     'TLS_RSA_WITH_RC4_128_SHA',
     'TLS_RSA_WITH_DES_CBC_SHA',
     'TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256',
-    'TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384',
+    'TLS_RSA_WITH_ARIA_128_CBC_SHA256',
     'TLS_SM4_GCM_SM3',
     'TLS_',
     'ECDHE-ECDSA-AES128-GCM-SHA256',
@@ -45,6 +48,16 @@ describe('cipherBits (IANA names)', () => {
   ])('a cipher certgate does not know counts 0 (fails closed): %s', (name) => {
     expect(cipherBits(name)).toBe(0);
     expect(isKnownCipher(name)).toBe(false);
+  });
+
+  it("knows every suite Node's default cipher list can negotiate (OpenSSL names them)", () => {
+    const names = execFileSync('openssl', ['ciphers', '-stdname', tls.DEFAULT_CIPHERS], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ')[0]);
+    expect(names.length).toBeGreaterThan(20);
+    expect(names.filter((name) => !isKnownCipher(name))).toEqual([]);
+    expect(names.filter((name) => cipherBits(name) < 128)).toEqual([]);
   });
 
   it('holds no key size below 0 or above 256 (what minCipherBits may ask)', () => {
