@@ -28,3 +28,6 @@ export type { ClientCertGuard, GuardOptions, ClientCert, GuardOutcome, Certifica
 export type { ProxyFormat, ProxyHeaderIgnored, ProxyOptions, ProxyTrust } from './guard/guard.js';
 export type { RequestLike } from './sources/source.js';
 export type { Clock } from './time/clock.js';
+export { tlsOptions } from './tls/server-options.js';
+export type { MutualTlsServerOptions, TlsOptionsInput, TlsPemInput } from './tls/server-options.js';
+export type { NegotiatedTls, TlsRuleOptions, TlsVersionFloor } from './tls/rule.js';

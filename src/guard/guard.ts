@@ -19,6 +19,8 @@ import { VerdictMemory, type Remembered } from './verdict-memory.js';
 import { DEFAULT_IDENTITY_TTL_MS, identityStep, REFUSAL_RECHECK_MS, type Stamp } from './identity-step.js';
 import { parseProxyOptions, type ProxyOptions } from './proxy-options.js';
 import { forwardedSource, type ProxySettings } from '../sources/forwarded-source.js';
+import { parseTlsRule, type TlsRule, type TlsRuleOptions } from '../tls/rule.js';
+import { tlsStep } from './tls-step.js';
 
 export type { CertificateOrigin, ClientCert, GuardOutcome } from './outcome.js';
 export type { ProxyFormat, ProxyHeaderIgnored, ProxyOptions, ProxyTrust } from './proxy-options.js';
@@ -45,6 +47,13 @@ export interface GuardOptions extends Partial<VerifierOptions> {
    * sets (see README, "Behind a proxy"). Needs `ca` or `verifier`.
    */
   proxy?: ProxyOptions;
+  /**
+   * The least TLS a client's connection must have: `{ minVersion?: 'TLSv1.2' | 'TLSv1.3',
+   * minCipherBits?: number }`, default `{ minVersion: 'TLSv1.2', minCipherBits: 128 }` (a partial
+   * object keeps the other default). Below it: 403 `TLS_TOO_WEAK`. Decided once per connection; not
+   * applied to forwarded certificates (the proxy's TLS configuration is their rule).
+   */
+  tls?: TlsRuleOptions;
 }
 
 /** A framework-free guard: adapters translate its outcome into a response. */
@@ -62,6 +71,7 @@ export const GUARD_OPTION_NAMES = optionNames<Omit<GuardOptions, keyof VerifierO
   'roles',
   'identityTtlMs',
   'proxy',
+  'tls',
 ]);
 
 export { DEFAULT_IDENTITY_TTL_MS, REFUSAL_RECHECK_MS } from './identity-step.js';
@@ -73,6 +83,7 @@ interface GuardSettings {
   clock: Clock;
   identityTtlMs: number;
   proxy: ProxySettings | undefined;
+  tls: TlsRule;
 }
 
 function parseIdentityTtl(value: unknown, where: string): number {
@@ -91,7 +102,7 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw configError(where, `options must be an object, got ${describeType(options)}`);
   }
-  const { verifier: shared, identify, roles, identityTtlMs, proxy, ...verifierOptions } = options;
+  const { verifier: shared, identify, roles, identityTtlMs, proxy, tls, ...verifierOptions } = options;
   if (identify !== undefined && typeof identify !== 'function') {
     throw configError(where, `option 'identify' must be a function, got ${describeType(identify)}`);
   }
@@ -105,6 +116,7 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
     throw configError(where, `option 'verifier' must be a verifier from createVerifier()`);
   }
   const proxySettings = proxy === undefined ? undefined : parseProxyOptions(proxy, where);
+  const tlsRule = parseTlsRule(tls, where);
   if (proxySettings && !shared && verifierOptions.ca === undefined) {
     // A forwarded request has no HTTPS server of the app's own to take the client CAs from.
     throw configError(where, `option 'proxy' needs the client CAs: pass 'ca' or 'verifier'`);
@@ -127,6 +139,7 @@ function parseGuardOptions(options: GuardOptions, where: string): GuardSettings 
     roles: roles ? Object.freeze([...roles]) : undefined,
     identityTtlMs: parseIdentityTtl(identityTtlMs, where),
     proxy: proxySettings,
+    tls: tlsRule,
     clock: shared?.clock ?? own?.clock ?? verifierOptions.clock ?? systemClock,
   };
 }
@@ -152,6 +165,9 @@ async function decide(
   // Configuration first: a guard with nothing to trust refuses everyone with the same 500.
   const { verifier, current, ready } = settings.trust.trustFor(reading.server);
   if (verifier instanceof CertgateError) return { outcome: configRefusal(verifier), expiresAt: Infinity, current };
+  // Then the connection's TLS: a refusal that needs no verification (see tls-step.ts).
+  const transport = tlsStep(reading, settings.tls);
+  if (transport.refused) return transport.refused;
   if (ready) await ready;
   const stamp: Stamp = { verifier, revision: verifier.revision, current };
   const result = await verifier.verify(reading.ders as Buffer[]);
@@ -162,7 +178,7 @@ async function decide(
   }
   // For the same client's next connections (reuseVerifiedLeaf): a lookup instead of this.
   if (reading.leafKey !== undefined) memory.rememberVerifiedLeaf(reading.leafKey, verifier, stamp.revision, result);
-  return unlessClosed(reading, await identityStep(result, settings, stamp, reading.origin));
+  return unlessClosed(reading, await identityStep(result, settings, stamp, reading.origin, transport.tls));
 }
 
 /**
@@ -182,9 +198,15 @@ function reuseVerifiedLeaf(
   if (memory.deciding(reading.cacheKey)) return undefined;
   const { verifier, current } = settings.trust.trustFor(reading.server);
   if (verifier instanceof CertgateError) return undefined;
+  const transport = tlsStep(reading, settings.tls);
+  if (transport.refused) {
+    memory.remember(reading.cacheKey, transport.refused);
+    return transport.refused.outcome;
+  }
   const verified = memory.verifiedLeaf(reading.leafKey, verifier);
   if (!verified) return undefined;
-  const step = identityStep(verified, settings, { verifier, revision: verifier.revision, current }, reading.origin);
+  const stamp = { verifier, revision: verifier.revision, current };
+  const step = identityStep(verified, settings, stamp, reading.origin, transport.tls);
   if (step instanceof Promise) {
     void memory.decideOnce(reading.cacheKey, () => step.then((decided) => unlessClosed(reading, decided)));
     return undefined;

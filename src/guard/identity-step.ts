@@ -4,6 +4,7 @@ import type { Clock } from '../time/clock.js';
 import type { Verifier, VerifySuccess } from '../verifier/verifier.js';
 import { CertgateError } from '../errors.js';
 import { escapeUnprintable } from '../x509/name.js';
+import type { NegotiatedTls } from '../tls/rule.js';
 import { refusal, type CertificateOrigin, type ClientCert } from './outcome.js';
 import type { Remembered } from './verdict-memory.js';
 
@@ -44,6 +45,7 @@ export function identityStep(
   rules: IdentityRules,
   stamp: Stamp,
   origin: CertificateOrigin = 'tls',
+  tls?: NegotiatedTls,
 ): Remembered | Promise<Remembered> {
   let identity: Identified | PromiseLike<Identified>;
   try {
@@ -51,9 +53,9 @@ export function identityStep(
   } catch (err) {
     return identifyFailed(err, result, rules, stamp);
   }
-  if (!isThenable(identity)) return checkedOutcome(identity, result, rules, stamp, origin);
+  if (!isThenable(identity)) return checkedOutcome(identity, result, rules, stamp, origin, tls);
   return Promise.resolve(identity).then(
-    (resolved) => checkedOutcome(resolved, result, rules, stamp, origin),
+    (resolved) => checkedOutcome(resolved, result, rules, stamp, origin, tls),
     (err: unknown) => identifyFailed(err, result, rules, stamp),
   );
 }
@@ -65,9 +67,10 @@ function checkedOutcome(
   rules: IdentityRules,
   stamp: Stamp,
   origin: CertificateOrigin,
+  tls: NegotiatedTls | undefined,
 ): Remembered {
   try {
-    return identityOutcome(identity, result, rules, stamp, origin);
+    return identityOutcome(identity, result, rules, stamp, origin, tls);
   } catch (err) {
     return identifyFailed(err, result, rules, stamp);
   }
@@ -102,6 +105,7 @@ function identityOutcome(
   rules: IdentityRules,
   stamp: Stamp,
   origin: CertificateOrigin,
+  tls: NegotiatedTls | undefined,
 ): Remembered {
   const now = rules.clock.now();
   // An approval's identity is asked again after identityTtlMs: a role removed stops working on open connections.
@@ -135,6 +139,7 @@ function identityOutcome(
     chain: result.chain,
     source: origin,
     thumbprint: createHash('sha256').update(result.certificate.raw).digest('base64url'),
+    tls,
   });
   return { outcome: Object.freeze({ ok: true as const, clientCert }), expiresAt, ...stamp };
 }

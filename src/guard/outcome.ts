@@ -1,6 +1,7 @@
 import { CertgateError, PUBLIC_MESSAGES, withoutStackFrames, type ReasonCode } from '../errors.js';
 import type { CertificateInfo } from '../x509/certificate.js';
 import type { CertificateOrigin } from '../sources/source.js';
+import type { NegotiatedTls } from '../tls/rule.js';
 
 export type { CertificateOrigin } from '../sources/source.js';
 
@@ -18,6 +19,11 @@ export interface ClientCert {
    * certificate-bound access token names in `cnf["x5t#S256"]`.
    */
   readonly thumbprint: string;
+  /**
+   * What the client's TLS connection negotiated: `{ protocol, cipher (IANA name), bits }`.
+   * Undefined for a certificate a proxy forwarded (the Node connection is the proxy's).
+   */
+  readonly tls?: NegotiatedTls;
 }
 
 /** The one result adapters translate: a verified client, or a refusal to answer with. */

@@ -27,8 +27,10 @@ export interface RequestLike {
 export interface TransportFacts {
   /** The negotiated protocol, e.g. `TLSv1.3` (`socket.getProtocol()`). */
   readonly protocol: string | undefined;
-  /** The negotiated cipher suite's OpenSSL name. */
+  /** The negotiated cipher suite's OpenSSL name (`getCipher().name`). */
   readonly cipher: string | undefined;
+  /** Its IANA name (`getCipher().standardName`), which the guard's `tls` rule reads key bits from. */
+  readonly standardCipher?: string | undefined;
 }
 
 /**
@@ -53,6 +55,11 @@ export type PresentedCertificate = CacheScope & {
    * must verify reads it.
    */
   readonly ders: readonly Buffer[];
+  /**
+   * What the TLS layer negotiated with the client, for the guard's `tls` rule. Absent when the
+   * source cannot know it (a forwarded certificate: the Node connection is the proxy's). May be
+   * read lazily; throws ConnectionClosedError when the connection closed before it was read.
+   */
   readonly transport?: TransportFacts;
   /** Where the certificate came from, for operator details (e.g. `TLS connection from 10.0.0.7`). */
   readonly via: string;

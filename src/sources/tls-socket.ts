@@ -154,6 +154,12 @@ class TlsReading {
   readonly scope = 'connection' as const;
   readonly leafKey: string;
   readonly server: object | undefined;
+  /**
+   * What the handshake negotiated, read with the reading (once per connection, while the socket
+   * is known to be open): every guard's `tls` rule needs it. The protocol is getProtocol()'s:
+   * getCipher().version is the oldest version the suite is defined for, not the negotiated one.
+   */
+  readonly transport: TransportFacts;
 
   constructor(
     private readonly socket: TLSSocket,
@@ -162,6 +168,12 @@ class TlsReading {
   ) {
     this.leafKey = `tls-leaf:${(record.leaf as NonNullable<SocketRecord['leaf']>).fingerprint256}`;
     this.server = (socket as TLSSocket & { server?: object }).server;
+    const cipher = socket.getCipher?.();
+    this.transport = Object.freeze({
+      protocol: socket.getProtocol?.() ?? undefined,
+      cipher: cipher?.name,
+      standardCipher: cipher?.standardName,
+    });
   }
 
   /** Read only for operator details (a refusal): asking the socket for its peer address costs. */
@@ -184,11 +196,6 @@ class TlsReading {
       if (isGone(this.socket)) throw new ConnectionClosedError(CHAIN_UNREAD);
       throw err;
     }
-  }
-
-  get transport(): TransportFacts {
-    if (isGone(this.socket)) return { protocol: undefined, cipher: undefined };
-    return { protocol: this.socket.getProtocol?.() ?? undefined, cipher: this.socket.getCipher?.()?.name };
   }
 
   get untrustedHint(): string | undefined {
