@@ -4,7 +4,7 @@
  * /accounts for account information (PSP_AI), /payments for payment initiation (PSP_PI).
  *
  *   npx tsx examples/psd2-gateway.ts [pki-dir]     (default: fresh test certificates in ./pki-psd2)
- *   curl --cacert pki-psd2/ca.pem --cert pki-psd2/tpp-ai.pem --key pki-psd2/tpp-ai-key.pem https://localhost:8445/accounts
+ *   curl --cacert pki-psd2/ca.pem --cert pki-psd2/tpp-ai.pem --key pki-psd2/tpp-ai-key.pem https://localhost:8447/accounts
  *
  * The test certificates come from a throwaway "QTSP" CA made here (never trust it anywhere else):
  * tpp-ai (PSP_AI), tpp-pi (PSP_PI) and tpp-none (no PSD2 statement: 403 on both routes).
@@ -168,7 +168,7 @@ export async function generatePsd2Pki(dir: string): Promise<void> {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const pkiDir = resolve(process.argv[2] ?? 'pki-psd2');
   if (!existsSync(join(pkiDir, 'ca.pem'))) await generatePsd2Pki(pkiDir);
-  const port = Number(process.env.PORT ?? 8445);
+  const port = Number(process.env.PORT ?? 8447);
   createPsd2Gateway(pkiDir).listen(port, '127.0.0.1', () => {
     console.log(`PSD2 gateway example on https://localhost:${port} (test certificates in ${pkiDir})`);
     for (const [tpp, path] of [

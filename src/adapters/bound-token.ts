@@ -103,11 +103,16 @@ function boundTokenCheck<R>(claims: (request: R) => unknown): BoundTokenCheck<R>
     }
     // No token (the token middleware let an anonymous request through): nothing is bound.
     if (payload === undefined || payload === null) return notBound('no token claims on the request');
-    if (typeof payload !== 'object' || Array.isArray(payload) || isThenable(payload)) {
-      // Typically the raw token string (`req.auth.token`) or an async function: a wiring mistake.
-      return wiring(
-        `option 'claims' must return the verified token's claims (an object) or undefined, got ${describe(payload)}`,
-      );
+    try {
+      if (typeof payload !== 'object' || Array.isArray(payload) || isThenable(payload)) {
+        // Typically the raw token string (`req.auth.token`) or an async function: a wiring mistake.
+        return wiring(
+          `option 'claims' must return the verified token's claims (an object) or undefined, got ${describe(payload)}`,
+        );
+      }
+    } catch (err) {
+      // A `then` getter that throws: what claims returned cannot even be looked at.
+      return wiring(`what option 'claims' returned threw when read: ${(err as Error)?.message ?? String(err)}`, err);
     }
     return bindingError(payload, clientCert.thumbprint);
   };

@@ -153,11 +153,17 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
         settleDecision((wanted) => decide(ders, now(), at === undefined, wanted), fetchWanted, rounds);
       let outcome = await settle();
       // Only certificates on a path to an anchor keep their parses beyond a short while.
-      if (outcome.result.ok && outcome.path) reportPsd2(cache.keep(outcome.path), outcome.path, events);
+      const kept = outcome.result.ok ? outcome.path : undefined;
+      const fresh = kept ? cache.keep(kept) : undefined;
+      // The PSD2 event is for a leaf that is accepted in the end (OCSP included), once per parse.
+      const reported = (result: VerifyResult): VerifyResult => {
+        if (result.ok && kept && fresh) reportPsd2(fresh, kept, events);
+        return result;
+      };
       const ocsp = revocation.ocsp;
       // OCSP asks about the leaf of a path that passed everything else (an anchor presented as
       // the leaf has no issuer to ask about).
-      if (!ocsp || !outcome.result.ok || !outcome.path || outcome.path.length < 2) return outcome.result;
+      if (!ocsp || !outcome.result.ok || !outcome.path || outcome.path.length < 2) return reported(outcome.result);
       const [leaf, issuer] = outcome.path as [ParsedCertificate, ParsedCertificate];
       // An explicit `at` needs an answer current at that instant: never a remembered one.
       const answer =
@@ -168,7 +174,7 @@ export function verifierFromConfig(config: VerifierConfig): Verifier {
       if (outcome.result.ok && outcome.result.expiresAt.getTime() <= now()) outcome = await settle();
       const after = now();
       if (!outcome.result.ok || !outcome.path) return outcome.result;
-      return applyOcsp(outcome, answer, after, ocspRules, events);
+      return reported(applyOcsp(outcome, answer, after, ocspRules, events));
     },
     on(event, listener) {
       events.on(event, listener);

@@ -88,6 +88,15 @@ describe('bindingError: RFC 8705 section 3.1 cnf["x5t#S256"], compared exactly',
     expect(error?.message).toBe('The access token is not bound to the client certificate of this connection.');
   });
 
+  it('standard base64 (+ and /, without padding) of a thumbprint with - and _ is another value', () => {
+    const urlSafe = createHash('sha256').update('cert 7').digest('base64url');
+    expect(urlSafe).toMatch(/-.*_|_.*-/);
+    const standard = Buffer.from(urlSafe, 'base64url').toString('base64').replace(/=+$/, '');
+    expect(standard).not.toBe(urlSafe);
+    expect(bindingError({ cnf: { 'x5t#S256': standard } }, urlSafe)?.code).toBe('TOKEN_NOT_BOUND');
+    expect(bindingError({ cnf: { 'x5t#S256': urlSafe } }, urlSafe)).toBeUndefined();
+  });
+
   it('reads own properties only: a polluted Object.prototype supplies no binding', () => {
     const proto = Object.prototype as Record<string, unknown>;
     proto.cnf = { 'x5t#S256': THUMBPRINT };
