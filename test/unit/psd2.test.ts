@@ -108,8 +108,16 @@ describe('limits', () => {
   it('escapes what the certificate wrote before it reaches an operator message', () => {
     const forged = qcType(seq(seq(oid(ROLE_OID.PSP_AI), utf8('PSP_AS\n\u202eevil'))));
     expect(read(forged).psd2Ignored).toBe(
-      'the PSD2 statement is malformed (role name "PSP_AS\\n\\E2\\80\\AEevil" contradicts its OID 0.4.0.19495.1.3 (PSP_AI))',
+      'the PSD2 statement is malformed (a roleOfPspName "PSP_AS\\n\\E2\\80\\AEevil" has unprintable characters)',
     );
+  });
+
+  it('refuses control, bidi and invisible characters in the NCA name and identifier', () => {
+    for (const text of ['N\u0000', 'GB-FCA\r\nX: y', 'FCA\u200b', '\u202eACF']) {
+      const reading = read(qcType(seq(role('PSP_AI')), utf8(text), utf8('GB-FCA')));
+      expect(reading.psd2, JSON.stringify(text)).toBeUndefined();
+      expect(reading.psd2Ignored).toMatch(/nCAName .* has unprintable characters/);
+    }
   });
 
   it('walks no deeper than the statement: 5,000 nested SEQUENCEs as statementInfo are one malformed field', () => {
