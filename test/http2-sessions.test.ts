@@ -182,6 +182,25 @@ describe('plain node:http2 with clientCertGuard: one verdict per session', () =>
   });
 });
 
+describe("the guard's tls rule on HTTP/2 sessions", () => {
+  it("decided from the session's TLS socket: TLS 1.2 below a TLSv1.3 rule refused on every stream, TLS 1.3 passes", async () => {
+    const guard = clientCertGuard({ ca: pki.ca, crl: pki.crl, tls: { minVersion: 'TLSv1.3' } });
+    const { origin } = await listenHttp2(plainHandler(guard), { ...pki.server, ca: pki.ca });
+    const on = async (maxVersion: 'TLSv1.2' | 'TLSv1.3') => {
+      const session = http2.connect(origin, { ca: pki.ca, ...pki.alice, servername: 'localhost', maxVersion });
+      try {
+        return await Promise.all([request(session, '/a'), request(session, '/b')]);
+      } finally {
+        session.close();
+      }
+    };
+    const weak = await on('TLSv1.2');
+    expect(weak.map((r) => `${r.status} ${r.body.code}`)).toEqual(['403 TLS_TOO_WEAK', '403 TLS_TOO_WEAK']);
+    const strong = await on('TLSv1.3');
+    expect(strong.map((r) => `${r.status} ${r.body.user}`)).toEqual(['200 alice', '200 alice']);
+  });
+});
+
 describe('plain node:https with clientCertGuard().check(req)', () => {
   it('answers with the verified user, and refusals as error.toProblem()', async () => {
     // The configuration users write first: `ca` is the root only, clients send their intermediate.
@@ -337,5 +356,38 @@ describe('a session that closes while its first verdict is pending', () => {
     await decided;
     expect(identifyCalls).toBe(1);
     expect(outcomes).toEqual(Array(10).fill('CERT_MISSING: the connection closed while its verdict was being made'));
+  });
+
+  it('an HTTP/1 connection closed before the guard read its TLS parameters: CERT_MISSING, not TLS_TOO_WEAK', async () => {
+    const guard = clientCertGuard({ ca: pki.ca, crl: pki.crl });
+    let settle!: (value: string) => void;
+    const seen = new Promise<string>((resolve) => (settle = resolve));
+    let first = true;
+    const server = https.createServer(
+      { ...pki.server, ca: pki.ca, requestCert: true, rejectUnauthorized: false },
+      (req, res) => {
+        if (first) {
+          // A first guarded request: from now on the server's handshakes are looked at as they happen.
+          first = false;
+          void plainHandler(guard)(req, res);
+          return;
+        }
+        // The second client leaves before anything reads its connection (slow middleware, say).
+        req.socket.once('close', () =>
+          setImmediate(async () => {
+            const outcome = await guard.check(req);
+            settle(outcome.ok ? 'approved' : `${outcome.error.code}: ${outcome.error.detail}`);
+          }),
+        );
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => server.close());
+    const port = (server.address() as AddressInfo).port;
+    expect((await get(port, '/first', { ca: pki.ca, client: pki.alice })).status).toBe(200);
+    const leaving = https.get({ host: '127.0.0.1', port, path: '/', servername: 'localhost', ca: pki.ca, ...pki.bob });
+    leaving.on('error', () => {});
+    leaving.on('socket', (socket) => socket.once('secureConnect', () => setTimeout(() => leaving.destroy(), 30)));
+    expect(await seen).toBe('CERT_MISSING: the connection closed before its TLS parameters were read');
   });
 });

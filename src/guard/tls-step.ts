@@ -29,7 +29,8 @@ export function tlsStep(reading: PresentedCertificate, rule: TlsRule): TlsStep {
   if (facts === undefined) return NO_FACTS;
   const tls = negotiatedTls(facts);
   const detail = belowRule(tls, facts.cipher, rule);
-  // What a handshake negotiated does not change during the connection: refused for its lifetime.
+  // Refused for the connection's lifetime: tlsOptions() turns TLS 1.2 renegotiation off, and on
+  // other servers a renegotiation is not looked at again (README, TLS strength).
   if (detail !== undefined) {
     return { refused: { outcome: refusal('TLS_TOO_WEAK', `${detail} [${reading.via}]`), expiresAt: Infinity } };
   }

@@ -144,6 +144,7 @@ const CLOSED: SourceReading = Object.freeze({
   detail: 'the HTTP/2 session closed before its certificate was read',
 });
 const CHAIN_UNREAD = 'the connection closed before its certificate chain was read';
+const TLS_UNREAD = 'the connection closed before its TLS parameters were read';
 
 /**
  * A connection's reading: the leaf now, the chain only if a guard asks for `ders` (a class with
@@ -155,11 +156,12 @@ class TlsReading {
   readonly leafKey: string;
   readonly server: object | undefined;
   /**
-   * What the handshake negotiated, read with the reading (once per connection, while the socket
-   * is known to be open): every guard's `tls` rule needs it. The protocol is getProtocol()'s:
-   * getCipher().version is the oldest version the suite is defined for, not the negotiated one.
+   * What the handshake negotiated, read with the reading (once per connection): every guard's
+   * `tls` rule needs it. The protocol is getProtocol()'s: getCipher().version is the oldest
+   * version the suite is defined for, not the negotiated one. Undefined: the socket was already
+   * closed (OpenSSL then reports nothing), which is not a weak connection.
    */
-  readonly transport: TransportFacts;
+  private readonly facts: TransportFacts | undefined;
 
   constructor(
     private readonly socket: TLSSocket,
@@ -168,12 +170,18 @@ class TlsReading {
   ) {
     this.leafKey = `tls-leaf:${(record.leaf as NonNullable<SocketRecord['leaf']>).fingerprint256}`;
     this.server = (socket as TLSSocket & { server?: object }).server;
-    const cipher = socket.getCipher?.();
-    this.transport = Object.freeze({
-      protocol: socket.getProtocol?.() ?? undefined,
-      cipher: cipher?.name,
-      standardCipher: cipher?.standardName,
-    });
+    const protocol = isGone(socket) ? undefined : (socket.getProtocol?.() ?? undefined);
+    const cipher = protocol === undefined ? undefined : socket.getCipher?.();
+    this.facts =
+      protocol === undefined && isGone(socket)
+        ? undefined
+        : Object.freeze({ protocol, cipher: cipher?.name, standardCipher: cipher?.standardName });
+  }
+
+  /** Throws ConnectionClosedError when the connection closed before its TLS parameters were read. */
+  get transport(): TransportFacts {
+    if (this.facts === undefined) throw new ConnectionClosedError(TLS_UNREAD);
+    return this.facts;
   }
 
   /** Read only for operator details (a refusal): asking the socket for its peer address costs. */

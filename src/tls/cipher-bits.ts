@@ -21,6 +21,13 @@ export const BULK_CIPHER_BITS: ReadonlyMap<string, number> = new Map([
   // RFC 6209: ARIA-GCM, in Node's default cipher list (OpenSSL's HIGH).
   ['ARIA_128_GCM', 128],
   ['ARIA_256_GCM', 256],
+  ['ARIA_128_CBC', 128],
+  ['ARIA_256_CBC', 256],
+  // RFC 5932 / 6367: Camellia, negotiable at OpenSSL's default security level.
+  ['CAMELLIA_128_CBC', 128],
+  ['CAMELLIA_256_CBC', 256],
+  ['CAMELLIA_128_GCM', 128],
+  ['CAMELLIA_256_GCM', 256],
   // CBC: the key is as long, so the bits rule passes it; the handshake (`tlsOptions`) excludes it.
   ['AES_128_CBC', 128],
   ['AES_256_CBC', 256],

@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import { configError } from '../verifier/option-values.js';
 import { describeType } from '../x509/pem.js';
 import { optionNames } from '../model/option-names.js';
@@ -35,6 +36,11 @@ export interface MutualTlsServerOptions {
   minVersion: TlsVersionFloor;
   /** {@link RFC9325_TLS12_CIPHERS} and {@link TLS13_CIPHERS}. */
   ciphers: string;
+  /**
+   * `SSL_OP_NO_RENEGOTIATION`: a TLS 1.2 client cannot renegotiate other parameters (or another
+   * certificate) under a verdict that was reached for the first handshake (RFC 9325 3.5).
+   */
+  secureOptions: number;
 }
 
 /**
@@ -106,6 +112,7 @@ export function tlsOptions(input: TlsOptionsInput): MutualTlsServerOptions {
     rejectUnauthorized: false,
     minVersion,
     ciphers: [...TLS13_CIPHERS, ...RFC9325_TLS12_CIPHERS].join(':'),
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
   };
   if (input.crl !== undefined) options.crl = pemOption(input.crl, 'crl');
   return options;

@@ -27,6 +27,16 @@ describe('cipherBits (IANA names)', () => {
     expect(isKnownCipher(name)).toBe(true);
   });
 
+  it.each([
+    ['TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256', 128],
+    ['TLS_ECDHE_RSA_WITH_CAMELLIA_256_CBC_SHA384', 256],
+    ['TLS_RSA_WITH_ARIA_128_CBC_SHA256', 128],
+    ['TLS_DHE_RSA_WITH_ARIA_256_CBC_SHA384', 256],
+  ])('Camellia and ARIA-CBC count their key bits: %s', (name, bits) => {
+    expect(cipherBits(name)).toBe(bits);
+    expect(isKnownCipher(name)).toBe(true);
+  });
+
   it('NULL encryption counts 0', () => {
     expect(cipherBits('TLS_ECDHE_ECDSA_WITH_NULL_SHA')).toBe(0);
     expect(cipherBits('TLS_RSA_WITH_NULL_SHA256')).toBe(0);
@@ -37,8 +47,8 @@ describe('cipherBits (IANA names)', () => {
     'TLS_NULL_WITH_NULL_NULL',
     'TLS_RSA_WITH_RC4_128_SHA',
     'TLS_RSA_WITH_DES_CBC_SHA',
-    'TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256',
-    'TLS_RSA_WITH_ARIA_128_CBC_SHA256',
+    'TLS_RSA_WITH_SEED_CBC_SHA',
+    'TLS_RSA_WITH_IDEA_CBC_SHA',
     'TLS_SM4_GCM_SM3',
     'TLS_',
     'ECDHE-ECDSA-AES128-GCM-SHA256',

@@ -2,6 +2,7 @@
  * The guard's `tls` option and `tlsOptions()`: validated up front (CONFIG_INVALID naming the
  * option); and the rule in the guard with sources that report unusual transport facts.
  */
+import { constants } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,6 +148,7 @@ describe('tlsOptions()', () => {
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
       ciphers: [...TLS13_CIPHERS, ...RFC9325_TLS12_CIPHERS].join(':'),
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
     });
     expect('crl' in options).toBe(false);
     // The TLS 1.3 suites are those Node enables by default.
