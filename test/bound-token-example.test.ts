@@ -3,54 +3,19 @@
  * the curl commands it prints do what they say: alice's token with alice's certificate is served,
  * with bob's certificate it is TOKEN_NOT_BOUND, and without a token express-oauth2-jwt-bearer refuses.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { curl } from './helpers/clients.js';
+import { startExample, stopExamples } from './helpers/examples.js';
 import { opensslThumbprint } from './helpers/tokens.js';
 
-let child: ChildProcess | undefined;
-afterAll(() => {
-  // npx starts tsx, which starts node: the whole process group goes.
-  if (child?.pid !== undefined && child.exitCode === null) process.kill(-child.pid);
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
+afterAll(stopExamples);
 
 it('serves a bound token, refuses it on another certificate, and prints working curl commands', async () => {
-  const pki = join(mkdtempSync(join(tmpdir(), 'certgate-fapi-')), 'pki');
-  const port = await freePort();
-  child = spawn('npx', ['tsx', 'examples/fapi-resource-server.ts', pki], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the example did not start in time:\n${output}`)), 45_000);
-    const seen = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('(401')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child!.stdout?.on('data', seen);
-    child!.stderr?.on('data', seen);
-    child!.once('exit', (code) => reject(new Error(`the example exited (${code}):\n${output}`)));
-  });
+  // Ready once the second curl line (the 401 one) is printed.
+  const { pki, port, output: printed } = await startExample('fapi-resource-server.ts', () => '(401');
+  const output = printed();
   expect(output).toContain(`https://localhost:${port}`);
   const origin = `https://localhost:${port}`;
   const token = readFileSync(join(pki, 'alice-token.jwt'), 'utf8');

@@ -3,58 +3,12 @@
  * [pki-dir]`, `PORT` to move it off its default port), then asked over real TLS with curl: the
  * public page without a certificate, the banking route with alice's certificate and without one.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { curl } from './helpers/clients.js';
+import { startExample, stopExamples } from './helpers/examples.js';
 
-const children: ChildProcess[] = [];
-afterAll(() => {
-  // npx starts tsx, which starts node: the whole process group goes.
-  for (const child of children) if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid);
-});
-
-/** A port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts an example as its header says and resolves once it prints where it listens. */
-async function start(file: string): Promise<{ origin: string; pki: string }> {
-  const pki = join(mkdtempSync(join(tmpdir(), 'certgate-example-')), 'pki');
-  const port = await freePort();
-  const child = spawn('npx', ['tsx', `examples/${file}`, pki], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  children.push(child);
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${file} did not start in time:\n${output}`)), 45_000);
-    const seen = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes(`https://localhost:${port}`)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', seen);
-    child.stderr?.on('data', seen);
-    child.once('exit', (code) => reject(new Error(`${file} exited (${code}):\n${output}`)));
-  });
-  return { origin: `https://localhost:${port}`, pki };
-}
+afterAll(stopExamples);
 
 const EXAMPLES = [
   { file: 'express-banking.ts', banking: '/banking/balance', http: '1.1' },
@@ -72,7 +26,7 @@ describe.each<{ file: string; banking: string; http: string; client?: string; us
   'examples/$file',
   ({ file, banking, http, client = 'alice', user = 'alice' }) => {
     it('answers the public page one-way, and the banking route only with a good client certificate', async () => {
-      const { origin, pki } = await start(file);
+      const { origin, pki } = await startExample(file);
       const ca = ['--cacert', join(pki, 'ca.pem')];
       const publicPage = await curl(`${origin}/`, ca);
       expect(publicPage.status).toBe(200);

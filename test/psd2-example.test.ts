@@ -4,57 +4,15 @@
  * answers curl over real TLS: each TPP on the route of its PSD2 role, 403 elsewhere. It prints
  * curl commands that work as printed.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { curl } from './helpers/clients.js';
+import { startExample, stopExamples } from './helpers/examples.js';
 
-const children: ChildProcess[] = [];
-afterAll(() => {
-  // npx starts tsx, which starts node: the whole process group goes.
-  for (const child of children) if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid);
-});
+afterAll(stopExamples);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function start(): Promise<{ origin: string; pki: string; output: () => string }> {
-  const pki = join(mkdtempSync(join(tmpdir(), 'certgate-psd2-example-')), 'pki');
-  const port = await freePort();
-  const child = spawn('npx', ['tsx', 'examples/psd2-gateway.ts', pki], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  children.push(child);
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the example did not start in time:\n${output}`)), 45_000);
-    const seen = (chunk: Buffer) => {
-      output += chunk.toString();
-      // The last curl line printed: everything is there.
-      if (output.includes('tpp-none-key.pem')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', seen);
-    child.stderr?.on('data', seen);
-    child.once('exit', (code) => reject(new Error(`the example exited (${code}):\n${output}`)));
-  });
-  return { origin: `https://localhost:${port}`, pki, output: () => output };
-}
+/** Ready once the last curl line is printed: everything is there. */
+const start = () => startExample('psd2-gateway.ts', () => 'tpp-none-key.pem');
 
 describe('examples/psd2-gateway.ts', () => {
   it('admits each TPP on the route of its PSD2 role only, with the curl commands it prints', async () => {
