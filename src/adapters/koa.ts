@@ -2,7 +2,7 @@ import type { ClientCert, GuardOutcome } from '../guard/guard.js';
 import type { RequestLike } from '../sources/source.js';
 import { BOUND_TOKEN_CHALLENGE, boundTokenSetup, type BoundTokenOptionsBase, type TokenClaims } from './bound-token.js';
 import { adapterSetup, notifyReject, type AdapterOptions } from './options.js';
-import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
+import { PROBLEM_CONTENT_TYPE } from './problem.js';
 
 export type { ClientCert } from '../guard/guard.js';
 export type { TokenClaims } from './bound-token.js';
@@ -45,7 +45,7 @@ export function requireClientCert(options?: RequireClientCertOptions) {
     }
     ctx.status = outcome.error.status;
     // Body first: Koa 2's body setter resets the type to JSON for objects.
-    ctx.body = problemBody(outcome.error);
+    ctx.body = outcome.error.toProblem();
     ctx.type = PROBLEM_CONTENT_TYPE;
   };
 }
@@ -90,7 +90,7 @@ export function requireBoundToken(options: RequireBoundTokenOptions) {
     if (forwardErrors) throw error;
     ctx.status = error.status;
     if (error.code === 'TOKEN_NOT_BOUND') ctx.set('WWW-Authenticate', BOUND_TOKEN_CHALLENGE);
-    ctx.body = problemBody(error);
+    ctx.body = error.toProblem();
     ctx.type = PROBLEM_CONTENT_TYPE;
   };
 }

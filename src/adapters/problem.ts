@@ -1,13 +1,6 @@
-import type { CertgateError, ProblemBody } from '../errors.js';
-
-export type { ProblemBody } from '../errors.js';
+import type { CertgateError } from '../errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-
-/** Only the public message goes to the client; operator detail stays on the error object. */
-export function problemBody(error: CertgateError): ProblemBody {
-  return error.toProblem();
-}
 
 const serialised = new WeakMap<CertgateError, string>();
 

@@ -9,6 +9,12 @@ export type TlsStep = { readonly refused: Remembered } | { readonly refused?: un
 const NO_FACTS: TlsStep = Object.freeze({});
 
 /**
+ * A connection's `clientCert.tls`, built once: a new connection's first request may reach this
+ * step up to three times (cached(), check(), then the verification), every guard on it too.
+ */
+const negotiatedByReading = new WeakMap<PresentedCertificate, NegotiatedTls>();
+
+/**
  * The guard's `tls` rule, applied to readings that know what their connection negotiated. A
  * forwarded certificate's reading does not (the Node connection is the proxy's): the proxy's own
  * configuration is its TLS rule, and `clientCert.tls` stays undefined. Run once per connection as
@@ -27,7 +33,8 @@ export function tlsStep(reading: PresentedCertificate, rule: TlsRule): TlsStep {
     throw err;
   }
   if (facts === undefined) return NO_FACTS;
-  const tls = negotiatedTls(facts);
+  let tls = negotiatedByReading.get(reading);
+  if (tls === undefined) negotiatedByReading.set(reading, (tls = negotiatedTls(facts)));
   const detail = belowRule(tls, facts.cipher, rule);
   // Refused for the connection's lifetime: tlsOptions() turns TLS 1.2 renegotiation off, and on
   // other servers a renegotiation is not looked at again (README, TLS strength).

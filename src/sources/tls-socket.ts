@@ -170,12 +170,16 @@ class TlsReading {
   ) {
     this.leafKey = `tls-leaf:${(record.leaf as NonNullable<SocketRecord['leaf']>).fingerprint256}`;
     this.server = (socket as TLSSocket & { server?: object }).server;
-    const protocol = isGone(socket) ? undefined : (socket.getProtocol?.() ?? undefined);
-    const cipher = protocol === undefined ? undefined : socket.getCipher?.();
-    this.facts =
-      protocol === undefined && isGone(socket)
-        ? undefined
-        : Object.freeze({ protocol, cipher: cipher?.name, standardCipher: cipher?.standardName });
+    if (isGone(socket)) {
+      this.facts = undefined;
+    } else {
+      const cipher = socket.getCipher?.();
+      this.facts = Object.freeze({
+        protocol: socket.getProtocol?.() ?? undefined,
+        cipher: cipher?.name,
+        standardCipher: cipher?.standardName,
+      });
+    }
   }
 
   /** Throws ConnectionClosedError when the connection closed before its TLS parameters were read. */
