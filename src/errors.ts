@@ -14,6 +14,10 @@ export const REASON_CODES = {
   CERT_MALFORMED: 401,
   CERT_EXTENSION_UNSUPPORTED: 401,
   CERT_ALGORITHM_UNSUPPORTED: 401,
+  /** RFC 5280 4.2.1.10: a name outside a CA's permitted subtrees or inside its excluded ones. */
+  CERT_NAME_CONSTRAINED: 401,
+  /** RFC 5280 6.1.5 (g): an explicit policy is required and no certificate policy is valid for the path. */
+  CERT_POLICY_INVALID: 401,
   REVOCATION_UNKNOWN: 503,
   IDENTITY_UNKNOWN: 403,
   ROLE_FORBIDDEN: 403,
@@ -119,6 +123,8 @@ export const PUBLIC_MESSAGES: Record<ReasonCode, string> = {
   CERT_EXTENSION_UNSUPPORTED: 'The client certificate chain has a critical extension this server does not support.',
   CERT_ALGORITHM_UNSUPPORTED:
     'The client certificate chain uses a key or signature algorithm this server does not accept.',
+  CERT_NAME_CONSTRAINED: 'A name in the client certificate is outside what its issuing authority may certify.',
+  CERT_POLICY_INVALID: 'The client certificate chain has no certificate policy this server accepts.',
   REVOCATION_UNKNOWN: 'The revocation status of the client certificate cannot be determined.',
   IDENTITY_UNKNOWN: 'The client certificate does not map to a known user.',
   ROLE_FORBIDDEN: 'The user of this client certificate lacks the required role.',

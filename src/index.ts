@@ -7,7 +7,7 @@ export type {
   VerifyFailure,
   VerifyOptions,
 } from './verifier/verifier.js';
-export type { VerifierOptions, CrlOptions, OcspOptions, Purpose } from './verifier/options.js';
+export type { VerifierOptions, CrlOptions, OcspOptions, PoliciesOption, Purpose } from './verifier/options.js';
 export { CertgateError, REASON_CODES, statusFor } from './errors.js';
 export type { ProblemBody, ReasonCode, VerifyFailureCode } from './errors.js';
 export type { CertificateInfo, Psd2Info, Psd2Role, SubjectAltNames } from './x509/certificate.js';

@@ -42,7 +42,12 @@ export interface Reliance {
 
 export type PathVerdict = { ok: true; relied: Reliance } | { ok: false; failure: Failure };
 
-export type PathResult = { ok: true; path: ParsedCertificate[]; relied: Reliance } | { ok: false; failure: Failure };
+/** A path's verdict with its valid certificate policies (RFC 5280 6.1.5 (g)'s user-constrained set). */
+export type CheckedPath = { ok: true; relied: Reliance; policies: readonly string[] } | { ok: false; failure: Failure };
+
+export type PathResult =
+  | { ok: true; path: ParsedCertificate[]; relied: Reliance; policies: readonly string[] }
+  | { ok: false; failure: Failure };
 
 /**
  * The signature-check cost left for one verification (in signatureCost units, see

@@ -3,7 +3,7 @@ import {
   describe,
   type Failure,
   type PathResult,
-  type PathVerdict,
+  type CheckedPath,
   type Reliance,
   type SignatureBudget,
   type SignatureCheck,
@@ -36,7 +36,7 @@ export interface PathSearch {
   /** What a check with `issuer`'s key costs, in signatureCost units. */
   costOf(issuer: ParsedCertificate): number;
   /** Per-path rules (validity, CA constraints, purpose, revocation) on a complete path leaf→anchor. */
-  checkPath(path: ParsedCertificate[]): PathVerdict;
+  checkPath(path: ParsedCertificate[]): CheckedPath;
   budget: SignatureBudget;
 }
 
@@ -110,10 +110,11 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
   // A certificate configured as a trust anchor is trusted as itself (pinning a self-signed client).
   if (search.anchors.has(leaf) && !search.chainedAnchors.has(leaf.id)) {
     const verdict = search.checkPath([leaf]);
-    return verdict.ok ? { ok: true, path: [leaf], relied: verdict.relied } : verdict;
+    return verdict.ok ? { ok: true, path: [leaf], relied: verdict.relied, policies: verdict.policies } : verdict;
   }
 
-  const extend = (path: ParsedCertificate[]): { path: ParsedCertificate[]; relied: Reliance } | undefined => {
+  type Found = { path: ParsedCertificate[]; relied: Reliance; policies: readonly string[] };
+  const extend = (path: ParsedCertificate[]): Found | undefined => {
     const child = path[path.length - 1] as ParsedCertificate;
     for (const { c: issuer, anchor } of candidatesFor(child, search)) {
       // A certificate may appear only once in a path (loops through cross-signatures).
@@ -144,7 +145,7 @@ export function buildPath(leaf: ParsedCertificate, search: PathSearch): PathResu
       const next = [...path, issuer];
       if (anchor) {
         const verdict = search.checkPath(next);
-        if (verdict.ok) return { path: next, relied: verdict.relied };
+        if (verdict.ok) return { path: next, relied: verdict.relied, policies: verdict.policies };
         note(Progress.CompletePath, verdict.failure);
         continue;
       }

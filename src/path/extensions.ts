@@ -91,8 +91,20 @@ const COMMON: readonly ExtensionRow[] = [
     processedBy: 'certificate-rules.ts and path-rules.ts (keyCertSign), revocation (cRLSign, digitalSignature)',
     ifCritical: 'honoured',
   }),
-  unprocessed(OID.certificatePolicies, 'certificatePolicies', '4.2.1.4'),
-  unprocessed(OID.policyMappings, 'policyMappings', '4.2.1.5'),
+  row({
+    oid: OID.certificatePolicies,
+    name: 'certificatePolicies',
+    section: '4.2.1.4',
+    processedBy: 'certificate-policies.ts (RFC 5280 6.1.3 (d), (e), (f); qualifiers ignored)',
+    ifCritical: 'honoured',
+  }),
+  row({
+    oid: OID.policyMappings,
+    name: 'policyMappings',
+    section: '4.2.1.5',
+    processedBy: 'certificate-policies.ts (RFC 5280 6.1.4 (a), (b))',
+    ifCritical: 'honoured',
+  }),
   row({
     oid: OID.subjectAltName,
     name: 'subjectAltName',
@@ -110,10 +122,20 @@ const COMMON: readonly ExtensionRow[] = [
     processedBy: 'path-rules.ts (cA, pathLenConstraint)',
     ifCritical: 'honoured',
   }),
-  // Name constraints and certificate policies are not enforced yet: a certificate that makes
-  // them critical is refused rather than half-checked. The next issue flips these rows.
-  unprocessed(OID.nameConstraints, 'nameConstraints', '4.2.1.10'),
-  unprocessed(OID.policyConstraints, 'policyConstraints', '4.2.1.11'),
+  row({
+    oid: OID.nameConstraints,
+    name: 'nameConstraints',
+    section: '4.2.1.10',
+    processedBy: 'name-constraints.ts (RFC 5280 6.1.3 (b), (c), 6.1.4 (g))',
+    ifCritical: 'honoured',
+  }),
+  row({
+    oid: OID.policyConstraints,
+    name: 'policyConstraints',
+    section: '4.2.1.11',
+    processedBy: 'certificate-policies.ts (RFC 5280 6.1.4 (i))',
+    ifCritical: 'honoured',
+  }),
   row({
     oid: OID.extKeyUsage,
     name: 'extKeyUsage',
@@ -128,7 +150,13 @@ const COMMON: readonly ExtensionRow[] = [
     processedBy: 'revocation (CRL scope, fetching)',
     ifCritical: 'honoured',
   }),
-  unprocessed(OID.inhibitAnyPolicy, 'inhibitAnyPolicy', '4.2.1.14'),
+  row({
+    oid: OID.inhibitAnyPolicy,
+    name: 'inhibitAnyPolicy',
+    section: '4.2.1.14',
+    processedBy: 'certificate-policies.ts (RFC 5280 6.1.4 (j))',
+    ifCritical: 'honoured',
+  }),
   unprocessed(OID.freshestCrl, 'freshestCRL', '4.2.1.15'),
   row({
     oid: OID.authorityInfoAccess,

@@ -101,6 +101,7 @@ export class ChainDecider {
         certificate: chain[0] as CertificateInfo,
         chain,
         expiresAt: new Date(expiry),
+        policies: built.policies,
       });
       outcome = { result, path: built.path, ...(built.relied.leafCrl ? { leafCrl: built.relied.leafCrl } : {}) };
     } else {

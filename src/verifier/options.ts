@@ -24,6 +24,10 @@ import { DEFAULT_MAX_CHAIN_DEPTH } from '../path/policy.js';
 
 export { DEFAULT_MAX_CHAIN_DEPTH };
 import { systemClock, type Clock } from '../time/clock.js';
+import type { PolicyInputs } from '../path/certificate-policies.js';
+import { parsePoliciesOption, type PoliciesOption } from './policy-option.js';
+
+export type { PoliciesOption };
 
 export type { Purpose };
 export { configError } from './option-values.js';
@@ -73,6 +77,12 @@ export interface VerifierOptions {
   ocsp?: boolean | OcspOptions;
   /** Where every time decision reads the time (validity, CRL and OCSP freshness, caches). Default: the system clock. */
   clock?: Clock;
+  /**
+   * RFC 5280 6.1.1's certificate policy inputs (processing is always on, with the RFC's defaults:
+   * any policy acceptable, none required). `initial` alone refuses nothing: a path with no valid
+   * policy is refused only with `requireExplicit` or when a CA in the path requires one.
+   */
+  policies?: PoliciesOption;
 }
 
 /** Frozen, validated form of {@link VerifierOptions}: what the verifier actually works with. */
@@ -92,6 +102,7 @@ export interface VerifierConfig {
   /** Undefined: OCSP is off. */
   ocsp: OcspSettings | undefined;
   clock: Clock;
+  policies: PolicyInputs;
 }
 
 export const DEFAULT_CACHE_SIZE = 10_000;
@@ -137,6 +148,7 @@ export const VERIFIER_OPTION_NAMES = optionNames<VerifierOptions>()([
   'legacyAlgorithms',
   'ocsp',
   'clock',
+  'policies',
 ]);
 
 function rejectUnknownKeys(o: Record<string, unknown>, where: string, extraKeys: readonly string[]): void {
@@ -221,6 +233,7 @@ export function parseVerifierOptions(
   const legacyAlgorithms = booleanOption(o.legacyAlgorithms, where, 'legacyAlgorithms');
   const ocsp = parseOcspOption(o.ocsp, where);
   const clock = clockOption(o.clock, where);
+  const policies = parsePoliciesOption(o.policies, where);
   return Object.freeze({
     anchors,
     intermediates,
@@ -235,5 +248,6 @@ export function parseVerifierOptions(
     legacyAlgorithms,
     ocsp,
     clock,
+    policies,
   });
 }

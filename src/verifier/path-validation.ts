@@ -2,7 +2,7 @@ import type { ParsedCertificate } from '../x509/certificate.js';
 import type { Failure, PathResult, SignatureBudget } from '../model/verdict.js';
 import { buildPath, chainedAnchors } from '../path/builder.js';
 import type { CertificatePool } from '../path/pool.js';
-import { checkRules, pathPolicy, type PathPolicy } from '../path/policy.js';
+import { pathOutcome, pathPolicy, type PathPolicy } from '../path/policy.js';
 import { checkRevocation, type RevocationInput } from '../revocation/path-revocation.js';
 import type { SignatureToCheck } from '../revocation/crl-checker.js';
 import { signatureCost } from '../x509/key-policy.js';
@@ -47,8 +47,8 @@ export class PathValidator {
     private readonly cache: CertificateCache,
     private readonly revocation: RevocationSources,
   ) {
-    const { purpose, legacyAlgorithms, clockToleranceMs, maxChainDepth } = config;
-    this.clientRules = pathPolicy({ purpose, legacyAlgorithms, clockToleranceMs, maxChainDepth });
+    const { purpose, legacyAlgorithms, clockToleranceMs, maxChainDepth, policies } = config;
+    this.clientRules = pathPolicy({ purpose, legacyAlgorithms, clockToleranceMs, maxChainDepth, policies });
     this.signerRules = pathPolicy({ purpose: false, legacyAlgorithms, clockToleranceMs, maxChainDepth });
     this.chainedAnchors = chainedAnchors(anchors);
     // A CRL whose signature verifies with a validated path's issuer teaches its source that
@@ -82,8 +82,10 @@ export class PathValidator {
       signedBy: (child, issuer) => cache.signedBy(child, issuer),
       costOf: (issuer) => signatureCost(issuer.key, this.config.legacyAlgorithms),
       checkPath: (path) => {
-        const failure = checkRules(path, rules, run.at);
-        return failure ? { ok: false, failure } : checkRevocation(path, revocation);
+        const ruled = pathOutcome(path, rules, run.at);
+        if (!ruled.ok) return ruled;
+        const revoked = checkRevocation(path, revocation);
+        return revoked.ok ? { ...revoked, policies: ruled.policies } : revoked;
       },
       budget: run.budget,
     });

@@ -14,6 +14,11 @@ export interface VerifySuccess {
    * end of an OCSP answer relied on.
    */
   readonly expiresAt: Date;
+  /**
+   * RFC 5280 6.1.5 (g): the certificate policies valid for the leaf, as OIDs (the user-constrained
+   * policy set): `['2.5.29.32.0']` (anyPolicy) when any policy is, `[]` when none is.
+   */
+  readonly policies: readonly string[];
 }
 
 export interface VerifyFailure {

@@ -3,6 +3,15 @@ import type { Element } from './der.js';
 import { distributionPointNames, ipText, readGeneralName, readGeneralNames, type GeneralName } from './general-name.js';
 import { extensionValue, readExtensions } from './signed.js';
 import { QC_STATEMENTS_OID, readQcStatements, type Psd2Info } from './psd2.js';
+import { decodeNameConstraints, type NameConstraints } from './name-constraints.js';
+import {
+  decodeCertificatePolicies,
+  decodeInhibitAnyPolicy,
+  decodePolicyConstraints,
+  decodePolicyMappings,
+  type PolicyConstraints,
+  type PolicyMapping,
+} from './policy-extensions.js';
 
 /**
  * Decoding of the certificate extensions certgate reads. This module says what an extension
@@ -76,6 +85,16 @@ export interface DecodedExtensions {
   crlUrls?: string[];
   /** http: and https: OCSP responder URLs from Authority Information Access (id-ad-ocsp). */
   ocspUrls?: string[];
+  /** RFC 5280 section 4.2.1.10, with whether the extension is critical (it MUST be). */
+  nameConstraints?: NameConstraints & { readonly critical: boolean };
+  /** RFC 5280 section 4.2.1.4: the policy OIDs, in certificate order. */
+  certificatePolicies?: readonly string[];
+  /** RFC 5280 section 4.2.1.5. */
+  policyMappings?: readonly PolicyMapping[];
+  /** RFC 5280 section 4.2.1.11. */
+  policyConstraints?: PolicyConstraints;
+  /** RFC 5280 section 4.2.1.14: SkipCerts. */
+  inhibitAnyPolicy?: number;
   /** The PSD2 attributes of the qcStatements extension (ETSI TS 119 495), when it has a well-formed statement. */
   psd2?: Psd2Info;
   /** Why a PSD2 statement (or the qcStatements extension around it) was not believed: for the operator event. */
@@ -204,6 +223,17 @@ const DECODERS: ReadonlyMap<string, Decoder> = new Map<string, Decoder>([
   [OID.subjectKeyIdentifier, subjectKeyIdentifier],
   [OID.authorityInfoAccess, authorityInfoAccess],
   [OID.crlDistributionPoints, crlDistributionPoints],
+  [
+    OID.nameConstraints,
+    (bytes, root, out, critical) => void (out.nameConstraints = { ...decodeNameConstraints(bytes, root), critical }),
+  ],
+  [
+    OID.certificatePolicies,
+    (bytes, root, out) => void (out.certificatePolicies = decodeCertificatePolicies(bytes, root)),
+  ],
+  [OID.policyMappings, (bytes, root, out) => void (out.policyMappings = decodePolicyMappings(bytes, root))],
+  [OID.policyConstraints, (bytes, root, out) => void (out.policyConstraints = decodePolicyConstraints(bytes, root))],
+  [OID.inhibitAnyPolicy, (bytes, root, out) => void (out.inhibitAnyPolicy = decodeInhibitAnyPolicy(bytes, root))],
 ]);
 
 /** The extensions whose values this module reads; others may hold anything (even nothing). */
