@@ -1,6 +1,8 @@
 import { describe, type Failure, type Reliance } from '../model/verdict.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import type { ParsedCrl } from './crl.js';
+import { ALL_REASONS, type DistributionPoint } from '../x509/distribution-points.js';
+import { crlIssuersOf, deltaOf, entryFor, pointProblem, pointsOf, reasonsCovered } from './crl-scope.js';
 import {
   applicabilityProblem,
   isNewer,
@@ -47,9 +49,29 @@ export interface CrlCheckContext extends CrlTimeRules {
 /** What findSigner found: who vouches for the CRL, or that a signature must be checked first. */
 type SignerFinding = Reliance | { verifying: SignatureToCheck } | undefined;
 
-/** Configured CRLs indexed by issuer name; decides one certificate's status against its issuer. */
+/** A complete CRL chosen for a distribution point, with what its signature rests on. */
+interface Chosen {
+  crl: ParsedCrl;
+  relied: Reliance;
+}
+
+/** One status decision's work: what was chosen, why others were not, signatures still to check. */
+interface Decision {
+  reasons: string[];
+  checks: SignatureToCheck[];
+  /** Per CRL: why it is unusable for the certificate whatever the point, or its signer. */
+  judged: Map<ParsedCrl, { why: string } | { signer: SignerFinding }>;
+}
+
+/**
+ * Configured CRLs indexed by issuer name; decides one certificate's status by RFC 5280 section
+ * 6.3.3: the certificate's distribution points in turn (then its issuer's CRLs), each served by the
+ * newest usable complete CRL per scope, brought up to date by a delta CRL, until the CRLs used
+ * cover every reason (reasons_mask).
+ */
 export class CrlChecker {
-  private readonly byIssuer = new Map<string, ParsedCrl[]>();
+  private readonly complete = new Map<string, ParsedCrl[]>();
+  private readonly deltas = new Map<string, ParsedCrl[]>();
 
   /** `origins`: where each CRL (by id) was loaded from, named in refusal details. */
   constructor(
@@ -57,35 +79,38 @@ export class CrlChecker {
     private readonly origins: ReadonlyMap<string, string> = new Map(),
   ) {
     for (const crl of crls) {
-      const list = this.byIssuer.get(crl.issuerKey);
+      const byIssuer = crl.deltaBase === undefined ? this.complete : this.deltas;
+      const list = byIssuer.get(crl.issuerKey);
       if (list) list.push(crl);
-      else this.byIssuer.set(crl.issuerKey, [crl]);
+      else byIssuer.set(crl.issuerKey, [crl]);
     }
   }
 
   /**
    * What a CRL's signature rests on: nothing more when the path's issuer signed it, else another
-   * validated certificate of the same CA, whose path and CRLs the verdict then also relies on.
+   * validated certificate with the CRL issuer's name (another key of the same CA, or an indirect
+   * CRL's issuer), whose path and CRLs the verdict then also relies on.
    */
-  private findSigner(
-    crl: ParsedCrl,
-    issuer: ParsedCertificate,
-    anchor: ParsedCertificate,
-    ctx: CrlCheckContext,
-    reasons: string[],
-  ): SignerFinding {
+  private findSigner(crl: ParsedCrl, cert: ParsedCertificate, chain: Chain, reasons: string[]): SignerFinding {
+    const { issuer, anchor, ctx } = chain;
     const unknownYet: SignatureToCheck[] = [];
     const verifies: CrlSignatureOracle = (c, signer) => {
       const known = ctx.crlSignedBy(c, signer);
       if (known === undefined) unknownYet.push({ crl: c, signer });
       return known === true;
     };
-    const direct = signerProblem(crl, issuer, verifies);
+    // The path's issuer signs its own CRLs; an indirect CRL of another entity is not its to sign.
+    const direct = crl.issuerKey === issuer.subjectKey ? signerProblem(crl, issuer, verifies) : 'another CA signs it';
     if (!direct) return { crls: [crl], certificates: [] };
     const first = unknownYet[0];
     if (first) return { verifying: first };
     for (const other of ctx.signerCandidates(crl)) {
       if (other.id === issuer.id || signerProblem(crl, other, verifies)) continue;
+      // The CRL issuer's own certificate, covered by the CRL it signs (an indirect CRL issuer whose
+      // distribution point is its own CRL: PKITS 4.14.30). RFC 5280 6.3.3 (f) validates the signer's
+      // path, whose revocation check (6.1.3 (a)(3)) is this same CRL: the recursion ends here, with
+      // the signature verified and the rest of this certificate's path validated by the caller.
+      if (other.id === cert.id) return { crls: [crl], certificates: [] };
       const signer = ctx.validateSigner(other);
       // RFC 5280 section 6.3.3 (f): the CRL signer's path must end at the same trust anchor as the
       // certificate's; another CA that merely shares the issuer's name does not speak for it.
@@ -108,7 +133,71 @@ export class CrlChecker {
   private label(crl: ParsedCrl): string {
     const origin = this.origins.get(crl.id);
     const number = crl.crlNumber === undefined ? '' : ` (CRL number ${crl.crlNumber})`;
-    return origin ? `the CRL loaded from ${origin}${number}` : `the configured CRL${number}`;
+    const kind = crl.deltaBase === undefined ? 'CRL' : 'delta CRL';
+    return origin ? `the ${kind} loaded from ${origin}${number}` : `the configured ${kind}${number}`;
+  }
+
+  /** Why `crl` cannot speak for `cert` whatever the point, or who vouches for its signature (memoised). */
+  private judge(crl: ParsedCrl, cert: ParsedCertificate, chain: Chain, d: Decision) {
+    let judged = d.judged.get(crl);
+    if (!judged) {
+      const why = applicabilityProblem(crl, cert, chain.isCa, chain.ctx.at, chain.ctx);
+      if (why) judged = { why };
+      else {
+        const problems: string[] = [];
+        judged = { signer: this.findSigner(crl, cert, chain, problems) };
+        d.reasons.push(...problems.map((p) => `${this.label(crl)}: ${p}`));
+      }
+      d.judged.set(crl, judged);
+      if ('why' in judged) d.reasons.push(`${this.label(crl)}: ${judged.why}`);
+    }
+    return judged;
+  }
+
+  /** The newest usable complete CRL per scope that serves `point` for `cert` (RFC 5280 6.3.3 (a), (b), (f), (g)). */
+  private choose(cert: ParsedCertificate, point: DistributionPoint, chain: Chain, d: Decision): Chosen[] {
+    const newest = new Map<string, Chosen>();
+    for (const key of crlIssuersOf([point], cert)) {
+      for (const crl of this.complete.get(key) ?? []) {
+        const off = pointProblem(crl, cert, point);
+        if (off) {
+          d.reasons.push(`${this.label(crl)}: ${off}`);
+          continue;
+        }
+        const slot = slotKey(crl);
+        const chosen = newest.get(slot);
+        if (chosen && !isNewer(crl, chosen.crl)) continue;
+        const judged = this.judge(crl, cert, chain, d);
+        if ('why' in judged || !judged.signer) continue;
+        if ('verifying' in judged.signer) d.checks.push(judged.signer.verifying);
+        else newest.set(slot, { crl, relied: judged.signer });
+      }
+    }
+    return [...newest.values()];
+  }
+
+  /**
+   * RFC 5280 section 6.3.3 (c), (h), (i): the delta CRL that brings `chosen` up to date, signed
+   * by the same key; undefined when there is none; 'unusable' when deltas exist but none is
+   * usable (a stale delta leaves the changes since the complete CRL unknown).
+   */
+  private delta(
+    chosen: Chosen,
+    cert: ParsedCertificate,
+    chain: Chain,
+    d: Decision,
+  ): ParsedCrl | 'unusable' | undefined {
+    const deltas = (this.deltas.get(chosen.crl.issuerKey) ?? []).filter((x) => deltaOf(x, chosen.crl));
+    if (deltas.length === 0) return undefined;
+    let best: ParsedCrl | undefined;
+    for (const delta of deltas) {
+      if (best && !isNewer(delta, best)) continue;
+      const judged = this.judge(delta, cert, chain, d);
+      if ('why' in judged || !judged.signer) continue;
+      if ('verifying' in judged.signer) d.checks.push(judged.signer.verifying);
+      else best = delta;
+    }
+    return best ?? 'unusable';
   }
 
   /** `anchor` ends the path being validated: a separate CRL signer must chain to it too. */
@@ -119,52 +208,61 @@ export class CrlChecker {
     isCa: boolean,
     ctx: CrlCheckContext,
   ): RevocationStatus {
-    const candidates = this.byIssuer.get(cert.issuerKey);
-    if (!candidates) return { status: 'unchecked' };
-    // RFC 5280 sections 5.2.3 and 5.2.5: CRL numbers order the CRLs of one scope only (a partition
-    // CRL and the full CRL are numbered apart), so the newest usable CRL is chosen per scope, and
-    // the certificate is revoked if any of them lists it.
-    const newest = new Map<string, { crl: ParsedCrl; relied: Reliance }>();
-    const reasons: string[] = [];
-    const checks: SignatureToCheck[] = [];
-    for (const crl of candidates) {
-      const why = applicabilityProblem(crl, cert, isCa, ctx.at, ctx);
-      if (why) {
-        reasons.push(`${this.label(crl)}: ${why}`);
-        continue;
+    const points = pointsOf(cert);
+    const issuers = [...crlIssuersOf(points, cert)];
+    if (!issuers.some((k) => this.complete.has(k) || this.deltas.has(k))) return { status: 'unchecked' };
+    const chain: Chain = { issuer, anchor, isCa, ctx };
+    const d: Decision = { reasons: [], checks: [], judged: new Map() };
+    const relied: Reliance = { crls: [], certificates: [] };
+    let covered = 0;
+    for (const point of points) {
+      if (covered === ALL_REASONS) break;
+      for (const chosen of this.choose(cert, point, chain, d)) {
+        // RFC 5280 section 6.3.3 (e) skips a CRL that adds no reason; certgate still reads it:
+        // a listing on any usable CRL of the certificate's is a revocation.
+        const delta = this.delta(chosen, cert, chain, d);
+        const entry = (delta && delta !== 'unusable' ? entryFor(delta, cert) : undefined) ?? entryFor(chosen.crl, cert);
+        if (entry === 'revoked') {
+          const by = delta && delta !== 'unusable' && entryFor(delta, cert) ? 'delta CRL' : 'CRL';
+          const detail = `${describe(cert)} is revoked by the ${by} of "${chosen.crl.issuerDN}"`;
+          return { status: 'revoked', failure: { code: 'CERT_REVOKED', detail } };
+        }
+        if (delta === 'unusable') {
+          d.reasons.push(`${this.label(chosen.crl)}: no usable delta CRL brings it up to date`);
+          continue;
+        }
+        covered |= reasonsCovered(chosen.crl, point);
+        relied.crls.push(...chosen.relied.crls, ...(delta ? [delta] : []));
+        relied.certificates.push(...chosen.relied.certificates);
       }
-      const slot = slotKey(crl);
-      const chosen = newest.get(slot);
-      if (chosen && !isNewer(crl, chosen.crl)) continue;
-      const problems: string[] = [];
-      const found = this.findSigner(crl, issuer, anchor, ctx, problems);
-      reasons.push(...problems.map((p) => `${this.label(crl)}: ${p}`));
-      if (found && 'verifying' in found) checks.push(found.verifying);
-      else if (found) newest.set(slot, { crl, relied: found });
     }
-    if (checks.length > 0) {
+    return this.verdict(cert, covered, relied, d);
+  }
+
+  private verdict(cert: ParsedCertificate, covered: number, relied: Reliance, d: Decision): RevocationStatus {
+    if (d.checks.length > 0) {
       // A CRL that may be the newest of its slot is being checked: no verdict rests on an older one.
       const detail = `revocation status of ${describe(cert)} is unknown: the signature of a large CRL is being checked`;
-      return { status: 'verifying', failure: { code: 'REVOCATION_UNKNOWN', detail }, checks };
+      return { status: 'verifying', failure: { code: 'REVOCATION_UNKNOWN', detail }, checks: d.checks };
     }
-    if (newest.size === 0) {
+    if (covered !== ALL_REASONS) {
       // Fail closed: a CRL is configured for this issuer, so "no usable CRL" is not "not revoked".
-      const why = summary([...new Set(reasons)]);
-      const reason = `no usable CRL from "${cert.issuerDN}" (${why})`;
+      const some = covered === 0 ? '' : 'the usable CRLs cover only some revocation reasons; ';
+      const why = summary([...new Set(d.reasons)]);
+      const reason = `no usable CRL from "${cert.issuerDN}" (${some}${why})`;
       const detail = `revocation status of ${describe(cert)} is unknown: ${reason}`;
       return { status: 'unknown', failure: { code: 'REVOCATION_UNKNOWN', detail } };
     }
-    const relied: Reliance = { crls: [], certificates: [] };
-    for (const { crl, relied: r } of newest.values()) {
-      if (crl.revoked.has(cert.serial)) {
-        const detail = `${describe(cert)} is revoked by the CRL of "${crl.issuerDN}"`;
-        return { status: 'revoked', failure: { code: 'CERT_REVOKED', detail } };
-      }
-      relied.crls.push(...r.crls);
-      relied.certificates.push(...r.certificates);
-    }
     return { status: 'good', relied };
   }
+}
+
+/** The path position a status is decided for. */
+interface Chain {
+  issuer: ParsedCertificate;
+  anchor: ParsedCertificate;
+  isCa: boolean;
+  ctx: CrlCheckContext;
 }
 
 /** Reasons in a detail, at most {@link MAX_REASONS_SHOWN} of them: a detail stays a line, not a list of every CRL. */

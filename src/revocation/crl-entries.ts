@@ -2,8 +2,10 @@
  * The entries of a CRL (revokedCertificates), indexed by serial: the hot loop of large CRLs, apart
  * from crl.ts (which decodes the rest) so that each stays one concern.
  */
-import { DerError, integerBytes, readElement, TAG, type Element } from '../x509/der.js';
-import { readExtensions } from '../x509/signed.js';
+import { contentOf, DerError, integerBytes, readElement, TAG, type Element } from '../x509/der.js';
+import { readGeneralNames } from '../x509/general-name.js';
+import { canonicalNameKey } from '../x509/name.js';
+import { extensionValue, readExtensions } from '../x509/signed.js';
 import { SerialIndex } from './serial-index.js';
 
 /** A monotonic millisecond clock for slicing work (not a time of day: see time/clock.ts for that). */
@@ -15,6 +17,25 @@ const ENTRY_OID = {
   invalidityDate: '2.5.29.24',
   certificateIssuer: '2.5.29.29',
 } as const;
+
+/** CRLReason removeFromCRL (RFC 5280 section 5.3.1): only in delta CRLs, undoing a hold. */
+const REMOVE_FROM_CRL = 8;
+const TAG_ENUMERATED = 0x0a;
+
+/** What an entry says about a certificate: revoked, or (removeFromCRL) no longer on hold. */
+export type EntryStatus = 'revoked' | 'removed';
+
+/**
+ * The entries a CRL's serial index does not hold, kept apart because they are rare: the CRL
+ * issuer's own removeFromCRL entries, and an indirect CRL's entries for other issuers (RFC 5280
+ * section 5.3.3). Maps survive structured cloning, so a worker can hand them over.
+ */
+export interface EntryNotes {
+  /** Serials (hex of the content octets) of the CRL issuer's certificates listed as removeFromCRL. */
+  removed: Set<string>;
+  /** Other issuers' entries: issuer canonicalNameKey, then serial hex. */
+  others: Map<string, Map<string, EntryStatus>>;
+}
 
 /**
  * crlEntryExtensions holding one non-critical reasonCode (RFC 5280 section 5.3.1), but the
@@ -42,11 +63,19 @@ export class EntryIndexer {
   private lengths = new Uint8Array(1024);
   private count = 0;
   private added = 0;
+  /** The certificate issuer of the entries being read, when another than the CRL's (indirect CRLs). */
+  private entryIssuer: string | undefined;
+  /** Set when an entry is not for the index (see EntryNotes); read by record(). */
+  private entryStatus: EntryStatus = 'revoked';
+  /** Entries the index does not hold; undefined while there are none. */
+  notes: EntryNotes | undefined;
 
+  /** `indirectIssuer`: the CRL issuer's name key when the CRL is indirect (certificateIssuer allowed). */
   constructor(
     private readonly der: Buffer,
     private readonly revoked: Element | undefined,
     private readonly unusable: Set<string>,
+    private readonly indirectIssuer?: string,
   ) {
     this.pos = revoked?.contentStart ?? 0;
   }
@@ -96,6 +125,7 @@ export class EntryIndexer {
       const date = readElement(der, serial.end, entry.end);
       if (date.tag !== TAG.UTC_TIME && date.tag !== TAG.GENERALIZED_TIME)
         throw new DerError('revocationDate must be a time');
+      this.entryStatus = 'revoked';
       if (date.end < entry.end) this.entryExtensions(date.end, entry.end);
       this.record(serial.contentStart, serial.end - serial.contentStart);
       pos = entry.end;
@@ -134,29 +164,59 @@ export class EntryIndexer {
     const dateEnd = serialEnd + 2 + dateLength;
     if ((dateTag !== TAG.UTC_TIME && dateTag !== TAG.GENERALIZED_TIME) || dateLength >= 0x80 || dateEnd > entryEnd)
       return -1;
+    this.entryStatus = 'revoked';
     if (dateEnd < entryEnd) this.entryExtensions(dateEnd, entryEnd);
     this.record(serialStart, serialLength);
     return entryEnd;
   }
 
   private entryExtensions(from: number, end: number): void {
+    const { der } = this;
     // Nearly every entry of a real CRL carries a reason code and nothing else: those bytes are
-    // recognised without decoding (what the full decode below would find in them is nothing).
-    if (end - from === REASON_ONLY.length + 1 && startsWith(this.der, from, REASON_ONLY)) return;
-    const extensions = readElement(this.der, from, end);
+    // recognised without decoding, the reason being their last octet.
+    if (end - from === REASON_ONLY.length + 1 && startsWith(der, from, REASON_ONLY)) {
+      if (der[end - 1] === REMOVE_FROM_CRL) this.entryStatus = 'removed';
+      return;
+    }
+    const extensions = readElement(der, from, end);
     if (extensions.end !== end) throw new DerError('unexpected extra element in a revoked entry');
-    for (const ext of readExtensions(this.der, extensions)) {
-      if (ext.oid === ENTRY_OID.certificateIssuer)
-        this.unusable.add('an entry names another certificate issuer (indirect CRL)');
-      else if (ext.critical && ext.oid !== ENTRY_OID.reasonCode && ext.oid !== ENTRY_OID.invalidityDate) {
+    for (const ext of readExtensions(der, extensions)) {
+      if (ext.oid === ENTRY_OID.certificateIssuer) this.certificateIssuer(extensionValue(der, ext.value));
+      else if (ext.oid === ENTRY_OID.reasonCode) {
+        // RFC 5280 section 5.3.1: CRLReason ::= ENUMERATED.
+        const reasonEl = extensionValue(der, ext.value);
+        if (reasonEl.tag !== TAG_ENUMERATED) throw new DerError('reasonCode must be an ENUMERATED');
+        const reason = contentOf(der, reasonEl);
+        if (reason.length === 1 && reason[0] === REMOVE_FROM_CRL) this.entryStatus = 'removed';
+      } else if (ext.critical && ext.oid !== ENTRY_OID.invalidityDate) {
         this.unusable.add(`an entry has an unsupported critical extension ${ext.oid}`);
       }
     }
   }
 
+  /**
+   * RFC 5280 section 5.3.3: in an indirect CRL, certificateIssuer names the issuer of this entry
+   * and of the entries after it, until the next one. Outside an indirect CRL it is not allowed.
+   */
+  private certificateIssuer(value: Element): void {
+    if (this.indirectIssuer === undefined) {
+      this.unusable.add('an entry names another certificate issuer, but the CRL is not indirect');
+      return;
+    }
+    const names = readGeneralNames(this.der, value);
+    const dn = names.find((n) => n.type === 'directoryName');
+    // A certificate issuer is named by its DN; an entry naming none applies to no certificate.
+    const key = dn?.type === 'directoryName' ? canonicalNameKey(dn.name) : `unnamed:${names.length}`;
+    this.entryIssuer = key === this.indirectIssuer ? undefined : key;
+  }
+
   private record(offset: number, length: number): void {
     // Serials longer than 255 octets cannot be a certificate's (RFC 5280 allows 20): not recorded.
     if (length > 255) return;
+    if (this.entryIssuer !== undefined || this.entryStatus === 'removed') {
+      this.note(this.der.subarray(offset, offset + length).toString('hex'));
+      return;
+    }
     if (this.count === this.offsets.length) {
       const offsets = new Uint32Array(this.count * 2);
       offsets.set(this.offsets);
@@ -168,5 +228,16 @@ export class EntryIndexer {
     this.offsets[this.count] = offset;
     this.lengths[this.count] = length;
     this.count++;
+  }
+
+  private note(serial: string): void {
+    const notes = (this.notes ??= { removed: new Set(), others: new Map() });
+    if (this.entryIssuer === undefined) {
+      notes.removed.add(serial);
+      return;
+    }
+    let entries = notes.others.get(this.entryIssuer);
+    if (!entries) notes.others.set(this.entryIssuer, (entries = new Map()));
+    entries.set(serial, this.entryStatus);
   }
 }

@@ -24,8 +24,9 @@ export type AsyncCrlSignatureOracle = (crl: ParsedCrl, signer: ParsedCertificate
 
 /** Why `crl` can decide nothing at all, whatever it is asked about and whoever signed it. */
 export function unusableReason(crl: ParsedCrl): string | undefined {
-  // Decoding records what certgate does not support: delta CRLs (RFC 5280 section 5.2.4), indirect
-  // and reason-partitioned CRLs (5.2.5), unknown critical extensions (5.2), a critical CRL Number (5.2.3).
+  // Decoding records what certgate does not support: attribute certificate CRLs (RFC 5280 section
+  // 5.2.5), unknown critical extensions (5.2), a critical CRL Number (5.2.3), a certificateIssuer
+  // entry outside an indirect CRL (5.3.3).
   if (crl.unusableBecause) return crl.unusableBecause;
   // RFC 5280 section 5.1.1.2: signatureAlgorithm MUST equal the signature field inside tbsCertList.
   if (!crl.signatureAlgorithmsMatch) return 'its two signature algorithm fields differ';
@@ -66,13 +67,11 @@ export function freshnessProblem(crl: ParsedCrl, at: number, rules: CrlTimeRules
   }
 }
 
-/** Why `crl` says nothing about `cert` (a CA certificate when `isCa`), whoever signed it. */
-export function scopeProblem(crl: ParsedCrl, cert: ParsedCertificate, isCa: boolean): string | undefined {
-  // RFC 5280 sections 5.2.5 and 6.3.3 (b)(2)(i): a CRL partitioned to a distribution point covers
-  // only certificates whose CRL distribution points name it.
-  const dp = crl.scope.distributionPoint;
-  if (dp && !cert.crlDistributionPoints?.some((name) => dp.includes(name)))
-    return 'it covers another distribution point';
+/**
+ * Why `crl` says nothing about `cert` (a CA certificate when `isCa`), whoever signed it. Which
+ * distribution point it serves is crl-scope.ts's (RFC 5280 section 6.3.3 (b)(1), (b)(2)(i)).
+ */
+export function scopeProblem(crl: ParsedCrl, _cert: ParsedCertificate, isCa: boolean): string | undefined {
   // RFC 5280 sections 5.2.5 and 6.3.3 (b)(2)(ii)/(iii): a CRL scoped to user (CA) certificates
   // says nothing about CA (user) ones; `isCa` is the certificate's own cA flag, not its position.
   if (crl.scope.onlyUserCerts && isCa) return 'it covers end-entity certificates only';
@@ -151,7 +150,8 @@ export function isNewer(a: ParsedCrl, b: ParsedCrl): boolean {
 
 /**
  * Whether two CRLs may replace each other where they are kept: same issuer name, same authority
- * key (RFC 5280 5.2.1) and same scope (5.2.5). A CRL of another slot never displaces this one.
+ * key (RFC 5280 5.2.1), same scope (5.2.5), both complete or both delta CRLs (5.2.4). A CRL of
+ * another slot never displaces this one.
  */
 export function sameSlot(a: ParsedCrl, b: ParsedCrl): boolean {
   return slotKey(a) === slotKey(b);
@@ -165,6 +165,9 @@ export function slotKey(c: ParsedCrl): string {
     c.scope.onlyUserCerts,
     c.scope.onlyCaCerts,
     c.scope.distributionPoint ?? [],
+    c.scope.onlySomeReasons ?? null,
+    c.scope.indirect ?? false,
+    c.deltaBase === undefined ? 'complete' : 'delta',
   ]);
 }
 

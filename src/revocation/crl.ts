@@ -13,9 +13,10 @@ import {
 } from '../x509/der.js';
 import { readAlgorithm, type AlgorithmIdentifier } from '../x509/certificate.js';
 import { canonicalNameKey, formatDn, readName, type Name } from '../x509/name.js';
-import { distributionPointNames } from '../x509/general-name.js';
+import { readDistributionPointName, resolveDistributionPointName } from '../x509/general-name.js';
+import { readReasonFlags } from '../x509/distribution-points.js';
 import { SerialCollisionError, SerialIndex } from './serial-index.js';
-import { EntryIndexer, monotonicNow } from './crl-entries.js';
+import { EntryIndexer, monotonicNow, type EntryNotes } from './crl-entries.js';
 import { extensionValue, readExtensions, readSigned } from '../x509/signed.js';
 import { nextTurn, type Pause } from './pacing.js';
 
@@ -31,8 +32,15 @@ const CRL_OID = {
 export interface CrlScope {
   onlyUserCerts: boolean;
   onlyCaCerts: boolean;
-  /** The distribution point this CRL is partitioned to, if any (generalNameKey form). */
-  distributionPoint?: string[];
+  /**
+   * The distribution point this CRL is partitioned to, if any (generalNameKey form; a
+   * nameRelativeToCRLIssuer appended to this CRL's issuer name).
+   */
+  distributionPoint?: readonly string[];
+  /** onlySomeReasons as ReasonFlags bits (bit n is 1 << n); undefined: every reason. */
+  onlySomeReasons?: number;
+  /** indirectCRL: entries may name other certificate issuers (RFC 5280 sections 5.2.5, 5.3.3). */
+  indirect?: boolean;
 }
 
 export interface ParsedCrl {
@@ -48,6 +56,8 @@ export interface ParsedCrl {
   thisUpdate: Date;
   nextUpdate: Date | undefined;
   crlNumber: bigint | undefined;
+  /** A delta CRL's BaseCRLNumber (RFC 5280 section 5.2.4); undefined for a complete CRL. */
+  deltaBase?: bigint;
   authorityKeyId: string | undefined;
   scope: CrlScope;
   /**
@@ -55,8 +65,13 @@ export interface ParsedCrl {
    * a CRL is usable is decided by crl-usability.ts, which also reads this.
    */
   unusableBecause: string | undefined;
-  /** Revoked serials, matched on exact DER content octets (ParsedCertificate.serial). */
+  /**
+   * Revoked serials of the CRL issuer's own certificates, matched on exact DER content octets
+   * (ParsedCertificate.serial); entries with reason removeFromCRL are in `notes` instead.
+   */
   revoked: SerialIndex;
+  /** The entries the index does not hold: removeFromCRL entries, other issuers' entries (indirect CRLs). */
+  notes?: EntryNotes;
   /**
    * Ids of certificates whose key is known to verify this CRL's signature: the CRL store checks
    * a downloaded CRL in slices before installing it, and the verifier need not check it again.
@@ -71,15 +86,51 @@ function implicitBoolean(bytes: Uint8Array, el: Element): boolean {
 }
 
 /** The CRL extensions certgate reads (RFC 5280 section 5.2); what makes a CRL unusable goes to `unusable`. */
+interface CrlExtensions {
+  crlNumber: bigint | undefined;
+  deltaBase?: bigint;
+  authorityKeyId: string | undefined;
+  scope: CrlScope;
+}
+
+/**
+ * RFC 5280 section 5.2.5: IssuingDistributionPoint ::= SEQUENCE { distributionPoint [0],
+ * onlyContainsUserCerts [1], onlyContainsCACerts [2], onlySomeReasons [3], indirectCRL [4],
+ * onlyContainsAttributeCerts [5] }.
+ */
+function readIssuingDistributionPoint(der: Buffer, value: Element, issuerName: Name, unusable: Set<string>): CrlScope {
+  const scope: CrlScope = { onlyUserCerts: false, onlyCaCerts: false };
+  const idp = cursor(der, value, TAG.SEQUENCE);
+  const dp = idp.optional(0xa0);
+  if (dp) scope.distributionPoint = resolveDistributionPointName(readDistributionPointName(der, dp), issuerName);
+  const user = idp.optional(0x81);
+  const ca = idp.optional(0x82);
+  if (user) scope.onlyUserCerts = implicitBoolean(der, user);
+  if (ca) scope.onlyCaCerts = implicitBoolean(der, ca);
+  const reasons = idp.optional(0x83);
+  if (reasons) scope.onlySomeReasons = readReasonFlags(der, reasons);
+  const indirect = idp.optional(0x84);
+  if (indirect) scope.indirect = implicitBoolean(der, indirect);
+  const attr = idp.optional(0x85);
+  if (attr && implicitBoolean(der, attr)) unusable.add('it covers attribute certificates only');
+  idp.end();
+  // RFC 5280 section 5.2.5: at most one of the three only-contains flags may be set.
+  if (scope.onlyUserCerts && scope.onlyCaCerts) unusable.add('its scope is both user and CA certificates only');
+  return scope;
+}
+
 function readCrlExtensions(
   der: Buffer,
   extensionsEl: Element | undefined,
+  issuerName: Name,
   unusable: Set<string>,
-): { crlNumber: bigint | undefined; authorityKeyId: string | undefined; scope: CrlScope } {
-  let crlNumber: bigint | undefined;
-  let authorityKeyId: string | undefined;
-  const scope: CrlScope = { onlyUserCerts: false, onlyCaCerts: false };
-  if (!extensionsEl) return { crlNumber, authorityKeyId, scope };
+): CrlExtensions {
+  const out: CrlExtensions = {
+    crlNumber: undefined,
+    authorityKeyId: undefined,
+    scope: { onlyUserCerts: false, onlyCaCerts: false },
+  };
+  if (!extensionsEl) return out;
   const wrapper = cursor(der, extensionsEl);
   const extensions = readExtensions(der, wrapper.next(TAG.SEQUENCE));
   wrapper.end();
@@ -89,42 +140,39 @@ function readCrlExtensions(
       case CRL_OID.crlNumber: {
         // RFC 5280 section 5.2.3: CRLNumber is non-critical.
         if (ext.critical) unusable.add('its CRL number extension is marked critical');
-        const n = integerBytes(der, value);
-        crlNumber = BigInt(`0x${n.toString('hex')}`);
+        out.crlNumber = bigIntegerOf(der, value);
         break;
       }
       case CRL_OID.authorityKeyIdentifier: {
         const keyId = cursor(der, value, TAG.SEQUENCE).optional(0x80);
-        if (keyId) authorityKeyId = contentOf(der, keyId).toString('hex');
+        if (keyId) out.authorityKeyId = contentOf(der, keyId).toString('hex');
         break;
       }
-      case CRL_OID.issuingDistributionPoint: {
-        // RFC 5280 section 5.2.5: the distribution point and the user/CA scope flags are
-        // supported; a CRL partitioned by reason, or an indirect CRL, is not.
-        const idp = cursor(der, value, TAG.SEQUENCE);
-        const dp = idp.optional(0xa0);
-        if (dp) scope.distributionPoint = distributionPointNames(der, dp);
-        const user = idp.optional(0x81);
-        const ca = idp.optional(0x82);
-        if (user) scope.onlyUserCerts = implicitBoolean(der, user);
-        if (ca) scope.onlyCaCerts = implicitBoolean(der, ca);
-        if (idp.optional(0x83)) unusable.add('it covers only some revocation reasons');
-        const indirect = idp.optional(0x84);
-        if (indirect && implicitBoolean(der, indirect)) unusable.add('it is an indirect CRL');
-        const attr = idp.optional(0x85);
-        if (attr && implicitBoolean(der, attr)) unusable.add('it covers attribute certificates only');
-        idp.end();
+      case CRL_OID.issuingDistributionPoint:
+        out.scope = readIssuingDistributionPoint(der, value, issuerName, unusable);
         break;
-      }
       case CRL_OID.deltaCrlIndicator:
-        // RFC 5280 section 5.2.4: a delta CRL lists only changes; it is never complete alone.
-        unusable.add('it is a delta CRL');
+        // RFC 5280 section 5.2.4: a delta CRL lists the changes since the complete CRL numbered
+        // BaseCRLNumber; it is used only together with a complete CRL at least that new.
+        if (!ext.critical) unusable.add('its delta CRL indicator is not critical');
+        out.deltaBase = bigIntegerOf(der, value);
+        break;
+      case CRL_OID.freshestCrl:
+        // RFC 5280 section 5.2.6: where the delta CRLs are; certgate uses the configured and fetched ones.
+        if (ext.critical) unusable.add('its freshest CRL extension is marked critical');
         break;
       default:
         if (ext.critical) unusable.add(`it has an unsupported critical extension ${ext.oid}`);
     }
   }
-  return { crlNumber, authorityKeyId, scope };
+  return out;
+}
+
+/** A non-negative INTEGER (CRLNumber, BaseCRLNumber) as a bigint. */
+function bigIntegerOf(der: Buffer, el: Element): bigint {
+  const n = integerBytes(der, el);
+  if ((n[0] as number) & 0x80) throw new DerError('a CRL number must not be negative');
+  return BigInt(`0x${n.toString('hex')}`);
 }
 
 /** Everything but the entries, decoded up front (cheap); the entries are indexed separately. */
@@ -146,9 +194,11 @@ export function decodeCrl(der: Buffer): { crl: ParsedCrl; indexer: EntryIndexer;
   tbs.end();
 
   const unusable = new Set<string>();
-  const indexer = new EntryIndexer(der, revokedEl, unusable);
-
-  const { crlNumber, authorityKeyId, scope } = readCrlExtensions(der, extensionsEl, unusable);
+  const issuerKey = canonicalNameKey(issuerName);
+  const { crlNumber, deltaBase, authorityKeyId, scope } = readCrlExtensions(der, extensionsEl, issuerName, unusable);
+  // The entries are indexed after the extensions are read: an indirect CRL's entries may name
+  // other issuers (RFC 5280 section 5.3.3), which the indexer keeps apart.
+  const indexer = new EntryIndexer(der, revokedEl, unusable, scope.indirect === true ? issuerKey : undefined);
 
   // A missing CRL number is a usability rule, not a decoding one: see crl-usability.ts.
 
@@ -160,11 +210,12 @@ export function decodeCrl(der: Buffer): { crl: ParsedCrl; indexer: EntryIndexer;
     signature,
     signatureAlgorithmsMatch: encodedOf(der, outerAlgEl).equals(encodedOf(der, innerAlgEl)),
     issuerName,
-    issuerKey: canonicalNameKey(issuerName),
+    issuerKey,
     issuerDN: formatDn(issuerName),
     thisUpdate,
     nextUpdate,
     crlNumber,
+    ...(deltaBase === undefined ? {} : { deltaBase }),
     authorityKeyId,
     scope,
     unusableBecause: undefined,
@@ -176,15 +227,17 @@ export function decodeCrl(der: Buffer): { crl: ParsedCrl; indexer: EntryIndexer;
 }
 
 function finish(
-  decoded: { crl: ParsedCrl; unusable: Set<string> },
+  decoded: { crl: ParsedCrl; unusable: Set<string>; indexer: EntryIndexer },
   id: string,
   revoked: SerialIndex,
   entryProblems: readonly string[] = [],
+  notes: EntryNotes | undefined = decoded.indexer.notes,
 ): ParsedCrl {
   const { crl, unusable } = decoded;
   for (const problem of entryProblems) unusable.add(problem);
   crl.id = id;
   crl.revoked = revoked;
+  if (notes) crl.notes = notes;
   crl.unusableBecause = unusable.size > 0 ? [...unusable].join('; ') : undefined;
   return crl;
 }
@@ -234,8 +287,10 @@ export async function parseCrlAsync(
 export async function indexEntriesInSlices(der: Buffer, sliceMs: number, pause: Pause): Promise<IndexedEntries> {
   const { decoded, id } = await decodeInSlices(der, sliceMs, monotonicNow, pause);
   const { slots, lengths, count } = decoded.indexer.result.tables();
-  return { id, slots, lengths, count, problems: [...decoded.unusable] };
+  return { id, slots, lengths, count, problems: [...decoded.unusable], ...notesOf(decoded.indexer) };
 }
+
+const notesOf = (indexer: EntryIndexer): { notes?: EntryNotes } => (indexer.notes ? { notes: indexer.notes } : {});
 
 async function decodeInSlices(
   der: Buffer,
@@ -291,6 +346,8 @@ export interface IndexedEntries {
   count: number;
   /** What the entries made unusable (indirect CRL, critical entry extensions). */
   problems: string[];
+  /** The entries the index does not hold (removeFromCRL, other issuers'). */
+  notes?: EntryNotes;
 }
 
 /**
@@ -305,7 +362,7 @@ export async function crlFromIndexedEntries(der: Buffer, entries: IndexedEntries
     throw malformed(err);
   }
   const index = await SerialIndex.fromTablesInSlices(der, entries.slots, entries.lengths, entries.count);
-  return finish(decoded, entries.id, index, entries.problems);
+  return finish(decoded, entries.id, index, entries.problems, entries.notes);
 }
 
 /** indexEntries' result for a CRL decoded in this thread (the worker's side of crlFromIndexedEntries). */
@@ -315,7 +372,7 @@ export function indexEntries(der: Buffer): IndexedEntries {
     decoded.indexer.run();
     const { slots, lengths, count } = decoded.indexer.result.tables();
     const id = createHash('sha256').update(der).digest('hex');
-    return { id, slots, lengths, count, problems: [...decoded.unusable] };
+    return { id, slots, lengths, count, problems: [...decoded.unusable], ...notesOf(decoded.indexer) };
   } catch (err) {
     throw malformed(err);
   }

@@ -241,7 +241,7 @@ export function parseCertificate(der: Buffer, sha256?: Buffer): ParsedCertificat
     };
     // RFC 5280 section 4.1.2.9: extensions appear only in v3 certificates.
     if (extensionsEl && version !== 3) throw new DerError(`a v${version} certificate carries extensions`);
-    const extensions = extensionsEl ? decodeExtensions(der, extensionsEl) : noExtensions();
+    const extensions = extensionsEl ? decodeExtensions(der, extensionsEl, issuerName) : noExtensions();
     return Object.assign(cert, extensions) as ParsedCertificate;
   } catch (err) {
     if (err instanceof MalformedCertificateError) throw err;

@@ -1,6 +1,8 @@
 import { contentOf, cursor, DerError, readBitString, readBoolean, readOid, smallInteger, TAG } from './der.js';
 import type { Element } from './der.js';
-import { distributionPointNames, ipText, readGeneralName, readGeneralNames, type GeneralName } from './general-name.js';
+import { ipText, readGeneralName, readGeneralNames, type GeneralName } from './general-name.js';
+import { readDistributionPoints, type DistributionPoint } from './distribution-points.js';
+import type { Name } from './name.js';
 import { extensionValue, readExtensions } from './signed.js';
 import { QC_STATEMENTS_OID, readQcStatements, type Psd2Info } from './psd2.js';
 import { decodeNameConstraints, type NameConstraints } from './name-constraints.js';
@@ -81,6 +83,8 @@ export interface DecodedExtensions {
   subjectKeyId?: string;
   /** Names (generalNameKey form) of the CRL distribution points this certificate lists. */
   crlDistributionPoints?: string[];
+  /** The CRL distribution points in full (names, reasons, CRL issuers): RFC 5280 section 6.3.3. */
+  distributionPoints?: readonly DistributionPoint[];
   /** The http: and https: URLs among them, for fetching (distributionPoints: true). */
   crlUrls?: string[];
   /** http: and https: OCSP responder URLs from Authority Information Access (id-ad-ocsp). */
@@ -109,7 +113,7 @@ export interface DecodedExtensions {
   unsupportedCriticalExtensions: string[];
 }
 
-type Decoder = (bytes: Uint8Array, root: Element, out: DecodedExtensions, critical: boolean) => void;
+type Decoder = (bytes: Uint8Array, root: Element, out: DecodedExtensions, critical: boolean, issuerName: Name) => void;
 
 /** KeyUsage bits as flags: bit 0 (digitalSignature, the first octet's high bit) is 1. */
 function keyUsageFlags(bytes: Uint8Array, el: Element): number {
@@ -198,14 +202,10 @@ const authorityInfoAccess: Decoder = (bytes, root, out) => {
  * RFC 5280 section 4.2.1.13: CRLDistributionPoints ::= SEQUENCE SIZE (1..MAX) OF DistributionPoint,
  * DistributionPoint ::= SEQUENCE { distributionPoint [0], reasons [1], cRLIssuer [2] }.
  */
-const crlDistributionPoints: Decoder = (bytes, root, out) => {
-  const c = cursor(bytes, root, TAG.SEQUENCE);
-  const names: string[] = [];
-  while (!c.done) {
-    const dp = cursor(bytes, c.next(TAG.SEQUENCE));
-    const name = dp.optional(0xa0);
-    if (name) names.push(...distributionPointNames(bytes, name));
-  }
+const crlDistributionPoints: Decoder = (bytes, root, out, _critical, issuerName) => {
+  const points = readDistributionPoints(bytes, root, issuerName);
+  out.distributionPoints = points;
+  const names = points.flatMap((p) => p.names ?? []);
   out.crlDistributionPoints = names;
   // uniformResourceIdentifier [6] keys carry the IA5 text as hex (see generalNameKey).
   out.crlUrls = names
@@ -245,7 +245,7 @@ export function noExtensions(): DecodedExtensions {
 }
 
 /** `[3] EXPLICIT Extensions`: certificates carry at least one (SIZE (1..MAX)). */
-export function decodeExtensions(bytes: Uint8Array, el: Element): DecodedExtensions {
+export function decodeExtensions(bytes: Uint8Array, el: Element, issuerName: Name = []): DecodedExtensions {
   const outer = cursor(bytes, el);
   const list = outer.next(TAG.SEQUENCE);
   outer.end();
@@ -260,7 +260,7 @@ export function decodeExtensions(bytes: Uint8Array, el: Element): DecodedExtensi
       continue;
     }
     const decode = DECODERS.get(oid);
-    if (decode) decode(bytes, extensionValue(bytes, value), out, critical);
+    if (decode) decode(bytes, extensionValue(bytes, value), out, critical, issuerName);
     else if (critical) out.unsupportedCriticalExtensions.push(oid);
   }
   return out;

@@ -1,5 +1,5 @@
 import { contentOf, cursor, DerError, encodedOf, readOid, readString, TAG, type Element } from './der.js';
-import { canonicalNameKey, readName, type Name } from './name.js';
+import { canonicalNameKey, readName, readRdn, type Name, type NameAttribute } from './name.js';
 
 /**
  * GeneralName (RFC 5280 section 4.2.1.6), all nine forms. The module uses IMPLICIT tags, except
@@ -150,16 +150,27 @@ export function generalNameKey(bytes: Uint8Array, el: Element): string {
 }
 
 /**
- * DistributionPointName ::= CHOICE { fullName [0] GeneralNames, nameRelativeToCRLIssuer [1] RDN }.
- * Returns the fullName keys; a relative name is returned as an unmatchable marker (unsupported).
+ * DistributionPointName ::= CHOICE { fullName [0] GeneralNames, nameRelativeToCRLIssuer [1] RDN }:
+ * the fullName's keys ({@link generalNameKey}), or the RDN, which names a distribution point only
+ * once appended to its CRL issuer's name (RFC 5280 sections 4.2.1.13 and 5.2.5): see
+ * {@link resolveDistributionPointName}.
  */
-export function distributionPointNames(bytes: Uint8Array, el: Element): string[] {
+export type DistributionPointName = { readonly full: readonly string[] } | { readonly relative: NameAttribute[] };
+
+export function readDistributionPointName(bytes: Uint8Array, el: Element): DistributionPointName {
   const choice = cursor(bytes, el);
   const name = choice.next();
   choice.end();
-  if (name.tag !== (CONTEXT | CONSTRUCTED | 0)) return ['unsupported:nameRelativeToCRLIssuer'];
+  if (name.tag === (CONTEXT | CONSTRUCTED | 1)) return { relative: readRdn(bytes, name) };
+  if (name.tag !== (CONTEXT | CONSTRUCTED | 0)) throw new DerError('invalid DistributionPointName');
   const names = cursor(bytes, name);
   const keys: string[] = [];
   while (!names.done) keys.push(generalNameKey(bytes, names.next()));
-  return keys;
+  if (keys.length === 0) throw new DerError('empty fullName');
+  return { full: keys };
+}
+
+/** The keys a distribution point name stands for, a relative one appended to `crlIssuer`. */
+export function resolveDistributionPointName(name: DistributionPointName, crlIssuer: Name): readonly string[] {
+  return 'full' in name ? name.full : [`dn:${canonicalNameKey([...crlIssuer, name.relative])}`];
 }

@@ -49,20 +49,23 @@ export type Name = readonly (readonly NameAttribute[])[];
 export function readName(bytes: Uint8Array, el: Element): Name {
   const rdns: NameAttribute[][] = [];
   const seq = cursor(bytes, el, TAG.SEQUENCE);
-  while (!seq.done) {
-    const set = cursor(bytes, seq.next(TAG.SET));
-    const rdn: NameAttribute[] = [];
-    while (!set.done) {
-      const atv = cursor(bytes, set.next(TAG.SEQUENCE));
-      const type = readOid(bytes, atv.next(TAG.OID));
-      const value = atv.next();
-      atv.end();
-      rdn.push({ type, text: readString(bytes, value), der: Buffer.from(encodedOf(bytes, value)) });
-    }
-    if (rdn.length === 0) throw new DerError('empty RDN');
-    rdns.push(rdn);
-  }
+  while (!seq.done) rdns.push(readRdn(bytes, seq.next(TAG.SET)));
   return rdns;
+}
+
+/** One RelativeDistinguishedName (a SET, or an IMPLICIT tag of one: nameRelativeToCRLIssuer). */
+export function readRdn(bytes: Uint8Array, el: Element): NameAttribute[] {
+  const set = cursor(bytes, el);
+  const rdn: NameAttribute[] = [];
+  while (!set.done) {
+    const atv = cursor(bytes, set.next(TAG.SEQUENCE));
+    const type = readOid(bytes, atv.next(TAG.OID));
+    const value = atv.next();
+    atv.end();
+    rdn.push({ type, text: readString(bytes, value), der: Buffer.from(encodedOf(bytes, value)) });
+  }
+  if (rdn.length === 0) throw new DerError('empty RDN');
+  return rdn;
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   unusableReason,
 } from '../../src/revocation/crl-usability.js';
 import type { Clock } from '../../src/time/clock.js';
+import { pointProblem, pointsOf } from '../../src/revocation/crl-scope.js';
 
 const seq = (...parts: Buffer[]) => encodeElement(TAG.SEQUENCE, Buffer.concat(parts));
 const hex = (h: string) => Buffer.from(h, 'hex');
@@ -113,9 +114,15 @@ describe('unusableReason (RFC 5280 5.1.1.2, 5.2, 5.2.3, 5.2.4, 5.2.5)', () => {
     expect(unusableReason(crl())).toBeUndefined();
   });
 
+  it('a delta CRL (5.2.4) is usable, with its base, in a slot of its own', () => {
+    const delta = crl({ delta: true, number: 2 });
+    expect(unusableReason(delta)).toBeUndefined();
+    expect(delta.deltaBase).toBe(1n);
+    expect(sameSlot(delta, crl())).toBe(false);
+  });
+
   it.each<[string, CrlSpec, RegExp]>([
     ['no CRL number (5.2.3)', { number: null }, /CRL number/],
-    ['a delta CRL (5.2.4)', { delta: true }, /delta/],
     ['an unsupported critical extension (5.2)', { criticalUnknown: true }, /critical extension/],
     ['two different signature algorithm fields (5.1.1.2)', { outerAlg: ECDSA_SHA384 }, /signature algorithm/],
   ])('%s', (_label, spec, rule) => {
@@ -180,10 +187,17 @@ describe('scopeProblem (RFC 5280 5.2.5, 6.3.3 (b)(2))', () => {
     expect(scopeProblem(crl(), cert(), true)).toBeUndefined();
   });
 
-  it('a distribution point CRL covers only certificates that name that point', () => {
-    expect(scopeProblem(crl({ dp: URL_A }), ee, false)).toBeUndefined();
-    expect(scopeProblem(crl({ dp: URL_B }), ee, false)).toMatch(/distribution point/);
-    expect(scopeProblem(crl({ dp: URL_A }), cert(), false)).toMatch(/distribution point/);
+  it('a distribution point CRL covers only certificates that name that point (crl-scope.ts)', () => {
+    const named = cert({ distributionPoints: [{ names: [uriKey(URL_A)] }], issuerKey: crl().issuerKey });
+    const problem = (c: ParsedCrl, x: ParsedCertificate) => pointsOf(x).map((p) => pointProblem(c, x, p));
+    expect(problem(crl({ dp: URL_A }), named)).toContain(undefined);
+    expect(problem(crl({ dp: URL_B }), named)).toEqual([
+      expect.stringMatching(/distribution point/),
+      expect.stringMatching(/distribution point/),
+    ]);
+    expect(problem(crl({ dp: URL_A }), cert({ issuerKey: crl().issuerKey }))).toEqual([
+      expect.stringMatching(/distribution point/),
+    ]);
   });
 
   it('onlyContainsUserCerts and onlyContainsCACerts follow the certificate cA flag', () => {

@@ -254,6 +254,12 @@ const MAY_UNDERSTAND = new Set([
   '2.5.29.14',
   '1.3.6.1.5.5.7.1.1',
   '2.5.29.31',
+  // Name constraints and the certificate policy extensions (RFC 5280 6.1).
+  '2.5.29.30',
+  '2.5.29.32',
+  '2.5.29.33',
+  '2.5.29.36',
+  '2.5.29.54',
 ]);
 
 /** The certgate-visible fields, as asn1-schema decodes them. */
@@ -397,7 +403,14 @@ function certgateCrlFields(c: ParsedCrl): Record<string, unknown> {
     issuer: certgateNameAttributes(c.issuerName),
     thisUpdate: c.thisUpdate.getTime(),
     nextUpdate: c.nextUpdate?.getTime(),
-    revoked: [...c.revoked].sort(),
+    // Entries the index does not hold (removeFromCRL, an indirect CRL's other issuers) are notes.
+    revoked: [
+      ...new Set([
+        ...c.revoked,
+        ...(c.notes?.removed ?? []),
+        ...[...(c.notes?.others.values() ?? [])].flatMap((m) => [...m.keys()]),
+      ]),
+    ].sort(),
     crlNumber: c.crlNumber,
     authorityKeyId: c.authorityKeyId,
     signatureAlgorithm: c.signatureAlgorithm.algorithm,

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { DerError, readRoot } from '../../src/x509/der.js';
 import {
-  distributionPointNames,
+  readDistributionPointName,
+  resolveDistributionPointName,
   generalNameKey,
   readGeneralName,
   readGeneralNames,
@@ -13,6 +14,7 @@ import {
   type GeneralNameContext,
 } from '../../src/x509/general-name.js';
 import { MalformedCertificateError } from '../../src/x509/certificate.js';
+import type { Name } from '../../src/x509/name.js';
 import { issue, rawExtension } from './pki.js';
 
 /** One DER element; lengths up to 255 (short form, or the one-octet long form). */
@@ -149,17 +151,26 @@ describe('distribution point names keep their 0.1 matching keys', () => {
     expect(generalNameKey(id, readRoot(id, 0x88))).toBe('88:2a0304');
   });
 
-  it('fullName [0] lists keys; nameRelativeToCRLIssuer [1] is an unmatchable marker', () => {
+  it('fullName [0] lists keys; nameRelativeToCRLIssuer [1] names the CRL issuer plus the RDN', () => {
     const full = tlv(0xa0, tlv(0xa0, tlv(0x86, ascii('http://a/')), tlv(0x82, ascii('b'))));
     const uriKey = `86:${ascii('http://a/').toString('hex')}`;
-    expect(distributionPointNames(full, readRoot(full, 0xa0))).toEqual([uriKey, '82:62']);
+    const fullName = readDistributionPointName(full, readRoot(full, 0xa0));
+    expect(resolveDistributionPointName(fullName, [])).toEqual([uriKey, '82:62']);
     const relative = tlv(0xa0, tlv(0xa1, tlv(0x30, CN, tlv(0x0c, ascii('x')))));
-    expect(distributionPointNames(relative, readRoot(relative, 0xa0))).toEqual(['unsupported:nameRelativeToCRLIssuer']);
+    const rdn = readDistributionPointName(relative, readRoot(relative, 0xa0));
+    // The issuer "CN=Unit CA" plus the RDN "CN=x" is the directory name "CN=Unit CA, CN=x".
+    const issuer = tlv(0xa4, nameDer('Unit CA'));
+    const issuerName = (readGeneralName(issuer, readRoot(issuer, 0xa4)) as { name: Name }).name;
+    const joined = tlv(
+      0xa4,
+      tlv(0x30, tlv(0x31, tlv(0x30, CN, tlv(0x0c, ascii('Unit CA')))), tlv(0x31, tlv(0x30, CN, tlv(0x0c, ascii('x'))))),
+    );
+    expect(resolveDistributionPointName(rdn, issuerName)).toEqual([generalNameKey(joined, readRoot(joined, 0xa4))]);
   });
 
   it('a garbage GeneralName in a distribution point is malformed, not a name that never matches', () => {
     const full = tlv(0xa0, tlv(0xa0, tlv(0x89, ascii('x'))));
-    expect(() => distributionPointNames(full, readRoot(full, 0xa0))).toThrow(DerError);
+    expect(() => readDistributionPointName(full, readRoot(full, 0xa0))).toThrow(DerError);
   });
 });
 

@@ -47,12 +47,33 @@ export interface PkitsTest {
   ee: string;
   crls: string[];
   should_validate: boolean;
+  /** The policy inputs that differ from RFC 5280 6.1.1's defaults, and the expected user-constrained set. */
+  extra: Record<string, string>;
 }
 
-/** Sections 4.1 to 4.7 and 4.16: the client-certificate verifier's scope (78 tests). */
+/** All 249 tests, sections 4.1 to 4.16. */
 export function loadPkits(): PkitsTest[] {
-  const all = JSON.parse(readFileSync(`${FIXTURES}pkits/pkits.json`, 'utf8')) as PkitsTest[];
-  return all.filter((t) => /^4\.([1-7]|16)\./.test(t.id));
+  return JSON.parse(readFileSync(`${FIXTURES}pkits/pkits.json`, 'utf8')) as PkitsTest[];
+}
+
+/** PKITS policy names as OIDs (PKITS 1.0.1 section 3.2). */
+const PKITS_POLICY: Record<string, string> = {
+  anyPolicy: '2.5.29.32.0',
+  'NIST-test-policy-1': '2.16.840.1.101.3.2.1.48.1',
+  'NIST-test-policy-2': '2.16.840.1.101.3.2.1.48.2',
+  'NIST-test-policy-3': '2.16.840.1.101.3.2.1.48.3',
+  'NIST-test-policy-6': '2.16.840.1.101.3.2.1.48.6',
+};
+
+/** A quoted, comma-separated PKITS policy list as OIDs (`""` is the empty set). */
+export function pkitsPolicies(quoted: string): string[] {
+  const names = quoted.replace(/^"|"$/g, '');
+  if (names === '') return [];
+  return names.split(',').map((name) => {
+    const oid = PKITS_POLICY[name];
+    if (!oid) throw new Error(`unknown PKITS policy name ${name}`);
+    return oid;
+  });
 }
 
 export const pkitsCert = (name: string) => readFileSync(`${FIXTURES}pkits/certs/${name}.crt`);
