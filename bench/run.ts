@@ -11,7 +11,9 @@
  *      header nginx sets, and the guard's in-process cost per forwarded request (bench/forwarded.ts;
  *      alone: `npm run bench:forwarded`);
  *   7. beyond Express: guarded / plain on Fastify (keep-alive mTLS) and on HTTP/2 sessions with many
- *      streams (bench/frameworks.ts; alone: `npm run bench:frameworks`).
+ *      streams (bench/frameworks.ts; alone: `npm run bench:frameworks`);
+ *   8. what name constraints and certificate policies on every CA add to a path's validation
+ *      (bench/rules-cost.ts; alone: `npm run bench:rules`).
  *
  * Only the sanity checks fail the run (non-2xx responses, a cert-less request not refused, a
  * verification that should succeed failing); timings are reported, never asserted.
@@ -40,6 +42,7 @@ import { log, QUICK, THROUGHPUT_CONFIG } from './config.js';
 import { type FloodMemoryRun, measureFloodMemory } from './flood-memory.js';
 import { FORWARDED_HEADER, type ForwardedResult, forwardedRows, measureForwarded } from './forwarded.js';
 import { frameworkRows, measureFrameworks } from './frameworks.js';
+import { measureRulesCost, type RulesCostResult } from './rules-cost.js';
 
 const CONFIG = THROUGHPUT_CONFIG;
 const FLOOD_COUNTS = (process.env.BENCH_FLOOD_COUNTS ?? (QUICK ? '200' : '2000,10000')).split(',').map(Number);
@@ -219,12 +222,14 @@ async function main(): Promise<void> {
     const forwarded = await forwardedPart();
     log();
     const frameworks = await measureFrameworks(log);
+    const rulesCost = await rulesPart();
 
     meta.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
     const totalSeconds = round((Date.now() - started) / 1000, 1);
     const results = {
       ...{ meta, totalSeconds, sanity, throughput, guardCost, verifyCost, hostile, floodMemory, forwarded },
       frameworks,
+      rulesCost,
     };
     await writeFile(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     log();
@@ -244,6 +249,18 @@ async function main(): Promise<void> {
     }
     await rm(pkiDir, { recursive: true, force: true });
   }
+}
+
+/** Part 8: name constraints and certificate policies on every CA, against none. */
+async function rulesPart(): Promise<RulesCostResult> {
+  log();
+  log('8. RFC 5280 name constraints and certificate policies on every CA of a 4-certificate path, against none');
+  const r = await measureRulesCost(QUICK ? { rounds: 2, calls: 200 } : { rounds: 10, calls: 2000 });
+  log(
+    `  path rules ${r.rulesPlainNs} ns -> ${r.rulesConstrainedNs} ns (+${r.rulesAddedUs} us); ` +
+      `uncached verify ${r.verifyPlainUs} us -> ${r.verifyConstrainedUs} us (+${r.verifyAddedUs} us)`,
+  );
+  return r;
 }
 
 /** Part 4: the event-loop time of the worst refused requests (measureHostileRequests throws if one is accepted). */

@@ -59,8 +59,8 @@ describe('extension table rows', () => {
     }
   });
 
-  it('keeps name constraints and certificate policies unprocessed (refused when critical) in both roles', () => {
-    const pending = [
+  it('processes name constraints and the certificate policy extensions (honoured when critical) in both roles', () => {
+    const processed = [
       OID.nameConstraints,
       OID.certificatePolicies,
       OID.policyMappings,
@@ -68,8 +68,8 @@ describe('extension table rows', () => {
       OID.inhibitAnyPolicy,
     ];
     for (const table of [CA_EXTENSIONS, END_ENTITY_EXTENSIONS]) {
-      for (const oid of pending) {
-        expect(table.row(oid)).toMatchObject({ processedBy: undefined, ifCritical: 'unsupported' });
+      for (const oid of processed) {
+        expect(table.row(oid)).toMatchObject({ processedBy: expect.any(String), ifCritical: 'honoured' });
       }
     }
   });
@@ -139,9 +139,6 @@ describe('verdicts through checkRules', () => {
 
   it.each([
     ['an unknown extension', UNKNOWN_OID],
-    ['name constraints', OID.nameConstraints],
-    ['certificate policies', OID.certificatePolicies],
-    ['policy constraints', OID.policyConstraints],
     ['freshest CRL', OID.freshestCrl],
     ['authority information access (MUST be non-critical; refused as unsupported, as in 0.1)', OID.authorityInfoAccess],
   ])('refuses %s marked critical in a leaf as CERT_EXTENSION_UNSUPPORTED', async (_what, oid) => {
@@ -152,15 +149,35 @@ describe('verdicts through checkRules', () => {
   });
 
   it('ignores the same extensions when not critical', async () => {
-    const oids = [UNKNOWN_OID, OID.nameConstraints, OID.certificatePolicies];
+    const oids = [UNKNOWN_OID, OID.freshestCrl];
     const extra = oids.map((oid) => rawExtension(oid, false, EMPTY_SEQUENCE));
     const aia = rawExtension(OID.authorityInfoAccess, false, AIA_OCSP);
     expect(await leafWith({ extra: [...extra, aia] })).toBeUndefined();
   });
 
-  it('refuses critical name constraints in an intermediate as CERT_EXTENSION_UNSUPPORTED', async () => {
-    const failure = await intermediateWith({ extra: [rawExtension(OID.nameConstraints, true, EMPTY_SEQUENCE)] });
-    expect(failure?.code).toBe('CERT_EXTENSION_UNSUPPORTED');
+  it('reads the policy extensions whatever their criticality: an empty certificatePolicies is malformed either way', async () => {
+    for (const critical of [true, false]) {
+      const failure = await leafWith({ extra: [rawExtension(OID.certificatePolicies, critical, EMPTY_SEQUENCE)] });
+      expect(failure?.code).toBe('CERT_MALFORMED');
+    }
+    // SEQUENCE { PolicyInformation { anyPolicy } }, critical: processed, so the path validates.
+    const anyPolicy = rawExtension(OID.certificatePolicies, true, '30083006' + '0604551d2000');
+    expect(await leafWith({ extra: [anyPolicy] })).toBeUndefined();
+  });
+
+  it('honours critical name constraints in an intermediate (RFC 5280 4.2.1.10)', async () => {
+    // NameConstraints { permittedSubtrees { GeneralSubtree { dNSName "bank.example" } } }.
+    const permitBank = rawExtension(OID.nameConstraints, true, '3012a010300e820c62616e6b2e6578616d706c65');
+    expect(await intermediateWith({ extra: [permitBank] })).toBeUndefined();
+    const root = await issue({ subject: 'CN=Unit Root', ca: true, omit: ['aki'] });
+    const intermediate = await issue({ subject: 'CN=Unit Intermediate', issuer: root, ca: true, extra: [permitBank] });
+    const sanOf = (dns: string) => new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: dns }]);
+    const inside = await issue({ subject: 'CN=unit leaf', issuer: intermediate, extra: [sanOf('a.bank.example')] });
+    const outside = await issue({ subject: 'CN=unit leaf', issuer: intermediate, extra: [sanOf('a.other.example')] });
+    expect(checkRules([inside.cert, intermediate.cert, root.cert], policy, AT)).toBeUndefined();
+    const failure = checkRules([outside.cert, intermediate.cert, root.cert], policy, AT);
+    expect(failure?.code).toBe('CERT_NAME_CONSTRAINED');
+    expect(failure?.detail).toContain('a.other.example');
   });
 
   it('honours processed extensions marked critical (subjectAltName, extKeyUsage)', async () => {
