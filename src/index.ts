@@ -22,7 +22,15 @@ export {
   byPsd2,
   defaultIdentify,
 } from './identity/identity.js';
-export type { ByEmailOptions, Identity, IdentifyFunction, IdentityEntry, IdentityTable } from './identity/identity.js';
+export type {
+  ByEmailOptions,
+  Identity,
+  IdentifyByCertificate,
+  IdentifyFunction,
+  IdentityEntry,
+  IdentityTable,
+  VerifiedPath,
+} from './identity/identity.js';
 export { clientCertGuard } from './guard/guard.js';
 export type { ClientCertGuard, GuardOptions, ClientCert, GuardOutcome, CertificateOrigin } from './guard/guard.js';
 export type { ProxyFormat, ProxyHeaderIgnored, ProxyOptions, ProxyTrust } from './guard/guard.js';

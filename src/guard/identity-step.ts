@@ -49,7 +49,7 @@ export function identityStep(
 ): Remembered | Promise<Remembered> {
   let identity: Identified | PromiseLike<Identified>;
   try {
-    identity = rules.identify(result.certificate);
+    identity = rules.identify(result.certificate, { chain: result.chain, policies: result.policies });
   } catch (err) {
     return identifyFailed(err, result, rules, stamp);
   }
@@ -137,6 +137,7 @@ function identityOutcome(
     roles: Object.freeze([...held]),
     certificate: result.certificate,
     chain: result.chain,
+    policies: result.policies,
     source: origin,
     thumbprint: createHash('sha256').update(result.certificate.raw).digest('base64url'),
     tls,

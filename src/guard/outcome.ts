@@ -12,6 +12,8 @@ export interface ClientCert {
   readonly certificate: CertificateInfo;
   /** The validated path, leaf first, trust anchor last. */
   readonly chain: readonly CertificateInfo[];
+  /** RFC 5280 6.1.5 (g): the certificate policy OIDs valid for the leaf (`['2.5.29.32.0']`: any policy). */
+  readonly policies: readonly string[];
   /** `'tls'`: the request's own TLS connection presented it; `'proxy'`: a trusted proxy forwarded it. */
   readonly source: CertificateOrigin;
   /**

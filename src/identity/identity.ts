@@ -8,8 +8,25 @@ export interface Identity {
   roles: readonly string[];
 }
 
-/** Maps a verified certificate to an identity; `null`/`undefined` means "not a known user". */
+/** What else the verification established, for `identify`: the path and its valid policies. */
+export interface VerifiedPath {
+  /** The validated path, leaf first, trust anchor last. */
+  readonly chain: readonly CertificateInfo[];
+  /** RFC 5280 6.1.5 (g): the certificate policy OIDs valid for the leaf (`['2.5.29.32.0']`: any). */
+  readonly policies: readonly string[];
+}
+
+/**
+ * Maps a verified certificate to an identity; `null`/`undefined` means "not a known user". The
+ * second argument carries the verified path and its certificate policies (to map policies to roles).
+ */
 export type IdentifyFunction = (
+  certificate: CertificateInfo,
+  verified: VerifiedPath,
+) => Identity | null | undefined | Promise<Identity | null | undefined>;
+
+/** An identify function that needs the certificate only (what the helpers below return). */
+export type IdentifyByCertificate = (
   certificate: CertificateInfo,
 ) => Identity | null | undefined | Promise<Identity | null | undefined>;
 
@@ -88,13 +105,13 @@ const lowerDomain = (s: string) => {
 };
 
 /** Identity by subject common name (exact, case-sensitive); a certificate with several CNs is refused. */
-export function byCommonName(table: IdentityTable): IdentifyFunction {
+export function byCommonName(table: IdentityTable): IdentifyByCertificate {
   const find = tableLookup(table, same, 'byCommonName');
   return (cert) => find(theOnly(asList(cert.subject.CN), 'subject CNs', cert));
 }
 
 /** Identity by the RFC 4514 subject DN exactly as `certgate inspect` prints it (`CN=alice,O=Example Bank`). */
-export function bySubjectDN(table: IdentityTable): IdentifyFunction {
+export function bySubjectDN(table: IdentityTable): IdentifyByCertificate {
   const find = tableLookup(table, same, 'bySubjectDN');
   return (cert) => find(cert.subjectDN);
 }
@@ -111,7 +128,7 @@ export interface ByEmailOptions {
  * Identity by the SAN rfc822Name (case-insensitive unless `caseSensitiveLocalPart`); the subject's
  * emailAddress attribute is not read. A certificate with several SAN emails is refused.
  */
-export function byEmail(table: IdentityTable, options: ByEmailOptions = {}): IdentifyFunction {
+export function byEmail(table: IdentityTable, options: ByEmailOptions = {}): IdentifyByCertificate {
   const sensitive = options?.caseSensitiveLocalPart ?? false;
   if (typeof sensitive !== 'boolean') {
     throw new CertgateError('CONFIG_INVALID', `byEmail: option 'caseSensitiveLocalPart' must be a boolean`);
@@ -121,13 +138,13 @@ export function byEmail(table: IdentityTable, options: ByEmailOptions = {}): Ide
 }
 
 /** Identity by the SAN URI, e.g. a SPIFFE ID (exact); a certificate with several SAN URIs is refused. */
-export function byUri(table: IdentityTable): IdentifyFunction {
+export function byUri(table: IdentityTable): IdentifyByCertificate {
   const find = tableLookup(table, same, 'byUri');
   return (cert) => find(theOnly(cert.san.uri, 'SAN URIs', cert));
 }
 
 /** Identity by SHA-256 certificate fingerprint (pinning); colons and case are ignored. */
-export function byFingerprint(table: IdentityTable): IdentifyFunction {
+export function byFingerprint(table: IdentityTable): IdentifyByCertificate {
   const find = tableLookup(table, (k) => k.replace(/:/g, '').toUpperCase(), 'byFingerprint');
   return (cert) => find(cert.fingerprint256);
 }
@@ -140,7 +157,7 @@ export function byFingerprint(table: IdentityTable): IdentifyFunction {
  * well-formed statement, or without exactly one organizationIdentifier, names nobody (403
  * IDENTITY_UNKNOWN, the detail saying what is missing).
  */
-export function byPsd2(): IdentifyFunction {
+export function byPsd2(): IdentifyByCertificate {
   return (cert) => {
     // Two identifiers are refused naming both (the theOnly rule); none, or one that is not a
     // directory string, leaves `organizationIdentifier` undefined.

@@ -6,6 +6,7 @@ import { expectTypeOf } from 'vitest';
 import {
   byPsd2,
   type CertificateInfo,
+  type IdentifyByCertificate,
   type IdentifyFunction,
   type Psd2Info,
   type Psd2Role,
@@ -22,7 +23,8 @@ expectTypeOf<Psd2Info>().toEqualTypeOf<{
 expectTypeOf<CertificateInfo['psd2']>().toEqualTypeOf<Psd2Info | undefined>();
 expectTypeOf<CertificateInfo['organizationIdentifier']>().toEqualTypeOf<string | undefined>();
 expectTypeOf(byPsd2).parameters.toEqualTypeOf<[]>();
-expectTypeOf(byPsd2()).toEqualTypeOf<IdentifyFunction>();
+expectTypeOf(byPsd2()).toEqualTypeOf<IdentifyByCertificate>();
+expectTypeOf(byPsd2()).toMatchTypeOf<IdentifyFunction>();
 expectTypeOf<VerifierEvents['psd2-statement-ignored']>().toEqualTypeOf<{ subjectDN: string; reason: string }>();
 
 declare const verifier: Verifier;
