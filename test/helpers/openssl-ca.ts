@@ -46,16 +46,23 @@ export class OpensslCa {
     return new OpensslCa(dir, name);
   }
 
-  /** A CA certificate under this one, its CRL distribution points `crlUrls`. */
-  intermediate(name: string, crlUrls: readonly string[]): OpensslCa {
+  /**
+   * A CA certificate under this one, its CRL distribution points `crlUrls`; `extra`: more lines of
+   * its OpenSSL extension section (and sections they name, after a `[ name ]` line).
+   */
+  intermediate(name: string, crlUrls: readonly string[], extra: readonly string[] = []): OpensslCa {
     const ca = OpensslCa.prepare(this.dir, name);
     newKey(ca.key);
-    this.sign(ca.key, name, caExtensions(crlUrls), ca.cert);
+    this.sign(ca.key, name, [...caExtensions(crlUrls), ...extra], ca.cert);
     return ca;
   }
 
-  /** A client certificate under this CA: its PEM file (leaf then this CA) and key file. */
-  leaf(name: string, crlUrls: readonly string[]): { chain: Buffer; key: Buffer; file: string } {
+  /** A client certificate under this CA: its PEM file (leaf then this CA) and key file; `extra` as above. */
+  leaf(
+    name: string,
+    crlUrls: readonly string[],
+    extra: readonly string[] = [],
+  ): { chain: Buffer; key: Buffer; file: string } {
     const key = join(this.dir, `${name}-key.pem`);
     const file = join(this.dir, `${name}.pem`);
     newKey(key);
@@ -66,6 +73,7 @@ export class OpensslCa {
       'subjectKeyIdentifier = hash',
       'authorityKeyIdentifier = keyid:always',
       ...dpLine(crlUrls),
+      ...extra,
     ];
     this.sign(key, name, ext, file);
     return { chain: Buffer.concat([readFileSync(file), readFileSync(this.cert)]), key: readFileSync(key), file };
