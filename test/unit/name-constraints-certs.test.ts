@@ -1,0 +1,103 @@
+/**
+ * Name constraints on real certificates through the path rules (src/path/policy.ts checkRules):
+ * the RFC 5280 profile MUSTs that x509-limbo holds certgate to (nameConstraints critical and only
+ * in CA certificates; a critical subjectAltName when the subject is empty) and the refusal code a
+ * constrained name comes to.
+ */
+// Before @peculiar/x509 (its DI container needs the reflect polyfill at import time).
+import 'reflect-metadata';
+import { describe, expect, it } from 'vitest';
+import * as x509 from '@peculiar/x509';
+import { checkRules, pathPolicy } from '../../src/path/policy.js';
+import { gn, ncDer } from './nc-der.js';
+import { issue, rawExtension, type Made } from './pki.js';
+
+const NAME_CONSTRAINTS = '2.5.29.30';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+const AT = Date.parse('2024-06-01T12:00:00Z');
+const policy = pathPolicy({ purpose: 'clientAuth' });
+const check = (...path: Made[]) =>
+  checkRules(
+    path.map((m) => m.cert),
+    policy,
+    AT,
+  );
+const nc = (critical: boolean, der = ncDer([gn.dns('example.com')])) =>
+  rawExtension(NAME_CONSTRAINTS, critical, der.toString('hex'));
+const san = (critical: boolean, ...names: string[]) =>
+  new x509.SubjectAlternativeNameExtension(
+    names.map((value) => ({ type: 'dns' as const, value })),
+    critical,
+  );
+
+describe('RFC 5280 profile MUSTs on name constraints', () => {
+  it('a non-critical nameConstraints in an intermediate is CERT_MALFORMED (4.2.1.10)', async () => {
+    const root = await issue({ subject: 'CN=Root', ca: true, omit: ['aki'] });
+    const ica = await issue({ subject: 'CN=ICA', issuer: root, ca: true, extra: [nc(false)] });
+    const leaf = await issue({
+      subject: 'CN=leaf',
+      issuer: ica,
+      eku: [CLIENT_AUTH],
+      extra: [san(false, 'example.com')],
+    });
+    const failure = check(leaf, ica, root);
+    expect(failure?.code).toBe('CERT_MALFORMED');
+    expect(failure?.detail).toContain('nameConstraints extension must be critical');
+  });
+
+  it('and in the trust anchor too (x509-limbo rfc5280::nc::permitted-dns-match-noncritical)', async () => {
+    const root = await issue({ subject: 'CN=Root', ca: true, omit: ['aki'], extra: [nc(false)] });
+    const leaf = await issue({
+      subject: 'CN=leaf',
+      issuer: root,
+      eku: [CLIENT_AUTH],
+      extra: [san(false, 'example.com')],
+    });
+    expect(check(leaf, root)?.code).toBe('CERT_MALFORMED');
+  });
+
+  it('the same chain with a critical extension is valid', async () => {
+    const root = await issue({ subject: 'CN=Root', ca: true, omit: ['aki'], extra: [nc(true)] });
+    const leaf = await issue({
+      subject: 'CN=leaf',
+      issuer: root,
+      eku: [CLIENT_AUTH],
+      extra: [san(false, 'example.com')],
+    });
+    expect(check(leaf, root)).toBeUndefined();
+  });
+
+  it.each([false, true])('nameConstraints in an end-entity certificate (critical: %s) is refused', async (critical) => {
+    const root = await issue({ subject: 'CN=Root', ca: true, omit: ['aki'] });
+    const leaf = await issue({ subject: 'CN=leaf', issuer: root, eku: [CLIENT_AUTH], extra: [nc(critical)] });
+    const failure = check(leaf, root);
+    expect(failure?.code).toBe('CERT_MALFORMED');
+    expect(failure?.detail).toContain('not a CA');
+  });
+
+  it('an empty subject needs a critical subjectAltName (4.2.1.6; x509-limbo rfc5280::san::noncritical-with-empty-subject)', async () => {
+    const root = await issue({ subject: 'CN=Root', ca: true, omit: ['aki'] });
+    const bad = await issue({ subject: '', issuer: root, eku: [CLIENT_AUTH], extra: [san(false, 'example.com')] });
+    expect(bad.cert.subjectName).toEqual([]);
+    const failure = check(bad, root);
+    expect(failure?.code).toBe('CERT_MALFORMED');
+    expect(failure?.detail).toContain('subjectAltName is not critical');
+    const good = await issue({ subject: '', issuer: root, eku: [CLIENT_AUTH], extra: [san(true, 'example.com')] });
+    expect(check(good, root)).toBeUndefined();
+  });
+});
+
+describe('a constrained name on real certificates', () => {
+  it('is CERT_NAME_CONSTRAINED, after every other path rule passed', async () => {
+    const root = await issue({ subject: 'CN=Root', ca: true, omit: ['aki'] });
+    const der = ncDer([gn.dns('example.com')], [gn.dns('bad.example.com')]);
+    const ica = await issue({ subject: 'CN=ICA', issuer: root, ca: true, extra: [nc(true, der)] });
+    const leafFor = (name: string) =>
+      issue({ subject: 'CN=leaf', issuer: ica, eku: [CLIENT_AUTH], extra: [san(false, name)] });
+    expect(check(await leafFor('www.example.com'), ica, root)).toBeUndefined();
+    const excluded = check(await leafFor('x.bad.example.com'), ica, root);
+    expect(excluded?.code).toBe('CERT_NAME_CONSTRAINED');
+    expect(excluded?.detail).toContain('excludes dNSName "bad.example.com"');
+    expect(check(await leafFor('example.org'), ica, root)?.code).toBe('CERT_NAME_CONSTRAINED');
+  });
+});
