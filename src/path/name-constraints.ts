@@ -22,9 +22,9 @@ import { MATCHABLE_FORMS, nameMatches, type SubtreeRole } from './name-matching.
 
 /**
  * At most this many name x constraint comparisons per path, as Go's maxConstraintComparisons
- * (250,000) and OpenSSL's NAME_CHECK_MAX bound the quadratic work a path can ask for (x509-limbo
- * pathological::nc-dos-1: 1,027 constraints against 514 names). Counted before any comparison,
- * so a path over the cap costs only the count.
+ * (250,000) and OpenSSL's NAME_CHECK_MAX (2^20) bound the quadratic work a path can ask for
+ * (x509-limbo pathological::nc-dos-1: 1,027 constraints against 514 names). Counted before any
+ * comparison (countComparisons), so a path over the cap costs only the count.
  */
 export const MAX_NAME_CONSTRAINT_COMPARISONS = 250_000;
 
@@ -98,16 +98,20 @@ function reaches(path: readonly ParsedCertificate[]): Reach[] {
 const ofForm = (subtrees: readonly GeneralSubtree[] | undefined, form: string): GeneralSubtree[] =>
   (subtrees ?? []).filter((s) => s.base.type === form);
 
-/** Comparisons a path needs: for each CA, its subtrees of each form times the names of that form below it. */
-function countComparisons(all: readonly Reach[], names: Map<ParsedCertificate, GeneralName[]>): number {
+/**
+ * The comparisons a path may need, counted as OpenSSL counts them (v3_ncons.c, NAME_CHECK_MAX):
+ * every subject attribute and every subjectAltName of each certificate below a CA, times all of
+ * that CA's subtrees, whatever their forms. The count bounds the work from above, and a
+ * certificate cannot slip a thousand subject attributes past it because they are of a form no
+ * constraint names (x509-limbo pathological::nc-dos-*).
+ */
+function countComparisons(all: readonly Reach[]): number {
   let count = 0;
   for (const { constraints, below } of all) {
-    const perForm = new Map<string, number>();
-    for (const s of [...(constraints.permitted ?? []), ...(constraints.excluded ?? [])]) {
-      perForm.set(s.base.type, (perForm.get(s.base.type) ?? 0) + 1);
-    }
+    const subtrees = (constraints.permitted?.length ?? 0) + (constraints.excluded?.length ?? 0);
     for (const cert of below) {
-      for (const name of names.get(cert) ?? []) count += perForm.get(name.type) ?? 0;
+      const attributes = cert.subjectName.reduce((sum, rdn) => sum + rdn.length, 0);
+      count += (attributes + (cert.subjectAltNames?.length ?? 0)) * subtrees;
     }
   }
   return count;
@@ -145,15 +149,15 @@ export function checkNameConstraints(path: readonly ParsedCertificate[]): Failur
   // The common case costs one scan: no constraints anywhere, nothing to do.
   if (!path.some((cert) => cert.nameConstraints !== undefined)) return undefined;
   const all = reaches(path);
-  const names = new Map<ParsedCertificate, GeneralName[]>();
-  for (const { below } of all) for (const cert of below) if (!names.has(cert)) names.set(cert, namesOf(cert));
-  const count = countComparisons(all, names);
+  const count = countComparisons(all);
   if (count > MAX_NAME_CONSTRAINT_COMPARISONS) {
     const detail =
       `the path needs ${count} name constraint comparisons, over the limit of ${MAX_NAME_CONSTRAINT_COMPARISONS}` +
       ` (${describe(path[0] as ParsedCertificate)})`;
     return { code: 'CERT_NAME_CONSTRAINED', detail };
   }
+  const names = new Map<ParsedCertificate, GeneralName[]>();
+  for (const { below } of all) for (const cert of below) if (!names.has(cert)) names.set(cert, namesOf(cert));
   // From the anchor down, as RFC 5280 section 6.1 processes the path.
   for (const { ca, constraints, below } of [...all].reverse()) {
     for (const cert of [...below].reverse()) {

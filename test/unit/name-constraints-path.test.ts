@@ -222,21 +222,30 @@ describe('details', () => {
 });
 
 describe(`the comparison cap (${MAX_NAME_CONSTRAINT_COMPARISONS})`, () => {
-  // 500 dNSName constraints x 500 dNSNames is exactly the cap; one iPAddress pair more is over it.
+  // Counted as OpenSSL counts: (subject attributes + subjectAltNames) x all of the CA's subtrees.
+  // 500 names (empty subject) x 500 subtrees is exactly the cap.
   const constraints = Array.from({ length: 500 }, (_, i) => gn.dns(`t${i}.example`));
   const names = Array.from({ length: 500 }, (_, i) => dns(`t${i}.example`));
   it('a path at the cap is checked in full', () => {
     const ca = fake({ nc: ncDer(constraints) });
     expect(500 * 500).toBe(MAX_NAME_CONSTRAINT_COMPARISONS);
-    expect(checkNameConstraints([fake({ san: names }), ca])).toBeUndefined();
+    expect(checkNameConstraints([fake({ cn: [], san: names }), ca])).toBeUndefined();
     const oneBad = [...names.slice(1), dns('outside.example')];
-    expect(codeOf([fake({ san: oneBad }), ca])).toBe('CERT_NAME_CONSTRAINED');
+    expect(codeOf([fake({ cn: [], san: oneBad }), ca])).toBe('CERT_NAME_CONSTRAINED');
   });
-  it('a path one comparison over the cap fails, and says why', () => {
-    const ca = fake({ nc: ncDer([...constraints, gn.ip('c0000200ffffff00')]) });
-    const failure = checkNameConstraints([fake({ san: [...names, ip(192, 0, 2, 1)] }), ca]);
+  it('one name more is over the cap, and the detail says why', () => {
+    const ca = fake({ nc: ncDer(constraints) });
+    const failure = checkNameConstraints([fake({ cn: ['one more name'], san: names }), ca]);
     expect(failure?.code).toBe('CERT_NAME_CONSTRAINED');
-    expect(failure?.detail).toContain(`${MAX_NAME_CONSTRAINT_COMPARISONS + 1} name constraint comparisons`);
+    expect(failure?.detail).toContain(`${501 * 500} name constraint comparisons, over the limit of 250000`);
+  });
+  it('names of forms no subtree names still count: a subject of many attributes', () => {
+    const ca = fake({ nc: ncDer([...constraints, gn.dns('x.example')]) });
+    const manyCns = Array.from({ length: 498 }, (_, i) => `cn ${i}`);
+    // 498 CNs and one dNSName: 499 names x 501 subtrees = 249,999.
+    expect(checkNameConstraints([fake({ cn: manyCns, san: [dns('t1.example')] }), ca])).toBeUndefined();
+    const tooMany = fake({ cn: [...manyCns, 'one more'], san: [dns('t1.example')] });
+    expect(checkNameConstraints([tooMany, ca])?.detail).toContain(`${500 * 501} name constraint comparisons`);
   });
   it('x509-limbo pathological::nc-dos-1 (1,027 constraints, 514 names) is over the cap', () => {
     const permitted = [...Array.from({ length: 513 }, (_, i) => gn.dns(`t${i}.test`)), gn.dns('.test')];
