@@ -8,6 +8,7 @@
 import 'reflect-metadata';
 import { describe, expect, it } from 'vitest';
 import * as x509 from '@peculiar/x509';
+import { createVerifier } from '../../src/index.js';
 import { checkRules, pathPolicy } from '../../src/path/policy.js';
 import { gn, ncDer } from './nc-der.js';
 import { issue, rawExtension, type Made } from './pki.js';
@@ -99,5 +100,59 @@ describe('a constrained name on real certificates', () => {
     expect(excluded?.code).toBe('CERT_NAME_CONSTRAINED');
     expect(excluded?.detail).toContain('excludes dNSName "bad.example.com"');
     expect(check(await leafFor('example.org'), ica, root)?.code).toBe('CERT_NAME_CONSTRAINED');
+  });
+});
+
+describe('path building goes around a path that name constraints refuse', () => {
+  const der = (m: Made) => Buffer.from(m.x509.rawData);
+  const AT_DATE = new Date(AT);
+
+  it('x509-limbo rfc5280::nc::nc-forbids-same-chain-ica: the other root is used', async () => {
+    const rootA = await issue({ subject: 'CN=Root A', ca: true, omit: ['aki'] });
+    const rootB = await issue({ subject: 'CN=Root B', ca: true, omit: ['aki'] });
+    const excludes = ncDer(undefined, [gn.dns('forbidden.example.com')]);
+    const icaA = await issue({ subject: 'CN=ICA A', issuer: rootA, ca: true, extra: [nc(true, excludes)] });
+    const viaA = await issue({
+      subject: 'CN=an-intermediate',
+      issuer: icaA,
+      ca: true,
+      extra: [san(false, 'forbidden.example.com')],
+    });
+    const viaB = await issue({
+      subject: 'CN=an-intermediate',
+      issuer: rootB,
+      ca: true,
+      keys: viaA.keys,
+      extra: [san(false, 'unconstrained-ica.example.com')],
+    });
+    const leaf = await issue({
+      subject: 'CN=leaf',
+      issuer: viaA,
+      eku: [CLIENT_AUTH],
+      extra: [san(false, 'leaf.example.com')],
+    });
+    // The constrained path alone is refused for its intermediate's name ...
+    expect(check(leaf, viaA, icaA, rootA)?.code).toBe('CERT_NAME_CONSTRAINED');
+    // ... and with both roots and all intermediates the verifier finds the path through root B.
+    const verifier = createVerifier({ ca: [der(rootA), der(rootB)], intermediates: [der(icaA), der(viaA), der(viaB)] });
+    const result = await verifier.verify(der(leaf), { at: AT_DATE });
+    expect(result.ok, result.ok ? '' : `${result.code}: ${result.detail}`).toBe(true);
+  });
+
+  it('x509-limbo pathological::nc-dos-1 on real certificates: refused, and quickly', async () => {
+    const permitted = [...Array.from({ length: 513 }, (_, i) => gn.dns(`t${i}.test`)), gn.dns('.test')];
+    const excluded = Array.from({ length: 513 }, (_, i) => gn.dns(`x${i}.test`));
+    const root = await issue({
+      subject: 'CN=Root',
+      ca: true,
+      omit: ['aki'],
+      extra: [nc(true, ncDer(permitted, excluded))],
+    });
+    const names = [...Array.from({ length: 513 }, (_, i) => `t${i}.test`), '.test'];
+    const leaf = await issue({ subject: '', issuer: root, eku: [CLIENT_AUTH], extra: [san(true, ...names)] });
+    const started = performance.now();
+    const result = await createVerifier({ ca: der(root) }).verify(der(leaf), { at: AT_DATE });
+    expect(result.ok ? 'OK' : result.code).toBe('CERT_NAME_CONSTRAINED');
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });
