@@ -77,7 +77,8 @@ describe('name constraints: openssl verify -x509_strict agrees with certgate', (
         untrustedFile: join(dir, 'intermediates.pem'),
       });
       const ours = await verifier.verify(readFileSync(file, 'utf8'));
-      const said = `openssl: ${oracle.ok ? 'OK' : oracle.output.trim()}; certgate: ${ours.ok ? 'OK' : `${ours.code}: ${ours.detail}`}`;
+      const theirs = oracle.ok ? 'OK' : oracle.output.trim();
+      const said = `openssl: ${theirs}; certgate: ${ours.ok ? 'OK' : `${ours.code}: ${ours.detail}`}`;
       rows.push(`${leaf.padEnd(26)} openssl ${oracle.ok ? 'OK' : 'refuses'}  certgate ${ours.ok ? 'OK' : ours.code}`);
       const exception = RFC_OVER_OPENSSL[leaf];
       if (exception) {

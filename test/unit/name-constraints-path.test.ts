@@ -165,7 +165,7 @@ describe('the names of a certificate', () => {
     expect(codeOf([fake({ san: [email('alice@example.org')] }), ca])).toBe('CERT_NAME_CONSTRAINED');
   });
 
-  it('a malformed mailbox under an rfc822Name constraint fails closed (x509-limbo nc-permits-invalid-email-san)', () => {
+  it('a malformed mailbox under rfc822Name constraints fails closed (x509-limbo nc-permits-invalid-email-san)', () => {
     const ca = fake({ nc: ncDer([gn.email('example.com')]) });
     const leaf = fake({ san: [email('good@example.com'), email('invalid@address@example.com')] });
     expect(checkNameConstraints([leaf, ca])?.detail).toContain('cannot be compared');
@@ -193,7 +193,7 @@ describe('the names of a certificate', () => {
 describe('forms certgate cannot check (otherName, x400Address, ediPartyName, registeredID)', () => {
   const other: GeneralName = { type: 'otherName', typeId: '1.2.3.4', value: Buffer.from('0500', 'hex') };
   const rid: GeneralName = { type: 'registeredID', oid: '1.2.3.4' };
-  it('fail closed when a certificate below has a name of the constrained form (x509-limbo nc-forbids-othername)', () => {
+  it('fail closed when a certificate below has a name of that form (x509-limbo nc-forbids-othername)', () => {
     const ca = fake({ nc: ncDer([gn.dns('example.com')], [gn.other()]) });
     const failure = checkNameConstraints([fake({ san: [dns('example.com'), other] }), ca]);
     expect(failure?.code).toBe('CERT_NAME_CONSTRAINED');
