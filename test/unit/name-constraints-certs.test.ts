@@ -139,6 +139,28 @@ describe('path building goes around a path that name constraints refuse', () => 
     expect(result.ok, result.ok ? '' : `${result.code}: ${result.detail}`).toBe(true);
   });
 
+  it('x509-limbo rfc5280::nc::nc-forbids-alternate-chain-ica: the twin without the name is used', async () => {
+    const discarded = await issue({ subject: 'CN=Discarded Root', ca: true, omit: ['aki'] });
+    const trusted = await issue({ subject: 'CN=Trusted Root', ca: true, omit: ['aki'] });
+    const both = ncDer([gn.dns('permitted.example.com')], [gn.dns('forbidden.example.com')]);
+    const icaA = await issue({ subject: 'CN=ICA A', issuer: trusted, ca: true, extra: [nc(true, both)] });
+    const named = { subject: 'CN=an-intermediate', ca: true as const };
+    const b1 = await issue({ ...named, issuer: discarded, extra: [san(false, 'forbidden.example.com')] });
+    const b2 = await issue({ ...named, issuer: icaA, keys: b1.keys });
+    const leafSpec = {
+      subject: 'CN=permitted.example.com',
+      eku: [CLIENT_AUTH],
+      extra: [san(false, 'permitted.example.com')],
+    };
+    const leaf = await issue({ ...leafSpec, issuer: b1 });
+    const verifier = createVerifier({ ca: der(trusted), intermediates: [der(icaA), der(b1), der(b2)] });
+    const result = await verifier.verify(der(leaf), { at: AT_DATE });
+    expect(result.ok, result.ok ? '' : `${result.code}: ${result.detail}`).toBe(true);
+    // Through b1's twin with b1's forbidden name, ICA A would refuse it.
+    const b3 = await issue({ ...named, issuer: icaA, keys: b1.keys, extra: [san(false, 'forbidden.example.com')] });
+    expect(check(leaf, b3, icaA, trusted)?.code).toBe('CERT_NAME_CONSTRAINED');
+  });
+
   it('x509-limbo pathological::nc-dos-1 on real certificates: refused, and quickly', async () => {
     const permitted = [...Array.from({ length: 513 }, (_, i) => gn.dns(`t${i}.test`)), gn.dns('.test')];
     const excluded = Array.from({ length: 513 }, (_, i) => gn.dns(`x${i}.test`));
