@@ -61,6 +61,28 @@ function profileViolation(cert: ParsedCertificate, position: Position, policy: P
   if (isLeaf && keyCertSign && cert.basicConstraints?.ca !== true) {
     return 'it asserts keyCertSign without basicConstraints cA';
   }
+  return nameProfileViolation(cert, isAnchor);
+}
+
+const SUBJECT_ALT_NAME = '2.5.29.17';
+
+/** The RFC 5280 profile MUSTs on nameConstraints (section 4.2.1.10) and on an empty subject's SAN (4.2.1.6). */
+function nameProfileViolation(cert: ParsedCertificate, isAnchor: boolean): string | undefined {
+  const nc = cert.nameConstraints;
+  // "The name constraints extension, which MUST be used only in a CA certificate" (x509-limbo
+  // rfc5280::nc::not-allowed-in-ee-critical and -noncritical).
+  if (nc && cert.basicConstraints?.ca !== true) return 'nameConstraints appears in a certificate that is not a CA';
+  // "Conforming CAs MUST mark this extension as critical." The CA/Browser Forum Baseline
+  // Requirements (7.1.2.5.2) allow it non-critical for legacy clients; certgate follows RFC 5280
+  // (x509-limbo rfc5280::nc::permitted-dns-match-noncritical). Applied to the trust anchor too:
+  // certgate honours the anchor's constraints, as it holds the anchor's basicConstraints to critical.
+  if (nc && !nc.critical) return 'its nameConstraints extension must be critical';
+  // "If the subject field contains an empty sequence, then the issuing CA MUST include a
+  // subjectAltName extension that is marked as critical." (Anchors are configured, not presented.)
+  if (!isAnchor && cert.subjectName.length === 0) {
+    const san = cert.extensions.find((e) => e.oid === SUBJECT_ALT_NAME);
+    if (san && !san.critical) return 'its subject is empty but its subjectAltName is not critical';
+  }
   return undefined;
 }
 

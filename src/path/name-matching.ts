@@ -1,0 +1,164 @@
+import type { GeneralName } from '../x509/general-name.js';
+import { canonicalNameKey, type Name } from '../x509/name.js';
+
+/**
+ * Whether one name lies within one name constraint's subtree (RFC 5280 section 4.2.1.10), form by
+ * form. Each matcher answers true or false, or undefined when the name or the constraint cannot be
+ * compared (a malformed mailbox, a URI without a host): the caller fails closed on undefined, as
+ * Go's crypto/x509 does, because a name that cannot be placed is not known to be inside a subtree
+ * nor known to be outside an excluded one. Only the five forms RFC 5280 defines matching for are
+ * here; the others are unsupported (src/path/name-constraints.ts).
+ */
+
+/** Which list a constraint comes from: a malformed constraint is read in the direction that fails closed. */
+export type SubtreeRole = 'permitted' | 'excluded';
+
+/**
+ * A domain lower-cased, or undefined when a label is empty (a leading, trailing or doubled dot).
+ * Domains are compared as strings rather than as label arrays: at the comparison cap
+ * (src/path/name-constraints.ts) this runs a quarter of a million times per path.
+ */
+function domain(text: string): string | undefined {
+  if (text.length === 0 || text.startsWith('.') || text.endsWith('.') || text.includes('..')) return undefined;
+  return text.toLowerCase();
+}
+
+/** `name` is `parent` or below it, label-wise (`below`: strictly below, at least one label more). */
+function within(name: string, parent: string, below: boolean): boolean {
+  if (name.length === parent.length) return !below && name === parent;
+  return name.endsWith(parent) && name.charCodeAt(name.length - parent.length - 1) === 0x2e;
+}
+
+/**
+ * dNSName: "any DNS name that can be constructed by simply adding zero or more labels to the
+ * left-hand side of the name satisfies the name constraint"; an empty constraint matches every
+ * name. RFC 5280 gives dNSName constraints no leading-period form (URI and rfc822Name have one).
+ * OpenSSL and Go read ".example.com" as "the subdomains of example.com"; certgate takes the
+ * stricter of the two readings in each list: excluded, it excludes example.com and all its
+ * subdomains; permitted, it permits nothing (x509-limbo rfc5280::nc::invalid-dnsname-leading-period
+ * requires the path to fail). A SAN dNSName with an empty label is malformed and never permitted
+ * (x509-limbo rfc5280::nc::nc-permits-invalid-dns-san).
+ */
+export function matchDns(name: string, constraint: string, role: SubtreeRole): boolean | undefined {
+  const host = domain(name);
+  if (host === undefined) return undefined;
+  if (constraint.length === 0) return true;
+  if (constraint.startsWith('.')) {
+    if (role === 'permitted') return false;
+    constraint = constraint.slice(1);
+  }
+  const parent = domain(constraint);
+  if (parent === undefined) return undefined;
+  return within(host, parent, false);
+}
+
+/** local-part "@" domain: exactly one unquoted "@", a non-empty local part and a well-formed domain. */
+function mailbox(text: string): { local: string; host: string } | undefined {
+  const at = text.lastIndexOf('@');
+  if (at <= 0) return undefined;
+  const local = text.slice(0, at);
+  // RFC 5321 section 4.1.2: "@" may appear in a local part only inside a quoted string.
+  const quoted = local.length >= 2 && local.startsWith('"') && local.endsWith('"');
+  if (!quoted && local.includes('@')) return undefined;
+  const host = domain(text.slice(at + 1));
+  return host === undefined ? undefined : { local, host };
+}
+
+/**
+ * rfc822Name: a constraint is a mailbox ("root@example.com": that mailbox), a host ("example.com":
+ * every mailbox on that host) or a domain (".example.com": every mailbox on a host below it, not
+ * on example.com itself). Local parts compare exactly, domains case-insensitively (RFC 5280
+ * section 7.5). A malformed mailbox on either side cannot be compared (x509-limbo
+ * rfc5280::nc::invalid-email-address and nc-permits-invalid-email-san).
+ */
+export function matchEmail(name: string, constraint: string): boolean | undefined {
+  const box = mailbox(name);
+  if (!box) return undefined;
+  if (constraint.includes('@')) {
+    const want = mailbox(constraint);
+    if (!want) return undefined;
+    return box.local === want.local && box.host === want.host;
+  }
+  const subdomains = constraint.startsWith('.');
+  const parent = domain(subdomains ? constraint.slice(1) : constraint);
+  if (parent === undefined) return undefined;
+  return subdomains ? within(box.host, parent, true) : box.host === parent;
+}
+
+/**
+ * The host of an absolute URI with an authority (RFC 3986 section 3.2.2), lower-cased; undefined
+ * when there is none ("urn:...", "mailto:..."), or when it is an IP literal, which a URI
+ * constraint (a fully qualified domain name) cannot place.
+ */
+export function uriHost(uri: string): string | undefined {
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(uri)?.[1];
+  if (authority === undefined) return undefined;
+  const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
+  if (hostPort.startsWith('[')) return undefined;
+  const host = hostPort.replace(/:\d*$/, '');
+  if (host.length === 0 || /^[\d.]+$/.test(host)) return undefined;
+  return host.toLowerCase();
+}
+
+/**
+ * uniformResourceIdentifier: "the constraint applies to the host part of the name ... When the
+ * constraint begins with a period, it MAY be expanded with one or more subdomains ... When the
+ * constraint does not begin with a period, it specifies a host." A URI without a host cannot be
+ * compared, so it fails closed under any URI constraint.
+ */
+export function matchUri(name: string, constraint: string): boolean | undefined {
+  const raw = uriHost(name);
+  const host = raw === undefined ? undefined : domain(raw);
+  if (host === undefined) return undefined;
+  const subdomains = constraint.startsWith('.');
+  const parent = domain(subdomains ? constraint.slice(1) : constraint);
+  if (parent === undefined) return undefined;
+  return subdomains ? within(host, parent, true) : host === parent;
+}
+
+/**
+ * iPAddress: the constraint is an address and a mask of the same family ("192.0.2.0/24"); an
+ * IPv4 address never matches an IPv6 constraint, nor the reverse (RFC 5280 section 4.2.1.10).
+ */
+export function matchIp(address: Buffer, base: Buffer, mask: Buffer): boolean {
+  if (address.length !== base.length) return false;
+  for (let i = 0; i < address.length; i++) {
+    const m = mask[i] as number;
+    if (((address[i] as number) & m) !== ((base[i] as number) & m)) return false;
+  }
+  return true;
+}
+
+/**
+ * directoryName: the name is in the subtree when its leading RDNs equal the constraint's RDNs,
+ * compared as RFC 5280 section 7.1 compares names (src/x509/name.ts canonicalNameKey).
+ */
+export function matchDn(name: Name, constraint: Name): boolean {
+  if (name.length < constraint.length) return false;
+  return constraint.every((rdn, i) => canonicalNameKey([rdn]) === canonicalNameKey([name[i] ?? []]));
+}
+
+/** The forms this module compares; a constraint of any other form is unsupported. */
+export type MatchableForm = 'directoryName' | 'rfc822Name' | 'dNSName' | 'uniformResourceIdentifier' | 'iPAddress';
+
+export const MATCHABLE_FORMS: ReadonlySet<string> = new Set<MatchableForm>([
+  'directoryName',
+  'rfc822Name',
+  'dNSName',
+  'uniformResourceIdentifier',
+  'iPAddress',
+]);
+
+/** One name against one constraint of the same form (undefined: cannot be compared, or an unsupported form). */
+export function nameMatches(name: GeneralName, base: GeneralName, role: SubtreeRole): boolean | undefined {
+  if (name.type === 'dNSName' && base.type === 'dNSName') return matchDns(name.value, base.value, role);
+  if (name.type === 'rfc822Name' && base.type === 'rfc822Name') return matchEmail(name.value, base.value);
+  if (name.type === 'uniformResourceIdentifier' && base.type === 'uniformResourceIdentifier') {
+    return matchUri(name.value, base.value);
+  }
+  if (name.type === 'iPAddress' && base.type === 'iPAddress' && base.mask) {
+    return matchIp(name.address, base.address, base.mask);
+  }
+  if (name.type === 'directoryName' && base.type === 'directoryName') return matchDn(name.name, base.name);
+  return undefined;
+}
