@@ -89,6 +89,26 @@ function anyPolicyMapping(cert: ParsedCertificate): Failure | undefined {
   return { code: 'CERT_POLICY_INVALID', detail };
 }
 
+const NO_VALID_POLICY: PolicyOutcome = Object.freeze({ ok: true, policies: Object.freeze([]) });
+
+/**
+ * The common case, answered without building anything: no certificate below the anchor constrains
+ * policies (no policyConstraints, no policyMappings) and the option does not require an explicit
+ * policy, so explicit_policy (n + 1, counted down at most n times) never reaches 0 and the path is
+ * valid; and one of them has no certificatePolicies, so the tree is NULL (6.1.3 (e)) and no policy
+ * is valid.
+ */
+function nothingToProcess(path: readonly ParsedCertificate[], n: number, inputs: PolicyInputs): boolean {
+  if (inputs.requireExplicit) return false;
+  let withoutPolicies = false;
+  for (let i = 0; i < n; i++) {
+    const cert = path[i] as ParsedCertificate;
+    if (cert.policyConstraints || cert.policyMappings) return false;
+    if (!cert.certificatePolicies) withoutPolicies = true;
+  }
+  return withoutPolicies;
+}
+
 /** A NULL valid_policy_tree (RFC 5280 section 6.1.3 (e)): it stays NULL down the path. */
 const EMPTY_LEVEL: PolicyLevel = Object.freeze({ nodes: new Map(), hasAny: false });
 
@@ -117,6 +137,7 @@ function advance(
  */
 export function processPolicies(path: readonly ParsedCertificate[], inputs: PolicyInputs): PolicyOutcome {
   const n = path.length - 1;
+  if (nothingToProcess(path, n, inputs)) return NO_VALID_POLICY;
   // 6.1.2 (d), (e), (f): n + 1, or 0 when the input says so.
   const counters: Counters = {
     explicitPolicy: inputs.requireExplicit ? 0 : n + 1,

@@ -174,7 +174,9 @@ export function userConstrainedPolicies(levels: readonly PolicyLevel[], initial:
     const level = levels[depth] as PolicyLevel;
     const above = new Set<string>();
     for (const policy of reached) {
-      const node = level.nodes.get(policy) as PolicyNode;
+      const node = level.nodes.get(policy);
+      // Every parent named exists: nodes are only deleted (6.1.4 (b)(2)) before the depth below is built.
+      if (!node) continue;
       if (node.parents.length === 0) valid.add(policy);
       for (const parent of node.parents) above.add(parent);
     }

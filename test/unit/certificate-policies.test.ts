@@ -146,6 +146,10 @@ describe('policy mappings (RFC 5280 6.1.4 (a), (b))', () => {
     expect(policiesOf([{ policies: [P(1)] }, { policies: [P(1)], map: [[ANY, P(1)]] }])).toEqual([P(1)]);
   });
 
+  it('refuses an anyPolicy mapping where the tree is already NULL (no shortcut skips 6.1.4 (a))', () => {
+    expect(failureOf([{}, { map: [[ANY, P(1)]] }, {}])?.detail).toContain('anyPolicy cannot be mapped');
+  });
+
   it('deletes mapped policies when mapping is inhibited by the option', () => {
     expect(policiesOf(mapped([P(2)]), { inhibitMapping: true })).toEqual([]);
     expect(
