@@ -85,8 +85,8 @@ function anyPolicyMapping(cert: ParsedCertificate): Failure | undefined {
     (m) => m.issuerDomainPolicy === ANY_POLICY || m.subjectDomainPolicy === ANY_POLICY,
   );
   if (!bad) return undefined;
-  const detail = `${describe(cert)} maps ${bad.issuerDomainPolicy} to ${bad.subjectDomainPolicy}: anyPolicy cannot be mapped`;
-  return { code: 'CERT_POLICY_INVALID', detail };
+  const mapping = `${bad.issuerDomainPolicy} to ${bad.subjectDomainPolicy}`;
+  return { code: 'CERT_POLICY_INVALID', detail: `${describe(cert)} maps ${mapping}: anyPolicy cannot be mapped` };
 }
 
 const NO_VALID_POLICY: PolicyOutcome = Object.freeze({ ok: true, policies: Object.freeze([]) });
