@@ -108,13 +108,14 @@ export function nextLevel(
 
 /** The subjectDomainPolicy values each issuerDomainPolicy maps to, in certificate order. */
 export function mappingTable(mappings: readonly PolicyMapping[]): Map<string, string[]> {
-  const table = new Map<string, string[]>();
+  // Sets while collecting: one issuer policy may be mapped to thousands (linear, not quadratic).
+  const sets = new Map<string, Set<string>>();
   for (const { issuerDomainPolicy, subjectDomainPolicy } of mappings) {
-    const subjects = table.get(issuerDomainPolicy);
-    if (!subjects) table.set(issuerDomainPolicy, [subjectDomainPolicy]);
-    else if (!subjects.includes(subjectDomainPolicy)) subjects.push(subjectDomainPolicy);
+    const subjects = sets.get(issuerDomainPolicy);
+    if (subjects) subjects.add(subjectDomainPolicy);
+    else sets.set(issuerDomainPolicy, new Set([subjectDomainPolicy]));
   }
-  return table;
+  return new Map([...sets].map(([issuerPolicy, subjects]) => [issuerPolicy, [...subjects]]));
 }
 
 /**

@@ -52,17 +52,18 @@ function checkQualifiers(bytes: Uint8Array, el: Element): void {
 export function decodeCertificatePolicies(bytes: Uint8Array, root: Element): string[] {
   const c = cursor(bytes, root, TAG.SEQUENCE);
   if (c.done) throw new DerError('certificatePolicies is empty (SIZE (1..MAX))');
-  const policies: string[] = [];
+  // A Set, not Array.includes: a hostile certificate may list thousands of policies.
+  const policies = new Set<string>();
   while (!c.done) {
     const info = cursor(bytes, c.next(TAG.SEQUENCE));
     const oid = readOid(bytes, info.next(TAG.OID));
     const qualifiers = info.optional(TAG.SEQUENCE);
     if (qualifiers) checkQualifiers(bytes, qualifiers);
     info.end();
-    if (policies.includes(oid)) throw new DerError(`certificate policy ${oid} appears more than once`);
-    policies.push(oid);
+    if (policies.has(oid)) throw new DerError(`certificate policy ${oid} appears more than once`);
+    policies.add(oid);
   }
-  return policies;
+  return [...policies];
 }
 
 /**

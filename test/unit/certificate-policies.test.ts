@@ -245,6 +245,20 @@ describe('the policy graph bound (CVE-2023-0464)', () => {
     expect(outcome).toEqual({ ok: true, policies: Array.from({ length: 20 }, (_, i) => P(i + 1)) });
   });
 
+  it('trips exactly at MAX_POLICY_GRAPH_SIZE', () => {
+    // A CA and a leaf asserting the same k policies: k nodes under anyPolicy, k expected policies,
+    // k nodes with one parent each (2k): 4k in all.
+    const k = MAX_POLICY_GRAPH_SIZE / 4;
+    expect(Number.isInteger(k)).toBe(true);
+    const same = (count: number): Stand[] => {
+      const policies = Array.from({ length: count }, (_, i) => `1.2.3.${i}`);
+      return [{ policies }, { policies }];
+    };
+    const within = run(same(k));
+    expect(within.ok && within.policies.length).toBe(k);
+    expect(failureOf(same(k + 1))?.detail).toContain(`exceeds ${MAX_POLICY_GRAPH_SIZE} nodes and edges`);
+  });
+
   it(`refuses a path whose graph would exceed MAX_POLICY_GRAPH_SIZE (${MAX_POLICY_GRAPH_SIZE})`, () => {
     const started = performance.now();
     const failure = failureOf(meshed(100, 8));
