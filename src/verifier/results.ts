@@ -16,7 +16,9 @@ export interface VerifySuccess {
   readonly expiresAt: Date;
   /**
    * RFC 5280 6.1.5 (g): the certificate policies valid for the leaf, as OIDs (the user-constrained
-   * policy set): `['2.5.29.32.0']` (anyPolicy) when any policy is, `[]` when none is.
+   * policy set): `['2.5.29.32.0']` (anyPolicy) when any policy is, `[]` when none is. Named as the
+   * trust anchor's policy domain names them (a policy mapped on the way down, RFC 5280 4.2.1.5, is
+   * reported under its issuer-domain OID), sorted by OID.
    */
   readonly policies: readonly string[];
 }
