@@ -113,7 +113,7 @@ async function issue(subject: string, issuer: Made | undefined, ca: boolean, ext
 }
 
 /** [leaf, intermediate 2, intermediate 1, root] as PEM and as parsed certificates. */
-async function buildPath(constrained: boolean): Promise<{ pems: string[]; parsed: ParsedCertificate[] }> {
+export async function buildRulesPath(constrained: boolean): Promise<{ pems: string[]; parsed: ParsedCertificate[] }> {
   const rules = (level: number) => (constrained ? caRules(level) : []);
   const root = await issue('O=Example Bank, CN=Rules Root', undefined, true, rules(0));
   const int1 = await issue('O=Example Bank, CN=Rules CA 1', root, true, rules(1));
@@ -132,8 +132,8 @@ async function buildPath(constrained: boolean): Promise<{ pems: string[]; parsed
 }
 
 export async function measureRulesCost(opts: { rounds: number; calls: number }): Promise<RulesCostResult> {
-  const plain = await buildPath(false);
-  const constrained = await buildPath(true);
+  const plain = await buildRulesPath(false);
+  const constrained = await buildRulesPath(true);
   const rules = pathPolicy({ purpose: false });
   const verifiers = [plain, constrained].map((p) => ({
     verifier: createVerifier({ ca: p.pems[3] as string, purpose: false, policies: { requireExplicit: false } }),

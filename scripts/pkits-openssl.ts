@@ -59,6 +59,7 @@ for (const t of loadPkits()) {
 }
 rmSync(dir, { recursive: true, force: true });
 const sum = (k: 'plain' | 'policy') => [...tally.values()].reduce((n, r) => n + r[k], 0);
-for (const [section, r] of tally) console.log(`${section.padEnd(5)} default ${r.plain}/${r.total}  policy ${r.policy}/${r.total}`);
+for (const [section, r] of tally)
+  console.log(`${section.padEnd(5)} default ${r.plain}/${r.total}  policy ${r.policy}/${r.total}`);
 console.log(`total: default ${sum('plain')}/249, with -policy_check -extended_crl -use_deltas ${sum('policy')}/249`);
 console.log(`missed with policy checks: ${missed.join(', ')}`);

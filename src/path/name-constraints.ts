@@ -95,9 +95,6 @@ function reaches(path: readonly ParsedCertificate[]): Reach[] {
   return out;
 }
 
-const ofForm = (subtrees: readonly GeneralSubtree[] | undefined, form: string): GeneralSubtree[] =>
-  (subtrees ?? []).filter((s) => s.base.type === form);
-
 /**
  * The comparisons a path may need, counted as OpenSSL counts them (v3_ncons.c, NAME_CHECK_MAX):
  * every subject attribute and every subjectAltName of each certificate below a CA, times all of
@@ -117,27 +114,34 @@ function countComparisons(all: readonly Reach[]): number {
   return count;
 }
 
+/** Whether `subtrees` hold one of `form` (no allocation: this runs for every name and CA). */
+function hasForm(subtrees: readonly GeneralSubtree[] | undefined, form: string): boolean {
+  if (subtrees) for (const s of subtrees) if (s.base.type === form) return true;
+  return false;
+}
+
 /** Why `name` fails `constraints`, or undefined when it passes. */
 function violation(name: GeneralName, constraints: NameConstraints): string | undefined {
   const form = name.type;
-  const permitted = ofForm(constraints.permitted, form);
-  const excluded = ofForm(constraints.excluded, form);
-  if (permitted.length === 0 && excluded.length === 0) return undefined;
+  const { permitted, excluded } = constraints;
+  const anyPermitted = hasForm(permitted, form);
+  if (!anyPermitted && !hasForm(excluded, form)) return undefined;
   // RFC 5280 section 4.2.1.10: "If a name constraints extension that is marked as critical imposes
   // constraints on a particular name form, and an instance of that name form appears in the
   // subject field or subjectAltName extension of a subsequent certificate, then the application
   // MUST either process the constraint or reject the certificate." certgate rejects.
   if (!MATCHABLE_FORMS.has(form)) return `has a constraint on ${form} names, which certgate cannot check`;
-  const test = (s: GeneralSubtree, role: SubtreeRole): boolean | undefined => nameMatches(name, s.base, role);
-  for (const s of excluded) {
-    const hit = test(s, 'excluded');
+  for (const s of excluded ?? []) {
+    if (s.base.type !== form) continue;
+    const hit = nameMatches(name, s.base, 'excluded');
     if (hit === undefined) return 'has an excluded subtree it cannot be compared with';
     if (hit) return `excludes ${nameText(s.base)}`;
   }
-  if (permitted.length === 0) return undefined;
+  if (!anyPermitted) return undefined;
   let comparable = true;
-  for (const s of permitted) {
-    const hit = test(s, 'permitted');
+  for (const s of permitted ?? []) {
+    if (s.base.type !== form) continue;
+    const hit = nameMatches(name, s.base, 'permitted');
     if (hit) return undefined;
     if (hit === undefined) comparable = false;
   }
@@ -156,12 +160,15 @@ export function checkNameConstraints(path: readonly ParsedCertificate[]): Failur
       ` (${describe(path[0] as ParsedCertificate)})`;
     return { code: 'CERT_NAME_CONSTRAINED', detail };
   }
-  const names = new Map<ParsedCertificate, GeneralName[]>();
-  for (const { below } of all) for (const cert of below) if (!names.has(cert)) names.set(cert, namesOf(cert));
+  // Each certificate's names, read once (by position in the path).
+  const names: (GeneralName[] | undefined)[] = [];
+  const namesAt = (i: number) => (names[i] ??= namesOf(path[i] as ParsedCertificate));
   // From the anchor down, as RFC 5280 section 6.1 processes the path.
-  for (const { ca, constraints, below } of [...all].reverse()) {
-    for (const cert of [...below].reverse()) {
-      for (const name of names.get(cert) ?? []) {
+  for (let r = all.length - 1; r >= 0; r--) {
+    const { ca, constraints, below } = all[r] as Reach;
+    for (let b = below.length - 1; b >= 0; b--) {
+      const cert = below[b] as ParsedCertificate;
+      for (const name of namesAt(path.indexOf(cert))) {
         const why = violation(name, constraints);
         if (why) {
           const detail = `${describe(cert)} has ${nameText(name)}, but the name constraints of ${describe(ca)} ${why}`;

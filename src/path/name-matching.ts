@@ -1,5 +1,5 @@
 import type { GeneralName } from '../x509/general-name.js';
-import { canonicalNameKey, type Name } from '../x509/name.js';
+import { rdnKeys, type Name } from '../x509/name.js';
 
 /**
  * Whether one name lies within one name constraint's subtree (RFC 5280 section 4.2.1.10), form by
@@ -135,7 +135,8 @@ export function matchIp(address: Buffer, base: Buffer, mask: Buffer): boolean {
  */
 export function matchDn(name: Name, constraint: Name): boolean {
   if (name.length < constraint.length) return false;
-  return constraint.every((rdn, i) => canonicalNameKey([rdn]) === canonicalNameKey([name[i] ?? []]));
+  const have = rdnKeys(name);
+  return rdnKeys(constraint).every((key, i) => key === have[i]);
 }
 
 /** The forms this module compares; a constraint of any other form is unsupported. */

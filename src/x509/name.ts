@@ -149,3 +149,19 @@ export function canonicalNameKey(name: Name): string {
   // JSON keeps values containing separators from colliding with other names.
   return JSON.stringify(rdns);
 }
+
+const rdnKeyCache = new WeakMap<Name, readonly string[]>();
+
+/**
+ * {@link canonicalNameKey} of each RDN of `name`, memoised per Name object: name constraints
+ * compare a subject's leading RDNs with a constraint's on every path through that CA, and the
+ * Names of cached certificates live as long as their certificates.
+ */
+export function rdnKeys(name: Name): readonly string[] {
+  let keys = rdnKeyCache.get(name);
+  if (!keys) {
+    keys = name.map((rdn) => canonicalNameKey([rdn]));
+    rdnKeyCache.set(name, keys);
+  }
+  return keys;
+}
