@@ -3,7 +3,7 @@ import { ipText, type GeneralName } from '../x509/general-name.js';
 import { escapeUnprintable, formatDn } from '../x509/name.js';
 import type { GeneralSubtree, NameConstraints } from '../x509/name-constraints.js';
 import { describe, type Failure } from '../model/verdict.js';
-import { MATCHABLE_FORMS, nameMatches, type SubtreeRole } from './name-matching.js';
+import { MATCHABLE_FORMS, nameMatches } from './name-matching.js';
 
 /**
  * RFC 5280 sections 6.1.3 (b), (c) and 6.1.4 (g): the names of every certificate below a CA
