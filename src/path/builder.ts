@@ -1,3 +1,4 @@
+import { MAX_NAME_CONSTRAINT_COMPARISONS } from './name-constraints.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import {
   describe,
@@ -21,7 +22,7 @@ export const MAX_SIGNATURE_COST = 200;
 
 /** A fresh budget for one verification. */
 export function signatureBudget(): SignatureBudget {
-  return { remaining: MAX_SIGNATURE_COST, checks: 0 };
+  return { remaining: MAX_SIGNATURE_COST, checks: 0, nameComparisons: MAX_NAME_CONSTRAINT_COMPARISONS };
 }
 
 export interface PathSearch {

@@ -21,7 +21,7 @@ import { MATCHABLE_FORMS, nameMatches } from './name-matching.js';
  */
 
 /**
- * At most this many name x constraint comparisons per path, as Go's maxConstraintComparisons
+ * At most this many name x constraint comparisons per verification (every path it tries), as Go's maxConstraintComparisons
  * (250,000) and OpenSSL's NAME_CHECK_MAX (2^20) bound the quadratic work a path can ask for
  * (x509-limbo pathological::nc-dos-1: 1,027 constraints against 514 names). Counted before any
  * comparison (countComparisons), so a path over the cap costs only the count.
@@ -42,9 +42,8 @@ export function namesOf(cert: ParsedCertificate): GeneralName[] {
   if (cert.subjectName.length > 0) names.push({ type: 'directoryName', name: cert.subjectName });
   for (const rdn of cert.subjectName) {
     for (const attribute of rdn) {
-      if (attribute.type === EMAIL_ADDRESS && attribute.text !== undefined) {
-        names.push({ type: 'rfc822Name', value: attribute.text });
-      }
+      // An emailAddress that is not text cannot be compared: as '' it fails any rfc822Name constraint.
+      if (attribute.type === EMAIL_ADDRESS) names.push({ type: 'rfc822Name', value: attribute.text ?? '' });
     }
   }
   names.push(...(cert.subjectAltNames ?? []));
@@ -149,17 +148,24 @@ function violation(name: GeneralName, constraints: NameConstraints): string | un
 }
 
 /** RFC 5280 sections 6.1.3 (b), (c): the first name in the path outside what a CA above allows. */
-export function checkNameConstraints(path: readonly ParsedCertificate[]): Failure | undefined {
+export function checkNameConstraints(
+  path: readonly ParsedCertificate[],
+  budget: { nameComparisons: number } = { nameComparisons: MAX_NAME_CONSTRAINT_COMPARISONS },
+): Failure | undefined {
   // The common case costs one scan: no constraints anywhere, nothing to do.
   if (!path.some((cert) => cert.nameConstraints !== undefined)) return undefined;
   const all = reaches(path);
   const count = countComparisons(all);
-  if (count > MAX_NAME_CONSTRAINT_COMPARISONS) {
+  // Charged before any comparison, to the verification's budget: path building may try many
+  // paths under constrained CAs, and a path that would pass the cap costs only its count.
+  if (count > budget.nameComparisons) {
+    const left = budget.nameComparisons;
     const detail =
-      `the path needs ${count} name constraint comparisons, over the limit of ${MAX_NAME_CONSTRAINT_COMPARISONS}` +
-      ` (${describe(path[0] as ParsedCertificate)})`;
+      `the path needs ${count} name constraint comparisons, over the ${left} left of the limit of ` +
+      `${MAX_NAME_CONSTRAINT_COMPARISONS} per verification (${describe(path[0] as ParsedCertificate)})`;
     return { code: 'CERT_NAME_CONSTRAINED', detail };
   }
+  budget.nameComparisons -= count;
   // Each certificate's names, read once (by position in the path).
   const names: (GeneralName[] | undefined)[] = [];
   const namesAt = (i: number) => (names[i] ??= namesOf(path[i] as ParsedCertificate));

@@ -13,14 +13,44 @@ import { rdnKeys, type Name } from '../x509/name.js';
 /** Which list a constraint comes from: a malformed constraint is read in the direction that fails closed. */
 export type SubtreeRole = 'permitted' | 'excluded';
 
+/** RFC 1035 section 2.3.4: a name is at most 253 characters in text, a label at most 63. */
+const MAX_DOMAIN_LENGTH = 253;
 /**
- * A domain lower-cased, or undefined when a label is empty (a leading, trailing or doubled dot).
- * Domains are compared as strings rather than as label arrays: at the comparison cap
- * (src/path/name-constraints.ts) this runs a quarter of a million times per path.
+ * A label: letters, digits, hyphens (RFC 1123), and underscores, which service names use. Anything
+ * else (NUL, "/", spaces, "%", non-ASCII) cannot be placed in a subtree: a C consumer stops at a
+ * NUL, and "evil.example\0.good.example" must not pass as a name below good.example.
  */
-function domain(text: string): string | undefined {
-  if (text.length === 0 || text.startsWith('.') || text.endsWith('.') || text.includes('..')) return undefined;
-  return text.toLowerCase();
+const LABEL = /^[a-z0-9_-]{1,63}$/;
+
+/** Parsed domains, by text: the cap allows 250,000 comparisons, not 250,000 parses (bounded, cleared when full). */
+const domains = new Map<string, string | null>();
+const MAX_REMEMBERED_DOMAINS = 4096;
+
+/**
+ * A domain lower-cased, or undefined when it is not a well-formed one: an empty label (a leading,
+ * trailing or doubled dot), a label of other characters than {@link LABEL}, over 253 characters.
+ * `wildcard`: a leftmost label "*" is allowed (a subjectAltName, not a constraint). Domains are
+ * compared as strings rather than label arrays, and each text is parsed once: at the comparison
+ * cap (src/path/name-constraints.ts) this runs a quarter of a million times per verification.
+ */
+function domain(text: string, wildcard = false): string | undefined {
+  const key = wildcard ? `*${text}` : text;
+  const known = domains.get(key);
+  if (known !== undefined) return known ?? undefined;
+  const parsed = parseDomain(text, wildcard);
+  if (domains.size >= MAX_REMEMBERED_DOMAINS) domains.clear();
+  domains.set(key, parsed ?? null);
+  return parsed;
+}
+
+function parseDomain(text: string, wildcard: boolean): string | undefined {
+  if (text.length === 0 || text.length > MAX_DOMAIN_LENGTH) return undefined;
+  const lower = text.toLowerCase();
+  const labels = lower.split('.');
+  for (const [i, label] of labels.entries()) {
+    if (!LABEL.test(label) && !(wildcard && i === 0 && label === '*' && labels.length > 1)) return undefined;
+  }
+  return lower;
 }
 
 /** `name` is `parent` or below it, label-wise (`below`: strictly below, at least one label more). */
@@ -40,7 +70,7 @@ function within(name: string, parent: string, below: boolean): boolean {
  * (x509-limbo rfc5280::nc::nc-permits-invalid-dns-san).
  */
 export function matchDns(name: string, constraint: string, role: SubtreeRole): boolean | undefined {
-  const host = domain(name);
+  const host = domain(name, true);
   if (host === undefined) return undefined;
   if (constraint.length === 0) return true;
   if (constraint.startsWith('.')) {
@@ -93,6 +123,9 @@ export function matchEmail(name: string, constraint: string): boolean | undefine
 export function uriHost(uri: string): string | undefined {
   const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(uri)?.[1];
   if (authority === undefined) return undefined;
+  // WHATWG URL parsers (Node's among them) read "\\" as "/", decode "%2E" and drop tabs: an
+  // authority holding any of these may name another host to the application than to this check.
+  if (/[\\%\x00-\x20\x7f]/.test(authority)) return undefined;
   const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
   if (hostPort.startsWith('[')) return undefined;
   const host = hostPort.replace(/:\d*$/, '');

@@ -82,13 +82,18 @@ export function pathPolicy(options: PathPolicyOptions): PathPolicy {
  * or the valid policies when the path is valid. A one-element path is a certificate configured as
  * a trust anchor and presented as itself (pinning).
  */
-export function pathOutcome(path: readonly ParsedCertificate[], policy: PathPolicy, at: number): PolicyOutcome {
+export function pathOutcome(
+  path: readonly ParsedCertificate[],
+  policy: PathPolicy,
+  at: number,
+  budget?: { nameComparisons: number },
+): PolicyOutcome {
   const n = path.length;
   for (const [i, cert] of path.entries()) {
     const failure = checkCertificate(cert, { isAnchor: i === n - 1 && n > 1, isLeaf: i === 0 }, policy, at);
     if (failure) return { ok: false, failure };
   }
-  const failure = checkPathRules(path, policy) ?? checkNameConstraints(path);
+  const failure = checkPathRules(path, policy) ?? checkNameConstraints(path, budget);
   if (failure) return { ok: false, failure };
   return processPolicies(path, policy.policies);
 }

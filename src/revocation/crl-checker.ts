@@ -47,12 +47,17 @@ export interface CrlCheckContext extends CrlTimeRules {
 }
 
 /** What findSigner found: who vouches for the CRL, or that a signature must be checked first. */
-type SignerFinding = Reliance | { verifying: SignatureToCheck } | undefined;
+type SignerFinding = Signed | { verifying: SignatureToCheck } | undefined;
+
+/** Who signed a CRL (`key`: the certificate whose key verified it) and what that rests on. */
+interface Signed {
+  relied: Reliance;
+  key: ParsedCertificate;
+}
 
 /** A complete CRL chosen for a distribution point, with what its signature rests on. */
-interface Chosen {
+interface Chosen extends Signed {
   crl: ParsedCrl;
-  relied: Reliance;
 }
 
 /** One status decision's work: what was chosen, why others were not, signatures still to check. */
@@ -101,7 +106,7 @@ export class CrlChecker {
     };
     // The path's issuer signs its own CRLs; an indirect CRL of another entity is not its to sign.
     const direct = crl.issuerKey === issuer.subjectKey ? signerProblem(crl, issuer, verifies) : 'another CA signs it';
-    if (!direct) return { crls: [crl], certificates: [] };
+    if (!direct) return { relied: { crls: [crl], certificates: [] }, key: issuer };
     const first = unknownYet[0];
     if (first) return { verifying: first };
     for (const other of ctx.signerCandidates(crl)) {
@@ -110,7 +115,7 @@ export class CrlChecker {
       // distribution point is its own CRL: PKITS 4.14.30). RFC 5280 6.3.3 (f) validates the signer's
       // path, whose revocation check (6.1.3 (a)(3)) is this same CRL: the recursion ends here, with
       // the signature verified and the rest of this certificate's path validated by the caller.
-      if (other.id === cert.id) return { crls: [crl], certificates: [] };
+      if (other.id === cert.id) return { relied: { crls: [crl], certificates: [] }, key: other };
       const signer = ctx.validateSigner(other);
       // RFC 5280 section 6.3.3 (f): the CRL signer's path must end at the same trust anchor as the
       // certificate's; another CA that merely shares the issuer's name does not speak for it.
@@ -119,7 +124,8 @@ export class CrlChecker {
         continue;
       }
       if (signer.ok) {
-        return { crls: [crl, ...signer.relied.crls], certificates: [...signer.path, ...signer.relied.certificates] };
+        const certificates = [...signer.path, ...signer.relied.certificates];
+        return { relied: { crls: [crl, ...signer.relied.crls], certificates }, key: other };
       }
       reasons.push(`its signer ${describe(other)} is not valid (${signer.failure.code}: ${signer.failure.detail})`);
     }
@@ -170,16 +176,17 @@ export class CrlChecker {
         const judged = this.judge(crl, cert, chain, d);
         if ('why' in judged || !judged.signer) continue;
         if ('verifying' in judged.signer) d.checks.push(judged.signer.verifying);
-        else newest.set(slot, { crl, relied: judged.signer });
+        else newest.set(slot, { crl, ...judged.signer });
       }
     }
     return [...newest.values()];
   }
 
   /**
-   * RFC 5280 section 6.3.3 (c), (h), (i): the delta CRL that brings `chosen` up to date, signed
-   * by the same key; undefined when there is none; 'unusable' when deltas exist but none is
-   * usable (a stale delta leaves the changes since the complete CRL unknown).
+   * RFC 5280 section 6.3.3 (c), (h), (i): the newest usable delta CRL that brings `chosen` up to
+   * date, verified with the key that verified `chosen` (6.3.3 (h)); undefined when there is none;
+   * 'unusable' when deltas exist but none is usable (a stale delta leaves the changes since the
+   * complete CRL unknown).
    */
   private delta(
     chosen: Chosen,
@@ -189,12 +196,20 @@ export class CrlChecker {
   ): ParsedCrl | 'unusable' | undefined {
     const deltas = (this.deltas.get(chosen.crl.issuerKey) ?? []).filter((x) => deltaOf(x, chosen.crl));
     if (deltas.length === 0) return undefined;
+    const { ctx } = chain;
     let best: ParsedCrl | undefined;
     for (const delta of deltas) {
       if (best && !isNewer(delta, best)) continue;
-      const judged = this.judge(delta, cert, chain, d);
-      if ('why' in judged || !judged.signer) continue;
-      if ('verifying' in judged.signer) d.checks.push(judged.signer.verifying);
+      let pending: SignatureToCheck | undefined;
+      const verifies: CrlSignatureOracle = (c, signer) => {
+        const known = ctx.crlSignedBy(c, signer);
+        if (known === undefined) pending = { crl: c, signer };
+        return known === true;
+      };
+      const why =
+        applicabilityProblem(delta, cert, chain.isCa, ctx.at, ctx) ?? signerProblem(delta, chosen.key, verifies);
+      if (pending) d.checks.push(pending);
+      else if (why) d.reasons.push(`${this.label(delta)}: ${why}`);
       else best = delta;
     }
     return best ?? 'unusable';
@@ -215,11 +230,12 @@ export class CrlChecker {
     const d: Decision = { reasons: [], checks: [], judged: new Map() };
     const relied: Reliance = { crls: [], certificates: [] };
     let covered = 0;
+    // RFC 5280 section 6.3.3 stops once the reasons are covered, and (e) skips a CRL that adds no
+    // reason; certgate reads every usable CRL that serves the certificate, its issuer's own
+    // included: a listing on any of them is a revocation (an indirect CRL issuer's clean CRL must
+    // not hide a revocation by the certificate's issuer).
     for (const point of points) {
-      if (covered === ALL_REASONS) break;
       for (const chosen of this.choose(cert, point, chain, d)) {
-        // RFC 5280 section 6.3.3 (e) skips a CRL that adds no reason; certgate still reads it:
-        // a listing on any usable CRL of the certificate's is a revocation.
         const delta = this.delta(chosen, cert, chain, d);
         const entry = (delta && delta !== 'unusable' ? entryFor(delta, cert) : undefined) ?? entryFor(chosen.crl, cert);
         if (entry === 'revoked') {
@@ -236,7 +252,11 @@ export class CrlChecker {
         relied.certificates.push(...chosen.relied.certificates);
       }
     }
-    return this.verdict(cert, covered, relied, d);
+    // A configured CRL of these issuers not loaded yet (or found malformed) may be a delta or
+    // a partition that lists the certificate: nothing is known to be good until it is read.
+    const loading = issuers.flatMap((k) => this.complete.get(k) ?? []).find((c) => c.placeholder);
+    if (loading && covered === ALL_REASONS) d.reasons.push(`${this.label(loading)}: ${loading.unusableBecause}`);
+    return this.verdict(cert, loading ? 0 : covered, relied, d);
   }
 
   private verdict(cert: ParsedCertificate, covered: number, relied: Reliance, d: Decision): RevocationStatus {

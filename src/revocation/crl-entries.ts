@@ -238,6 +238,7 @@ export class EntryIndexer {
     }
     let entries = notes.others.get(this.entryIssuer);
     if (!entries) notes.others.set(this.entryIssuer, (entries = new Map()));
-    entries.set(serial, this.entryStatus);
+    // A serial listed twice stays revoked, as the CRL issuer's own serials do (the index wins).
+    if (entries.get(serial) !== 'revoked') entries.set(serial, this.entryStatus);
   }
 }

@@ -135,6 +135,7 @@ export function placeholderCrl(header: CrlHeader, why: string): ParsedCrl {
     authorityKeyId: undefined,
     scope: { onlyUserCerts: false, onlyCaCerts: false },
     unusableBecause: why,
+    placeholder: true,
     revoked: SerialIndex.EMPTY,
     verifiedWith: new Set(),
   };

@@ -72,6 +72,8 @@ export interface ParsedCrl {
   revoked: SerialIndex;
   /** The entries the index does not hold: removeFromCRL entries, other issuers' entries (indirect CRLs). */
   notes?: EntryNotes;
+  /** Set on the stand-in for a large configured CRL not loaded yet or found malformed (crl-header.ts). */
+  placeholder?: true;
   /**
    * Ids of certificates whose key is known to verify this CRL's signature: the CRL store checks
    * a downloaded CRL in slices before installing it, and the verifier need not check it again.

@@ -101,7 +101,8 @@ export class ChainDecider {
         certificate: chain[0] as CertificateInfo,
         chain,
         expiresAt: new Date(expiry),
-        policies: built.policies,
+        // Frozen: the verdict is cached and handed to identify() and clientCert.
+        policies: Object.freeze(built.policies),
       });
       outcome = { result, path: built.path, ...(built.relied.leafCrl ? { leafCrl: built.relied.leafCrl } : {}) };
     } else {

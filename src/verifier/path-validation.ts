@@ -82,7 +82,7 @@ export class PathValidator {
       signedBy: (child, issuer) => cache.signedBy(child, issuer),
       costOf: (issuer) => signatureCost(issuer.key, this.config.legacyAlgorithms),
       checkPath: (path) => {
-        const ruled = pathOutcome(path, rules, run.at);
+        const ruled = pathOutcome(path, rules, run.at, run.budget);
         if (!ruled.ok) return ruled;
         const revoked = checkRevocation(path, revocation);
         return revoked.ok ? { ...revoked, policies: ruled.policies } : revoked;

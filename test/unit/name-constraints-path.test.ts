@@ -237,7 +237,18 @@ describe(`the comparison cap (${MAX_NAME_CONSTRAINT_COMPARISONS})`, () => {
     const ca = fake({ nc: ncDer(constraints) });
     const failure = checkNameConstraints([fake({ cn: ['one more name'], san: names }), ca]);
     expect(failure?.code).toBe('CERT_NAME_CONSTRAINED');
-    expect(failure?.detail).toContain(`${501 * 500} name constraint comparisons, over the limit of 250000`);
+    expect(failure?.detail).toContain(`${501 * 500} name constraint comparisons, over the 250000 left`);
+  });
+
+  it('charges every path of one verification to one budget: path building cannot multiply the cap', () => {
+    const ca = fake({ nc: ncDer(constraints) });
+    const budget = { nameComparisons: 250_000 };
+    // 500 names x 500 subtrees = 250,000: the first path spends the whole budget...
+    expect(checkNameConstraints([fake({ cn: [], san: names }), ca], budget)).toBeUndefined();
+    expect(budget.nameComparisons).toBe(0);
+    // ...and the next path tried in the same verification, however small, is over it.
+    const next = checkNameConstraints([fake({ cn: [], san: [dns('t1.example')] }), ca], budget);
+    expect(next?.detail).toContain('over the 0 left of the limit of 250000 per verification');
   });
   it('names of forms no subtree names still count: a subject of many attributes', () => {
     const ca = fake({ nc: ncDer([...constraints, gn.dns('x.example')]) });

@@ -93,7 +93,8 @@ describe('dNSName (zero or more labels added on the left, case-insensitive)', ()
     ['host1.example.com', 'host.example.com', false],
     ['anything.at.all', '', true],
     ['*.example.com', 'example.com', true],
-    ['foo.example.com', '*.example.com', false],
+    // A wildcard constraint is no domain: it cannot be compared, which fails closed in either list.
+    ['foo.example.com', '*.example.com', undefined],
   ])('%s in %s: %s', (name, constraint, want) => {
     expect(matchDns(name, constraint, 'permitted')).toBe(want);
     expect(matchDns(name, constraint, 'excluded')).toBe(want);
@@ -200,5 +201,22 @@ describe('directoryName (leading RDNs equal, RFC 5280 7.1 comparison)', () => {
     const multi: Name = [[attr(O, 'Example'), attr(CN, 'a')]];
     expect(matchDn([[attr(CN, 'a'), attr(O, 'Example')]], multi)).toBe(true);
     expect(matchDn(name([O, 'Example']), multi)).toBe(false);
+  });
+});
+
+describe('names no subtree can place (an adversarial review)', () => {
+  it('a dNSName with characters no label holds, or over 253 characters, cannot be compared', () => {
+    const bad = ['evil.example\u0000.good.example', 'evil.example/ .good.example', `${'a.'.repeat(127)}good.example`];
+    for (const name of bad) expect(matchDns(name, 'good.example', 'permitted')).toBeUndefined();
+    expect(matchDns(`${'a'.repeat(64)}.good.example`, 'good.example', 'permitted')).toBeUndefined();
+    expect(matchDns(`${'a'.repeat(63)}.good.example`, 'good.example', 'permitted')).toBe(true);
+  });
+
+  it('a URI authority that URL parsers read as another host cannot be compared', () => {
+    for (const uri of ['http://evil.example\\@good.example/', 'http://evil%2Eexample/', 'http://evil.exa\tmple/']) {
+      expect(uriHost(uri)).toBeUndefined();
+      expect(matchUri(uri, 'good.example')).toBeUndefined();
+    }
+    expect(uriHost('http://user@good.example:8443/path')).toBe('good.example');
   });
 });
