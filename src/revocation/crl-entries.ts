@@ -22,6 +22,15 @@ const ENTRY_OID = {
 const REMOVE_FROM_CRL = 8;
 const TAG_ENUMERATED = 0x0a;
 
+/**
+ * At most this many certificate issuers in one indirect CRL (RFC 5280 section 5.3.3): a real one
+ * serves a few CAs. Each issuer costs a Map, about 290 bytes an entry where every entry names a new
+ * issuer against 16 in the serial index (bench/crl-indirect-cost.ts), and a CRL fetched from a
+ * distribution point is indexed before its signature is checked: past the cap, the CRL is
+ * unusable and no more other issuers' entries are kept.
+ */
+export const MAX_INDIRECT_CRL_ISSUERS = 1000;
+
 /** What an entry says about a certificate: revoked, or (removeFromCRL) no longer on hold. */
 export type EntryStatus = 'revoked' | 'removed';
 
@@ -69,6 +78,10 @@ export class EntryIndexer {
   private entryStatus: EntryStatus = 'revoked';
   /** Entries the index does not hold; undefined while there are none. */
   notes: EntryNotes | undefined;
+  /** Set once the entries named more than MAX_INDIRECT_CRL_ISSUERS issuers: the others are dropped. */
+  private issuersCapped = false;
+  /** certificateIssuer values seen (latin1 of their DER) and the issuer key each names. */
+  private readonly issuerKeys = new Map<string, string>();
 
   /** `indirectIssuer`: the CRL issuer's name key when the CRL is indirect (certificateIssuer allowed). */
   constructor(
@@ -203,10 +216,17 @@ export class EntryIndexer {
       this.unusable.add('an entry names another certificate issuer, but the CRL is not indirect');
       return;
     }
-    const names = readGeneralNames(this.der, value);
-    const dn = names.find((n) => n.type === 'directoryName');
-    // A certificate issuer is named by its DN; an entry naming none applies to no certificate.
-    const key = dn?.type === 'directoryName' ? canonicalNameKey(dn.name) : `unnamed:${names.length}`;
+    // The same encoding names the same issuer: decoded once (decoding a name costs ~8 us, and a
+    // CRL may switch issuers on every entry). Encodings seen are bounded as issuers are.
+    const bytes = this.der.toString('latin1', value.start, value.end);
+    let key = this.issuerKeys.get(bytes);
+    if (key === undefined) {
+      const names = readGeneralNames(this.der, value);
+      const dn = names.find((n) => n.type === 'directoryName');
+      // A certificate issuer is named by its DN; an entry naming none applies to no certificate.
+      key = dn?.type === 'directoryName' ? canonicalNameKey(dn.name) : `unnamed:${names.length}`;
+      if (this.issuerKeys.size < MAX_INDIRECT_CRL_ISSUERS) this.issuerKeys.set(bytes, key);
+    }
     this.entryIssuer = key === this.indirectIssuer ? undefined : key;
   }
 
@@ -236,8 +256,18 @@ export class EntryIndexer {
       notes.removed.add(serial);
       return;
     }
+    if (this.issuersCapped) return;
     let entries = notes.others.get(this.entryIssuer);
-    if (!entries) notes.others.set(this.entryIssuer, (entries = new Map()));
+    if (!entries) {
+      if (notes.others.size >= MAX_INDIRECT_CRL_ISSUERS) {
+        this.issuersCapped = true;
+        this.unusable.add(`it names more than ${MAX_INDIRECT_CRL_ISSUERS} certificate issuers`);
+        // Nothing in an unusable CRL decides anything: what was kept goes now.
+        notes.others.clear();
+        return;
+      }
+      notes.others.set(this.entryIssuer, (entries = new Map()));
+    }
     entries.set(serial, this.entryStatus);
   }
 }

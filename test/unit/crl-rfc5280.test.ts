@@ -17,6 +17,7 @@ import {
   type ParsedCrl,
 } from '../../src/revocation/crl.js';
 import { deltaOf, entryFor, pointProblem, reasonsCovered } from '../../src/revocation/crl-scope.js';
+import { MAX_INDIRECT_CRL_ISSUERS } from '../../src/revocation/crl-entries.js';
 import { unusableReason } from '../../src/revocation/crl-usability.js';
 
 const seq = (...parts: Buffer[]) => encodeElement(TAG.SEQUENCE, Buffer.concat(parts));
@@ -299,5 +300,26 @@ describe('the worker path (indexEntries, then crlFromIndexedEntries) keeps what 
       ],
       [['04', 'revoked']],
     ]);
+  });
+});
+
+describe('the cost of an indirect CRL: at most MAX_INDIRECT_CRL_ISSUERS certificate issuers', () => {
+  const manyIssuers = (n: number) =>
+    crl({
+      indirect: true,
+      entries: Array.from({ length: n }, (_, i) => entry((0x1000 + i).toString(16), certificateIssuer(`CA ${i}`))),
+    });
+
+  it('keeps the entries of up to the cap', () => {
+    const atCap = manyIssuers(MAX_INDIRECT_CRL_ISSUERS);
+    expect(unusableReason(atCap)).toBeUndefined();
+    expect(atCap.notes?.others.size).toBe(MAX_INDIRECT_CRL_ISSUERS);
+    expect(entryFor(atCap, cert(crl({ issuer: 'CA 7' }).issuerKey, '1007'))).toBe('revoked');
+  });
+
+  it('one issuer more makes the CRL unusable and drops what it kept', () => {
+    const over = manyIssuers(MAX_INDIRECT_CRL_ISSUERS + 1);
+    expect(unusableReason(over)).toBe(`it names more than ${MAX_INDIRECT_CRL_ISSUERS} certificate issuers`);
+    expect(over.notes?.others.size).toBe(0);
   });
 });
