@@ -31,6 +31,14 @@ const TAG_ENUMERATED = 0x0a;
  */
 export const MAX_INDIRECT_CRL_ISSUERS = 1000;
 
+/** The largest certificateIssuer value decoded (a real issuer name is a few hundred bytes). */
+export const MAX_CERTIFICATE_ISSUER_BYTES = 4096;
+
+const TOO_MANY_ISSUERS = `it names more than ${MAX_INDIRECT_CRL_ISSUERS} certificate issuers`;
+
+/** The issuer of entries whose certificateIssuer was not decoded (the CRL is unusable by then). */
+const UNDECODED_ISSUER = 'undecoded:';
+
 /** What an entry says about a certificate: revoked, or (removeFromCRL) no longer on hold. */
 export type EntryStatus = 'revoked' | 'removed';
 
@@ -80,7 +88,7 @@ export class EntryIndexer {
   notes: EntryNotes | undefined;
   /** Set once the entries named more than MAX_INDIRECT_CRL_ISSUERS issuers: the others are dropped. */
   private issuersCapped = false;
-  /** certificateIssuer values seen (latin1 of their DER) and the issuer key each names. */
+  /** certificateIssuer values decoded (latin1 of their DER) and the issuer key each names. */
   private readonly issuerKeys = new Map<string, string>();
 
   /** `indirectIssuer`: the CRL issuer's name key when the CRL is indirect (certificateIssuer allowed). */
@@ -216,18 +224,42 @@ export class EntryIndexer {
       this.unusable.add('an entry names another certificate issuer, but the CRL is not indirect');
       return;
     }
-    // The same encoding names the same issuer: decoded once (decoding a name costs ~8 us, and a
-    // CRL may switch issuers on every entry). Encodings seen are bounded as issuers are.
-    const bytes = this.der.toString('latin1', value.start, value.end);
-    let key = this.issuerKeys.get(bytes);
-    if (key === undefined) {
-      const names = readGeneralNames(this.der, value);
-      const dn = names.find((n) => n.type === 'directoryName');
-      // A certificate issuer is named by its DN; an entry naming none applies to no certificate.
-      key = dn?.type === 'directoryName' ? canonicalNameKey(dn.name) : `unnamed:${names.length}`;
-      if (this.issuerKeys.size < MAX_INDIRECT_CRL_ISSUERS) this.issuerKeys.set(bytes, key);
+    this.entryIssuer = this.issuerKeyOf(value);
+    if (this.entryIssuer === this.indirectIssuer) this.entryIssuer = undefined;
+  }
+
+  /**
+   * The issuer key a certificateIssuer value names. The same encoding names the same issuer: it is
+   * decoded once (a name costs ~300 ns a byte to decode, and a CRL may switch issuers on every
+   * entry). Decoding is bounded per CRL: values of at most MAX_CERTIFICATE_ISSUER_BYTES, at most
+   * MAX_INDIRECT_CRL_ISSUERS distinct ones; past either the CRL is unusable and nothing more is decoded.
+   */
+  private issuerKeyOf(value: Element): string {
+    if (value.end - value.start > MAX_CERTIFICATE_ISSUER_BYTES) {
+      this.capIssuers(`an entry's certificateIssuer is larger than ${MAX_CERTIFICATE_ISSUER_BYTES} bytes`);
+      return UNDECODED_ISSUER;
     }
-    this.entryIssuer = key === this.indirectIssuer ? undefined : key;
+    const bytes = this.der.toString('latin1', value.start, value.end);
+    const known = this.issuerKeys.get(bytes);
+    if (known !== undefined) return known;
+    if (this.issuersCapped) return UNDECODED_ISSUER;
+    if (this.issuerKeys.size >= MAX_INDIRECT_CRL_ISSUERS) {
+      this.capIssuers(TOO_MANY_ISSUERS);
+      return UNDECODED_ISSUER;
+    }
+    const names = readGeneralNames(this.der, value);
+    const dn = names.find((n) => n.type === 'directoryName');
+    // A certificate issuer is named by its DN; an entry naming none applies to no certificate.
+    const key = dn?.type === 'directoryName' ? canonicalNameKey(dn.name) : `unnamed:${names.length}`;
+    this.issuerKeys.set(bytes, key);
+    return key;
+  }
+
+  /** Past a bound: the CRL is unusable (`why`), and what it kept of other issuers goes now. */
+  private capIssuers(why: string): void {
+    this.issuersCapped = true;
+    this.unusable.add(why);
+    this.notes?.others.clear();
   }
 
   private record(offset: number, length: number): void {
@@ -260,10 +292,7 @@ export class EntryIndexer {
     let entries = notes.others.get(this.entryIssuer);
     if (!entries) {
       if (notes.others.size >= MAX_INDIRECT_CRL_ISSUERS) {
-        this.issuersCapped = true;
-        this.unusable.add(`it names more than ${MAX_INDIRECT_CRL_ISSUERS} certificate issuers`);
-        // Nothing in an unusable CRL decides anything: what was kept goes now.
-        notes.others.clear();
+        this.capIssuers(TOO_MANY_ISSUERS);
         return;
       }
       notes.others.set(this.entryIssuer, (entries = new Map()));

@@ -17,7 +17,7 @@ import {
   type ParsedCrl,
 } from '../../src/revocation/crl.js';
 import { deltaOf, entryFor, pointProblem, reasonsCovered } from '../../src/revocation/crl-scope.js';
-import { MAX_INDIRECT_CRL_ISSUERS } from '../../src/revocation/crl-entries.js';
+import { MAX_CERTIFICATE_ISSUER_BYTES, MAX_INDIRECT_CRL_ISSUERS } from '../../src/revocation/crl-entries.js';
 import { unusableReason } from '../../src/revocation/crl-usability.js';
 
 const seq = (...parts: Buffer[]) => encodeElement(TAG.SEQUENCE, Buffer.concat(parts));
@@ -321,5 +321,33 @@ describe('the cost of an indirect CRL: at most MAX_INDIRECT_CRL_ISSUERS certific
     const over = manyIssuers(MAX_INDIRECT_CRL_ISSUERS + 1);
     expect(unusableReason(over)).toBe(`it names more than ${MAX_INDIRECT_CRL_ISSUERS} certificate issuers`);
     expect(over.notes?.others.size).toBe(0);
+  });
+
+  it('decodes at most that many certificateIssuer encodings, even of one issuer (case variants)', () => {
+    // Names compare case-insensitively: 1,001 spellings of one issuer, each decoded once.
+    const spelling = (i: number) => [...'abcdefghijk'].map((c, b) => ((i >> b) & 1 ? c.toUpperCase() : c)).join('');
+    const variants = crl({
+      indirect: true,
+      entries: Array.from({ length: MAX_INDIRECT_CRL_ISSUERS + 1 }, (_, i) =>
+        entry((0x1000 + i).toString(16), certificateIssuer(spelling(i))),
+      ),
+    });
+    expect(crl({ issuer: spelling(0) }).issuerKey).toBe(crl({ issuer: spelling(5) }).issuerKey);
+    expect(unusableReason(variants)).toBe(`it names more than ${MAX_INDIRECT_CRL_ISSUERS} certificate issuers`);
+    expect(variants.notes?.others.size ?? 0).toBe(0);
+  });
+
+  it('refuses a certificateIssuer larger than MAX_CERTIFICATE_ISSUER_BYTES without decoding it', () => {
+    const huge = crl({
+      indirect: true,
+      entries: [entry('01', certificateIssuer('x'.repeat(MAX_CERTIFICATE_ISSUER_BYTES))), entry('02')],
+    });
+    expect(unusableReason(huge)).toBe(
+      `an entry's certificateIssuer is larger than ${MAX_CERTIFICATE_ISSUER_BYTES} bytes`,
+    );
+    // The entries after it are not taken for the CRL issuer's own.
+    expect([...huge.revoked]).toEqual([]);
+    const fits = crl({ indirect: true, entries: [entry('01', certificateIssuer('x'.repeat(1000)))] });
+    expect(unusableReason(fits)).toBeUndefined();
   });
 });
