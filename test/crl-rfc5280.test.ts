@@ -18,6 +18,8 @@ import { requireClientCert } from 'certgate/express';
 import { main } from '../src/cli/main.js';
 import { get, makePki, startHttps, type RunningServer } from './helpers/clients.js';
 import { opensslVerify, pemToDer, removeTempDirs, tempDir } from './helpers/oracle.js';
+import { makeLivePki } from './helpers/live-pki.js';
+import { encodeElement, TAG } from '../src/x509/der.js';
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/openssl-crl-pki.sh', import.meta.url));
 
@@ -253,5 +255,79 @@ describe('certgate crl on delta and partitioned CRLs', () => {
       'distribution point URI:http://crl.certgate.test/partitioned.crl; only reasons affiliationChanged, ' +
         'superseded, cessationOfOperation, certificateHold, privilegeWithdrawn',
     );
+  });
+});
+
+/**
+ * A hostile CRL at a distribution point a (validly issued) certificate names: an indirect CRL
+ * naming a new certificate issuer on every entry, 20,000 of them (past the 512 KiB from which the
+ * worker indexes it). It is parsed before its signature could be checked; the issuer cap makes it
+ * unusable, so it is refused whatever its signature, with the reason named.
+ */
+describe('a hostile indirect CRL at a distribution point', () => {
+  const seq = (...parts: Buffer[]) => encodeElement(TAG.SEQUENCE, Buffer.concat(parts));
+  const hex = (h: string) => Buffer.from(h, 'hex');
+  const octets = (b: Buffer) => encodeElement(TAG.OCTET_STRING, b);
+  const cn = (value: string) =>
+    seq(encodeElement(TAG.SET, seq(hex('0603550403'), encodeElement(TAG.UTF8_STRING, Buffer.from(value)))));
+  const time = (ms: number) =>
+    encodeElement(TAG.GENERALIZED_TIME, Buffer.from(`${new Date(ms).toISOString().slice(0, 19).replace(/\D/g, '')}Z`));
+
+  /** An unsigned indirect CRL "of" CN=Live Intermediate, each entry naming a new certificate issuer. */
+  function manyIssuers(count: number): Buffer {
+    const date = encodeElement(TAG.UTC_TIME, Buffer.from('291231000000Z', 'latin1'));
+    const entries = Array.from({ length: count }, (_, i) => {
+      const issuer = seq(hex('0603551d1d'), hex('0101ff'), octets(seq(encodeElement(0xa4, cn(`CA ${i}`)))));
+      const serial = encodeElement(TAG.INTEGER, Buffer.from([0x10, i >> 16, (i >> 8) & 0xff, i & 0xff]));
+      return seq(serial, date, seq(issuer));
+    });
+    const exts = seq(
+      seq(hex('0603551d14'), octets(encodeElement(TAG.INTEGER, hex('05')))),
+      seq(hex('0603551d1c'), hex('0101ff'), octets(seq(encodeElement(0x84, hex('ff'))))),
+    );
+    const alg = hex('300a06082a8648ce3d040302');
+    const at = Date.now();
+    const tbs = seq(
+      hex('020101'),
+      alg,
+      cn('Live Intermediate'),
+      time(at - 60_000),
+      time(at + 3_600_000),
+      seq(...entries),
+      encodeElement(0xa0, exts),
+    );
+    return seq(tbs, alg, encodeElement(TAG.BIT_STRING, hex('00010203')));
+  }
+
+  let site: http.Server;
+  let url: string;
+  let body: Buffer = Buffer.alloc(0);
+
+  beforeAll(async () => {
+    site = http.createServer((_req, res) => res.end(body));
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(site.address() as AddressInfo).port}/issuing.crl`;
+  });
+
+  afterAll(async () => {
+    site.closeAllConnections();
+    await new Promise<void>((resolve) => site.close(() => resolve()));
+  });
+
+  it('is refused as naming more than 1000 certificate issuers; the certificate is REVOCATION_UNKNOWN', async () => {
+    body = manyIssuers(20_000);
+    expect(body.length).toBeGreaterThan(512 * 1024);
+    const pki = await makeLivePki(url);
+    const v = createVerifier({
+      ca: pki.rootPem,
+      intermediates: pki.intermediatePem,
+      crl: { distributionPoints: true, fetchTimeoutMs: 5_000 },
+    });
+    verifiers.push(v);
+    const rejected: string[] = [];
+    v.on('crl-rejected', (e) => rejected.push(e.reason));
+    const r = await v.verify(pki.bob.cert);
+    expect(r.ok ? 'accepted' : r.code).toBe('REVOCATION_UNKNOWN');
+    expect(rejected).toEqual([expect.stringMatching(/more than 1000 certificate issuers/)]);
   });
 });
