@@ -34,6 +34,7 @@ const SETS = {
   badsig: ['base', 'delta-badsig'],
   newbase: ['base', 'delta-newbase'],
   deltaOnly: ['delta'],
+  deltaLarge: ['base', 'delta-large'],
   partA: ['part-a'],
   partB: ['part-b'],
   parts: ['part-a', 'part-b'],
@@ -73,6 +74,8 @@ const EXPECTED: Record<SetName, Partial<Record<Leaf, Verdict>>> = {
   },
   // A delta of a newer base (32 > 16) cannot update this complete CRL (5.2.4): the base decides alone.
   newbase: { good: 'OK', 'revoked-base': 'CERT_REVOKED', 'revoked-delta': 'OK', held: 'CERT_REVOKED' },
+  // The same changes in a delta of 592 KB, indexed in the worker thread (its notes cross over).
+  deltaLarge: { good: 'OK', 'revoked-base': 'CERT_REVOKED', 'revoked-delta': 'CERT_REVOKED', held: 'OK' },
   // A delta alone decides nothing (5.2.4: it is read with its complete CRL), not even what it lists.
   deltaOnly: { good: 'REVOCATION_UNKNOWN', 'revoked-delta': 'REVOCATION_UNKNOWN' },
   // One partition leaves the other reasons unknown (6.3.3 reasons_mask), unless it lists the certificate.
