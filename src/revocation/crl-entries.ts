@@ -88,6 +88,8 @@ export class EntryIndexer {
   notes: EntryNotes | undefined;
   /** Set once the entries named more than MAX_INDIRECT_CRL_ISSUERS issuers: the others are dropped. */
   private issuersCapped = false;
+  /** Set when an entry's certificateIssuer was decoded: the slice deadline is checked after it. */
+  private decodedName = false;
   /** certificateIssuer values decoded (latin1 of their DER) and the issuer key each names. */
   private readonly issuerKeys = new Map<string, string>();
 
@@ -132,8 +134,12 @@ export class EntryIndexer {
     const end = revoked.end;
     let pos = this.pos;
     for (let n = 0; pos < end; n++) {
-      // Checking the clock every 128 entries keeps its cost out of the loop.
-      if ((n & 127) === 127 && now() > deadline) break;
+      // Checking the clock every 128 entries keeps its cost out of the loop; after an entry whose
+      // certificateIssuer was decoded (up to 4 KiB of name, ~1.5 ms), at once.
+      // (The flag is cleared either way, so that the next slice starts with an entry: progress.)
+      const look = (n & 127) === 127 || this.decodedName;
+      this.decodedName = false;
+      if (look && now() > deadline) break;
       const next = this.commonEntry(pos, end);
       if (next >= 0) {
         pos = next;
@@ -247,6 +253,7 @@ export class EntryIndexer {
       this.capIssuers(TOO_MANY_ISSUERS);
       return UNDECODED_ISSUER;
     }
+    this.decodedName = true;
     const names = readGeneralNames(this.der, value);
     const dn = names.find((n) => n.type === 'directoryName');
     // A certificate issuer is named by its DN; an entry naming none applies to no certificate.

@@ -14,6 +14,7 @@ import {
   indexEntries,
   indexEntriesInSlices,
   parseCrl,
+  parseCrlAsync,
   type ParsedCrl,
 } from '../../src/revocation/crl.js';
 import { deltaOf, entryFor, pointProblem, reasonsCovered } from '../../src/revocation/crl-scope.js';
@@ -349,5 +350,32 @@ describe('the cost of an indirect CRL: at most MAX_INDIRECT_CRL_ISSUERS certific
     expect([...huge.revoked]).toEqual([]);
     const fits = crl({ indirect: true, entries: [entry('01', certificateIssuer('x'.repeat(1000)))] });
     expect(unusableReason(fits)).toBeUndefined();
+  });
+
+  it('looks at the slice deadline after every decoded certificateIssuer, not only every 128 entries', async () => {
+    const der = crlDer({
+      indirect: true,
+      entries: Array.from({ length: 6 }, (_, i) => entry((0x10 + i).toString(16), certificateIssuer(`CA ${i}`))),
+    });
+    // A clock always past the deadline: each slice ends at the first look at the clock.
+    let t = 0;
+    let pauses = 0;
+    const parsed = await parseCrlAsync(
+      der,
+      10,
+      () => (t += 100),
+      async () => void pauses++,
+    );
+    expect(pauses).toBeGreaterThanOrEqual(5);
+    expect(parsed.notes?.others.size).toBe(6);
+    // Entries without one still run 128 to a look.
+    pauses = 0;
+    await parseCrlAsync(
+      crlDer({ indirect: true, entries: [entry('01'), entry('02'), entry('03')] }),
+      10,
+      () => (t += 100),
+      async () => void pauses++,
+    );
+    expect(pauses).toBe(0);
   });
 });
