@@ -75,6 +75,10 @@ const FRESHNESS_TEXT: Record<CrlFreshness, string> = {
 
 interface CrlReport {
   issuer: string;
+  /** RFC 5280 section 5.2.4: "complete CRL", or "delta CRL of base N" (its BaseCRLNumber). */
+  kind: string;
+  /** RFC 5280 section 5.2.5 (issuingDistributionPoint): what the CRL covers, when not everything. */
+  scope?: string;
   thisUpdate: string;
   nextUpdate: string | null;
   crlNumber: string | null;
@@ -85,16 +89,63 @@ interface CrlReport {
   usable: boolean;
 }
 
+/** ReasonFlags bits 1 to 8 by name (RFC 5280 section 4.2.1.13). */
+const REASON_NAMES = [
+  'keyCompromise',
+  'cACompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'certificateHold',
+  'privilegeWithdrawn',
+  'aACompromise',
+];
+
+/** IA5String general names by tag (generalNameKey form is "<tag hex>:<content hex>"). */
+const TEXT_NAMES: Record<string, string> = { '81': 'email', '82': 'DNS', '86': 'URI' };
+
+/** A distribution point name key as text: URI:..., else the key itself (a DN key is readable). */
+function nameText(key: string): string {
+  const at = key.indexOf(':');
+  const label = TEXT_NAMES[key.slice(0, at)];
+  return label ? `${label}:${Buffer.from(key.slice(at + 1), 'hex').toString('latin1')}` : key;
+}
+
+/** The issuingDistributionPoint in words; undefined for a CRL of every certificate and reason. */
+function scopeText(crl: ParsedCrl): string | undefined {
+  const { distributionPoint, onlyUserCerts, onlyCaCerts, onlySomeReasons, indirect } = crl.scope;
+  const parts: string[] = [];
+  if (distributionPoint) parts.push(`distribution point ${distributionPoint.map(nameText).join(', ')}`);
+  if (onlyUserCerts) parts.push('end-entity certificates only');
+  if (onlyCaCerts) parts.push('CA certificates only');
+  if (onlySomeReasons !== undefined) {
+    const names = REASON_NAMES.filter((_, i) => onlySomeReasons & (1 << (i + 1)));
+    parts.push(`only reasons ${names.join(', ') || '(none)'}`);
+  }
+  if (indirect) parts.push('indirect (entries may name other certificate issuers)');
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}
+
+/** Every entry: the index's, removeFromCRL ones and other issuers' (crl-entries.ts EntryNotes). */
+function entryCount(crl: ParsedCrl): number {
+  let n = crl.revoked.size + (crl.notes?.removed.size ?? 0);
+  for (const entries of crl.notes?.others.values() ?? []) n += entries.size;
+  return n;
+}
+
 function report(crl: ParsedCrl, issuers: ParsedCertificate[], now: number): CrlReport {
   const signature = signatureStatus(crl, issuers);
   const fresh = freshness(crl, now, SERVER_DEFAULT_TIME_RULES);
   const unusable = unusableReason(crl);
+  const scope = scopeText(crl);
   return {
     issuer: crl.issuerDN,
+    kind: crl.deltaBase === undefined ? 'complete CRL' : `delta CRL of base ${crl.deltaBase}`,
+    ...(scope ? { scope } : {}),
     thisUpdate: crl.thisUpdate.toISOString(),
     nextUpdate: crl.nextUpdate?.toISOString() ?? null,
     crlNumber: crl.crlNumber?.toString() ?? null,
-    entries: crl.revoked.size,
+    entries: entryCount(crl),
     freshness: FRESHNESS_TEXT[fresh],
     signature: signature.text,
     ...(unusable ? { unusable } : {}),
@@ -105,6 +156,8 @@ function report(crl: ParsedCrl, issuers: ParsedCertificate[], now: number): CrlR
 function print(reports: CrlReport[], io: CliIo): void {
   for (const r of reports) {
     io.out(`issuer:      ${r.issuer}`);
+    io.out(`kind:        ${r.kind}`);
+    if (r.scope) io.out(`scope:       ${r.scope}`);
     io.out(`thisUpdate:  ${r.thisUpdate}`);
     io.out(`nextUpdate:  ${r.nextUpdate ?? '(none)'} (${r.freshness})`);
     io.out(`CRL number:  ${r.crlNumber ?? '(none: certgate will not use this CRL)'}`);

@@ -123,14 +123,25 @@ export function matchEmail(name: string, constraint: string): boolean | undefine
 export function uriHost(uri: string): string | undefined {
   const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(uri)?.[1];
   if (authority === undefined) return undefined;
-  // WHATWG URL parsers (Node's among them) read "\\" as "/", decode "%2E" and drop tabs: an
-  // authority holding any of these may name another host to the application than to this check.
-  if (/[\\%\x00-\x20\x7f]/.test(authority)) return undefined;
+  if (misreadable(authority)) return undefined;
   const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
   if (hostPort.startsWith('[')) return undefined;
   const host = hostPort.replace(/:\d*$/, '');
   if (host.length === 0 || /^[\d.]+$/.test(host)) return undefined;
   return host.toLowerCase();
+}
+
+/**
+ * WHATWG URL parsers (Node's among them) read a backslash as "/", decode "%2E" and drop tabs and
+ * newlines: an authority holding any of these (or another control character or a space) may name
+ * another host to the application than to this check.
+ */
+function misreadable(authority: string): boolean {
+  for (let i = 0; i < authority.length; i++) {
+    const c = authority.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f || c === 0x5c || c === 0x25) return true;
+  }
+  return false;
 }
 
 /**

@@ -22,6 +22,23 @@ const ENTRY_OID = {
 const REMOVE_FROM_CRL = 8;
 const TAG_ENUMERATED = 0x0a;
 
+/**
+ * At most this many certificate issuers in one indirect CRL (RFC 5280 section 5.3.3): a real one
+ * serves a few CAs. Each issuer costs a Map, about 290 bytes an entry where every entry names a new
+ * issuer against 16 in the serial index (bench/crl-indirect-cost.ts), and a CRL fetched from a
+ * distribution point is indexed before its signature is checked: past the cap, the CRL is
+ * unusable and no more other issuers' entries are kept.
+ */
+export const MAX_INDIRECT_CRL_ISSUERS = 1000;
+
+/** The largest certificateIssuer value decoded (a real issuer name is a few hundred bytes). */
+export const MAX_CERTIFICATE_ISSUER_BYTES = 4096;
+
+const TOO_MANY_ISSUERS = `it names more than ${MAX_INDIRECT_CRL_ISSUERS} certificate issuers`;
+
+/** The issuer of entries whose certificateIssuer was not decoded (the CRL is unusable by then). */
+const UNDECODED_ISSUER = 'undecoded:';
+
 /** What an entry says about a certificate: revoked, or (removeFromCRL) no longer on hold. */
 export type EntryStatus = 'revoked' | 'removed';
 
@@ -69,6 +86,12 @@ export class EntryIndexer {
   private entryStatus: EntryStatus = 'revoked';
   /** Entries the index does not hold; undefined while there are none. */
   notes: EntryNotes | undefined;
+  /** Set once the entries named more than MAX_INDIRECT_CRL_ISSUERS issuers: the others are dropped. */
+  private issuersCapped = false;
+  /** Set when an entry's certificateIssuer was decoded: the slice deadline is checked after it. */
+  private decodedName = false;
+  /** certificateIssuer values decoded (latin1 of their DER) and the issuer key each names. */
+  private readonly issuerKeys = new Map<string, string>();
 
   /** `indirectIssuer`: the CRL issuer's name key when the CRL is indirect (certificateIssuer allowed). */
   constructor(
@@ -111,8 +134,12 @@ export class EntryIndexer {
     const end = revoked.end;
     let pos = this.pos;
     for (let n = 0; pos < end; n++) {
-      // Checking the clock every 128 entries keeps its cost out of the loop.
-      if ((n & 127) === 127 && now() > deadline) break;
+      // Checking the clock every 128 entries keeps its cost out of the loop; after an entry whose
+      // certificateIssuer was decoded (up to 4 KiB of name, ~1.5 ms), at once.
+      // (The flag is cleared either way, so that the next slice starts with an entry: progress.)
+      const look = (n & 127) === 127 || this.decodedName;
+      this.decodedName = false;
+      if (look && now() > deadline) break;
       const next = this.commonEntry(pos, end);
       if (next >= 0) {
         pos = next;
@@ -203,11 +230,43 @@ export class EntryIndexer {
       this.unusable.add('an entry names another certificate issuer, but the CRL is not indirect');
       return;
     }
+    this.entryIssuer = this.issuerKeyOf(value);
+    if (this.entryIssuer === this.indirectIssuer) this.entryIssuer = undefined;
+  }
+
+  /**
+   * The issuer key a certificateIssuer value names. The same encoding names the same issuer: it is
+   * decoded once (a name costs ~300 ns a byte to decode, and a CRL may switch issuers on every
+   * entry). Decoding is bounded per CRL: values of at most MAX_CERTIFICATE_ISSUER_BYTES, at most
+   * MAX_INDIRECT_CRL_ISSUERS distinct ones; past either the CRL is unusable and nothing more is decoded.
+   */
+  private issuerKeyOf(value: Element): string {
+    if (value.end - value.start > MAX_CERTIFICATE_ISSUER_BYTES) {
+      this.capIssuers(`an entry's certificateIssuer is larger than ${MAX_CERTIFICATE_ISSUER_BYTES} bytes`);
+      return UNDECODED_ISSUER;
+    }
+    const bytes = this.der.toString('latin1', value.start, value.end);
+    const known = this.issuerKeys.get(bytes);
+    if (known !== undefined) return known;
+    if (this.issuersCapped) return UNDECODED_ISSUER;
+    if (this.issuerKeys.size >= MAX_INDIRECT_CRL_ISSUERS) {
+      this.capIssuers(TOO_MANY_ISSUERS);
+      return UNDECODED_ISSUER;
+    }
+    this.decodedName = true;
     const names = readGeneralNames(this.der, value);
     const dn = names.find((n) => n.type === 'directoryName');
     // A certificate issuer is named by its DN; an entry naming none applies to no certificate.
     const key = dn?.type === 'directoryName' ? canonicalNameKey(dn.name) : `unnamed:${names.length}`;
-    this.entryIssuer = key === this.indirectIssuer ? undefined : key;
+    this.issuerKeys.set(bytes, key);
+    return key;
+  }
+
+  /** Past a bound: the CRL is unusable (`why`), and what it kept of other issuers goes now. */
+  private capIssuers(why: string): void {
+    this.issuersCapped = true;
+    this.unusable.add(why);
+    this.notes?.others.clear();
   }
 
   private record(offset: number, length: number): void {
@@ -236,8 +295,15 @@ export class EntryIndexer {
       notes.removed.add(serial);
       return;
     }
+    if (this.issuersCapped) return;
     let entries = notes.others.get(this.entryIssuer);
-    if (!entries) notes.others.set(this.entryIssuer, (entries = new Map()));
+    if (!entries) {
+      if (notes.others.size >= MAX_INDIRECT_CRL_ISSUERS) {
+        this.capIssuers(TOO_MANY_ISSUERS);
+        return;
+      }
+      notes.others.set(this.entryIssuer, (entries = new Map()));
+    }
     // A serial listed twice stays revoked, as the CRL issuer's own serials do (the index wins).
     if (entries.get(serial) !== 'revoked') entries.set(serial, this.entryStatus);
   }
