@@ -22,28 +22,13 @@ const MAX_DOMAIN_LENGTH = 253;
  */
 const LABEL = /^[a-z0-9_-]{1,63}$/;
 
-/** Parsed domains, by text: the cap allows 250,000 comparisons, not 250,000 parses (bounded, cleared when full). */
-const domains = new Map<string, string | null>();
-const MAX_REMEMBERED_DOMAINS = 4096;
-
 /**
  * A domain lower-cased, or undefined when it is not a well-formed one: an empty label (a leading,
  * trailing or doubled dot), a label of other characters than {@link LABEL}, over 253 characters.
  * `wildcard`: a leftmost label "*" is allowed (a subjectAltName, not a constraint). Domains are
- * compared as strings rather than label arrays, and each text is parsed once: at the comparison
- * cap (src/path/name-constraints.ts) this runs a quarter of a million times per verification.
+ * compared as strings rather than label arrays.
  */
 function domain(text: string, wildcard = false): string | undefined {
-  const key = wildcard ? `*${text}` : text;
-  const known = domains.get(key);
-  if (known !== undefined) return known ?? undefined;
-  const parsed = parseDomain(text, wildcard);
-  if (domains.size >= MAX_REMEMBERED_DOMAINS) domains.clear();
-  domains.set(key, parsed ?? null);
-  return parsed;
-}
-
-function parseDomain(text: string, wildcard: boolean): string | undefined {
   if (text.length === 0 || text.length > MAX_DOMAIN_LENGTH) return undefined;
   const lower = text.toLowerCase();
   const labels = lower.split('.');
@@ -59,6 +44,24 @@ function within(name: string, parent: string, below: boolean): boolean {
   return name.endsWith(parent) && name.charCodeAt(name.length - parent.length - 1) === 0x2e;
 }
 
+/** A host constraint of rfc822Name and URI: a host, or (a leading period) the hosts below a domain. */
+interface HostConstraint {
+  readonly host: string;
+  readonly below: boolean;
+}
+
+/** A dNSName constraint: empty (every name), or a domain with or without a leading period. */
+type DnsConstraint = { readonly all: true } | { readonly domain: string; readonly leadingPeriod: boolean };
+
+const dnsName = (text: string): string | undefined => domain(text, true);
+
+function dnsConstraint(text: string): DnsConstraint | undefined {
+  if (text.length === 0) return { all: true };
+  const leadingPeriod = text.startsWith('.');
+  const parent = domain(leadingPeriod ? text.slice(1) : text);
+  return parent === undefined ? undefined : { domain: parent, leadingPeriod };
+}
+
 /**
  * dNSName: "any DNS name that can be constructed by simply adding zero or more labels to the
  * left-hand side of the name satisfies the name constraint"; an empty constraint matches every
@@ -69,21 +72,24 @@ function within(name: string, parent: string, below: boolean): boolean {
  * requires the path to fail). A SAN dNSName with an empty label is malformed and never permitted
  * (x509-limbo rfc5280::nc::nc-permits-invalid-dns-san).
  */
-export function matchDns(name: string, constraint: string, role: SubtreeRole): boolean | undefined {
-  const host = domain(name, true);
+function dnsWithin(host: string | undefined, c: DnsConstraint | undefined, role: SubtreeRole): boolean | undefined {
   if (host === undefined) return undefined;
-  if (constraint.length === 0) return true;
-  if (constraint.startsWith('.')) {
-    if (role === 'permitted') return false;
-    constraint = constraint.slice(1);
-  }
-  const parent = domain(constraint);
-  if (parent === undefined) return undefined;
-  return within(host, parent, false);
+  if (c && 'all' in c) return true;
+  if (c?.leadingPeriod && role === 'permitted') return false;
+  return c === undefined ? undefined : within(host, c.domain, false);
+}
+
+export function matchDns(name: string, constraint: string, role: SubtreeRole): boolean | undefined {
+  return dnsWithin(dnsName(name), dnsConstraint(constraint), role);
 }
 
 /** local-part "@" domain: exactly one unquoted "@", a non-empty local part and a well-formed domain. */
-function mailbox(text: string): { local: string; host: string } | undefined {
+interface Mailbox {
+  readonly local: string;
+  readonly host: string;
+}
+
+function mailbox(text: string): Mailbox | undefined {
   const at = text.lastIndexOf('@');
   if (at <= 0) return undefined;
   const local = text.slice(0, at);
@@ -94,6 +100,15 @@ function mailbox(text: string): { local: string; host: string } | undefined {
   return host === undefined ? undefined : { local, host };
 }
 
+function hostConstraint(text: string): HostConstraint | undefined {
+  const below = text.startsWith('.');
+  const host = domain(below ? text.slice(1) : text);
+  return host === undefined ? undefined : { host, below };
+}
+
+const emailConstraint = (text: string): Mailbox | HostConstraint | undefined =>
+  text.includes('@') ? mailbox(text) : hostConstraint(text);
+
 /**
  * rfc822Name: a constraint is a mailbox ("root@example.com": that mailbox), a host ("example.com":
  * every mailbox on that host) or a domain (".example.com": every mailbox on a host below it, not
@@ -101,18 +116,27 @@ function mailbox(text: string): { local: string; host: string } | undefined {
  * section 7.5). A malformed mailbox on either side cannot be compared (x509-limbo
  * rfc5280::nc::invalid-email-address and nc-permits-invalid-email-san).
  */
+function emailWithin(box: Mailbox | undefined, c: Mailbox | HostConstraint | undefined): boolean | undefined {
+  if (!box || !c) return undefined;
+  if ('local' in c) return box.local === c.local && box.host === c.host;
+  return c.below ? within(box.host, c.host, true) : box.host === c.host;
+}
+
 export function matchEmail(name: string, constraint: string): boolean | undefined {
-  const box = mailbox(name);
-  if (!box) return undefined;
-  if (constraint.includes('@')) {
-    const want = mailbox(constraint);
-    if (!want) return undefined;
-    return box.local === want.local && box.host === want.host;
+  return emailWithin(mailbox(name), emailConstraint(constraint));
+}
+
+/**
+ * WHATWG URL parsers (Node's among them) read a backslash as "/", decode "%2E" and drop tabs and
+ * newlines: an authority holding any of these (or another control character or a space) may name
+ * another host to the application than to this check.
+ */
+function misreadable(authority: string): boolean {
+  for (let i = 0; i < authority.length; i++) {
+    const c = authority.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f || c === 0x5c || c === 0x25) return true;
   }
-  const subdomains = constraint.startsWith('.');
-  const parent = domain(subdomains ? constraint.slice(1) : constraint);
-  if (parent === undefined) return undefined;
-  return subdomains ? within(box.host, parent, true) : box.host === parent;
+  return false;
 }
 
 /**
@@ -131,18 +155,10 @@ export function uriHost(uri: string): string | undefined {
   return host.toLowerCase();
 }
 
-/**
- * WHATWG URL parsers (Node's among them) read a backslash as "/", decode "%2E" and drop tabs and
- * newlines: an authority holding any of these (or another control character or a space) may name
- * another host to the application than to this check.
- */
-function misreadable(authority: string): boolean {
-  for (let i = 0; i < authority.length; i++) {
-    const c = authority.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f || c === 0x5c || c === 0x25) return true;
-  }
-  return false;
-}
+const uriName = (uri: string): string | undefined => {
+  const raw = uriHost(uri);
+  return raw === undefined ? undefined : domain(raw);
+};
 
 /**
  * uniformResourceIdentifier: "the constraint applies to the host part of the name ... When the
@@ -150,14 +166,13 @@ function misreadable(authority: string): boolean {
  * constraint does not begin with a period, it specifies a host." A URI without a host cannot be
  * compared, so it fails closed under any URI constraint.
  */
+function uriWithin(host: string | undefined, c: HostConstraint | undefined): boolean | undefined {
+  if (host === undefined || c === undefined) return undefined;
+  return c.below ? within(host, c.host, true) : host === c.host;
+}
+
 export function matchUri(name: string, constraint: string): boolean | undefined {
-  const raw = uriHost(name);
-  const host = raw === undefined ? undefined : domain(raw);
-  if (host === undefined) return undefined;
-  const subdomains = constraint.startsWith('.');
-  const parent = domain(subdomains ? constraint.slice(1) : constraint);
-  if (parent === undefined) return undefined;
-  return subdomains ? within(host, parent, true) : host === parent;
+  return uriWithin(uriName(name), hostConstraint(constraint));
 }
 
 /**
@@ -194,12 +209,30 @@ export const MATCHABLE_FORMS: ReadonlySet<string> = new Set<MatchableForm>([
   'iPAddress',
 ]);
 
+/**
+ * Parses of decoded names and constraints, per GeneralName object: certificates are cached decoded,
+ * so each is parsed once however many comparisons the cap allows (a quarter of a million per
+ * verification), and a parse lives as long as its certificate, never evicted early.
+ */
+const parses = new WeakMap<object, unknown>();
+
+function parsedOnce<T>(owner: object, parse: (text: string) => T | undefined, text: string): T | undefined {
+  if (parses.has(owner)) return parses.get(owner) as T | undefined;
+  const parsed = parse(text);
+  parses.set(owner, parsed);
+  return parsed;
+}
+
 /** One name against one constraint of the same form (undefined: cannot be compared, or an unsupported form). */
 export function nameMatches(name: GeneralName, base: GeneralName, role: SubtreeRole): boolean | undefined {
-  if (name.type === 'dNSName' && base.type === 'dNSName') return matchDns(name.value, base.value, role);
-  if (name.type === 'rfc822Name' && base.type === 'rfc822Name') return matchEmail(name.value, base.value);
+  if (name.type === 'dNSName' && base.type === 'dNSName') {
+    return dnsWithin(parsedOnce(name, dnsName, name.value), parsedOnce(base, dnsConstraint, base.value), role);
+  }
+  if (name.type === 'rfc822Name' && base.type === 'rfc822Name') {
+    return emailWithin(parsedOnce(name, mailbox, name.value), parsedOnce(base, emailConstraint, base.value));
+  }
   if (name.type === 'uniformResourceIdentifier' && base.type === 'uniformResourceIdentifier') {
-    return matchUri(name.value, base.value);
+    return uriWithin(parsedOnce(name, uriName, name.value), parsedOnce(base, hostConstraint, base.value));
   }
   if (name.type === 'iPAddress' && base.type === 'iPAddress' && base.mask) {
     return matchIp(name.address, base.address, base.mask);

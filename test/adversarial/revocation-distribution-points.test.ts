@@ -15,6 +15,7 @@ import { clientCertGuard, createVerifier, type Verifier } from 'certgate';
 import { get, makePki, startHttps, type RunningServer, type TestPki } from '../helpers/clients.js';
 import { removeTempDirs, tempDir } from '../helpers/oracle.js';
 import { MAX_DISCOVERED_SOURCES } from '../../src/revocation/crl-store.js';
+import { MAX_CRL_URLS_PER_CERTIFICATE } from '../../src/revocation/path-revocation.js';
 import { OpensslCa } from '../helpers/openssl-ca.js';
 
 interface CrlServer {
@@ -133,9 +134,10 @@ describe('the distribution point URL limit evicts the least recently used', () =
   it(`after ${MAX_DISCOVERED_SOURCES + 6} hostile URLs, a legitimate client still gets 200`, async () => {
     const server = await serve();
     crls.hits.clear();
+    // Each leaf names 14 URLs; the first MAX_CRL_URLS_PER_CERTIFICATE of each are followed.
     const perLeaf = 14;
     const flood = async (tag: string) => {
-      for (let i = 0; i * perLeaf < MAX_DISCOVERED_SOURCES + 6; i++) {
+      for (let i = 0; i * MAX_CRL_URLS_PER_CERTIFICATE < MAX_DISCOVERED_SOURCES + 6; i++) {
         const urls = Array.from({ length: perLeaf }, (_, j) => `${crls.base}/hostile/${tag}-${i}-${j}.crl`);
         const client = unrevokedCa.leaf(`${tag}-${i}`, urls);
         // Nothing at those URLs: unknown, refused (fail closed).
@@ -144,6 +146,11 @@ describe('the distribution point URL limit evicts the least recently used', () =
     };
     await flood('first');
     expect(hostileHits()).toBeGreaterThan(MAX_DISCOVERED_SOURCES);
+    // Only the first MAX_CRL_URLS_PER_CERTIFICATE URLs of a leaf were ever asked for.
+    const asked = [...crls.hits.keys()].filter((p) => p.startsWith('/hostile/first-0-'));
+    expect(asked.sort()).toEqual(
+      Array.from({ length: MAX_CRL_URLS_PER_CERTIFICATE }, (_, j) => `/hostile/first-0-${j}.crl`).sort(),
+    );
     expect(await connect(server, legit)).toEqual({ status: 200, code: undefined });
     // And again after another flood has pushed the legitimate URL out: fetched again, still 200.
     await flood('second');
