@@ -53,13 +53,15 @@ export type PathResult =
  * The work left for one verification: the signature-check cost (in signatureCost units, see
  * x509/key-policy.ts), shared with the nested validation of CRL signers, with `checks` counting the
  * checks made for the operator's detail when the budget runs out; and the name constraint
- * comparisons left for all the paths tried (path building may try many, each under a
- * constrained CA: the cap is per verification, not per path).
+ * comparisons and policy graph work left for all the paths tried (path building may try many,
+ * each under constrained CAs: those caps are per verification, not per path).
  */
 export interface SignatureBudget {
   remaining: number;
   checks: number;
   nameComparisons: number;
+  /** Policy graph work left for all the paths tried (src/path/policy-graph.ts). */
+  policyWork: number;
 }
 
 /** How operator details name a certificate. */

@@ -1,4 +1,5 @@
 import { MAX_NAME_CONSTRAINT_COMPARISONS } from './name-constraints.js';
+import { MAX_POLICY_WORK_PER_VERIFICATION } from './policy-graph.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import {
   describe,
@@ -22,7 +23,12 @@ export const MAX_SIGNATURE_COST = 200;
 
 /** A fresh budget for one verification. */
 export function signatureBudget(): SignatureBudget {
-  return { remaining: MAX_SIGNATURE_COST, checks: 0, nameComparisons: MAX_NAME_CONSTRAINT_COMPARISONS };
+  return {
+    remaining: MAX_SIGNATURE_COST,
+    checks: 0,
+    nameComparisons: MAX_NAME_CONSTRAINT_COMPARISONS,
+    policyWork: MAX_POLICY_WORK_PER_VERIFICATION,
+  };
 }
 
 export interface PathSearch {

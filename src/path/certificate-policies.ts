@@ -6,6 +6,7 @@ import {
   isEmpty,
   mappingTable,
   nextLevel,
+  MAX_POLICY_WORK_PER_VERIFICATION,
   PolicyBudget,
   PolicyGraphTooLarge,
   ROOT_LEVEL,
@@ -135,16 +136,34 @@ function advance(
  * validation, not a certificate of the path (RFC 5280 section 6.1): its policy extensions are not
  * read, and a pinned certificate (a one-element path) is a path of n = 0 certificates.
  */
-export function processPolicies(path: readonly ParsedCertificate[], inputs: PolicyInputs): PolicyOutcome {
+export function processPolicies(
+  path: readonly ParsedCertificate[],
+  inputs: PolicyInputs,
+  work: { policyWork: number } = { policyWork: MAX_POLICY_WORK_PER_VERIFICATION },
+): PolicyOutcome {
   const n = path.length - 1;
   if (nothingToProcess(path, n, inputs)) return NO_VALID_POLICY;
+  const budget = new PolicyBudget(work.policyWork);
+  try {
+    return processPath(path, n, inputs, budget);
+  } finally {
+    // Charged to the verification, refused paths included: the next path tried has what is left.
+    work.policyWork -= budget.used;
+  }
+}
+
+function processPath(
+  path: readonly ParsedCertificate[],
+  n: number,
+  inputs: PolicyInputs,
+  budget: PolicyBudget,
+): PolicyOutcome {
   // 6.1.2 (d), (e), (f): n + 1, or 0 when the input says so.
   const counters: Counters = {
     explicitPolicy: inputs.requireExplicit ? 0 : n + 1,
     inhibitAnyPolicy: inputs.inhibitAnyPolicy ? 0 : n + 1,
     policyMapping: inputs.inhibitMapping ? 0 : n + 1,
   };
-  const budget = new PolicyBudget();
   const levels: PolicyLevel[] = [];
   let level = ROOT_LEVEL;
   for (let i = 1; i <= n; i++) {

@@ -40,14 +40,28 @@ export interface PolicyLevel {
 
 export class PolicyGraphTooLarge extends Error {}
 
-/** The graph's size budget over one path. */
+/**
+ * Graph work (nodes, edges, expected policies) one verification may spend over all the paths it
+ * tries: path building may try many paths whose CAs all carry policies, and each builds its graph
+ * anew. About 70 ns a unit: some 7 ms at most per verification.
+ */
+export const MAX_POLICY_WORK_PER_VERIFICATION = 100_000;
+
+/** The graph's size budget over one path, within what the verification has left (`left`). */
 export class PolicyBudget {
   used = 0;
+
+  constructor(private readonly left = MAX_POLICY_GRAPH_SIZE) {}
 
   spend(n: number): void {
     this.used += n;
     if (this.used > MAX_POLICY_GRAPH_SIZE) {
       throw new PolicyGraphTooLarge(`the policy graph exceeds ${MAX_POLICY_GRAPH_SIZE} nodes and edges`);
+    }
+    if (this.used > this.left) {
+      throw new PolicyGraphTooLarge(
+        `the policy graphs of the paths tried exceed ${MAX_POLICY_WORK_PER_VERIFICATION} nodes and edges in all`,
+      );
     }
   }
 }

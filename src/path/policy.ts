@@ -86,7 +86,7 @@ export function pathOutcome(
   path: readonly ParsedCertificate[],
   policy: PathPolicy,
   at: number,
-  budget?: { nameComparisons: number },
+  budget?: { nameComparisons: number; policyWork: number },
 ): PolicyOutcome {
   const n = path.length;
   for (const [i, cert] of path.entries()) {
@@ -95,7 +95,7 @@ export function pathOutcome(
   }
   const failure = checkPathRules(path, policy) ?? checkNameConstraints(path, budget);
   if (failure) return { ok: false, failure };
-  return processPolicies(path, policy.policies);
+  return processPolicies(path, policy.policies, budget);
 }
 
 /** {@link pathOutcome}'s failure alone (undefined when the path is valid). */

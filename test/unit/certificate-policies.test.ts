@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_INPUTS, processPolicies, type PolicyInputs } from '../../src/path/certificate-policies.js';
-import { MAX_POLICY_GRAPH_SIZE } from '../../src/path/policy-graph.js';
+import { MAX_POLICY_GRAPH_SIZE, MAX_POLICY_WORK_PER_VERIFICATION } from '../../src/path/policy-graph.js';
 import { checkRules, pathPolicy } from '../../src/path/policy.js';
 import { parsePoliciesOption } from '../../src/verifier/policy-option.js';
 import { CertgateError } from '../../src/errors.js';
@@ -323,5 +323,31 @@ describe('through path validation', () => {
     const failure = checkRules([leaf.cert, ca.cert, root.cert], pathPolicy({ purpose: 'clientAuth' }), at);
     expect(failure?.code).toBe('CERT_POLICY_INVALID');
     expect(failure?.detail).toContain('CN=Constraining CA');
+  });
+});
+
+describe('policy graph work per verification (MAX_POLICY_WORK_PER_VERIFICATION)', () => {
+  const many = Array.from({ length: 40 }, (_, i) => P(100 + i));
+  const chain: Stand[] = [{ policies: many }, { policies: many }, { policies: many }];
+  const pathOf = (stands: Stand[]) => [...stands.map(cert)].reverse().concat([ANCHOR]);
+
+  it('charges every path of one verification to one budget, refused paths included', () => {
+    const work = { policyWork: MAX_POLICY_WORK_PER_VERIFICATION };
+    expect(processPolicies(pathOf(chain), DEFAULT_POLICY_INPUTS, work).ok).toBe(true);
+    const spent = MAX_POLICY_WORK_PER_VERIFICATION - work.policyWork;
+    expect(spent).toBeGreaterThan(0);
+    // A second path of the same verification spends from what is left.
+    processPolicies(pathOf(chain), DEFAULT_POLICY_INPUTS, work);
+    expect(MAX_POLICY_WORK_PER_VERIFICATION - work.policyWork).toBe(2 * spent);
+  });
+
+  it('refuses a path once the verification has spent its budget', () => {
+    const work = { policyWork: 10 };
+    const outcome = processPolicies(pathOf(chain), DEFAULT_POLICY_INPUTS, work);
+    expect(outcome.ok).toBe(false);
+    expect(!outcome.ok && outcome.failure).toMatchObject({ code: 'CERT_POLICY_INVALID' });
+    expect(!outcome.ok && outcome.failure.detail).toContain(
+      `exceed ${MAX_POLICY_WORK_PER_VERIFICATION} nodes and edges in all`,
+    );
   });
 });
