@@ -157,18 +157,26 @@ export function sameSlot(a: ParsedCrl, b: ParsedCrl): boolean {
   return slotKey(a) === slotKey(b);
 }
 
+/** Slot keys, per CRL: a CRL's slot never changes, and every status decision asks for it. */
+const slotKeys = new WeakMap<ParsedCrl, string>();
+
 /** The slot of {@link sameSlot} as a string: CRLs with equal keys are ordered by {@link isNewer}, others never. */
 export function slotKey(c: ParsedCrl): string {
-  return JSON.stringify([
-    c.issuerKey,
-    c.authorityKeyId ?? '',
-    c.scope.onlyUserCerts,
-    c.scope.onlyCaCerts,
-    c.scope.distributionPoint ?? [],
-    c.scope.onlySomeReasons ?? null,
-    c.scope.indirect ?? false,
-    c.deltaBase === undefined ? 'complete' : 'delta',
-  ]);
+  let key = slotKeys.get(c);
+  if (key === undefined) {
+    key = JSON.stringify([
+      c.issuerKey,
+      c.authorityKeyId ?? '',
+      c.scope.onlyUserCerts,
+      c.scope.onlyCaCerts,
+      c.scope.distributionPoint ?? [],
+      c.scope.onlySomeReasons ?? null,
+      c.scope.indirect ?? false,
+      c.deltaBase === undefined ? 'complete' : 'delta',
+    ]);
+    slotKeys.set(c, key);
+  }
+  return key;
 }
 
 /** Why `crl` may not replace the CRL in use in its slot: that one is newer ({@link isNewer}). */
