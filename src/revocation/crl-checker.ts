@@ -115,7 +115,8 @@ export class CrlChecker {
       // distribution point is its own CRL: PKITS 4.14.30). RFC 5280 6.3.3 (f) validates the signer's
       // path, whose revocation check (6.1.3 (a)(3)) is this same CRL: the recursion ends here, with
       // the signature verified and the rest of this certificate's path validated by the caller.
-      if (other.id === cert.id) return { relied: { crls: [crl], certificates: [] }, key: other };
+      // Only for an indirect CRL: a CA's own CRLs never vouch for the certificate of the key they use.
+      if (other.id === cert.id && crl.scope.indirect) return { relied: { crls: [crl], certificates: [] }, key: other };
       const signer = ctx.validateSigner(other);
       // RFC 5280 section 6.3.3 (f): the CRL signer's path must end at the same trust anchor as the
       // certificate's; another CA that merely shares the issuer's name does not speak for it.

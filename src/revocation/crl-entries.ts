@@ -30,6 +30,8 @@ const TAG_ENUMERATED = 0x0a;
  * unusable and no more other issuers' entries are kept.
  */
 export const MAX_INDIRECT_CRL_ISSUERS = 1000;
+/** removeFromCRL entries kept per CRL; past this the CRL is unusable (see EntryIndexer.note). */
+export const MAX_REMOVED_ENTRIES = 100_000;
 
 /** The largest certificateIssuer value decoded (a real issuer name is a few hundred bytes). */
 export const MAX_CERTIFICATE_ISSUER_BYTES = 4096;
@@ -292,6 +294,13 @@ export class EntryIndexer {
   private note(serial: string): void {
     const notes = (this.notes ??= { removed: new Set(), others: new Map() });
     if (this.entryIssuer === undefined) {
+      // removeFromCRL entries undo holds: a delta CRL lists a few. A Set costs about 50 bytes an
+      // entry against the index's 16, so a CRL fetched from a distribution point (indexed before
+      // its signature is checked) may not hold more than MAX_REMOVED_ENTRIES of them.
+      if (notes.removed.size >= MAX_REMOVED_ENTRIES) {
+        this.unusable.add(`it lists more than ${MAX_REMOVED_ENTRIES} removeFromCRL entries`);
+        return;
+      }
       notes.removed.add(serial);
       return;
     }

@@ -18,7 +18,11 @@ import {
   type ParsedCrl,
 } from '../../src/revocation/crl.js';
 import { deltaOf, entryFor, pointProblem, reasonsCovered } from '../../src/revocation/crl-scope.js';
-import { MAX_CERTIFICATE_ISSUER_BYTES, MAX_INDIRECT_CRL_ISSUERS } from '../../src/revocation/crl-entries.js';
+import {
+  MAX_CERTIFICATE_ISSUER_BYTES,
+  MAX_INDIRECT_CRL_ISSUERS,
+  MAX_REMOVED_ENTRIES,
+} from '../../src/revocation/crl-entries.js';
 import { unusableReason } from '../../src/revocation/crl-usability.js';
 
 const seq = (...parts: Buffer[]) => encodeElement(TAG.SEQUENCE, Buffer.concat(parts));
@@ -156,6 +160,14 @@ describe('removeFromCRL (RFC 5280 section 5.3.1)', () => {
     expect(entryFor(delta, cert(KEY_A, '0b'))).toBe('revoked');
     expect([...delta.revoked]).toEqual(['0b']);
     expect([...(delta.notes?.removed ?? [])]).toEqual(['0a']);
+  });
+
+  it(`keeps at most ${MAX_REMOVED_ENTRIES} of them: a CRL with more is unusable`, () => {
+    const serials = (count: number) =>
+      Array.from({ length: count }, (_, i) => entry((0x100000 + i).toString(16), reason(REMOVE_FROM_CRL)));
+    expect(unusableReason(crl({ number: 6, base: 5, entries: serials(MAX_REMOVED_ENTRIES) }))).toBeUndefined();
+    const over = crl({ number: 6, base: 5, entries: serials(MAX_REMOVED_ENTRIES + 1) });
+    expect(unusableReason(over)).toMatch(`more than ${MAX_REMOVED_ENTRIES} removeFromCRL entries`);
   });
 });
 
