@@ -21,10 +21,10 @@ import { MATCHABLE_FORMS, nameMatches } from './name-matching.js';
  */
 
 /**
- * At most this many name x constraint comparisons per verification (every path it tries), as Go's maxConstraintComparisons
- * (250,000) and OpenSSL's NAME_CHECK_MAX (2^20) bound the quadratic work a path can ask for
- * (x509-limbo pathological::nc-dos-1: 1,027 constraints against 514 names). Counted before any
- * comparison (countComparisons), so a path over the cap costs only the count.
+ * At most this many name x constraint comparisons per verification (every path it tries), as Go's
+ * maxConstraintComparisons (250,000) and OpenSSL's NAME_CHECK_MAX (2^20) bound the quadratic work
+ * a path can ask for (x509-limbo pathological::nc-dos-1: 1,027 constraints against 514 names).
+ * Counted before any comparison (countComparisons), so a path over what is left costs only the count.
  */
 export const MAX_NAME_CONSTRAINT_COMPARISONS = 250_000;
 

@@ -99,11 +99,7 @@ export class CrlChecker {
   private findSigner(crl: ParsedCrl, cert: ParsedCertificate, chain: Chain, reasons: string[]): SignerFinding {
     const { issuer, anchor, ctx } = chain;
     const unknownYet: SignatureToCheck[] = [];
-    const verifies: CrlSignatureOracle = (c, signer) => {
-      const known = ctx.crlSignedBy(c, signer);
-      if (known === undefined) unknownYet.push({ crl: c, signer });
-      return known === true;
-    };
+    const verifies = oracle(ctx, unknownYet);
     // The path's issuer signs its own CRLs; an indirect CRL of another entity is not its to sign.
     const direct = crl.issuerKey === issuer.subjectKey ? signerProblem(crl, issuer, verifies) : 'another CA signs it';
     if (!direct) return { relied: { crls: [crl], certificates: [] }, key: issuer };
@@ -201,15 +197,11 @@ export class CrlChecker {
     let best: ParsedCrl | undefined;
     for (const delta of deltas) {
       if (best && !isNewer(delta, best)) continue;
-      let pending: SignatureToCheck | undefined;
-      const verifies: CrlSignatureOracle = (c, signer) => {
-        const known = ctx.crlSignedBy(c, signer);
-        if (known === undefined) pending = { crl: c, signer };
-        return known === true;
-      };
+      const pending: SignatureToCheck[] = [];
       const why =
-        applicabilityProblem(delta, cert, chain.isCa, ctx.at, ctx) ?? signerProblem(delta, chosen.key, verifies);
-      if (pending) d.checks.push(pending);
+        applicabilityProblem(delta, cert, chain.isCa, ctx.at, ctx) ??
+        signerProblem(delta, chosen.key, oracle(ctx, pending));
+      if (pending.length > 0) d.checks.push(...pending);
       else if (why) d.reasons.push(`${this.label(delta)}: ${why}`);
       else best = delta;
     }
@@ -276,6 +268,18 @@ export class CrlChecker {
     }
     return { status: 'good', relied };
   }
+}
+
+/**
+ * The memoised signature oracle of `ctx` as crl-usability.ts asks it: a signature not known yet
+ * (a large CRL's, checked off the request path) counts as failing, and is listed in `unknownYet`.
+ */
+function oracle(ctx: CrlCheckContext, unknownYet: SignatureToCheck[]): CrlSignatureOracle {
+  return (crl, signer) => {
+    const known = ctx.crlSignedBy(crl, signer);
+    if (known === undefined) unknownYet.push({ crl, signer });
+    return known === true;
+  };
 }
 
 /** The path position a status is decided for. */

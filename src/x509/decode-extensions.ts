@@ -1,4 +1,14 @@
-import { contentOf, cursor, DerError, readBitString, readBoolean, readOid, smallInteger, TAG } from './der.js';
+import {
+  contentOf,
+  cursor,
+  DerError,
+  namedBits,
+  readBitString,
+  readBoolean,
+  readOid,
+  smallInteger,
+  TAG,
+} from './der.js';
 import type { Element } from './der.js';
 import { ipText, readGeneralName, readGeneralNames, type GeneralName } from './general-name.js';
 import { readDistributionPoints, type DistributionPoint } from './distribution-points.js';
@@ -117,12 +127,7 @@ type Decoder = (bytes: Uint8Array, root: Element, out: DecodedExtensions, critic
 
 /** KeyUsage bits as flags: bit 0 (digitalSignature, the first octet's high bit) is 1. */
 function keyUsageFlags(bytes: Uint8Array, el: Element): number {
-  const { data } = readBitString(bytes, el);
-  let flags = 0;
-  for (let bit = 0; bit < Math.min(data.length * 8, 9); bit++) {
-    if (((data[bit >> 3] as number) >> (7 - (bit & 7))) & 1) flags |= 1 << bit;
-  }
-  return flags;
+  return namedBits(readBitString(bytes, el).data, 9);
 }
 
 /**

@@ -198,6 +198,18 @@ export function readBitString(bytes: Uint8Array, el: Element): { unused: number;
   return { unused, data };
 }
 
+/**
+ * The first `bits` bits of a named-bit BIT STRING (KeyUsage, ReasonFlags) as flags: bit n (the
+ * first octet's high bit is bit 0) is 1 << n. Bits past `bits` are ignored.
+ */
+export function namedBits(data: Uint8Array, bits: number): number {
+  let flags = 0;
+  for (let bit = 0; bit < Math.min(data.length * 8, bits); bit++) {
+    if (((data[bit >> 3] as number) >> (7 - (bit & 7))) & 1) flags |= 1 << bit;
+  }
+  return flags;
+}
+
 function digits(s: string, from: number, count: number): number {
   const part = s.slice(from, from + count);
   if (!/^\d+$/.test(part) || part.length !== count) throw new DerError('malformed time');

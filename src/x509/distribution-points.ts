@@ -1,4 +1,4 @@
-import { cursor, DerError, readBitString, TAG, type Element } from './der.js';
+import { cursor, DerError, namedBits, readBitString, TAG, type Element } from './der.js';
 import { readDistributionPointName, readGeneralNames, resolveDistributionPointName } from './general-name.js';
 import { canonicalNameKey, type Name } from './name.js';
 
@@ -32,12 +32,7 @@ export const ALL_REASONS = 0x1fe;
 
 /** ReasonFlags ::= BIT STRING, as bits (bit n is 1 << n), given the element (any tag). */
 export function readReasonFlags(bytes: Uint8Array, el: Element): number {
-  const { data } = readBitString(bytes, { ...el, tag: TAG.BIT_STRING });
-  let flags = 0;
-  for (let bit = 0; bit < Math.min(data.length * 8, 9); bit++) {
-    if (((data[bit >> 3] as number) >> (7 - (bit & 7))) & 1) flags |= 1 << bit;
-  }
-  return flags & ALL_REASONS;
+  return namedBits(readBitString(bytes, { ...el, tag: TAG.BIT_STRING }).data, 9) & ALL_REASONS;
 }
 
 /** The extension's value, its relative names resolved against `issuerName` (the certificate's issuer). */
